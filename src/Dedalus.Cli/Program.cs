@@ -1,0 +1,2 @@
+Console.Error.WriteLine("dedalus: not built yet");
+return 1;

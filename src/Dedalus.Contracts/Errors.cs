@@ -1,0 +1,54 @@
+namespace Dedalus.Contracts;
+
+/// <summary>The DCS error envelope returned with every 4xx and 5xx answer.</summary>
+/// <param name="ErrorCode">Stable machine-readable code; see <see cref="ErrorCodes"/>.</param>
+/// <param name="Message">What went wrong and what to do next.</param>
+/// <param name="Retryable">Whether the same request may succeed later.</param>
+/// <param name="RetryAfterMs">Suggested delay before a retry.</param>
+/// <param name="Details">Structured details (field names, expected values).</param>
+public sealed record ErrorEnvelope(
+    string ErrorCode,
+    string Message,
+    bool Retryable,
+    long? RetryAfterMs = null,
+    IReadOnlyDictionary<string, string>? Details = null);
+
+/// <summary>Stable error codes.</summary>
+public static class ErrorCodes
+{
+    /// <summary>No API key was sent.</summary>
+    public const string AuthRequired = "AUTH_REQUIRED";
+    /// <summary>The API key is not valid.</summary>
+    public const string AuthInvalid = "AUTH_INVALID";
+    /// <summary><c>X-Dedalus-Org-Id</c> names another org than the key's.</summary>
+    public const string AuthOrgMismatch = "AUTH_ORG_MISMATCH";
+    /// <summary>No such resource (or not visible to this org).</summary>
+    public const string NotFound = "NOT_FOUND";
+    /// <summary>The request is malformed; the message names the problem.</summary>
+    public const string InvalidRequest = "INVALID_REQUEST";
+    /// <summary>Same idempotency key, different request.</summary>
+    public const string IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED";
+    /// <summary><c>If-Match</c> names a stale revision.</summary>
+    public const string RevisionMismatch = "REVISION_MISMATCH";
+    /// <summary>The transition is impossible from the current state.</summary>
+    public const string InvalidState = "INVALID_STATE";
+    /// <summary>Too many requests, or the idempotency key is in flight.</summary>
+    public const string RateLimited = "RATE_LIMITED";
+    /// <summary>A dependency (the runtime) is unavailable.</summary>
+    public const string DependencyUnavailable = "DEPENDENCY_UNAVAILABLE";
+    /// <summary>An unexpected server error.</summary>
+    public const string Internal = "INTERNAL";
+}
+
+/// <summary>HTTP header names of the DCS API.</summary>
+public static class DedalusHeaders
+{
+    /// <summary>API key header (alternative to <c>Authorization: Bearer</c>).</summary>
+    public const string ApiKey = "x-api-key";
+    /// <summary>Org id the caller expects its key to belong to.</summary>
+    public const string OrgId = "X-Dedalus-Org-Id";
+    /// <summary>Idempotency key of a mutation.</summary>
+    public const string IdempotencyKey = "Idempotency-Key";
+    /// <summary>Storage operation id returned on mutations.</summary>
+    public const string StorageOperationId = "X-Dedalus-Storage-Operation-Id";
+}

@@ -1,0 +1,34 @@
+namespace Dedalus.Machines.Runtime;
+
+/// <summary>
+/// Runs machines on one host. The control plane's reconciler drives it; the gateway uses
+/// <see cref="ExecAsync"/> to start <c>sshd -i</c> inside a machine per connection.
+/// Engines: runc today; KVM microVMs or Kubernetes pods can implement the same contract.
+/// Every operation is idempotent: repeating it on a machine already in the target state succeeds.
+/// </summary>
+public interface IMachineRuntime
+{
+    /// <summary>Provisions a machine (storage, configuration) and leaves it asleep.</summary>
+    Task CreateAsync(MachineSpec spec, CancellationToken cancellationToken = default);
+
+    /// <summary>Starts (wakes) a machine: fresh root file system, persistent home, no sshd listening.</summary>
+    Task StartAsync(string machineId, CancellationToken cancellationToken = default);
+
+    /// <summary>Puts a machine to sleep: every process gone, zero CPU, storage kept.</summary>
+    Task StopAsync(string machineId, CancellationToken cancellationToken = default);
+
+    /// <summary>Destroys a machine and its storage.</summary>
+    Task DeleteAsync(string machineId, CancellationToken cancellationToken = default);
+
+    /// <summary>Changes limits; storage only grows. Applied live when running.</summary>
+    Task ResizeAsync(string machineId, MachineResources resources, CancellationToken cancellationToken = default);
+
+    /// <summary>What the engine observes of one machine.</summary>
+    Task<MachineRuntimeState> GetStateAsync(string machineId, CancellationToken cancellationToken = default);
+
+    /// <summary>Ids of every machine this runtime holds (for repair after a restart).</summary>
+    Task<IReadOnlyList<string>> ListAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Starts a process inside a running machine with piped stdin, stdout and stderr.</summary>
+    Task<IMachineProcess> ExecAsync(string machineId, MachineExecRequest request, CancellationToken cancellationToken = default);
+}

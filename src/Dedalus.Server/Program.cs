@@ -1,0 +1,4 @@
+var builder = WebApplication.CreateSlimBuilder(args);
+var app = builder.Build();
+app.MapGet("/healthz", () => "ok");
+app.Run();
