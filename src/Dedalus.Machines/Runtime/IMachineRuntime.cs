@@ -29,6 +29,13 @@ public interface IMachineRuntime
     /// <summary>Ids of every machine this runtime holds (for repair after a restart).</summary>
     Task<IReadOnlyList<string>> ListAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Installs the host-wide SSH trust every machine's sshd reads: the user CA public keys
+    /// (<c>TrustedUserCAKeys</c>, several during a rotation) and the revocation list (<c>RevokedKeys</c>, a KRL).
+    /// Takes effect for the next connection to any machine, running or not.
+    /// </summary>
+    Task WriteSshTrustAsync(MachineSshTrust trust, CancellationToken cancellationToken = default);
+
     /// <summary>Starts a process inside a running machine with piped stdin, stdout and stderr.</summary>
     Task<IMachineProcess> ExecAsync(string machineId, MachineExecRequest request, CancellationToken cancellationToken = default);
 }
