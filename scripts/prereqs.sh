@@ -2,7 +2,7 @@
 # need, only when one is missing (idempotent; needs root, as on CI and dev machines here).
 
 # Packages the server needs at run time (runc machines, OpenSSH, ext4 images).
-DEDALUS_RUNTIME_PACKAGES=(openssh-client openssh-server runc tini debootstrap e2fsprogs util-linux iproute2 rsync)
+DEDALUS_RUNTIME_PACKAGES=(openssh-client openssh-server runc tini debootstrap e2fsprogs util-linux mount iproute2 rsync)
 # Extra packages the tests use as oracles or peers.
 DEDALUS_TEST_PACKAGES=(sqlite3 procps psmisc)
 

@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Logging;
+
+namespace Dedalus.Machines.Runc;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Machine {MachineId} created: {Vcpu} vcpu, {MemoryMib} MiB, {StorageGib} GiB")]
+    public static partial void MachineCreated(ILogger logger, string machineId, double vcpu, long memoryMib, long storageGib);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Machine {MachineId} started in {ElapsedMs} ms")]
+    public static partial void MachineStarted(ILogger logger, string machineId, long elapsedMs);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Machine {MachineId} asleep in {ElapsedMs} ms")]
+    public static partial void MachineStopped(ILogger logger, string machineId, long elapsedMs);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Machine {MachineId} deleted")]
+    public static partial void MachineDeleted(ILogger logger, string machineId);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Machine {MachineId} found in runc state '{Status}' or with stale mounts; cleaning before start")]
+    public static partial void MachineRepairing(ILogger logger, string machineId, string status);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Machine {MachineId} failed to start")]
+    public static partial void MachineStartFailed(ILogger logger, string machineId, Exception exception);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Machine {MachineId} resized: {Vcpu} vcpu, {MemoryMib} MiB, {StorageGib} GiB (live: {Live})")]
+    public static partial void MachineResized(ILogger logger, string machineId, double vcpu, long memoryMib, long storageGib, bool live);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Debug, Message = "Exec in machine {MachineId} as {User}: {Program}")]
+    public static partial void MachineExec(ILogger logger, string machineId, string user, string program);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Information, Message = "SSH trust written: {CaKeyCount} user CA keys, KRL of {KrlBytes} bytes")]
+    public static partial void SshTrustWritten(ILogger logger, int caKeyCount, int krlBytes);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Machine {MachineId}: home could not grow online ({Reason}); it grows at the next wake")]
+    public static partial void HomeGrowDeferred(ILogger logger, string machineId, string reason);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "Base userland: {Message}")]
+    public static partial void BaseImageProgress(ILogger logger, string message);
+}

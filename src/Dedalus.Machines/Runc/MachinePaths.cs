@@ -1,0 +1,40 @@
+namespace Dedalus.Machines.Runc;
+
+/// <summary>
+/// Layout of one machine under <c>&lt;data&gt;/machines/&lt;id&gt;/</c>:
+/// <c>machine.json</c> (record), <c>bundle/config.json</c> (OCI), <c>rootfs</c> (overlay mount point),
+/// <c>upper</c> and <c>work</c> (overlay, wiped on every wake), <c>home.img</c> (sparse ext4) mounted at <c>home</c>,
+/// <c>ssh/</c> (sshd configuration, host key and certificate), <c>exec/</c> (per-exec process specs),
+/// <c>console.log</c> and <c>runc.log</c>.
+/// </summary>
+internal sealed class MachinePaths(string machinesDirectory, string machineId)
+{
+    public string Root { get; } = Path.Combine(machinesDirectory, machineId);
+
+    public string Record => Path.Combine(Root, "machine.json");
+
+    public string Bundle => Path.Combine(Root, "bundle");
+
+    public string ConfigJson => Path.Combine(Bundle, "config.json");
+
+    public string RootFs => Path.Combine(Root, "rootfs");
+
+    public string Upper => Path.Combine(Root, "upper");
+
+    public string Work => Path.Combine(Root, "work");
+
+    public string HomeImage => Path.Combine(Root, "home.img");
+
+    public string Home => Path.Combine(Root, "home");
+
+    /// <summary>Present when the image grew but its file system could not grow online: done offline at the next wake.</summary>
+    public string HomeGrowPending => Path.Combine(Root, "home.grow-pending");
+
+    public string Ssh => Path.Combine(Root, "ssh");
+
+    public string Exec => Path.Combine(Root, "exec");
+
+    public string ConsoleLog => Path.Combine(Root, "console.log");
+
+    public string RuncLog => Path.Combine(Root, "runc.log");
+}

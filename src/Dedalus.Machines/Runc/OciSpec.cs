@@ -1,0 +1,208 @@
+using System.Globalization;
+using System.Text.Json;
+using Dedalus.Machines.Ssh;
+
+namespace Dedalus.Machines.Runc;
+
+/// <summary>
+/// Writes the OCI runtime specification (config-linux.md, config.md of opencontainers/runtime-spec 1.0.2) of a
+/// machine and the process specifications of <c>runc exec --process</c>.
+/// </summary>
+internal static class OciSpec
+{
+    public const long CpuPeriod = 100_000;
+
+    /// <summary>The capabilities root inside keeps: what sshd (privilege separation) and sudo need, little more.</summary>
+    public static readonly IReadOnlyList<string> Capabilities =
+    [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID",
+        "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE",
+    ];
+
+    /// <summary>The init: tini reaps orphans (sshd sessions, user daemons) and keeps the machine alive.</summary>
+    public static readonly IReadOnlyList<string> InitArguments = ["/usr/bin/tini", "-s", "--", "/bin/sleep", "infinity"];
+
+    private const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    private static readonly string[] MaskedPaths =
+    [
+        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+    ];
+
+    private static readonly string[] ReadonlyPaths =
+        ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+    private static readonly JsonWriterOptions WriterOptions = new() { Indented = true };
+
+    /// <summary>cgroup v2, or v1 with swap accounting (memory.memsw.*): runc can cap swap.</summary>
+    public static bool SwapLimitSupported { get; } =
+        !File.Exists("/sys/fs/cgroup/memory/memory.limit_in_bytes") || File.Exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes");
+
+    public static long CpuQuota(double vcpu) => (long)Math.Round(vcpu * CpuPeriod);
+
+    public static long MemoryBytes(long memoryMib) => memoryMib * 1024 * 1024;
+
+    public static void WriteConfig(Stream stream, string machineId, MachinePaths paths, MachineRecord record, RuncRuntimeOptions options)
+    {
+        using var w = new Utf8JsonWriter(stream, WriterOptions);
+        w.WriteStartObject();
+        w.WriteString("ociVersion", "1.0.2");
+
+        w.WritePropertyName("process");
+        WriteProcess(w, InitArguments, uid: 0, gid: 0, [], "/", ["HOME=/root"], root: true);
+
+        w.WriteStartObject("root");
+        w.WriteString("path", paths.RootFs);
+        w.WriteBoolean("readonly", false);
+        w.WriteEndObject();
+
+        w.WriteString("hostname", machineId);
+        WriteMounts(w, paths, options);
+        WriteLinux(w, machineId, record, options);
+        w.WriteEndObject();
+    }
+
+    public static void WriteExecProcess(
+        Stream stream, IReadOnlyList<string> arguments, int uid, int gid, IReadOnlyList<int> additionalGids, string cwd, IReadOnlyList<string> environment)
+    {
+        using var w = new Utf8JsonWriter(stream, WriterOptions);
+        WriteProcess(w, arguments, uid, gid, additionalGids, cwd, environment, root: uid == 0);
+    }
+
+    private static void WriteProcess(
+        Utf8JsonWriter w, IReadOnlyList<string> arguments, int uid, int gid, IReadOnlyList<int> additionalGids, string cwd, IReadOnlyList<string> environment, bool root)
+    {
+        w.WriteStartObject();
+        w.WriteBoolean("terminal", false);
+        w.WriteStartObject("user");
+        w.WriteNumber("uid", uid);
+        w.WriteNumber("gid", gid);
+        if (additionalGids.Count > 0)
+        {
+            w.WriteStartArray("additionalGids");
+            foreach (var additional in additionalGids)
+            {
+                w.WriteNumberValue(additional);
+            }
+
+            w.WriteEndArray();
+        }
+
+        w.WriteEndObject();
+        WriteStrings(w, "args", arguments);
+        WriteStrings(w, "env", [DefaultPath, .. environment]);
+        w.WriteString("cwd", cwd);
+
+        // Root holds the kept capabilities; another user holds none but may regain them through setuid sudo
+        // (the bounding set caps what it gets back). noNewPrivileges stays false for the same reason.
+        w.WriteStartObject("capabilities");
+        WriteStrings(w, "bounding", Capabilities);
+        WriteStrings(w, "effective", root ? Capabilities : []);
+        WriteStrings(w, "permitted", root ? Capabilities : []);
+        WriteStrings(w, "inheritable", []);
+        WriteStrings(w, "ambient", []);
+        w.WriteEndObject();
+        w.WriteBoolean("noNewPrivileges", false);
+        w.WriteEndObject();
+    }
+
+    private static void WriteMounts(Utf8JsonWriter w, MachinePaths paths, RuncRuntimeOptions options)
+    {
+        w.WriteStartArray("mounts");
+        WriteMount(w, "/proc", "proc", "proc", ["nosuid", "noexec", "nodev"]);
+        WriteMount(w, "/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]);
+        WriteMount(w, "/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]);
+        WriteMount(w, "/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]);
+        WriteMount(w, "/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]);
+        WriteMount(w, "/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]);
+        WriteMount(w, "/sys/fs/cgroup", "cgroup", "cgroup", ["nosuid", "noexec", "nodev", "relatime", "ro"]);
+        WriteMount(w, MachineSshd.HomeDirectory, "bind", paths.Home, ["rbind", "nosuid", "nodev"]);
+        WriteMount(w, MachineSshd.ConfigDirectory, "bind", paths.Ssh, ["rbind", "ro", "nosuid", "nodev", "noexec"]);
+        WriteMount(w, MachineSshd.TrustDirectory, "bind", options.SshTrustDirectory, ["rbind", "ro", "nosuid", "nodev", "noexec"]);
+        w.WriteEndArray();
+    }
+
+    private static void WriteLinux(Utf8JsonWriter w, string machineId, MachineRecord record, RuncRuntimeOptions options)
+    {
+        w.WriteStartObject("linux");
+        foreach (var name in new[] { "uidMappings", "gidMappings" })
+        {
+            w.WriteStartArray(name);
+            w.WriteStartObject();
+            w.WriteNumber("containerID", 0);
+            w.WriteNumber("hostID", options.UidMapBase);
+            w.WriteNumber("size", options.UidMapSize);
+            w.WriteEndObject();
+            w.WriteEndArray();
+        }
+
+        w.WriteStartArray("namespaces");
+        foreach (var ns in new[] { "pid", "network", "ipc", "uts", "mount", "user" })
+        {
+            w.WriteStartObject();
+            w.WriteString("type", ns);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteString("cgroupsPath", CgroupsPath(machineId));
+
+        w.WriteStartObject("resources");
+        w.WriteStartArray("devices");
+        w.WriteStartObject();
+        w.WriteBoolean("allow", false);
+        w.WriteString("access", "rwm");
+        w.WriteEndObject();
+        w.WriteEndArray();
+        var memory = MemoryBytes(record.MemoryMib);
+        w.WriteStartObject("memory");
+        w.WriteNumber("limit", memory);
+        if (SwapLimitSupported)
+        {
+            // memory + swap = memory: no swap.
+            w.WriteNumber("swap", memory);
+        }
+
+        w.WriteEndObject();
+        w.WriteStartObject("cpu");
+        w.WriteNumber("quota", CpuQuota(record.Vcpu));
+        w.WriteNumber("period", CpuPeriod);
+        w.WriteEndObject();
+        w.WriteStartObject("pids");
+        w.WriteNumber("limit", options.PidsLimit);
+        w.WriteEndObject();
+        w.WriteEndObject();
+
+        OciSeccomp.Write(w);
+        WriteStrings(w, "maskedPaths", MaskedPaths);
+        WriteStrings(w, "readonlyPaths", ReadonlyPaths);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The machine's cgroup, below each v1 hierarchy (or the v2 root).</summary>
+    public static string CgroupsPath(string machineId) => "/dedalus/" + machineId;
+
+    private static void WriteMount(Utf8JsonWriter w, string destination, string type, string source, IReadOnlyList<string> mountOptions)
+    {
+        w.WriteStartObject();
+        w.WriteString("destination", destination);
+        w.WriteString("type", type);
+        w.WriteString("source", source);
+        WriteStrings(w, "options", mountOptions);
+        w.WriteEndObject();
+    }
+
+    private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            w.WriteStringValue(value);
+        }
+
+        w.WriteEndArray();
+    }
+
+    public static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
+}

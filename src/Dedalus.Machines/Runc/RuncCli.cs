@@ -1,0 +1,145 @@
+using System.Text.Json;
+using Dedalus.Machines.Host;
+using Dedalus.Machines.Runtime;
+
+namespace Dedalus.Machines.Runc;
+
+/// <summary>Drives the <c>runc</c> binary with <c>--root</c> set to this runtime's state directory.</summary>
+internal sealed class RuncCli(RuncRuntimeOptions options)
+{
+    public string RuncPath => options.RuncPath;
+
+    public IReadOnlyList<string> GlobalArguments { get; } = ["--root", options.RuncRoot];
+
+    /// <summary>runc's view of a container: <c>created</c>, <c>running</c>, <c>paused</c>, <c>stopped</c>; null when it has none.</summary>
+    public async Task<string?> StatusAsync(string machineId, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(Path.Combine(options.RuncRoot, machineId, "state.json")))
+        {
+            return null;
+        }
+
+        var result = await RunAsync(["state", machineId], cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            return result.StandardError.Contains("does not exist", StringComparison.Ordinal) ? null : "unknown";
+        }
+
+        using var document = JsonDocument.Parse(result.StandardOutput);
+        return document.RootElement.GetProperty("status").GetString();
+    }
+
+    /// <summary>Kills every process of the container and removes it; no-op when there is none.</summary>
+    public async Task DeleteAsync(string machineId, CancellationToken cancellationToken)
+    {
+        // SIGKILL the init (the pid namespace dies with it) and watch its pid go, faster than delete --force's polling.
+        var pid = await InitPidAsync(machineId, cancellationToken).ConfigureAwait(false);
+        if (pid > 0)
+        {
+            await RunAsync(["kill", machineId, "KILL"], cancellationToken).ConfigureAwait(false);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(TimeSpan.FromSeconds(5));
+            try
+            {
+                while (IsAlive(pid))
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(5), deadline.Token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // delete --force below kills and waits again.
+            }
+        }
+
+        var result = await RunAsync(["delete", "--force", machineId], cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded && !result.StandardError.Contains("does not exist", StringComparison.Ordinal))
+        {
+            throw new MachineRuntimeException(machineId, $"runc delete failed: {result.StandardError.Trim()}");
+        }
+    }
+
+    /// <summary>Whether a process exists and is not a zombie (its reaper may be slow: the init is not our child).</summary>
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid.ToString(System.Globalization.CultureInfo.InvariantCulture)}/stat");
+            var afterName = stat.LastIndexOf(')');
+            return afterName > 0 && afterName + 2 < stat.Length && stat[afterName + 2] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The host pid of the container's init from runc's state file; 0 when there is none.</summary>
+    private async Task<int> InitPidAsync(string machineId, CancellationToken cancellationToken)
+    {
+        var stateFile = Path.Combine(options.RuncRoot, machineId, "state.json");
+        try
+        {
+            await using var stream = File.OpenRead(stateFile);
+            using var document = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return document.RootElement.TryGetProperty("init_process_pid", out var pid) ? pid.GetInt32() : 0;
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// <c>runc run --detach</c> with the init's stdio on <c>/dev/null</c> and the console log, so that nothing ties the
+    /// machine to this process: it outlives a restart of the host process.
+    /// </summary>
+    public async Task RunDetachedAsync(string machineId, MachinePaths paths, CancellationToken cancellationToken)
+    {
+        string[] arguments =
+        [
+            "-c", "log=$1; shift; exec \"$@\" </dev/null >>\"$log\" 2>&1", "sh", paths.ConsoleLog,
+            options.RuncPath, .. GlobalArguments, "--log", paths.RuncLog, "run", "--detach", "--bundle", paths.Bundle, machineId,
+        ];
+        var result = await HostCommand.RunAsync("/bin/sh", arguments, options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            throw new MachineRuntimeException(machineId, $"runc run failed (exit {result.ExitCode}): {Tail(paths.ConsoleLog)}");
+        }
+    }
+
+    public async Task UpdateAsync(string machineId, MachineRecord record, CancellationToken cancellationToken)
+    {
+        var memory = OciSpec.Invariant(OciSpec.MemoryBytes(record.MemoryMib));
+        var result = await RunAsync(
+            [
+                "update",
+                "--cpu-period", OciSpec.Invariant(OciSpec.CpuPeriod),
+                "--cpu-quota", OciSpec.Invariant(OciSpec.CpuQuota(record.Vcpu)),
+                "--memory", memory,
+                .. (OciSpec.SwapLimitSupported ? (string[])["--memory-swap", memory] : []),
+                machineId,
+            ],
+            cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            throw new MachineRuntimeException(machineId, $"runc update failed: {result.StandardError.Trim()}");
+        }
+    }
+
+    public Task<CommandResult> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
+        HostCommand.RunAsync(options.RuncPath, [.. GlobalArguments, .. arguments], options.CommandTimeout, cancellationToken);
+
+    private static string Tail(string path)
+    {
+        try
+        {
+            var text = File.ReadAllText(path);
+            return text.Length > 2000 ? text[^2000..] : text;
+        }
+        catch (IOException)
+        {
+            return "(no console log)";
+        }
+    }
+}

@@ -1,0 +1,7 @@
+using System.Text.Json.Serialization;
+
+namespace Dedalus.Machines.Runc;
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
+[JsonSerializable(typeof(MachineRecord))]
+internal sealed partial class RuncJsonContext : JsonSerializerContext;

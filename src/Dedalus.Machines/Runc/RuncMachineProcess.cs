@@ -1,0 +1,136 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using Dedalus.Machines.Runtime;
+
+namespace Dedalus.Machines.Runc;
+
+/// <summary>A <c>runc exec</c>: the runc process's pipes are the process's own stdio inside the machine.</summary>
+internal sealed class RuncMachineProcess : IMachineProcess
+{
+    private static readonly TimeSpan DisposeTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly Process _process;
+    private readonly string _specFile;
+    private readonly string _pidFile;
+
+    private RuncMachineProcess(Process process, string specFile, string pidFile)
+    {
+        _process = process;
+        _specFile = specFile;
+        _pidFile = pidFile;
+        Exited = WaitForExitAsync();
+    }
+
+    public Stream StandardInput => _process.StandardInput.BaseStream;
+
+    public Stream StandardOutput => _process.StandardOutput.BaseStream;
+
+    public Stream StandardError => _process.StandardError.BaseStream;
+
+    public Task<int> Exited { get; }
+
+    public static RuncMachineProcess Start(ProcessStartInfo startInfo, string specFile, string pidFile)
+    {
+        var process = new Process { StartInfo = startInfo };
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception e)
+        {
+            process.Dispose();
+            throw new MachineRuntimeException($"could not start {startInfo.FileName}: {e.Message}", e);
+        }
+
+        return new RuncMachineProcess(process, specFile, pidFile);
+    }
+
+    /// <summary>
+    /// SIGKILL to the process inside (by the host pid runc wrote) and everything it started, then to runc itself.
+    /// </summary>
+    public void Kill()
+    {
+        if (TryReadPid(out var pid))
+        {
+            try
+            {
+                using var inside = Process.GetProcessById(pid);
+                inside.Kill(entireProcessTree: true);
+            }
+            catch (ArgumentException)
+            {
+                // Already gone.
+            }
+            catch (InvalidOperationException)
+            {
+            }
+            catch (Win32Exception)
+            {
+            }
+        }
+
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        catch (Win32Exception)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Exited.IsCompleted)
+        {
+            Kill();
+        }
+
+        try
+        {
+            await Exited.WaitAsync(DisposeTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        _process.Dispose();
+    }
+
+    private async Task<int> WaitForExitAsync()
+    {
+        try
+        {
+            await _process.WaitForExitAsync().ConfigureAwait(false);
+            return _process.ExitCode;
+        }
+        finally
+        {
+            try
+            {
+                File.Delete(_specFile);
+                File.Delete(_pidFile);
+            }
+            catch (IOException)
+            {
+                // The machine (and its exec directory) went away meanwhile.
+            }
+        }
+    }
+
+    private bool TryReadPid(out int pid)
+    {
+        pid = 0;
+        try
+        {
+            return int.TryParse(File.ReadAllText(_pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out pid) && pid > 0;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,140 @@
+using System.Globalization;
+using Dedalus.Machines.Host;
+using Dedalus.Machines.Images;
+using Dedalus.Machines.Runtime;
+using Dedalus.Machines.Ssh;
+
+namespace Dedalus.Machines.Runc;
+
+public sealed partial class RuncMachineRuntime
+{
+    private const long GiB = 1024L * 1024 * 1024;
+
+    /// <inheritdoc />
+    public async Task CreateAsync(MachineSpec spec, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ValidateResources(spec.Resources);
+        var paths = PathsOf(spec.MachineId);
+        EnsureDataDirectoryTraversable();
+        await BaseImage.EnsureAsync(new LogProgress(_logger), cancellationToken).ConfigureAwait(false);
+        await EnsureTrustDirectoryAsync(cancellationToken).ConfigureAwait(false);
+
+        using var held = await LockAsync(spec.MachineId, cancellationToken).ConfigureAwait(false);
+        if (File.Exists(paths.Record))
+        {
+            // Idempotent: keep storage and limits (ResizeAsync changes them); refresh the SSH material.
+            WriteSshMaterial(spec.MachineId, paths, spec.Ssh);
+            return;
+        }
+
+        if (MountTable.Under(paths.Root).Count > 0)
+        {
+            await SleepCoreAsync(spec.MachineId, paths, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var directory in new[] { _options.DataDirectory, _options.MachinesDirectory, paths.Root, paths.Bundle, paths.RootFs, paths.Exec })
+        {
+            CreateDirectory(directory, Mode0711);
+        }
+
+        CreateDirectory(paths.Home, Mode0755);
+        WriteSshMaterial(spec.MachineId, paths, spec.Ssh);
+        await CreateHomeImageAsync(spec.MachineId, paths, spec.Resources.StorageGib, cancellationToken).ConfigureAwait(false);
+
+        // The record last: its presence means the machine is complete.
+        WriteRecord(paths, MachineRecord.From(spec.MachineId, spec.Resources));
+        Log.MachineCreated(_logger, spec.MachineId, spec.Resources.Vcpu, spec.Resources.MemoryMib, spec.Resources.StorageGib);
+    }
+
+    private static void ValidateResources(MachineResources resources)
+    {
+        ArgumentNullException.ThrowIfNull(resources);
+        if (resources.Vcpu <= 0 || resources.MemoryMib < 16 || resources.StorageGib < 1)
+        {
+            throw new ArgumentException(
+                $"invalid resources: vcpu {resources.Vcpu}, memory {resources.MemoryMib} MiB, storage {resources.StorageGib} GiB", nameof(resources));
+        }
+    }
+
+    /// <summary>A sparse ext4 image of the storage size, its root owned by the machine user, seeded with /etc/skel.</summary>
+    private async Task CreateHomeImageAsync(string machineId, MachinePaths paths, long storageGib, CancellationToken cancellationToken)
+    {
+        var machineHostId = _options.UidMapBase + BaseImage.MachineUid;
+        var owner = $"{machineHostId.ToString(CultureInfo.InvariantCulture)}:{machineHostId.ToString(CultureInfo.InvariantCulture)}";
+        var staging = Path.Combine(paths.Root, "home-staging");
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+
+        CreateDirectory(staging, Mode0755);
+        try
+        {
+            var skeleton = Path.Combine(BaseImage.RootFileSystem, "etc/skel");
+            foreach (var file in Directory.EnumerateFiles(skeleton))
+            {
+                var target = Path.Combine(staging, Path.GetFileName(file));
+                File.Copy(file, target);
+                Ownership.Set(target, machineHostId, machineHostId);
+            }
+
+            Ownership.Set(staging, machineHostId, machineHostId);
+            File.Delete(paths.HomeImage);
+            using (var image = new FileStream(paths.HomeImage, FileMode.CreateNew, FileAccess.Write))
+            {
+                image.SetLength(storageGib * GiB);
+            }
+
+            File.SetUnixFileMode(paths.HomeImage, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            await HostCommand.RunCheckedAsync(
+                "mkfs.ext4",
+                ["-F", "-q", "-m", "0", "-L", "dedalus-home", "-E", $"root_owner={owner}", "-d", staging, paths.HomeImage],
+                _options.CommandTimeout,
+                machineId,
+                cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>sshd configuration, host key, host certificate and principals, owned by the machine's root, not writable by others.</summary>
+    private void WriteSshMaterial(string machineId, MachinePaths paths, MachineSshMaterial ssh)
+    {
+        ArgumentNullException.ThrowIfNull(ssh);
+        var root = _options.UidMapBase;
+        CreateDirectory(paths.Ssh, Mode0755);
+        Ownership.Set(paths.Ssh, root, root);
+        const UnixFileMode Mode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        WriteOwnedFile(Path.Combine(paths.Ssh, MachineSshd.ConfigFileName), MachineSshd.RenderConfig(), Mode0644, root);
+        WriteOwnedFile(Path.Combine(paths.Ssh, MachineSshd.HostKeyFileName), WithNewline(ssh.HostPrivateKey), Mode0600, root);
+        WriteOwnedFile(Path.Combine(paths.Ssh, MachineSshd.HostCertificateFileName), WithNewline(ssh.HostCertificate), Mode0644, root);
+        WriteOwnedFile(Path.Combine(paths.Ssh, MachineSshd.PrincipalsFileName), machineId + "\n", Mode0644, root);
+    }
+
+    private static string WithNewline(string text) => text.EndsWith('\n') ? text : text + "\n";
+
+    /// <summary>Write to a temporary file, set owner and mode, then rename: readers see the old or the new file, whole.</summary>
+    private static void WriteOwnedFile(string path, string contents, UnixFileMode mode, int owner) =>
+        WriteOwnedFile(path, System.Text.Encoding.UTF8.GetBytes(contents), mode, owner);
+
+    private static void WriteOwnedFile(string path, ReadOnlySpan<byte> contents, UnixFileMode mode, int owner)
+    {
+        var temporary = $"{path}.tmp-{Guid.NewGuid():N}";
+        using (var stream = new FileStream(temporary, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
+        {
+            stream.Write(contents);
+        }
+
+        Ownership.Set(temporary, owner, owner);
+        File.SetUnixFileMode(temporary, mode);
+        File.Move(temporary, path, overwrite: true);
+    }
+}

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Globalization;
+using Dedalus.Machines.Host;
+using Dedalus.Machines.Runtime;
+
+namespace Dedalus.Machines.Runc;
+
+public sealed partial class RuncMachineRuntime
+{
+    /// <inheritdoc />
+    public async Task StartAsync(string machineId, CancellationToken cancellationToken = default)
+    {
+        var paths = PathsOf(machineId);
+        using var held = await LockAsync(machineId, cancellationToken).ConfigureAwait(false);
+        var record = ReadRecord(machineId, paths);
+        var status = await _runc.StatusAsync(machineId, cancellationToken).ConfigureAwait(false);
+        if (status == "running" && MountsAreLive(paths))
+        {
+            return;
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        if (status is not null || MountTable.Under(paths.Root).Count > 0)
+        {
+            // Half-created container, stopped init or stale mounts (host process died mid-way): clean, then start.
+            Log.MachineRepairing(_logger, machineId, status ?? "none");
+            await SleepCoreAsync(machineId, paths, cancellationToken).ConfigureAwait(false);
+        }
+
+        EnsureDataDirectoryTraversable();
+        await EnsureTrustDirectoryAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await MountAsync(machineId, paths, cancellationToken).ConfigureAwait(false);
+            using (var config = new FileStream(paths.ConfigJson, FileMode.Create, FileAccess.Write))
+            {
+                OciSpec.WriteConfig(config, machineId, paths, record, _options);
+            }
+
+            await _runc.RunDetachedAsync(machineId, paths, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is MachineRuntimeException or IOException)
+        {
+            Log.MachineStartFailed(_logger, machineId, e);
+            await SleepCoreAsync(machineId, paths, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        Log.MachineStarted(_logger, machineId, stopwatch.ElapsedMilliseconds);
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(string machineId, CancellationToken cancellationToken = default)
+    {
+        var paths = PathsOf(machineId);
+        using var held = await LockAsync(machineId, cancellationToken).ConfigureAwait(false);
+        _ = ReadRecord(machineId, paths);
+        var stopwatch = Stopwatch.StartNew();
+        await SleepCoreAsync(machineId, paths, cancellationToken).ConfigureAwait(false);
+        Log.MachineStopped(_logger, machineId, stopwatch.ElapsedMilliseconds);
+    }
+
+    /// <summary>Kills and removes the container, unmounts root and home, wipes the root file system's upper layer.</summary>
+    private async Task SleepCoreAsync(string machineId, MachinePaths paths, CancellationToken cancellationToken)
+    {
+        await _runc.DeleteAsync(machineId, cancellationToken).ConfigureAwait(false);
+        await MountTable.UnmountAllAsync(paths.Root, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        var left = MountTable.Under(paths.Root);
+        if (left.Count > 0)
+        {
+            throw new MachineRuntimeException(machineId, $"{left[0].MountPoint} stays mounted");
+        }
+
+        foreach (var directory in new[] { paths.Upper, paths.Work })
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+
+        if (Directory.Exists(paths.Exec))
+        {
+            foreach (var file in Directory.EnumerateFiles(paths.Exec))
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    /// <summary>Home: the ext4 image on a loop device. Root: overlay of the shared base and a fresh upper layer.</summary>
+    private async Task MountAsync(string machineId, MachinePaths paths, CancellationToken cancellationToken)
+    {
+        var root = _options.UidMapBase;
+        CreateDirectory(paths.Upper, Mode0755);
+        Ownership.Set(paths.Upper, root, root);
+        CreateDirectory(paths.Work, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (File.Exists(paths.HomeGrowPending))
+        {
+            await GrowHomeOfflineAsync(machineId, paths, cancellationToken).ConfigureAwait(false);
+        }
+
+        await HostCommand.RunCheckedAsync(
+            "mount", ["-o", "loop,nosuid,nodev", paths.HomeImage, paths.Home], _options.CommandTimeout, machineId, cancellationToken).ConfigureAwait(false);
+
+        // Files the machine sees from the first instant: its name. Written into the upper layer, owned by its root.
+        var etc = Path.Combine(paths.Upper, "etc");
+        CreateDirectory(etc, Mode0755);
+        Ownership.Set(etc, root, root);
+        WriteOwnedFile(Path.Combine(etc, "hostname"), machineId + "\n", Mode0644, root);
+        WriteOwnedFile(
+            Path.Combine(etc, "hosts"),
+            string.Create(CultureInfo.InvariantCulture, $"127.0.0.1\tlocalhost\n127.0.1.1\t{machineId}\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
+            Mode0644,
+            root);
+
+        await HostCommand.RunCheckedAsync(
+            "mount",
+            ["-t", "overlay", "overlay", "-o", $"lowerdir={BaseImage.RootFileSystem},upperdir={paths.Upper},workdir={paths.Work}", paths.RootFs],
+            _options.CommandTimeout,
+            machineId,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private const UnixFileMode Mode0644 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+}

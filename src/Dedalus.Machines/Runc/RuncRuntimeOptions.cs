@@ -1,0 +1,43 @@
+using Dedalus.Machines.Images;
+
+namespace Dedalus.Machines.Runc;
+
+/// <summary>Configuration of <see cref="RuncMachineRuntime"/>: where machines live and how they are confined.</summary>
+public sealed record RuncRuntimeOptions
+{
+    /// <summary>
+    /// Root of the runtime's state: <c>machines/&lt;id&gt;/...</c>, <c>ssh-trust/</c>, <c>runc/</c>. Every ancestor must be
+    /// traversable by others (at least mode 0711): the machines' mapped root reaches its bundle through them.
+    /// </summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Cache of the shared base userland (<c>&lt;dir&gt;/&lt;version&gt;/rootfs</c>); shared by every data directory.</summary>
+    public string BaseCacheDirectory { get; init; } = BaseImageDefaults.CacheDirectory;
+
+    /// <summary>The Debian mirror debootstrap reads on first run.</summary>
+    public string DebianMirror { get; init; } = BaseImageDefaults.DebianMirror;
+
+    /// <summary>Path of the <c>runc</c> binary.</summary>
+    public string RuncPath { get; init; } = "runc";
+
+    /// <summary>Host uid and gid that root inside every machine maps to.</summary>
+    public int UidMapBase { get; init; } = 100000;
+
+    /// <summary>Size of the uid and gid range mapped into every machine.</summary>
+    public int UidMapSize { get; init; } = 65536;
+
+    /// <summary>Maximum number of processes inside one machine.</summary>
+    public long PidsLimit { get; init; } = 1024;
+
+    /// <summary>Timeout of each host command (runc, mount, mkfs) the runtime runs.</summary>
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The runc state directory (<c>runc --root</c>): containers in it are this runtime's.</summary>
+    public string RuncRoot => Path.Combine(DataDirectory, "runc");
+
+    /// <summary>The host-wide SSH trust directory (user CA keys, KRL) bind-mounted read-only into every machine.</summary>
+    public string SshTrustDirectory => Path.Combine(DataDirectory, "ssh-trust");
+
+    /// <summary>The directory holding one subdirectory per machine.</summary>
+    public string MachinesDirectory => Path.Combine(DataDirectory, "machines");
+}

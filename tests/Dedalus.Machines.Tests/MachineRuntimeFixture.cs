@@ -1,0 +1,135 @@
+using Dedalus.Machines.Runc;
+using Dedalus.Machines.Runtime;
+using Dedalus.Testing;
+
+namespace Dedalus.Machines.Tests;
+
+/// <summary>
+/// A runc runtime on a private data directory (one per test class), with a host CA and a user CA made by
+/// ssh-keygen. The base userland cache is shared across classes and runs. Every machine, mount and container
+/// is removed on dispose, even when a test failed.
+/// </summary>
+public sealed class MachineRuntimeFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    private readonly List<string> _machines = [];
+    private int _counter;
+
+    public MachineRuntimeFixture()
+    {
+        DataDirectory = Directory.CreateTempSubdirectory("dedalus-machines-").FullName;
+        // runc init runs as the mapped root: it must be able to traverse to the bundle.
+        File.SetUnixFileMode(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+            UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        Keys = new TempDirectory("dedalus-machines-keys-");
+        Options = new RuncRuntimeOptions { DataDirectory = Path.Combine(DataDirectory, "data") };
+        Runtime = new RuncMachineRuntime(Options);
+    }
+
+    public string DataDirectory { get; }
+
+    public TempDirectory Keys { get; }
+
+    public RuncRuntimeOptions Options { get; }
+
+    public RuncMachineRuntime Runtime { get; }
+
+    public string HostCaPublicKey { get; private set; } = "";
+
+    public string UserCaPublicKey { get; private set; } = "";
+
+    public string HostCaPath => Keys.Combine("host_ca");
+
+    public string UserCaPath => Keys.Combine("user_ca");
+
+    public async Task InitializeAsync()
+    {
+        await Runtime.BaseImage.EnsureAsync().WaitAsync(TimeSpan.FromMinutes(15));
+        await Tools.CheckedAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "host-ca", "-f", HostCaPath);
+        await Tools.CheckedAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "user-ca", "-f", UserCaPath);
+        HostCaPublicKey = (await File.ReadAllTextAsync(HostCaPath + ".pub")).Trim();
+        UserCaPublicKey = (await File.ReadAllTextAsync(UserCaPath + ".pub")).Trim();
+        await Runtime.WriteSshTrustAsync(new MachineSshTrust([UserCaPublicKey], ReadOnlyMemory<byte>.Empty));
+    }
+
+    /// <summary>A new machine id, unique per fixture and run.</summary>
+    public string NewMachineId()
+    {
+        var id = $"dm-test-{Environment.ProcessId}-{Interlocked.Increment(ref _counter)}-{Guid.NewGuid().ToString("N")[..8]}";
+        lock (_machines)
+        {
+            _machines.Add(id);
+        }
+
+        return id;
+    }
+
+    /// <summary>Creates (with a host key and certificate from the test host CA) and starts a machine.</summary>
+    public async Task<string> StartMachineAsync(MachineResources? resources = null, bool start = true)
+    {
+        var id = NewMachineId();
+        await Runtime.CreateAsync(new MachineSpec(id, resources ?? new MachineResources(1, 512, 1), await HostMaterialAsync(id)))
+            .WaitAsync(Timeout);
+        if (start)
+        {
+            await Runtime.StartAsync(id).WaitAsync(Timeout);
+        }
+
+        return id;
+    }
+
+    /// <summary>A host key and a host certificate for the machine and the loopback address, via ssh-keygen.</summary>
+    public async Task<MachineSshMaterial> HostMaterialAsync(string machineId)
+    {
+        var key = Keys.Combine($"host-{machineId}");
+        await Tools.CheckedAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", key);
+        await Tools.CheckedAsync("ssh-keygen", "-q", "-s", HostCaPath, "-h", "-I", machineId, "-n", $"{machineId},127.0.0.1,localhost", "-V", "-5m:+1h", key + ".pub");
+        return new MachineSshMaterial(await File.ReadAllTextAsync(key), await File.ReadAllTextAsync(key + "-cert.pub"));
+    }
+
+    public async Task DisposeAsync()
+    {
+        var errors = new List<Exception>();
+        string[] machines;
+        lock (_machines)
+        {
+            machines = [.. _machines];
+        }
+
+        foreach (var id in machines.Concat(await Runtime.ListAsync()).Distinct())
+        {
+            try
+            {
+                await Runtime.DeleteAsync(id).WaitAsync(Timeout);
+            }
+            catch (Exception e)
+            {
+                errors.Add(e);
+            }
+        }
+
+        // Whatever a failed test left behind: containers, then mounts, then files.
+        var list = await ProcessRunner.RunAsync("runc", ["--root", Options.RuncRoot, "list", "-q"]);
+        foreach (var id in list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            await ProcessRunner.RunAsync("runc", ["--root", Options.RuncRoot, "delete", "--force", id]);
+        }
+
+        foreach (var mount in Mounts.Under(DataDirectory))
+        {
+            await ProcessRunner.RunAsync("umount", ["-l", mount]);
+        }
+
+        if (Mounts.Under(DataDirectory).Count == 0)
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+
+        Keys.Dispose();
+        if (errors.Count > 0)
+        {
+            throw new AggregateException("cleaning up machines failed", errors);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using Dedalus.Machines.Runtime;
+using Dedalus.Testing;
+
+namespace Dedalus.Machines.Tests;
+
+public sealed class MachineSshTests(MachineRuntimeFixture fixture) : IClassFixture<MachineRuntimeFixture>
+{
+    private readonly IMachineRuntime _runtime = fixture.Runtime;
+
+    [Fact]
+    public async Task A_real_OpenSSH_client_with_a_user_certificate_logs_in_through_sshd_in_inetd_mode()
+    {
+        var id = await fixture.StartMachineAsync();
+        var key = await UserCertificateAsync(id, serial: 41);
+        await using var gateway = new InetdGateway(_runtime, id);
+
+        var result = await SshAsync(gateway.Port, key, "id -un; hostname; sudo -n id -u");
+
+        Assert.True(result.ExitCode == 0, $"{result}\nsshd: {gateway.SshdLog}");
+        Assert.Equal(["machine", id, "0"], result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        await gateway.DisposeAsync();
+        Assert.Contains("Accepted publickey for machine", gateway.SshdLog, StringComparison.Ordinal);
+        Assert.Contains("serial 41", gateway.SshdLog, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_certificate_for_another_machine_is_refused()
+    {
+        var id = await fixture.StartMachineAsync();
+        var key = await UserCertificateAsync("dm-some-other-machine", serial: 42);
+        await using var gateway = new InetdGateway(_runtime, id);
+
+        var result = await SshAsync(gateway.Port, key, "id -un");
+
+        Assert.Equal(255, result.ExitCode);
+        Assert.Contains("Permission denied", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_revoked_serial_is_refused_after_the_trust_is_rewritten()
+    {
+        var id = await fixture.StartMachineAsync();
+        var revoked = await UserCertificateAsync(id, serial: 77);
+        var kept = await UserCertificateAsync(id, serial: 78);
+        await using var gateway = new InetdGateway(_runtime, id);
+        Assert.Equal(0, (await SshAsync(gateway.Port, revoked, "true")).ExitCode);
+
+        var spec = fixture.Keys.WriteFile("krl-spec", "serial: 77\n");
+        var krl = fixture.Keys.Combine("revoked.krl");
+        await Tools.CheckedAsync("ssh-keygen", "-q", "-k", "-f", krl, "-s", fixture.UserCaPath + ".pub", spec);
+        await _runtime.WriteSshTrustAsync(new MachineSshTrust([fixture.UserCaPublicKey], await File.ReadAllBytesAsync(krl)));
+
+        var refused = await SshAsync(gateway.Port, revoked, "true");
+        Assert.Equal(255, refused.ExitCode);
+        Assert.Contains("Permission denied", refused.StandardError, StringComparison.Ordinal);
+        Assert.Equal(0, (await SshAsync(gateway.Port, kept, "true")).ExitCode);
+
+        await _runtime.WriteSshTrustAsync(new MachineSshTrust([fixture.UserCaPublicKey], ReadOnlyMemory<byte>.Empty));
+    }
+
+    [Fact]
+    public async Task The_sshd_configuration_is_read_only_and_owned_by_root_inside()
+    {
+        var id = await fixture.StartMachineAsync();
+
+        Assert.Equal("root root", await Tools.BashCheckedAsync(_runtime, id, "stat -c '%U %G' /etc/ssh/dedalus/sshd_config"));
+        Assert.Equal("root 600", await Tools.BashCheckedAsync(_runtime, id, "stat -c '%U %a' /etc/ssh/dedalus/ssh_host_key"));
+        Assert.Equal(id, await Tools.BashCheckedAsync(_runtime, id, "cat /etc/ssh/dedalus/authorized_principals"));
+        var write = await Tools.BashAsync(_runtime, id, "echo x >> /etc/ssh/dedalus/sshd_config");
+        Assert.Contains("Read-only file system", write.StandardError, StringComparison.Ordinal);
+        var trust = await Tools.BashAsync(_runtime, id, "echo x >> /etc/ssh/dedalus-trust/user_ca_keys.pub");
+        Assert.Contains("Read-only file system", trust.StandardError, StringComparison.Ordinal);
+        // sshd accepts its configuration.
+        Assert.Equal(0, (await Tools.ExecAsync(_runtime, id, ["/usr/sbin/sshd", "-t", "-f", "/etc/ssh/dedalus/sshd_config"])).ExitCode);
+    }
+
+    private async Task<string> UserCertificateAsync(string principal, int serial)
+    {
+        var key = fixture.Keys.Combine($"user-{Guid.NewGuid():N}");
+        await Tools.CheckedAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", key);
+        await Tools.CheckedAsync("ssh-keygen", "-q", "-s", fixture.UserCaPath, "-I", $"session-{serial}", "-n", principal,
+            "-z", serial.ToString(System.Globalization.CultureInfo.InvariantCulture), "-V", "-5m:+1h", key + ".pub");
+        return key;
+    }
+
+    private Task<ProcessResult> SshAsync(int port, string key, string command)
+    {
+        var knownHosts = fixture.Keys.WriteFile($"known_hosts-{Guid.NewGuid():N}", $"@cert-authority * {fixture.HostCaPublicKey}\n");
+        return ProcessRunner.RunAsync(
+            "ssh",
+            [
+                "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                "-o", $"UserKnownHostsFile={knownHosts}", "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=20", "-i", key, "-o", $"CertificateFile={key}-cert.pub",
+                "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "machine@127.0.0.1", command,
+            ],
+            timeout: TimeSpan.FromSeconds(60));
+    }
+}
