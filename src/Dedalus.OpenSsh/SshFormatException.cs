@@ -1,0 +1,24 @@
+namespace Dedalus.OpenSsh;
+
+/// <summary>
+/// The base exception of Dedalus.OpenSsh: input that is not a valid (or not an accepted) OpenSSH
+/// key, certificate or private key file. The message names the problem and is safe to show to
+/// the user who sent the input (it never contains secret material).
+/// </summary>
+public class SshFormatException : Exception
+{
+    public SshFormatException()
+        : base("invalid OpenSSH data")
+    {
+    }
+
+    public SshFormatException(string message)
+        : base(message)
+    {
+    }
+
+    public SshFormatException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

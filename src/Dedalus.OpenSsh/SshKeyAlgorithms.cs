@@ -1,0 +1,73 @@
+namespace Dedalus.OpenSsh;
+
+/// <summary>
+/// The OpenSSH key type names this library accepts, and their certificate type names
+/// (PROTOCOL.certkeys, PROTOCOL.u2f).
+/// </summary>
+public static class SshKeyAlgorithms
+{
+    public const string Ed25519 = "ssh-ed25519";
+    public const string EcdsaNistP256 = "ecdsa-sha2-nistp256";
+    public const string EcdsaNistP384 = "ecdsa-sha2-nistp384";
+    public const string EcdsaNistP521 = "ecdsa-sha2-nistp521";
+    public const string Rsa = "ssh-rsa";
+    public const string SkEd25519 = "sk-ssh-ed25519@openssh.com";
+    public const string SkEcdsaNistP256 = "sk-ecdsa-sha2-nistp256@openssh.com";
+
+    public const string Ed25519Certificate = "ssh-ed25519-cert-v01@openssh.com";
+    public const string EcdsaNistP256Certificate = "ecdsa-sha2-nistp256-cert-v01@openssh.com";
+    public const string EcdsaNistP384Certificate = "ecdsa-sha2-nistp384-cert-v01@openssh.com";
+    public const string EcdsaNistP521Certificate = "ecdsa-sha2-nistp521-cert-v01@openssh.com";
+    public const string RsaCertificate = "ssh-rsa-cert-v01@openssh.com";
+    public const string SkEd25519Certificate = "sk-ssh-ed25519-cert-v01@openssh.com";
+    public const string SkEcdsaNistP256Certificate = "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com";
+
+    /// <summary>The smallest RSA modulus accepted, in bits.</summary>
+    public const int MinimumRsaBits = 2048;
+
+    /// <summary>The accepted public key types.</summary>
+    public static IReadOnlyList<string> KeyTypes { get; } =
+        [Ed25519, EcdsaNistP256, EcdsaNistP384, EcdsaNistP521, Rsa, SkEd25519, SkEcdsaNistP256];
+
+    /// <summary>The certificate type name for a key type (e.g. ssh-ed25519 -> ssh-ed25519-cert-v01@openssh.com).</summary>
+    public static string GetCertificateType(string keyType) =>
+        TryGetCertificateType(keyType, out var certificateType)
+            ? certificateType
+            : throw new ArgumentException($"unsupported key type '{keyType}'", nameof(keyType));
+
+    internal static bool TryGetCertificateType(string keyType, out string certificateType)
+    {
+        certificateType = keyType switch
+        {
+            Ed25519 => Ed25519Certificate,
+            EcdsaNistP256 => EcdsaNistP256Certificate,
+            EcdsaNistP384 => EcdsaNistP384Certificate,
+            EcdsaNistP521 => EcdsaNistP521Certificate,
+            Rsa => RsaCertificate,
+            SkEd25519 => SkEd25519Certificate,
+            SkEcdsaNistP256 => SkEcdsaNistP256Certificate,
+            _ => string.Empty,
+        };
+        return certificateType.Length != 0;
+    }
+
+    internal static bool TryGetKeyTypeOfCertificate(string certificateType, out string keyType)
+    {
+        keyType = certificateType switch
+        {
+            Ed25519Certificate => Ed25519,
+            EcdsaNistP256Certificate => EcdsaNistP256,
+            EcdsaNistP384Certificate => EcdsaNistP384,
+            EcdsaNistP521Certificate => EcdsaNistP521,
+            RsaCertificate => Rsa,
+            SkEd25519Certificate => SkEd25519,
+            SkEcdsaNistP256Certificate => SkEcdsaNistP256,
+            _ => string.Empty,
+        };
+        return keyType.Length != 0;
+    }
+
+    internal static bool IsCertificateType(string type) =>
+        type.EndsWith("-cert-v01@openssh.com", StringComparison.Ordinal) ||
+        type.EndsWith("-cert-v00@openssh.com", StringComparison.Ordinal);
+}

@@ -1,0 +1,182 @@
+using Dedalus.OpenSsh.Wire;
+
+namespace Dedalus.OpenSsh;
+
+/// <summary>
+/// Builds an OpenSSH key revocation list (PROTOCOL.krl) revoking certificates of one CA by
+/// serial number and by key id, for sshd's <c>RevokedKeys</c> and <c>ssh-keygen -Q</c>.
+/// Not thread-safe.
+/// </summary>
+public sealed class SshKeyRevocationListBuilder(SshPublicKey ca)
+{
+    private const ulong KrlMagic = 0x5353484b524c0a00; // "SSHKRL\n\0"
+    private const uint KrlFormatVersion = 1;
+    private const byte SectionCertificates = 1;
+    private const byte CertSectionSerialList = 0x20;
+    private const byte CertSectionSerialRange = 0x21;
+    private const byte CertSectionKeyId = 0x23;
+
+    /// <summary>Runs of at least this many consecutive serials are written as one range.</summary>
+    private const int MinimumRangeLength = 3;
+
+    private readonly SshPublicKey _ca = ca ?? throw new ArgumentNullException(nameof(ca));
+    private readonly SortedSet<ulong> _serials = [];
+    private readonly List<(ulong First, ulong Last)> _ranges = [];
+    private readonly SortedSet<string> _keyIds = new(StringComparer.Ordinal);
+
+    /// <summary>The CA whose certificates this list revokes.</summary>
+    public SshPublicKey CertificateAuthority => _ca;
+
+    /// <summary>A free-text comment stored in the KRL header.</summary>
+    public string Comment { get; set; } = string.Empty;
+
+    /// <summary>Revokes the certificate with this serial (serial 0 cannot be revoked by serial in OpenSSH).</summary>
+    public SshKeyRevocationListBuilder RevokeSerial(ulong serial)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(serial);
+        _serials.Add(serial);
+        return this;
+    }
+
+    /// <summary>Revokes every serial from <paramref name="first"/> to <paramref name="last"/>, inclusive.</summary>
+    public SshKeyRevocationListBuilder RevokeSerialRange(ulong first, ulong last)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(first);
+        ArgumentOutOfRangeException.ThrowIfLessThan(last, first);
+        _ranges.Add((first, last));
+        return this;
+    }
+
+    /// <summary>Revokes every certificate with this key id.</summary>
+    public SshKeyRevocationListBuilder RevokeKeyId(string keyId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        _keyIds.Add(keyId);
+        return this;
+    }
+
+    /// <summary>
+    /// Writes the KRL (PROTOCOL.krl):
+    /// <code>
+    /// uint64 KRL_MAGIC 0x5353484b524c0a00
+    /// uint32 KRL_FORMAT_VERSION 1
+    /// uint64 krl_version
+    /// uint64 generated_date (seconds since the epoch)
+    /// uint64 flags (0)
+    /// string reserved (empty)
+    /// string comment
+    /// byte   KRL_SECTION_CERTIFICATES (1)
+    /// string section data:
+    ///     string ca_key (CA public key blob)
+    ///     string reserved (empty)
+    ///     byte   KRL_SECTION_CERT_SERIAL_LIST (0x20),  string (uint64 serial)*
+    ///     byte   KRL_SECTION_CERT_SERIAL_RANGE (0x21), string (uint64 serial_min, uint64 serial_max), one per range
+    ///     byte   KRL_SECTION_CERT_KEY_ID (0x23),       string (string key_id)*
+    /// </code>
+    /// Empty subsections are left out; serials are sorted and merged into ranges.
+    /// </summary>
+    public byte[] Build(ulong version, DateTimeOffset generatedAt)
+    {
+        var (singles, ranges) = Coalesce();
+        var writer = new SshWireWriter(stackalloc byte[512]);
+        try
+        {
+            writer.WriteUInt64(KrlMagic);
+            writer.WriteUInt32(KrlFormatVersion);
+            writer.WriteUInt64(version);
+            writer.WriteUInt64(SshCertificate.ToUnixSeconds(generatedAt));
+            writer.WriteUInt64(0);
+            writer.WriteUInt32(0);
+            writer.WriteString(Comment ?? string.Empty);
+
+            writer.WriteByte(SectionCertificates);
+            var section = writer.BeginString();
+            writer.WriteString(_ca.BlobSpan);
+            writer.WriteUInt32(0);
+            if (singles.Count > 0)
+            {
+                writer.WriteByte(CertSectionSerialList);
+                var list = writer.BeginString();
+                foreach (var serial in singles)
+                {
+                    writer.WriteUInt64(serial);
+                }
+
+                writer.EndString(list);
+            }
+
+            foreach (var (first, last) in ranges)
+            {
+                // One range per subsection: OpenSSH reads exactly one pair from each.
+                writer.WriteByte(CertSectionSerialRange);
+                writer.WriteUInt32(16);
+                writer.WriteUInt64(first);
+                writer.WriteUInt64(last);
+            }
+
+            if (_keyIds.Count > 0)
+            {
+                writer.WriteByte(CertSectionKeyId);
+                var list = writer.BeginString();
+                foreach (var keyId in _keyIds)
+                {
+                    writer.WriteString(keyId);
+                }
+
+                writer.EndString(list);
+            }
+
+            writer.EndString(section);
+            return writer.ToArray();
+        }
+        finally
+        {
+            writer.Dispose();
+        }
+    }
+
+    /// <summary>Merges single serials and explicit ranges into sorted, disjoint runs.</summary>
+    private (List<ulong> Singles, List<(ulong First, ulong Last)> Ranges) Coalesce()
+    {
+        var runs = new List<(ulong First, ulong Last)>(_serials.Count + _ranges.Count);
+        runs.AddRange(_serials.Select(s => (s, s)));
+        runs.AddRange(_ranges);
+        runs.Sort();
+        var merged = new List<(ulong First, ulong Last)>();
+        foreach (var (first, last) in runs)
+        {
+            if (merged.Count > 0 && (merged[^1].Last == ulong.MaxValue || first <= merged[^1].Last + 1))
+            {
+                var previous = merged[^1];
+                merged[^1] = (previous.First, Math.Max(previous.Last, last));
+            }
+            else
+            {
+                merged.Add((first, last));
+            }
+        }
+
+        var singles = new List<ulong>();
+        var ranges = new List<(ulong, ulong)>();
+        foreach (var (first, last) in merged)
+        {
+            if (last - first + 1 >= MinimumRangeLength)
+            {
+                ranges.Add((first, last));
+            }
+            else
+            {
+                for (var serial = first; ; serial++)
+                {
+                    singles.Add(serial);
+                    if (serial == last)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+
+        return (singles, ranges);
+    }
+}

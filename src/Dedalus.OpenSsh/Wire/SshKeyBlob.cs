@@ -1,0 +1,184 @@
+using System.Numerics;
+using System.Security.Cryptography;
+
+namespace Dedalus.OpenSsh.Wire;
+
+/// <summary>
+/// Validates the type-specific fields of a public key blob (RFC 4253 6.6, RFC 5656 3.1,
+/// RFC 8709 4, PROTOCOL.u2f). The same fields appear after the type name in a key blob and
+/// after the nonce in a certificate, so both parsers share this code.
+/// <code>
+/// ssh-ed25519:            string pk (32 bytes)
+/// ecdsa-sha2-[curve]:     string curve ("nistp256" | "nistp384" | "nistp521"), string Q (0x04 || X || Y)
+/// ssh-rsa:                mpint e, mpint n
+/// sk-ssh-ed25519@...:     string pk (32 bytes), string application
+/// sk-ecdsa-sha2-nistp256@: string curve ("nistp256"), string Q, string application
+/// </code>
+/// </summary>
+internal static class SshKeyBlob
+{
+    private const int MaxRsaBits = 16384;
+
+    private static readonly Lazy<CurveInfo> P256 = new(() => CurveInfo.Create(ECCurve.NamedCurves.nistP256, 256));
+    private static readonly Lazy<CurveInfo> P384 = new(() => CurveInfo.Create(ECCurve.NamedCurves.nistP384, 384));
+    private static readonly Lazy<CurveInfo> P521 = new(() => CurveInfo.Create(ECCurve.NamedCurves.nistP521, 521));
+
+    /// <summary>
+    /// Reads and validates the fields of <paramref name="keyType"/> (already known to be one of
+    /// <see cref="SshKeyAlgorithms.KeyTypes"/>); returns the key size in bits.
+    /// </summary>
+    public static int ReadKeyFields(ref SshWireReader reader, string keyType)
+    {
+        switch (keyType)
+        {
+            case SshKeyAlgorithms.Ed25519:
+                ReadEd25519(ref reader);
+                return 256;
+            case SshKeyAlgorithms.SkEd25519:
+                ReadEd25519(ref reader);
+                ReadApplication(ref reader);
+                return 256;
+            case SshKeyAlgorithms.EcdsaNistP256:
+                return ReadEcdsa(ref reader, "nistp256");
+            case SshKeyAlgorithms.EcdsaNistP384:
+                return ReadEcdsa(ref reader, "nistp384");
+            case SshKeyAlgorithms.EcdsaNistP521:
+                return ReadEcdsa(ref reader, "nistp521");
+            case SshKeyAlgorithms.SkEcdsaNistP256:
+                var bits = ReadEcdsa(ref reader, "nistp256");
+                ReadApplication(ref reader);
+                return bits;
+            case SshKeyAlgorithms.Rsa:
+                return ReadRsa(ref reader);
+            default:
+                throw new SshFormatException($"unsupported key type '{keyType}'");
+        }
+    }
+
+    /// <summary>Checks a key type name read from a blob and gives the refusal message for it.</summary>
+    public static void EnsureAcceptedKeyType(string type)
+    {
+        if (type == "ssh-dss")
+        {
+            throw new SshFormatException(
+                "DSA keys (ssh-dss) are not accepted; use ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa of at least 2048 bits");
+        }
+
+        if (SshKeyAlgorithms.IsCertificateType(type))
+        {
+            throw new SshFormatException($"'{type}' is a certificate, but a plain public key is expected");
+        }
+
+        if (!SshKeyAlgorithms.TryGetCertificateType(type, out _))
+        {
+            throw new SshFormatException($"unsupported key type '{Printable(type)}'");
+        }
+    }
+
+    /// <summary>Shortens and cleans a name from untrusted input before it goes into a message.</summary>
+    public static string Printable(string value)
+    {
+        var clean = new string([.. value.Take(64).Select(c => char.IsControl(c) ? '?' : c)]);
+        return value.Length > 64 ? clean + "..." : clean;
+    }
+
+    private static void ReadEd25519(ref SshWireReader reader)
+    {
+        var pk = reader.ReadString("Ed25519 public key");
+        if (pk.Length != 32)
+        {
+            throw new SshFormatException($"Ed25519 public key is {pk.Length} bytes; 32 expected");
+        }
+    }
+
+    private static void ReadApplication(ref SshWireReader reader)
+    {
+        var application = reader.ReadUtf8("security key application");
+        if (application.Length == 0)
+        {
+            throw new SshFormatException("security key application is empty");
+        }
+    }
+
+    private static int ReadEcdsa(ref SshWireReader reader, string expectedCurve)
+    {
+        var curve = reader.ReadString("ECDSA curve name");
+        if (!curve.SequenceEqual(System.Text.Encoding.ASCII.GetBytes(expectedCurve)))
+        {
+            throw new SshFormatException($"ECDSA curve name does not match the key type (expected {expectedCurve})");
+        }
+
+        var info = expectedCurve switch
+        {
+            "nistp256" => P256.Value,
+            "nistp384" => P384.Value,
+            _ => P521.Value,
+        };
+        var q = reader.ReadString("ECDSA public point");
+        if (q.Length != 1 + (2 * info.CoordinateLength) || q[0] != 0x04)
+        {
+            throw new SshFormatException($"ECDSA public point is not an uncompressed {expectedCurve} point");
+        }
+
+        var x = new BigInteger(q.Slice(1, info.CoordinateLength), isUnsigned: true, isBigEndian: true);
+        var y = new BigInteger(q.Slice(1 + info.CoordinateLength), isUnsigned: true, isBigEndian: true);
+        if (!info.IsOnCurve(x, y))
+        {
+            throw new SshFormatException($"ECDSA public point is not on curve {expectedCurve}");
+        }
+
+        return info.Bits;
+    }
+
+    private static int ReadRsa(ref SshWireReader reader)
+    {
+        var e = reader.ReadPositiveMPInt("RSA public exponent", 64);
+        var n = reader.ReadPositiveMPInt("RSA modulus", (MaxRsaBits / 8) + 1);
+        if (e.Length == 0 || (e[^1] & 1) == 0 || (e.Length == 1 && e[0] < 3))
+        {
+            throw new SshFormatException("RSA public exponent is invalid (it must be odd and at least 3)");
+        }
+
+        var bits = n.Length == 0 ? 0 : ((n.Length - 1) * 8) + (32 - BitOperations.LeadingZeroCount((uint)n[0]));
+        if (bits < SshKeyAlgorithms.MinimumRsaBits)
+        {
+            throw new SshFormatException($"RSA key is {bits} bits; at least {SshKeyAlgorithms.MinimumRsaBits} bits are required");
+        }
+
+        if (bits > MaxRsaBits)
+        {
+            throw new SshFormatException($"RSA key is {bits} bits; at most {MaxRsaBits} bits are supported");
+        }
+
+        return bits;
+    }
+
+    private sealed record CurveInfo(int Bits, int CoordinateLength, BigInteger P, BigInteger A, BigInteger B)
+    {
+        public static CurveInfo Create(ECCurve curve, int bits)
+        {
+            using var ecdsa = ECDsa.Create(curve);
+            var parameters = ecdsa.ExportExplicitParameters(includePrivateParameters: false);
+            var explicitCurve = parameters.Curve;
+            return new CurveInfo(
+                bits,
+                (bits + 7) / 8,
+                new BigInteger(explicitCurve.Prime, isUnsigned: true, isBigEndian: true),
+                new BigInteger(explicitCurve.A, isUnsigned: true, isBigEndian: true),
+                new BigInteger(explicitCurve.B, isUnsigned: true, isBigEndian: true));
+        }
+
+        /// <summary>0 &lt;= x, y &lt; p and y^2 = x^3 + ax + b (mod p); the point at infinity has no affine form.</summary>
+        public bool IsOnCurve(BigInteger x, BigInteger y)
+        {
+            if (x >= P || y >= P)
+            {
+                return false;
+            }
+
+            var left = BigInteger.ModPow(y, 2, P);
+            var right = (BigInteger.ModPow(x, 3, P) + (A * x) + B) % P;
+            return left == right;
+        }
+    }
+}
