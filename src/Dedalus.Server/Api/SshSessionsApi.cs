@@ -1,0 +1,48 @@
+using Dedalus.Contracts;
+using Dedalus.Server.Auth;
+using Dedalus.Server.Domain;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Dedalus.Server.Api;
+
+/// <summary><c>/v1/machines/{id}/ssh</c>: create, list, get and delete SSH sessions.</summary>
+public static class SshSessionsApi
+{
+    public static RouteGroupBuilder MapSshSessions(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/machines/{machineId}/ssh").WithTags("Machine SSH");
+        group.MapPost("/", CreateAsync).WithName("createMachineSSHSession").Accepts<CreateSshSessionRequest>("application/json")
+            .Produces<SshSession>().Produces<ErrorEnvelope>(StatusCodes.Status400BadRequest);
+        group.MapGet("/", ListAsync).WithName("listMachineSSHSessions");
+        group.MapGet("/{sessionId}", GetAsync).WithName("getMachineSSHSession");
+        group.MapDelete("/{sessionId}", DeleteAsync).WithName("deleteMachineSSHSession");
+        return group;
+    }
+
+    private static async Task<JsonHttpResult<SshSession>> CreateAsync(HttpContext context, string machineId, SshSessionService sessions)
+    {
+        var request = await RequestBody.ReadJsonAsync(context, RequestBody.StrictContext.CreateSshSessionRequest);
+        var (session, machine) = await sessions.CreateAsync(CallerOrg.Get(context), machineId, request, context.RequestAborted);
+        return TypedResults.Json(sessions.ToContract(session, machine), DedalusJsonContext.Default.SshSession);
+    }
+
+    private static async Task<JsonHttpResult<SshSessionList>> ListAsync(HttpContext context, string machineId, SshSessionService sessions)
+    {
+        var (after, limit) = Paging.Read(context.Request, 's');
+        var (page, machine) = await sessions.ListAsync(CallerOrg.Get(context), machineId, after, limit, context.RequestAborted);
+        var list = new SshSessionList([.. page.Items.Select(s => sessions.ToContract(s, machine))], Paging.Encode(page.NextAfter, 's'));
+        return TypedResults.Json(list, DedalusJsonContext.Default.SshSessionList);
+    }
+
+    private static async Task<JsonHttpResult<SshSession>> GetAsync(HttpContext context, string machineId, string sessionId, SshSessionService sessions)
+    {
+        var (session, machine) = await sessions.GetAsync(CallerOrg.Get(context), machineId, sessionId, context.RequestAborted);
+        return TypedResults.Json(sessions.ToContract(session, machine), DedalusJsonContext.Default.SshSession);
+    }
+
+    private static async Task<JsonHttpResult<SshSession>> DeleteAsync(HttpContext context, string machineId, string sessionId, SshSessionService sessions)
+    {
+        var (session, machine) = await sessions.DeleteAsync(CallerOrg.Get(context), machineId, sessionId, context.RequestAborted);
+        return TypedResults.Json(sessions.ToContract(session, machine), DedalusJsonContext.Default.SshSession);
+    }
+}

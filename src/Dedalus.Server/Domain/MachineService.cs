@@ -1,0 +1,243 @@
+using Dedalus.Contracts;
+using Dedalus.Server.Api;
+using Dedalus.Server.Hosting;
+using Dedalus.Server.Store;
+
+namespace Dedalus.Server.Domain;
+
+/// <summary>
+/// The machine API's rules: validation, desired-state transitions, revisions and <c>If-Match</c>.
+/// It writes desired state and kicks the reconciler; it never calls the runtime.
+/// </summary>
+public sealed class MachineService(
+    IStore store,
+    MachineWriter writer,
+    IMachineWorkQueue workQueue,
+    MachineChangeFeed feed,
+    IMachinePorts ports,
+    ServerOptions options,
+    TimeProvider timeProvider)
+{
+    private const int MaxWriteAttempts = 16;
+
+    public async Task<MachineRecord> CreateAsync(string orgId, CreateMachineRequest request, CancellationToken cancellationToken = default)
+    {
+        var vcpu = request.Vcpu ?? throw ApiErrors.InvalidRequest("vcpu is required", "vcpu");
+        var memory = request.MemoryMib ?? throw ApiErrors.InvalidRequest("memory_mib is required", "memory_mib");
+        var storage = request.StorageGib ?? throw ApiErrors.InvalidRequest("storage_gib is required", "storage_gib");
+        options.Limits.ValidateVcpu(vcpu);
+        options.Limits.ValidateMemory(memory);
+        options.Limits.ValidateStorage(storage);
+        var autosleep = MachineLimits.ParseAutosleep(request.Autosleep);
+
+        var now = timeProvider.GetUtcNow();
+        var machine = new MachineRecord
+        {
+            Id = MachineIds.New(now),
+            OrgId = orgId,
+            Vcpu = vcpu,
+            MemoryMib = memory,
+            StorageGib = storage,
+            AutosleepSeconds = autosleep,
+            DesiredState = DesiredStates.Running,
+            Phase = MachinePhases.Accepted,
+            Reason = "created",
+            Revision = 1,
+            CreatedAt = now,
+            LastTransitionAt = now,
+            LastProgressAt = now,
+            LastActivityAt = now,
+        };
+        var stored = await store.InsertMachineAsync(machine, options.GatewayPortLow, options.GatewayPortHigh, MachineMapper.ToJson, cancellationToken).ConfigureAwait(false)
+            ?? throw ApiErrors.Unavailable($"no free gateway port in {options.GatewayPortLow}-{options.GatewayPortHigh}; destroy a machine or widen the range");
+        feed.Publish(stored.Id);
+        await ports.OpenAsync(stored.Id, stored.GatewayPort, cancellationToken).ConfigureAwait(false);
+        workQueue.Kick(stored.Id);
+        return stored;
+    }
+
+    /// <summary>The caller's machine, or 404 (also for another org's machine).</summary>
+    public async Task<MachineRecord> GetAsync(string orgId, string rawId, CancellationToken cancellationToken = default)
+    {
+        if (!MachineIds.TryNormalize(rawId, out var machineId))
+        {
+            throw ApiErrors.InvalidRequest($"'{Truncate(rawId)}' is not a machine id (dm-<uuid> or a bare uuid)", "machine_id");
+        }
+
+        var machine = await store.GetMachineAsync(machineId, cancellationToken).ConfigureAwait(false);
+        return machine is not null && machine.OrgId == orgId
+            ? machine
+            : throw ApiErrors.NotFound($"machine {machineId} not found");
+    }
+
+    public Task<Page<MachineRecord>> ListAsync(string orgId, long after, int limit, CancellationToken cancellationToken = default) =>
+        store.ListMachinesAsync(orgId, after, limit, cancellationToken);
+
+    public Task<MachineRecord> UpdateAsync(string orgId, string rawId, UpdateMachineRequest request, string? ifMatch, CancellationToken cancellationToken = default)
+    {
+        if (request.Vcpu is { } vcpu)
+        {
+            options.Limits.ValidateVcpu(vcpu);
+        }
+
+        if (request.MemoryMib is { } memory)
+        {
+            options.Limits.ValidateMemory(memory);
+        }
+
+        if (request.StorageGib is { } storage)
+        {
+            options.Limits.ValidateStorage(storage);
+        }
+
+        long? autosleep = request.Autosleep is null ? null : MachineLimits.ParseAutosleep(request.Autosleep);
+        return MutateAsync(orgId, rawId, ifMatch, m =>
+        {
+            if (m.DesiredState == DesiredStates.Destroyed)
+            {
+                throw ApiErrors.InvalidState($"machine {m.Id} is destroyed and cannot be changed", m.DesiredState, m.Phase, MachinePhases.Running, m.DesiredState);
+            }
+
+            if (request.StorageGib is { } grow && grow < m.StorageGib)
+            {
+                throw ApiErrors.InvalidRequest($"storage_gib can only grow: the machine has {m.StorageGib} GiB, {grow} was asked", "storage_gib");
+            }
+
+            var next = m with
+            {
+                Vcpu = request.Vcpu ?? m.Vcpu,
+                MemoryMib = request.MemoryMib ?? m.MemoryMib,
+                StorageGib = request.StorageGib ?? m.StorageGib,
+                AutosleepSeconds = autosleep ?? m.AutosleepSeconds,
+            };
+            var resized = next.Vcpu != m.Vcpu || next.MemoryMib != m.MemoryMib || next.StorageGib != m.StorageGib;
+            if (!resized && next.AutosleepSeconds == m.AutosleepSeconds)
+            {
+                return null;
+            }
+
+            return next with { ResourcesDirty = m.ResourcesDirty || resized, Reason = resized ? "resize_requested" : m.Reason };
+        }, cancellationToken);
+    }
+
+    public Task<MachineRecord> DeleteAsync(string orgId, string rawId, string? ifMatch, CancellationToken cancellationToken = default) =>
+        MutateAsync(orgId, rawId, ifMatch, m => m.DesiredState == DesiredStates.Destroyed
+            ? null
+            : m with { DesiredState = DesiredStates.Destroyed, Reason = "destroy_requested" }, cancellationToken);
+
+    public Task<MachineRecord> SleepAsync(string orgId, string rawId, string? ifMatch, CancellationToken cancellationToken = default) =>
+        MutateAsync(orgId, rawId, ifMatch, m =>
+        {
+            RequireAlive(m, DesiredStates.Sleeping);
+            return m.DesiredState == DesiredStates.Sleeping ? null : m with { DesiredState = DesiredStates.Sleeping, Reason = "sleep_requested" };
+        }, cancellationToken);
+
+    public Task<MachineRecord> WakeAsync(string orgId, string rawId, string? ifMatch, CancellationToken cancellationToken = default) =>
+        MutateAsync(orgId, rawId, ifMatch, m =>
+        {
+            RequireAlive(m, DesiredStates.Running);
+            return m.DesiredState == DesiredStates.Running
+                ? null
+                : m with { DesiredState = DesiredStates.Running, Reason = "wake_requested", LastActivityAt = timeProvider.GetUtcNow() };
+        }, cancellationToken);
+
+    /// <summary>Sets desired state running for a session or a gateway connection (no <c>If-Match</c>); wakes coalesce.</summary>
+    public async Task<MachineRecord> RequestWakeAsync(MachineRecord machine, CancellationToken cancellationToken = default)
+    {
+        var current = machine;
+        for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
+        {
+            if (current.DesiredState != DesiredStates.Sleeping)
+            {
+                if (!current.IsConverged)
+                {
+                    workQueue.Kick(current.Id);
+                }
+
+                return current;
+            }
+
+            var next = current with { DesiredState = DesiredStates.Running, Reason = "wake_requested", LastActivityAt = timeProvider.GetUtcNow(), LastProgressAt = timeProvider.GetUtcNow() };
+            if (await writer.TryWriteAndReturnAsync(current, next, cancellationToken).ConfigureAwait(false) is { } written)
+            {
+                workQueue.Kick(written.Id);
+                return written;
+            }
+
+            current = await store.GetMachineAsync(machine.Id, cancellationToken).ConfigureAwait(false) ?? machine;
+        }
+
+        throw ApiErrors.Unavailable($"machine {machine.Id} is changing too fast; retry");
+    }
+
+    private static void RequireAlive(MachineRecord m, string target)
+    {
+        if (m.DesiredState == DesiredStates.Destroyed || m.Phase is MachinePhases.Failed or MachinePhases.Destroyed)
+        {
+            var expected = target == DesiredStates.Running ? MachinePhases.Sleeping : MachinePhases.Running;
+            throw ApiErrors.InvalidState(
+                $"machine {m.Id} is {(m.Phase == MachinePhases.Failed ? "failed" : "destroyed")} and cannot be made {target}",
+                m.DesiredState,
+                m.Phase == MachinePhases.Failed ? "error" : m.Phase,
+                expected,
+                target);
+        }
+    }
+
+    /// <summary>Reads, checks <c>If-Match</c>, applies <paramref name="change"/> (null = nothing to change) and writes with compare-and-swap.</summary>
+    private async Task<MachineRecord> MutateAsync(string orgId, string rawId, string? ifMatch, Func<MachineRecord, MachineRecord?> change, CancellationToken cancellationToken)
+    {
+        var expected = ParseIfMatch(ifMatch);
+        for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
+        {
+            var current = await GetAsync(orgId, rawId, cancellationToken).ConfigureAwait(false);
+            if (expected is not null && expected != MachineMapper.Revision(current))
+            {
+                throw ApiErrors.RevisionMismatch(current.Revision, expected);
+            }
+
+            var next = change(current);
+            if (next is null)
+            {
+                return current;
+            }
+
+            var now = timeProvider.GetUtcNow();
+            next = next with { LastProgressAt = now };
+            if (await writer.TryWriteAndReturnAsync(current, next, cancellationToken).ConfigureAwait(false) is { } written)
+            {
+                workQueue.Kick(written.Id);
+                return written;
+            }
+        }
+
+        throw ApiErrors.Unavailable($"machine {rawId} is changing too fast; retry");
+    }
+
+    /// <summary>Accepts <c>7</c>, <c>"7"</c> and <c>W/"7"</c>; <c>*</c> matches any revision.</summary>
+    private static string? ParseIfMatch(string? ifMatch)
+    {
+        if (string.IsNullOrWhiteSpace(ifMatch))
+        {
+            return null;
+        }
+
+        var value = ifMatch.Trim();
+        if (value == "*")
+        {
+            return null;
+        }
+
+        if (value.StartsWith("W/", StringComparison.Ordinal))
+        {
+            value = value[2..];
+        }
+
+        value = value.Trim('"');
+        return value.Length > 0 && value.Length <= 20 && value.All(char.IsAsciiDigit)
+            ? value
+            : throw ApiErrors.InvalidRequest($"If-Match must be a machine revision (as in ETag), not '{Truncate(ifMatch)}'", "If-Match");
+    }
+
+    private static string Truncate(string? value) => value is null ? string.Empty : value.Length <= 64 ? value : value[..64] + "...";
+}

@@ -1,0 +1,95 @@
+using Dedalus.Contracts;
+using Dedalus.Server.Domain;
+using Dedalus.Server.Hosting;
+using Dedalus.Server.Logging;
+using Dedalus.Server.Store;
+
+namespace Dedalus.Server.Reconciliation;
+
+/// <summary>
+/// Periodic work on the injected clock: expires lapsed SSH sessions and puts idle machines to sleep after
+/// <c>autosleep_seconds</c> without activity (session creation, API wake, open gateway connections).
+/// </summary>
+public sealed class MaintenanceService(
+    IStore store,
+    MachineWriter writer,
+    IMachineWorkQueue workQueue,
+    MachineActivity activity,
+    ServerOptions options,
+    TimeProvider timeProvider,
+    ILogger<MaintenanceService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.SweepInterval, timeProvider);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    ServerLog.MaintenanceFailed(logger, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public async Task RunOnceAsync(CancellationToken cancellationToken = default)
+    {
+        var expired = await store.ExpireSessionsAsync(timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (expired > 0)
+        {
+            ServerLog.SessionsExpired(logger, expired);
+        }
+
+        await AutosleepAsync(cancellationToken).ConfigureAwait(false);
+        var now = timeProvider.GetUtcNow();
+        await store.PruneAsync(now - Retention, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>How long idempotency records (replays) and machine events (SSE resume) are kept.</summary>
+    public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
+
+    /// <summary>Asks every idle running machine to sleep; returns how many.</summary>
+    public async Task<int> AutosleepAsync(CancellationToken cancellationToken = default)
+    {
+        var slept = 0;
+        foreach (var machine in await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (machine.DesiredState != DesiredStates.Running || machine.Phase != MachinePhases.Running || machine.AutosleepSeconds <= 0
+                || activity.HasOpenConnections(machine.Id))
+            {
+                continue;
+            }
+
+            var now = timeProvider.GetUtcNow();
+            var lastActivity = machine.LastActivityAt;
+            if (activity.LastReported(machine.Id) is { } reported && reported > lastActivity)
+            {
+                lastActivity = reported;
+            }
+
+            if (now - lastActivity < TimeSpan.FromSeconds(machine.AutosleepSeconds))
+            {
+                continue;
+            }
+
+            var next = machine with { DesiredState = DesiredStates.Sleeping, Reason = "autosleep", LastProgressAt = now };
+            if (await writer.TryWriteAsync(machine, next, cancellationToken).ConfigureAwait(false))
+            {
+                ServerLog.Autosleep(logger, machine.Id, (long)(now - lastActivity).TotalSeconds);
+                workQueue.Kick(machine.Id);
+                slept++;
+            }
+        }
+
+        return slept;
+    }
+}

@@ -1,0 +1,209 @@
+using Dedalus.Contracts;
+using Dedalus.Machines.Runtime;
+using Dedalus.Server.Domain;
+using Dedalus.Server.Logging;
+using Dedalus.Server.Store;
+
+namespace Dedalus.Server.Reconciliation;
+
+public sealed partial class Reconciler
+{
+    /// <summary>Moves one machine step by step until it is converged (or failed, or the store changed under us and a new pass is queued).</summary>
+    internal async Task ReconcileAsync(string machineId, CancellationToken cancellationToken)
+    {
+        for (var step = 0; step < MaxStepsPerPass; step++)
+        {
+            var machine = await store.GetMachineAsync(machineId, cancellationToken).ConfigureAwait(false);
+            if (machine is null || machine.Phase == MachinePhases.Destroyed)
+            {
+                return;
+            }
+
+            if (machine.Phase == MachinePhases.Failed && machine.DesiredState != DesiredStates.Destroyed)
+            {
+                return;
+            }
+
+            if (machine.IsConverged && _verify.TryRemove(machine.Id, out _) && await RepairAsync(machine, cancellationToken).ConfigureAwait(false))
+            {
+                continue;
+            }
+
+            if (machine.IsConverged && !machine.ResourcesDirty)
+            {
+                if (machine.Phase == MachinePhases.Running)
+                {
+                    await store.MarkSessionsReadyAsync(machine.Id, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            try
+            {
+                if (!await StepAsync(machine, cancellationToken).ConfigureAwait(false))
+                {
+                    continue;
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                await FailAsync(machine, ex, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Makes the runtime match a converged machine after a restart; true when a transition was written.</summary>
+    private async Task<bool> RepairAsync(MachineRecord machine, CancellationToken cancellationToken)
+    {
+        var state = await runtime.GetStateAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+        switch (machine.Phase)
+        {
+            case MachinePhases.Running when state != MachineRuntimeState.Running:
+                return await TransitionAsync(machine, MachinePhases.Starting, "repair", cancellationToken).ConfigureAwait(false) is not null;
+            case MachinePhases.Sleeping when state == MachineRuntimeState.Running:
+                return await TransitionAsync(machine, MachinePhases.Stopping, "repair", cancellationToken).ConfigureAwait(false) is not null;
+            case MachinePhases.Sleeping when state is MachineRuntimeState.Missing or MachineRuntimeState.Broken:
+                await EnsureProvisionedAsync(machine, cancellationToken).ConfigureAwait(false);
+                await runtime.StopAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>One transition. False when the write lost a race (the caller re-reads).</summary>
+    private async Task<bool> StepAsync(MachineRecord machine, CancellationToken cancellationToken)
+    {
+        switch (machine.DesiredState)
+        {
+            case DesiredStates.Destroyed:
+                if (machine.Phase != MachinePhases.Destroying)
+                {
+                    return await TransitionAsync(machine, MachinePhases.Destroying, "destroying", cancellationToken).ConfigureAwait(false) is not null;
+                }
+
+                await ports.CloseAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+                await runtime.DeleteAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+                await store.FailWaitingSessionsAsync(machine.Id, SshSessionService.MachineDestroyedCode, $"machine {machine.Id} is destroyed", cancellationToken).ConfigureAwait(false);
+                return await TransitionAsync(machine, MachinePhases.Destroyed, "destroyed", cancellationToken).ConfigureAwait(false) is not null;
+
+            case DesiredStates.Running:
+                if (machine.Phase == MachinePhases.Running)
+                {
+                    return await ResizeAsync(machine, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (machine.Phase != MachinePhases.Starting)
+                {
+                    return await TransitionAsync(machine, MachinePhases.Starting, "starting", cancellationToken).ConfigureAwait(false) is not null;
+                }
+
+                await EnsureProvisionedAsync(machine, cancellationToken).ConfigureAwait(false);
+                await runtime.StartAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+                if (await TransitionAsync(machine, MachinePhases.Running, "running", cancellationToken, clearDirty: true).ConfigureAwait(false) is null)
+                {
+                    return false;
+                }
+
+                await store.MarkSessionsReadyAsync(machine.Id, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                return true;
+
+            case DesiredStates.Sleeping:
+                if (machine.Phase == MachinePhases.Sleeping)
+                {
+                    return await ResizeAsync(machine, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (machine.Phase is MachinePhases.Running or MachinePhases.Starting)
+                {
+                    return await TransitionAsync(machine, MachinePhases.Stopping, machine.Reason == "autosleep" ? "autosleep" : "stopping", cancellationToken).ConfigureAwait(false) is not null;
+                }
+
+                // accepted (never provisioned) or stopping: make sure it exists, then stop it.
+                await EnsureProvisionedAsync(machine, cancellationToken).ConfigureAwait(false);
+                await runtime.StopAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+                return await TransitionAsync(machine, MachinePhases.Sleeping, machine.Reason == "autosleep" ? "autosleep" : "sleeping", cancellationToken, clearDirty: true).ConfigureAwait(false) is not null;
+
+            default:
+                throw new InvalidOperationException($"unknown desired state '{machine.DesiredState}'");
+        }
+    }
+
+    private async Task EnsureProvisionedAsync(MachineRecord machine, CancellationToken cancellationToken)
+    {
+        var state = await runtime.GetStateAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+        var resources = new MachineResources(machine.Vcpu, machine.MemoryMib, machine.StorageGib);
+        if (state == MachineRuntimeState.Missing)
+        {
+            var material = authority.CreateHostMaterial(machine.Id, SessionIds.NewSerial(), timeProvider.GetUtcNow());
+            await runtime.CreateAsync(new MachineSpec(machine.Id, resources, material), cancellationToken).ConfigureAwait(false);
+            ServerLog.MachineProvisioned(logger, machine.Id);
+        }
+        else if (machine.ResourcesDirty)
+        {
+            await runtime.ResizeAsync(machine.Id, resources, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<bool> ResizeAsync(MachineRecord machine, CancellationToken cancellationToken)
+    {
+        await runtime.ResizeAsync(machine.Id, new MachineResources(machine.Vcpu, machine.MemoryMib, machine.StorageGib), cancellationToken).ConfigureAwait(false);
+        var now = timeProvider.GetUtcNow();
+        return await writer.TryWriteAsync(machine, machine with { ResourcesDirty = false, Reason = "resized", LastProgressAt = now }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<MachineRecord?> TransitionAsync(MachineRecord machine, string phase, string reason, CancellationToken cancellationToken, bool clearDirty = false)
+    {
+        var now = timeProvider.GetUtcNow();
+        var next = machine with
+        {
+            Phase = phase,
+            Reason = reason,
+            Retryable = false,
+            LastError = null,
+            LastTransitionAt = now,
+            LastProgressAt = now,
+            ResourcesDirty = !clearDirty && machine.ResourcesDirty,
+        };
+        var written = await writer.TryWriteAndReturnAsync(machine, next, cancellationToken).ConfigureAwait(false);
+        if (written is not null)
+        {
+            ServerLog.PhaseChanged(logger, machine.Id, machine.Phase, phase, written.Revision);
+        }
+
+        return written;
+    }
+
+    private async Task FailAsync(MachineRecord machine, Exception ex, CancellationToken cancellationToken)
+    {
+        ServerLog.RuntimeFailed(logger, machine.Id, machine.DesiredState, ex);
+        var message = ex is MachineRuntimeException ? ex.Message : "runtime error: " + ex.GetType().Name;
+        var now = timeProvider.GetUtcNow();
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            var next = machine with
+            {
+                Phase = MachinePhases.Failed,
+                Reason = "runtime_error",
+                Retryable = true,
+                LastError = message,
+                LastTransitionAt = now,
+                LastProgressAt = now,
+            };
+            if (await writer.TryWriteAsync(machine, next, cancellationToken).ConfigureAwait(false))
+            {
+                break;
+            }
+
+            machine = await store.GetMachineAsync(machine.Id, cancellationToken).ConfigureAwait(false) ?? machine;
+        }
+
+        await store.FailWaitingSessionsAsync(machine.Id, SshSessionService.MachineFailedCode, $"machine {machine.Id} failed: {message}", cancellationToken).ConfigureAwait(false);
+    }
+}

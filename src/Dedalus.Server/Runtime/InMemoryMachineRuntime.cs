@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using Dedalus.Machines.Runtime;
+
+namespace Dedalus.Server.Runtime;
+
+/// <summary>
+/// A runtime that only keeps state in memory: no processes, no isolation. For development without runc
+/// (<c>--runtime memory</c>), API tests and benchmarks. Hooks let tests hold or fail operations.
+/// </summary>
+public sealed class InMemoryMachineRuntime : IMachineRuntime
+{
+    private readonly ConcurrentDictionary<string, (MachineRuntimeState State, MachineSpec Spec)> _machines = new(StringComparer.Ordinal);
+    private MachineSshTrust? _trust;
+    private int _trustWrites;
+
+    /// <summary>Awaited before every start (tests hold wakes with it).</summary>
+    public Func<string, CancellationToken, Task>? BeforeStart { get; set; }
+
+    /// <summary>When set, every operation on a machine whose id it accepts fails.</summary>
+    public Func<string, bool>? FailWhen { get; set; }
+
+    public MachineSshTrust? LastTrust => Volatile.Read(ref _trust);
+
+    public int TrustWrites => Volatile.Read(ref _trustWrites);
+
+    public MachineSpec? GetSpec(string machineId) => _machines.TryGetValue(machineId, out var m) ? m.Spec : null;
+
+    public Task CreateAsync(MachineSpec spec, CancellationToken cancellationToken = default)
+    {
+        Check(spec.MachineId);
+        _machines.TryAdd(spec.MachineId, (MachineRuntimeState.Sleeping, spec));
+        return Task.CompletedTask;
+    }
+
+    public async Task StartAsync(string machineId, CancellationToken cancellationToken = default)
+    {
+        if (BeforeStart is { } hook)
+        {
+            await hook(machineId, cancellationToken).ConfigureAwait(false);
+        }
+
+        Set(machineId, MachineRuntimeState.Running);
+    }
+
+    public Task StopAsync(string machineId, CancellationToken cancellationToken = default)
+    {
+        Set(machineId, MachineRuntimeState.Sleeping);
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteAsync(string machineId, CancellationToken cancellationToken = default)
+    {
+        Check(machineId);
+        _machines.TryRemove(machineId, out _);
+        return Task.CompletedTask;
+    }
+
+    public Task ResizeAsync(string machineId, MachineResources resources, CancellationToken cancellationToken = default)
+    {
+        Check(machineId);
+        if (_machines.TryGetValue(machineId, out var machine))
+        {
+            if (resources.StorageGib < machine.Spec.Resources.StorageGib)
+            {
+                throw new MachineRuntimeException(machineId, "storage cannot shrink");
+            }
+
+            _machines[machineId] = machine with { Spec = machine.Spec with { Resources = resources } };
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<MachineRuntimeState> GetStateAsync(string machineId, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_machines.TryGetValue(machineId, out var m) ? m.State : MachineRuntimeState.Missing);
+
+    public Task<IReadOnlyList<string>> ListAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<string>>([.. _machines.Keys]);
+
+    public Task WriteSshTrustAsync(MachineSshTrust trust, CancellationToken cancellationToken = default)
+    {
+        Volatile.Write(ref _trust, trust);
+        Interlocked.Increment(ref _trustWrites);
+        return Task.CompletedTask;
+    }
+
+    public Task<IMachineProcess> ExecAsync(string machineId, MachineExecRequest request, CancellationToken cancellationToken = default) =>
+        throw new MachineRuntimeException(machineId, "the in-memory runtime runs no processes");
+
+    private void Set(string machineId, MachineRuntimeState state)
+    {
+        Check(machineId);
+        if (!_machines.TryGetValue(machineId, out var machine))
+        {
+            throw new MachineRuntimeException(machineId, $"machine {machineId} is not provisioned");
+        }
+
+        _machines[machineId] = machine with { State = state };
+    }
+
+    private void Check(string machineId)
+    {
+        if (FailWhen?.Invoke(machineId) == true)
+        {
+            throw new MachineRuntimeException(machineId, "simulated runtime failure");
+        }
+    }
+}

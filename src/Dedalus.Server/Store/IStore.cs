@@ -1,0 +1,53 @@
+namespace Dedalus.Server.Store;
+
+/// <summary>
+/// The control plane's state. SQLite is the embedded default (<see cref="SqliteStore"/>); a PostgreSQL
+/// implementation fills the same contract for scale-out. Every method is one short operation.
+/// </summary>
+public interface IStore
+{
+    // Orgs and API keys.
+    Task<string> EnsureOrgAsync(string name, DateTimeOffset now, CancellationToken cancellationToken = default);
+    Task AddApiKeyAsync(byte[] keyHash, string keyPrefix, string orgId, DateTimeOffset now, CancellationToken cancellationToken = default);
+    Task<string?> FindOrgByApiKeyHashAsync(byte[] keyHash, CancellationToken cancellationToken = default);
+
+    // Machines.
+    /// <summary>Inserts a machine with the lowest free gateway port in the range; null when the range is exhausted.</summary>
+    Task<MachineRecord?> InsertMachineAsync(MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, CancellationToken cancellationToken = default);
+    Task<MachineRecord?> GetMachineAsync(string machineId, CancellationToken cancellationToken = default);
+    Task<Page<MachineRecord>> ListMachinesAsync(string orgId, long after, int limit, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<MachineRecord>> ListLiveMachinesAsync(CancellationToken cancellationToken = default);
+    /// <summary>Writes <paramref name="machine"/> if the stored revision is still <paramref name="expectedRevision"/>, and appends its event.</summary>
+    Task<bool> TryUpdateMachineAsync(MachineRecord machine, long expectedRevision, string eventPayload, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<MachineEvent>> GetMachineEventsAsync(string machineId, long after, CancellationToken cancellationToken = default);
+
+    // SSH sessions.
+    Task InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken = default);
+    Task<SessionRecord?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default);
+    Task<Page<SessionRecord>> ListSessionsAsync(string machineId, long after, int limit, CancellationToken cancellationToken = default);
+    /// <summary>Turns the machine's <c>wake_in_progress</c> sessions ready.</summary>
+    Task<int> MarkSessionsReadyAsync(string machineId, DateTimeOffset now, CancellationToken cancellationToken = default);
+    /// <summary>Fails the machine's open (<c>wake_in_progress</c>) sessions.</summary>
+    Task<int> FailWaitingSessionsAsync(string machineId, string errorCode, string errorMessage, CancellationToken cancellationToken = default);
+    /// <summary>Marks every open session whose <c>expires_at</c> has passed as expired.</summary>
+    Task<int> ExpireSessionsAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
+    /// <summary>Closes a session and records its serial as revoked, in one transaction. False when it was no longer open.</summary>
+    Task<bool> CloseSessionAsync(string sessionId, DateTimeOffset now, CancellationToken cancellationToken = default);
+    /// <summary>Serials revoked whose certificates have not yet lapsed, and the highest revocation time (the KRL version).</summary>
+    Task<IReadOnlyList<ulong>> ListRevokedSerialsAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    // Gateway audit.
+    Task RecordConnectionAsync(ConnectionAudit audit, CancellationToken cancellationToken = default);
+    /// <summary>Whether the machine has a session that can still log in (ready or waking, unexpired).</summary>
+    Task<bool> HasLiveSessionAsync(string machineId, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    // Idempotency.
+    /// <summary>Claims <paramref name="key"/> for a request; returns the existing record when the key is already taken.</summary>
+    Task<IdempotencyRecord?> TryBeginIdempotentAsync(string orgId, string key, string requestHash, DateTimeOffset now, CancellationToken cancellationToken = default);
+    Task CompleteIdempotentAsync(string orgId, string key, int statusCode, string? etag, string? contentType, byte[] body, CancellationToken cancellationToken = default);
+    Task AbandonIdempotentAsync(string orgId, string key, CancellationToken cancellationToken = default);
+
+    // Retention.
+    /// <summary>Deletes idempotency records and machine events older than <paramref name="before"/>, and revocations of lapsed certificates.</summary>
+    Task<int> PruneAsync(DateTimeOffset before, DateTimeOffset now, CancellationToken cancellationToken = default);
+}

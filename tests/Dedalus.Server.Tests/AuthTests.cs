@@ -1,0 +1,122 @@
+using System.Net;
+using Dedalus.Contracts;
+using Dedalus.Server.Tests.Infrastructure;
+using Dedalus.Testing;
+
+namespace Dedalus.Server.Tests;
+
+public sealed class AuthTests : IAsyncLifetime
+{
+    private readonly TempDirectory _data = new();
+    private RunningServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await RunningServer.StartAsync(_data.Path);
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _data.Dispose();
+    }
+
+    [Fact]
+    public async Task A_request_without_a_key_is_401_auth_required()
+    {
+        using var anonymous = _server.Client(null);
+
+        var response = await anonymous.GetAsync("/v1/machines");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
+        Assert.Equal(ErrorCodes.AuthRequired, response.Error().ErrorCode);
+    }
+
+    [Fact]
+    public async Task A_request_with_an_unknown_key_is_401_auth_invalid()
+    {
+        using var stranger = _server.Client("dk_not-a-real-key");
+
+        var response = await stranger.GetAsync("/v1/machines");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
+        Assert.Equal(ErrorCodes.AuthInvalid, response.Error().ErrorCode);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_key_works_as_x_api_key_and_as_bearer(bool useXApiKey)
+    {
+        using var api = await _server.NewClientAsync("acme", useXApiKey);
+
+        var response = await api.GetAsync("/v1/machines");
+
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+    }
+
+    [Fact]
+    public async Task An_org_header_naming_another_org_is_403_auth_org_mismatch_and_the_right_one_passes()
+    {
+        using var api = await _server.NewClientAsync("acme");
+
+        var wrong = await api.SendAsync(HttpMethod.Get, "/v1/machines", headers: new Dictionary<string, string> { ["X-Dedalus-Org-Id"] = "org-someone-else" });
+        var right = await api.SendAsync(HttpMethod.Get, "/v1/machines", headers: new Dictionary<string, string> { ["X-Dedalus-Org-Id"] = api.OrgId });
+
+        Assert.Equal(HttpStatusCode.Forbidden, wrong.Status);
+        Assert.Equal(ErrorCodes.AuthOrgMismatch, wrong.Error().ErrorCode);
+        Assert.Equal(HttpStatusCode.OK, right.Status);
+    }
+
+    [Fact]
+    public async Task Another_orgs_machines_and_sessions_are_404_and_absent_from_lists()
+    {
+        using var acme = await _server.NewClientAsync("acme");
+        using var globex = await _server.NewClientAsync("globex");
+        var machine = await acme.CreateRunningMachineAsync();
+        var session = (await acme.PostAsync($"/v1/machines/{machine.MachineId}/ssh", $$"""{"public_key":"{{TestKeys.Ed25519}}"}""")).Session();
+
+        Assert.Equal(HttpStatusCode.NotFound, (await globex.GetAsync($"/v1/machines/{machine.MachineId}")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await globex.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"vcpu":2}""")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await globex.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await globex.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null)).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await globex.PostAsync($"/v1/machines/{machine.MachineId}/ssh", $$"""{"public_key":"{{TestKeys.Ed25519}}"}""")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await globex.GetAsync($"/v1/machines/{machine.MachineId}/ssh/{session.SessionId}")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await globex.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}/ssh/{session.SessionId}")).Status);
+        Assert.Empty((await globex.GetAsync("/v1/machines")).MachineList().Items);
+        Assert.Equal(MachinePhases.Running, (await acme.GetAsync($"/v1/machines/{machine.MachineId}")).Machine().Phase);
+        Assert.Equal(SshSessionStatuses.Ready, (await acme.GetAsync($"/v1/machines/{machine.MachineId}/ssh/{session.SessionId}")).Session().Status);
+    }
+
+    [Fact]
+    public async Task Health_and_openapi_need_no_key_and_openapi_describes_the_machine_paths()
+    {
+        using var anonymous = _server.Client(null);
+
+        var health = await anonymous.GetAsync("/healthz");
+        var ready = await anonymous.GetAsync("/readyz");
+        var openApi = await anonymous.GetAsync("/openapi/v1.json");
+
+        Assert.Equal(HttpStatusCode.OK, health.Status);
+        Assert.Equal(HttpStatusCode.OK, ready.Status);
+        Assert.Equal(HttpStatusCode.OK, openApi.Status);
+        Assert.Contains("/v1/machines/{machineId}/ssh", openApi.Body, StringComparison.Ordinal);
+        Assert.Contains("\"/v1/machines\"", openApi.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_apikey_create_command_prints_a_key_once_that_the_server_accepts()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var otherData = new TempDirectory();
+
+        var exit = await Dedalus.Server.Hosting.ApiKeyCommand.RunAsync(["apikey", "create", "--data-dir", otherData.Path, "--org", "initech"], output, error);
+        Assert.Equal(0, exit);
+        var key = output.ToString().Trim();
+        Assert.StartsWith("dk_", key, StringComparison.Ordinal);
+
+        await using var server = await RunningServer.StartAsync(otherData.Path);
+        using var api = server.Client(key);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/v1/machines")).Status);
+        var keyHashStored = File.ReadAllBytes(Path.Combine(otherData.Path, "dedalus.db"));
+        Assert.DoesNotContain(key, System.Text.Encoding.UTF8.GetString(keyHashStored), StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Net;
+using Dedalus.Contracts;
+using Dedalus.Server.Hosting;
+using Dedalus.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Dedalus.Server.Tests;
+
+/// <summary>
+/// The whole path with real parts: the server with the runc runtime and the in-process gateway, a machine,
+/// a session, and the real <c>ssh</c> client with strict host checking against the host CA only.
+/// </summary>
+public sealed class RuncEndToEndTests : IAsyncLifetime
+{
+    private static readonly TimeSpan MachineTimeout = TimeSpan.FromMinutes(15);
+    private readonly TempDirectory _data = new("dedalus-e2e-");
+    private readonly TempDirectory _client = new("dedalus-e2e-client-");
+    private readonly int _port = FreePort.Next();
+    private WebApplication _app = null!;
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync()
+    {
+        _app = await ServerApp.BuildAsync(
+            [
+                "--urls", "http://127.0.0.1:0", "--data-dir", _data.Path, "--runtime", "runc",
+                "--gateway-host", "localhost", "--gateway-ports", $"{_port}-{_port}", "--gateway-bind", "127.0.0.1",
+            ],
+            builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _app.StartAsync(cts.Token);
+        var (key, _) = await _app.Services.GetRequiredService<Dedalus.Server.Auth.ApiKeys>().CreateAsync("e2e");
+        _http = new HttpClient { BaseAddress = new Uri(_app.BoundAddresses()[0]), Timeout = TimeSpan.FromSeconds(30) };
+        _http.DefaultRequestHeaders.Add("x-api-key", key);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var store = _app.Services.GetRequiredService<Dedalus.Server.Store.IStore>();
+        var runtime = _app.Services.GetRequiredService<Dedalus.Machines.Runtime.IMachineRuntime>();
+        foreach (var machine in await store.ListLiveMachinesAsync(cts.Token))
+        {
+            await runtime.DeleteAsync(machine.Id, cts.Token);
+        }
+
+        await _app.StopAsync(cts.Token);
+        await _app.DisposeAsync();
+        _data.Dispose();
+        _client.Dispose();
+    }
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, string? json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        }
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var response = await _http.SendAsync(request, cts.Token);
+        var body = await response.Content.ReadAsStringAsync(cts.Token);
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode} {body}");
+        return System.Text.Json.JsonSerializer.Deserialize(body, type)!;
+    }
+
+    private string[] SshArguments(string keyPath, params string[] command) =>
+    [
+        "-i", keyPath,
+        "-o", $"CertificateFile={keyPath}-cert.pub",
+        "-o", $"UserKnownHostsFile={_client.Combine("known_hosts")}",
+        "-o", "GlobalKnownHostsFile=/dev/null",
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", "IdentitiesOnly=yes",
+        "-o", "BatchMode=yes",
+        "-o", "ConnectTimeout=20",
+        "-p", _port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "machine@localhost",
+        "--",
+        .. command,
+    ];
+
+    private async Task<Machine> WaitForPhaseAsync(string machineId, string phase)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var machine = await SendAsync(HttpMethod.Get, $"/v1/machines/{machineId}", null, DedalusJsonContext.Default.Machine);
+            if (machine.Phase == phase)
+            {
+                return machine;
+            }
+
+            Assert.True(deadline.Elapsed < MachineTimeout, $"machine is {machine.Phase}: {machine.Status.LastError}");
+            Assert.NotEqual(MachinePhases.Failed, machine.Phase);
+            await Task.Delay(100);
+        }
+    }
+
+    private async Task<string> NewKeyAsync(string name)
+    {
+        var keyPath = _client.Combine(name);
+        Assert.Equal(0, (await ProcessRunner.RunAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", keyPath)).ExitCode);
+        return keyPath;
+    }
+
+    private async Task WriteSessionFilesAsync(string keyPath, SshSession session)
+    {
+        await File.WriteAllTextAsync(keyPath + "-cert.pub", session.Connection!.UserCertificate + "\n");
+        await File.WriteAllTextAsync(_client.Combine("known_hosts"), $"@cert-authority {session.Connection.HostTrust!.HostPattern} {session.Connection.HostTrust.PublicKey}\n");
+    }
+
+    [Fact]
+    public async Task A_user_logs_in_with_the_session_certificate_and_deleting_the_session_cuts_and_bars_the_login()
+    {
+        var created = await SendAsync(HttpMethod.Post, "/v1/machines", """{"vcpu":1,"memory_mib":512,"storage_gib":1}""", DedalusJsonContext.Default.Machine);
+        var machine = await WaitForPhaseAsync(created.MachineId, MachinePhases.Running);
+        var keyPath = await NewKeyAsync("id");
+        var publicKey = (await File.ReadAllTextAsync(keyPath + ".pub")).Trim();
+        var session = await SendAsync(HttpMethod.Post, $"/v1/machines/{machine.MachineId}/ssh", $$"""{"public_key":"{{publicKey}}"}""", DedalusJsonContext.Default.SshSession);
+        Assert.Equal(SshSessionStatuses.Ready, session.Status);
+        Assert.Equal(_port, session.Connection!.Port);
+        await WriteSessionFilesAsync(keyPath, session);
+
+        var hello = await ProcessRunner.RunAsync("ssh", SshArguments(keyPath, "echo", "hello-from", "$(hostname)"), timeout: TimeSpan.FromSeconds(60));
+        Assert.True(hello.ExitCode == 0, hello.ToString());
+        Assert.Contains("hello-from", hello.StandardOutput, StringComparison.Ordinal);
+
+        // A long-running login is cut when the session is deleted.
+        var longRunning = ProcessRunner.RunAsync("ssh", SshArguments(keyPath, "sleep", "120"), timeout: TimeSpan.FromSeconds(90));
+        var gateway = _app.Services.GetRequiredService<Dedalus.Server.Gateway.GatewayService>().Gateway;
+        var wait = Stopwatch.StartNew();
+        while (gateway.GetSessionConnectionCount(session.SessionId) == 0)
+        {
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(30), "the long-running login never showed up in the gateway");
+            await Task.Delay(50);
+        }
+
+        var cut = Stopwatch.StartNew();
+        var closed = await SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}/ssh/{session.SessionId}", null, DedalusJsonContext.Default.SshSession);
+        var ended = await longRunning;
+        Assert.Equal(SshSessionStatuses.Closed, closed.Status);
+        Assert.NotEqual(0, ended.ExitCode);
+        Assert.True(cut.Elapsed < TimeSpan.FromSeconds(5), $"the connection took {cut.Elapsed} to end");
+
+        // The certificate is revoked: a new login is refused.
+        var refused = await ProcessRunner.RunAsync("ssh", SshArguments(keyPath, "true"), timeout: TimeSpan.FromSeconds(60));
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync("/healthz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_session_on_a_sleeping_machine_wakes_it_and_a_connection_to_a_sleeping_machine_with_a_live_session_wakes_it_too()
+    {
+        var created = await SendAsync(HttpMethod.Post, "/v1/machines", """{"vcpu":0.5,"memory_mib":256,"storage_gib":1}""", DedalusJsonContext.Default.Machine);
+        await WaitForPhaseAsync(created.MachineId, MachinePhases.Running);
+        await SendAsync(HttpMethod.Post, $"/v1/machines/{created.MachineId}/sleep", null, DedalusJsonContext.Default.Machine);
+        await WaitForPhaseAsync(created.MachineId, MachinePhases.Sleeping);
+        var keyPath = await NewKeyAsync("sleepy");
+        var publicKey = (await File.ReadAllTextAsync(keyPath + ".pub")).Trim();
+
+        var session = await SendAsync(HttpMethod.Post, $"/v1/machines/{created.MachineId}/ssh", $$"""{"public_key":"{{publicKey}}"}""", DedalusJsonContext.Default.SshSession);
+        Assert.Equal(SshSessionStatuses.WakeInProgress, session.Status);
+        var deadline = Stopwatch.StartNew();
+        while (session.Status == SshSessionStatuses.WakeInProgress)
+        {
+            Assert.True(deadline.Elapsed < MachineTimeout, "the session never turned ready");
+            await Task.Delay((int)(session.RetryAfterMs ?? 500));
+            session = await SendAsync(HttpMethod.Get, $"/v1/machines/{created.MachineId}/ssh/{session.SessionId}", null, DedalusJsonContext.Default.SshSession);
+        }
+
+        Assert.Equal(SshSessionStatuses.Ready, session.Status);
+        await WriteSessionFilesAsync(keyPath, session);
+        var first = await ProcessRunner.RunAsync("ssh", SshArguments(keyPath, "echo", "awake"), timeout: TimeSpan.FromSeconds(60));
+        Assert.True(first.ExitCode == 0, first.ToString());
+
+        // Asleep again, with the session still live: connecting wakes it through the gateway.
+        await SendAsync(HttpMethod.Post, $"/v1/machines/{created.MachineId}/sleep", null, DedalusJsonContext.Default.Machine);
+        await WaitForPhaseAsync(created.MachineId, MachinePhases.Sleeping);
+        var second = await ProcessRunner.RunAsync("ssh", SshArguments(keyPath, "echo", "woken-by-gateway"), timeout: TimeSpan.FromSeconds(90));
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Contains("woken-by-gateway", second.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(MachinePhases.Running, (await SendAsync(HttpMethod.Get, $"/v1/machines/{created.MachineId}", null, DedalusJsonContext.Default.Machine)).Phase);
+    }
+}
