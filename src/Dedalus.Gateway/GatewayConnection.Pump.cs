@@ -1,0 +1,246 @@
+using System.Buffers;
+using System.Net.Sockets;
+using Dedalus.Machines.Runtime;
+
+namespace Dedalus.Gateway;
+
+/// <summary>The two byte pumps (no allocation per read: pooled buffers, Memory-based socket calls).</summary>
+internal sealed partial class GatewayConnection
+{
+    private const int IdleBufferSize = 4096;
+
+    internal enum PumpResult
+    {
+        /// <summary>The source reached end of stream and the sink's write side was closed.</summary>
+        EndOfStream,
+
+        /// <summary>The socket was reset or failed.</summary>
+        SocketFailed,
+
+        /// <summary>The process side failed (sshd gone).</summary>
+        ProcessFailed,
+
+        /// <summary>The connection was cut or timed out.</summary>
+        Cancelled,
+    }
+
+    /// <summary>
+    /// Bridges client and sshd until both directions end, one fails, or the connection is cut;
+    /// returns how it ended.
+    /// </summary>
+    public async Task<GatewayConnectionEnd> PumpAsync(IMachineProcess process, TimeSpan halfCloseTimeout, int bufferSize, TimeProvider timeProvider, Action<string> onStderrLine)
+    {
+        var token = Aborted;
+        var stderr = ReadStderrAsync(process.StandardError, onStderrLine, token);
+        using var pumps = CancellationTokenSource.CreateLinkedTokenSource(token);
+        var up = ClientToMachineAsync(process.StandardInput, bufferSize, pumps.Token);
+        var down = MachineToClientAsync(process.StandardOutput, bufferSize, pumps.Token);
+
+        var first = await Task.WhenAny(up, down).ConfigureAwait(false);
+        GatewayConnectionEnd end;
+        if (first == up)
+        {
+            end = GatewayConnectionEnd.ClientClosed;
+            if (up.Result == PumpResult.EndOfStream)
+            {
+                // Client half-closed: sshd saw EOF on stdin; let it finish writing, bounded.
+                await WaitBoundedAsync(down, halfCloseTimeout, timeProvider).ConfigureAwait(false);
+            }
+            else if (up.Result == PumpResult.ProcessFailed)
+            {
+                end = GatewayConnectionEnd.MachineClosed;
+            }
+        }
+        else
+        {
+            end = GatewayConnectionEnd.MachineClosed;
+            if (down.Result == PumpResult.EndOfStream)
+            {
+                // sshd's output ended and the client got FIN: give the client a moment to close too.
+                await WaitBoundedAsync(up, halfCloseTimeout, timeProvider).ConfigureAwait(false);
+            }
+            else if (down.Result == PumpResult.SocketFailed)
+            {
+                end = GatewayConnectionEnd.ClientClosed;
+            }
+        }
+
+        TrySetEnd(end);
+        if (!up.IsCompleted || !down.IsCompleted || up.Result != PumpResult.EndOfStream || down.Result != PumpResult.EndOfStream)
+        {
+            // Not a clean close of both directions (reset, failure, timeout): sshd has nothing left to do.
+            process.Kill();
+        }
+
+        await pumps.CancelAsync().ConfigureAwait(false);
+        if (!await WaitBoundedAsync(process.Exited, TimeSpan.FromSeconds(2), timeProvider).ConfigureAwait(false))
+        {
+            process.Kill();
+        }
+
+        await WaitBoundedAsync(Task.WhenAll(up, down), TimeSpan.FromSeconds(2), timeProvider).ConfigureAwait(false);
+        await WaitBoundedAsync(stderr, TimeSpan.FromSeconds(2), timeProvider).ConfigureAwait(false);
+        return End ?? end;
+    }
+
+    private async Task<PumpResult> ClientToMachineAsync(Stream stdin, int bufferSize, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var bulk = false;
+            while (true)
+            {
+                if (!bulk)
+                {
+                    // Zero-byte read: wait for data without holding a buffer (idle connections hold none).
+                    // Skipped while the previous read filled the buffer (more data is surely queued).
+                    await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                }
+
+                var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+                try
+                {
+                    var read = await _socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        await CloseQuietlyAsync(stdin).ConfigureAwait(false);
+                        return PumpResult.EndOfStream;
+                    }
+
+                    try
+                    {
+                        await stdin.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                        await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (IOException)
+                    {
+                        return PumpResult.ProcessFailed;
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        return PumpResult.ProcessFailed;
+                    }
+
+                    Interlocked.Add(ref _bytesFromClient, read);
+                    bulk = read == buffer.Length;
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return PumpResult.Cancelled;
+        }
+        catch (SocketException)
+        {
+            return cancellationToken.IsCancellationRequested ? PumpResult.Cancelled : PumpResult.SocketFailed;
+        }
+        catch (ObjectDisposedException)
+        {
+            return PumpResult.Cancelled;
+        }
+    }
+
+    private async Task<PumpResult> MachineToClientAsync(Stream stdout, int bufferSize, CancellationToken cancellationToken)
+    {
+        // A generic Stream has no zero-byte read that waits for data, so one buffer stays posted.
+        // It is small while the connection idles; a read that fills it switches to a full-size
+        // buffer for bulk transfer, and a short read switches back.
+        var small = ArrayPool<byte>.Shared.Rent(IdleBufferSize);
+        byte[]? large = null;
+        try
+        {
+            while (true)
+            {
+                var buffer = large ?? small;
+                int read;
+                try
+                {
+                    read = await stdout.ReadAsync(buffer.AsMemory(), cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    read = 0;
+                }
+
+                if (read == 0)
+                {
+                    _socket.Shutdown(SocketShutdown.Send);
+                    return PumpResult.EndOfStream;
+                }
+
+                var pending = buffer.AsMemory(0, read);
+                while (!pending.IsEmpty)
+                {
+                    var sent = await _socket.SendAsync(pending, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    pending = pending[sent..];
+                }
+
+                Interlocked.Add(ref _bytesToClient, read);
+                if (large is null && read == small.Length && bufferSize > small.Length)
+                {
+                    large = ArrayPool<byte>.Shared.Rent(bufferSize);
+                }
+                else if (large is not null && read < small.Length)
+                {
+                    ArrayPool<byte>.Shared.Return(large);
+                    large = null;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return PumpResult.Cancelled;
+        }
+        catch (SocketException)
+        {
+            return cancellationToken.IsCancellationRequested ? PumpResult.Cancelled : PumpResult.SocketFailed;
+        }
+        catch (ObjectDisposedException)
+        {
+            return PumpResult.Cancelled;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(small);
+            if (large is not null)
+            {
+                ArrayPool<byte>.Shared.Return(large);
+            }
+        }
+    }
+
+    private static async ValueTask CloseQuietlyAsync(Stream stream)
+    {
+        try
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>Waits for <paramref name="task"/> at most <paramref name="timeout"/>; true when it finished.</summary>
+    internal static async Task<bool> WaitBoundedAsync(Task task, TimeSpan timeout, TimeProvider timeProvider)
+    {
+        try
+        {
+            await task.WaitAsync(timeout, timeProvider).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+#pragma warning disable CA1031 // The outcome of the awaited task is observed elsewhere; here only its end matters.
+        catch (Exception)
+        {
+            return true;
+        }
+#pragma warning restore CA1031
+    }
+}

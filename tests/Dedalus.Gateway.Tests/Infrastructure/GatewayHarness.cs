@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Dedalus.Machines.Runtime;
+using Dedalus.Testing;
+
+namespace Dedalus.Gateway.Tests.Infrastructure;
+
+/// <summary>A gateway under test on 127.0.0.1 with a host-sshd runtime and a recording backend.</summary>
+public sealed class GatewayHarness : IAsyncDisposable
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private readonly List<Process> _clients = [];
+
+    public GatewayHarness(SshTestSite site, GatewayOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        Site = site;
+        Options = (options ?? new GatewayOptions()) with
+        {
+            ListenAddress = IPAddress.Loopback,
+            SshdArguments = ["/usr/sbin/sshd", "-i", "-e", "-f", SshTestSite.MachineConfigPath],
+        };
+        Gateway = new SshGateway(Options, Runtime, Backend, timeProvider);
+    }
+
+    public SshTestSite Site { get; }
+
+    public GatewayOptions Options { get; }
+
+    public HostSshdMachineRuntime Runtime { get; } = new();
+
+    public RecordingBackend Backend { get; } = new();
+
+    public SshGateway Gateway { get; }
+
+    /// <summary>Adds a machine (config, runtime, backend answer) and opens its gateway port; returns the port.</summary>
+    public async Task<int> AddMachineAsync(string machineId, GatewayAdmission admission = GatewayAdmission.Running)
+    {
+        var config = Site.AddMachine(machineId);
+        Runtime.AddMachine(machineId, config, admission == GatewayAdmission.Running ? MachineRuntimeState.Running : MachineRuntimeState.Sleeping);
+        Backend.Set(machineId, admission);
+        var endPoint = await Gateway.OpenAsync(machineId, 0).WaitAsync(Timeout);
+        return endPoint.Port;
+    }
+
+    public Task<ProcessResult> SshAsync(UserIdentity identity, int port, params string[] command) =>
+        ProcessRunner.RunAsync("ssh", Site.SshArguments(identity, port, command), timeout: Timeout);
+
+    public Task<ProcessResult> ToolAsync(string tool, IEnumerable<string> arguments, string? standardInput = null) =>
+        ProcessRunner.RunAsync(tool, arguments, standardInput, Timeout);
+
+    /// <summary>Starts a long-running client process (killed on dispose).</summary>
+    public Process StartClient(string fileName, IEnumerable<string> arguments)
+    {
+        var startInfo = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"{fileName} did not start");
+        _clients.Add(process);
+        return process;
+    }
+
+    /// <summary>Opens a raw TCP connection to a gateway port.</summary>
+    public static async Task<Socket> ConnectAsync(int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        using var cts = new CancellationTokenSource(Timeout);
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cts.Token);
+        return socket;
+    }
+
+    /// <summary>Reads one CRLF/LF-terminated line (bounded), or null at end of stream.</summary>
+    public static async Task<string?> ReadLineAsync(Socket socket, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? Timeout);
+        var line = new StringBuilder();
+        var one = new byte[1];
+        while (true)
+        {
+            var read = await socket.ReceiveAsync(one, SocketFlags.None, cts.Token);
+            if (read == 0)
+            {
+                return line.Length == 0 ? null : line.ToString();
+            }
+
+            if (one[0] == '\n')
+            {
+                return line.ToString().TrimEnd('\r');
+            }
+
+            line.Append((char)one[0]);
+        }
+    }
+
+    /// <summary>Reads until end of stream (bounded); returns the bytes read.</summary>
+    public static async Task<int> ReadToEndAsync(Socket socket, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? Timeout);
+        var buffer = new byte[4096];
+        var total = 0;
+        while (true)
+        {
+            var read = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+            if (read == 0)
+            {
+                return total;
+            }
+
+            total += read;
+        }
+    }
+
+    /// <summary>Connects and completes the version exchange with sshd; returns the socket and sshd's version line.</summary>
+    public static async Task<(Socket Socket, string Banner)> ConnectPastBannerAsync(int port)
+    {
+        var socket = await ConnectAsync(port);
+        var banner = await ReadLineAsync(socket) ?? throw new InvalidOperationException("no banner");
+        using var cts = new CancellationTokenSource(Timeout);
+        await socket.SendAsync("SSH-2.0-DedalusGatewayTest\r\n"u8.ToArray(), SocketFlags.None, cts.Token);
+        return (socket, banner);
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until true or the timeout passes; returns its last value.</summary>
+    public static async Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)((timeout ?? TimeSpan.FromSeconds(10)).TotalSeconds * Stopwatch.Frequency);
+        while (!condition())
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                return condition();
+            }
+
+            await Task.Delay(20);
+        }
+
+        return true;
+    }
+
+    public static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            try
+            {
+                if (!client.HasExited)
+                {
+                    client.Kill(entireProcessTree: true);
+                }
+
+                await client.WaitForExitAsync().WaitAsync(Timeout);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+
+            client.Dispose();
+        }
+
+        await Gateway.DisposeAsync().AsTask().WaitAsync(Timeout);
+        Runtime.KillAll();
+    }
+}
