@@ -101,6 +101,9 @@ public sealed class SshdFixture : IAsyncLifetime, IDisposable
             "PrintMotd no",
             "PrintLastLog no",
             "UseDNS no",
+            // Keep the host user's shell start-up files (for example a pyenv hook in root's
+            // .bashrc) out of the measured path: the session's HOME is an empty directory.
+            $"SetEnv HOME={ConfigDirectory}",
             "LogLevel VERBOSE",
             string.Empty);
         var configPath = WriteConfigFile("sshd_config", config);
