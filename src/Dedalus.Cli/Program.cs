@@ -1,2 +1,3 @@
-Console.Error.WriteLine("dedalus: not built yet");
-return 1;
+using Dedalus.Cli;
+
+return await DedalusCli.RunAsync(args);

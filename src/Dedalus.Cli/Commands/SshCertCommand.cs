@@ -1,0 +1,89 @@
+using System.CommandLine;
+using System.Text;
+using Dedalus.Client;
+
+namespace Dedalus.Cli.Commands;
+
+/// <summary>
+/// <c>dedalus ssh-cert &lt;host&gt;</c>: run by the <c>Match exec</c> line of the config that
+/// <c>dedalus ssh-config</c> writes. Creates a session for the user's cached key (waking the machine), waits until it
+/// is ready, and writes the certificate, the host CA line and a <c>Host</c> block for the machine into the cache.
+/// Silent on success, so ssh's output stays clean.
+/// </summary>
+internal static class SshCertCommand
+{
+    public static Command Create(GlobalOptions global)
+    {
+        var host = new Argument<string>("host") { Description = "The host name given to ssh (dm-<uuid>)" };
+        var command = new Command("ssh-cert", "Mint a certificate for `ssh dm-...` (run by the generated ssh config's Match exec)")
+        {
+            host,
+        };
+        command.Hidden = true;
+        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        {
+            if (!MachineIds.TryParse(parseResult.GetValue(host), out var machineId))
+            {
+                throw new CliException($"'{parseResult.GetValue(host)}' is not a machine id (dm-<uuid>)", ExitCodes.Usage);
+            }
+
+            var cache = SshCache.Default();
+            cache.EnsureDirectories();
+            var publicKey = EnsureKey(cache);
+            using var client = global.CreateClient(parseResult);
+            var session = await client.Machines.Ssh.CreateAsync(machineId, publicKey, ct);
+            session = await client.Machines.Ssh.WaitUntilReadyAsync(session, TimeSpan.FromMinutes(2), null, ct);
+            var connection = session.Connection!;
+            var trust = connection.HostTrust!;
+            var hostName = parseResult.GetValue(host)!.Trim();
+
+            SshCache.WriteAtomically(cache.CertificatePath(hostName), connection.UserCertificate!.Trim() + "\n");
+            MergeKnownHosts(cache.KnownHostsPath, $"@cert-authority {trust.HostPattern.Trim()} {trust.PublicKey.Trim()}");
+            var block = new StringBuilder()
+                .Append("# written by `dedalus ssh-cert` for session ").Append(session.SessionId).Append('\n')
+                .Append("Host ").Append(hostName).Append('\n')
+                .Append("    HostName ").Append(connection.Endpoint.Trim()).Append('\n')
+                .Append("    Port ").Append(connection.Port).Append('\n')
+                .Append("    User ").Append(connection.SshUsername.Trim()).Append('\n')
+                .Append("    IdentityFile ").Append(SshSessionFilesQuote(cache.KeyPath)).Append('\n')
+                .Append("    CertificateFile ").Append(SshSessionFilesQuote(cache.CertificatePath(hostName))).Append('\n')
+                .Append("    IdentitiesOnly yes\n")
+                .Append("    UserKnownHostsFile ").Append(SshSessionFilesQuote(cache.KnownHostsPath)).Append('\n')
+                .Append("    GlobalKnownHostsFile /dev/null\n")
+                .Append("    StrictHostKeyChecking yes\n")
+                .Append("    CheckHostIP no\n")
+                .Append("    UpdateHostKeys no\n");
+            SshCache.WriteAtomically(cache.HostConfigPath(hostName), block.ToString());
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static string EnsureKey(SshCache cache)
+    {
+        if (File.Exists(cache.KeyPath) && File.Exists(cache.PublicKeyPath))
+        {
+            return File.ReadAllText(cache.PublicKeyPath).Trim();
+        }
+
+        var keyPair = SshKeyPair.GenerateEd25519("dedalus-ssh-config");
+        SshCache.WriteAtomically(cache.PublicKeyPath, keyPair.PublicKey + "\n");
+        SshCache.WriteAtomically(cache.KeyPath, keyPair.PrivateKey.EndsWith('\n') ? keyPair.PrivateKey : keyPair.PrivateKey + "\n");
+        return keyPair.PublicKey;
+    }
+
+    private static void MergeKnownHosts(string path, string line)
+    {
+        var lines = File.Exists(path) ? File.ReadAllLines(path).Where(l => l.Length > 0).ToList() : [];
+        if (lines.Contains(line, StringComparer.Ordinal))
+        {
+            return;
+        }
+
+        lines.Add(line);
+        SshCache.WriteAtomically(path, string.Join('\n', lines) + "\n");
+    }
+
+    private static string SshSessionFilesQuote(string path) =>
+        path.Any(char.IsWhiteSpace) ? "\"" + path + "\"" : path;
+}

@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Text;
+using Dedalus.Cli.Processes;
+
+namespace Dedalus.Cli.Commands;
+
+/// <summary><c>dedalus ssh-config [--install]</c>: OpenSSH configuration so that plain <c>ssh dm-...</c> works.</summary>
+internal static class SshConfigCommand
+{
+    private const string Design = """
+        Print (or, with --install, install) an OpenSSH client configuration so that `ssh dm-<uuid>`,
+        scp, rsync, sftp and VS Code Remote-SSH reach Dedalus machines with no other step.
+
+        How it works. OpenSSH evaluates `Match exec` while it reads its configuration, before it
+        resolves, connects or loads any key, and reads an `Include` that follows it only afterwards.
+        The generated block is:
+
+          Match originalhost dm-* exec "dedalus ssh-cert %n"
+              Include <cache>/hosts/*.conf
+
+        `dedalus ssh-cert dm-<uuid>` creates an SSH session for a key kept in the cache (waking the
+        machine if it sleeps), waits until it is ready, and writes a fresh certificate, the session's
+        `@cert-authority` line into a dedalus-managed known_hosts file, and a `Host dm-<uuid>` block
+        (gateway HostName/Port/User, IdentityFile, CertificateFile, UserKnownHostsFile,
+        StrictHostKeyChecking yes, IdentitiesOnly yes) that the Include then reads. A wake therefore
+        happens before ssh starts connecting and never counts against its ConnectTimeout; host keys
+        are checked strictly against the host CA only (your own known_hosts is not touched); every
+        connection gets a new short-lived certificate. A ProxyCommand cannot do this: ssh loads
+        CertificateFile right after starting the ProxyCommand, without waiting for it.
+        The cache is $DEDALUS_SSH_DIR, else $XDG_CACHE_HOME/dedalus/ssh, else ~/.cache/dedalus/ssh.
+        `--install` writes ~/.ssh/dedalus_config and adds `Include dedalus_config` at the top of
+        ~/.ssh/config once. ssh-cert reads the server and key like every command (DEDALUS_BASE_URL,
+        DEDALUS_API_KEY, or the dev credentials file).
+        """;
+
+    public static Command Create()
+    {
+        var install = new Option<bool>("--install") { Description = "Write ~/.ssh/dedalus_config and include it from ~/.ssh/config" };
+        var command = new Command("ssh-config", Design) { install };
+        command.SetAction(parseResult => CommandRunner.RunAsync(() =>
+        {
+            var cache = SshCache.Default();
+            var text = Render(cache, Executables.SelfCommand());
+            if (!parseResult.GetValue(install))
+            {
+                Console.Out.Write(text);
+                return Task.FromResult(ExitCodes.Ok);
+            }
+
+            Install(text);
+            return Task.FromResult(ExitCodes.Ok);
+        }).GetAwaiter().GetResult());
+        return command;
+    }
+
+    internal static string Render(SshCache cache, string self)
+    {
+        var hosts = Path.Combine(cache.HostsDirectory, "*.conf");
+        return new StringBuilder()
+            .Append("# Dedalus Machines: written by `dedalus ssh-config`; see `dedalus ssh-config --help`.\n")
+            .Append("# For dm-<uuid> hosts, `dedalus ssh-cert` mints a fresh certificate (waking the machine) before ssh\n")
+            .Append("# connects, then the Include reads the Host block it wrote. Host keys are checked against the host CA only.\n")
+            .Append("Match originalhost dm-* exec \"").Append(self.Replace("\"", "\\\"", StringComparison.Ordinal)).Append(" ssh-cert %n\"\n")
+            .Append("    Include ").Append(hosts.Any(char.IsWhiteSpace) ? "\"" + hosts + "\"" : hosts).Append('\n')
+            .ToString();
+    }
+
+    private static void Install(string text)
+    {
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        var sshDirectory = Path.Combine(home, ".ssh");
+        Directory.CreateDirectory(sshDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var configPath = Path.Combine(sshDirectory, "dedalus_config");
+        SshCache.WriteAtomically(configPath, text);
+        var userConfig = Path.Combine(sshDirectory, "config");
+        var existing = File.Exists(userConfig) ? File.ReadAllText(userConfig) : string.Empty;
+        var included = existing.Split('\n').Any(l => l.TrimStart().StartsWith("Include", StringComparison.OrdinalIgnoreCase) && l.Contains("dedalus_config", StringComparison.Ordinal));
+        if (!included)
+        {
+            SshCache.WriteAtomically(userConfig, "Include dedalus_config\n" + (existing.Length > 0 ? "\n" + existing : string.Empty));
+        }
+
+        Console.Error.WriteLine(included
+            ? $"dedalus: updated {configPath} (already included from {userConfig})"
+            : $"dedalus: wrote {configPath} and included it at the top of {userConfig}");
+    }
+}

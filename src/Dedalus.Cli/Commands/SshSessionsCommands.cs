@@ -1,0 +1,75 @@
+using System.CommandLine;
+using Dedalus.Contracts;
+
+namespace Dedalus.Cli.Commands;
+
+/// <summary><c>dedalus machines ssh create|list|retrieve|delete</c>: the raw SSH session resource.</summary>
+internal static class SshSessionsCommands
+{
+    public static Command Create(GlobalOptions global)
+    {
+        var ssh = new Command("ssh", "SSH sessions of a machine (for a one-step login use `dedalus ssh`)");
+
+        var createMachine = MachinesCommands.MachineIdOption();
+        var publicKey = new Option<string>("--public-key")
+        {
+            Description = "Public key as an authorized_keys line, or @path to read it from a file",
+            Required = true,
+        };
+        var create = new Command("create", "Create an SSH session (a certificate for the key)") { createMachine, publicKey };
+        create.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        {
+            var key = parseResult.GetRequiredValue(publicKey);
+            if (key.StartsWith('@'))
+            {
+                key = await File.ReadAllTextAsync(key[1..], ct);
+            }
+
+            using var client = global.CreateClient(parseResult);
+            var session = await client.Machines.Ssh.CreateAsync(parseResult.GetRequiredValue(createMachine), key, ct);
+            global.CreateOutput(parseResult).Write(session, DedalusJsonContext.Default.SshSession);
+            return ExitCodes.Ok;
+        }));
+        ssh.Add(create);
+
+        var listMachine = MachinesCommands.MachineIdOption();
+        var limit = MachinesCommands.LimitOption();
+        var list = new Command("list", "List a machine's SSH sessions") { listMachine, limit };
+        list.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        {
+            using var client = global.CreateClient(parseResult);
+            var sessions = new List<SshSession>();
+            await foreach (var session in client.Machines.Ssh.ListAsync(parseResult.GetRequiredValue(listMachine), parseResult.GetValue(limit), ct))
+            {
+                sessions.Add(session);
+            }
+
+            global.CreateOutput(parseResult).WriteList(sessions, DedalusJsonContext.Default.SshSession);
+            return ExitCodes.Ok;
+        }));
+        ssh.Add(list);
+
+        ssh.Add(SessionCommand(global, "retrieve", "Show one SSH session", (c, m, s, ct) => c.Machines.Ssh.RetrieveAsync(m, s, ct)));
+        ssh.Add(SessionCommand(global, "delete", "Close an SSH session: revoke its certificate and cut its connections", (c, m, s, ct) => c.Machines.Ssh.DeleteAsync(m, s, ct)));
+        return ssh;
+    }
+
+    private static Command SessionCommand(
+        GlobalOptions global,
+        string name,
+        string description,
+        Func<Client.DedalusClient, string, string, CancellationToken, Task<SshSession>> call)
+    {
+        var machineId = MachinesCommands.MachineIdOption();
+        var sessionId = new Option<string>("--session-id") { Description = "Session id", Required = true };
+        var command = new Command(name, description) { machineId, sessionId };
+        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        {
+            using var client = global.CreateClient(parseResult);
+            var session = await call(client, parseResult.GetRequiredValue(machineId), parseResult.GetRequiredValue(sessionId), ct);
+            global.CreateOutput(parseResult).Write(session, DedalusJsonContext.Default.SshSession);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}

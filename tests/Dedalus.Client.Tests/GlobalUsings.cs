@@ -1,0 +1,2 @@
+global using Dedalus.Client.Tests.Infrastructure;
+global using Dedalus.Contracts;

@@ -1,0 +1,108 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Dedalus.Client.Tests.Infrastructure;
+
+/// <summary>
+/// A stand-in for the control plane's SSH-session routes in front of a real <see cref="OpenSshServer"/>:
+/// requires <c>Bearer good-key</c>, knows one machine, answers <c>wake_in_progress</c> to the first poll(s) of
+/// a session when <see cref="Asleep"/>, and signs real certificates. Lets the CLI be tested end to end with real
+/// ssh, scp and rsync while the control plane is built.
+/// </summary>
+public sealed class FakeMachinesApi : IAsyncDisposable
+{
+    public const string GoodKey = "good-key";
+
+    private readonly Dictionary<string, (SshSession Session, int PollsLeft)> _sessions = [];
+    private readonly Lock _lock = new();
+
+    private FakeMachinesApi(OpenSshServer sshd)
+    {
+        Sshd = sshd;
+    }
+
+    public OpenSshServer Sshd { get; }
+
+    public StubApi Api { get; private set; } = null!;
+
+    public bool Asleep { get; set; }
+
+    public int SessionsCreated { get; private set; }
+
+    /// <summary>Changes the connection of new sessions (to test client-side verification).</summary>
+    public Func<SshConnection, SshConnection>? MutateConnection { get; set; }
+
+    public static async Task<FakeMachinesApi> StartAsync()
+    {
+        var sshd = await OpenSshServer.StartAsync(Samples.MachineId);
+        var fake = new FakeMachinesApi(sshd);
+        fake.Api = await StubApi.StartAsync(app =>
+        {
+            app.Use(async (context, next) =>
+            {
+                if (context.Request.Headers.Authorization != "Bearer " + GoodKey)
+                {
+                    await StubApi.Error(401, "AUTH_INVALID", "API key is not valid").ExecuteAsync(context);
+                    return;
+                }
+
+                await next(context);
+            });
+            app.MapGet("/v1/machines/{id}", (string id) => id == Samples.MachineId
+                ? Wire.Json(Samples.Machine())
+                : StubApi.Error(404, "NOT_FOUND", $"machine {id} not found"));
+            app.MapPost("/v1/machines/{id}/ssh", fake.CreateSessionAsync);
+            app.MapGet("/v1/machines/{id}/ssh/{sid}", (string id, string sid) => fake.Poll(sid));
+        });
+        return fake;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Api.DisposeAsync();
+        await Sshd.DisposeAsync();
+    }
+
+    private async Task<IResult> CreateSessionAsync(string id, HttpContext context)
+    {
+        if (id != Samples.MachineId)
+        {
+            return StubApi.Error(404, "NOT_FOUND", $"machine {id} not found");
+        }
+
+        var request = await context.Request.ReadFromJsonAsync(DedalusJsonContext.Default.CreateSshSessionRequest);
+        var certificate = await Sshd.SignUserKeyAsync(request!.PublicKey!);
+        lock (_lock)
+        {
+            SessionsCreated++;
+            var sessionId = "ssh-" + SessionsCreated.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var ready = new SshSession(sessionId, id, SshSessionStatuses.Ready, DateTimeOffset.UtcNow, (MutateConnection ?? (c => c))(Sshd.Connection(certificate)), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(10));
+            if (!Asleep)
+            {
+                return Wire.Json(ready);
+            }
+
+            _sessions[sessionId] = (ready, 2);
+            return Wire.Json(ready with { Status = SshSessionStatuses.WakeInProgress, Connection = null, RetryAfterMs = 100 });
+        }
+    }
+
+    private IResult Poll(string sessionId)
+    {
+        lock (_lock)
+        {
+            if (!_sessions.TryGetValue(sessionId, out var entry))
+            {
+                return StubApi.Error(404, "NOT_FOUND", "no such session");
+            }
+
+            if (entry.PollsLeft > 0)
+            {
+                _sessions[sessionId] = (entry.Session, entry.PollsLeft - 1);
+                return Wire.Json(entry.Session with { Status = SshSessionStatuses.WakeInProgress, Connection = null, RetryAfterMs = 100 });
+            }
+
+            return Wire.Json(entry.Session);
+        }
+    }
+}

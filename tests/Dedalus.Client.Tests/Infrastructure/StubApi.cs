@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Dedalus.Client.Tests.Infrastructure;
+
+/// <summary>
+/// A tiny real HTTP server (Kestrel on 127.0.0.1:0) whose routes a test defines; records every request.
+/// Used to unit-test client logic (retries, paging, errors) that a real server cannot be made to exercise on demand.
+/// </summary>
+public sealed class StubApi : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private StubApi(WebApplication app, Uri baseUrl)
+    {
+        _app = app;
+        BaseUrl = baseUrl;
+    }
+
+    public Uri BaseUrl { get; }
+
+    public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
+
+    public static async Task<StubApi> StartAsync(Action<WebApplication> routes)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        var app = builder.Build();
+        StubApi? stub = null;
+        app.Use(async (context, next) =>
+        {
+            context.Request.EnableBuffering();
+            using var reader = new StreamReader(context.Request.Body, leaveOpen: true);
+            var body = await reader.ReadToEndAsync(context.RequestAborted);
+            context.Request.Body.Position = 0;
+            stub!.Requests.Enqueue(new RecordedRequest(
+                context.Request.Method,
+                context.Request.Path + context.Request.QueryString,
+                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+                body));
+            await next(context);
+        });
+        routes(app);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await app.StartAsync(cts.Token);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        stub = new StubApi(app, new Uri(address));
+        return stub;
+    }
+
+    public DedalusClient CreateClient(int maxRetries = 2, TimeSpan? timeout = null, string? apiKey = "test-key") =>
+        new(new DedalusClientOptions
+        {
+            BaseUrl = BaseUrl,
+            ApiKey = apiKey,
+            MaxRetries = maxRetries,
+            Timeout = timeout ?? TimeSpan.FromSeconds(10),
+        });
+
+    public async ValueTask DisposeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _app.StopAsync(cts.Token);
+        await _app.DisposeAsync();
+    }
+
+    public static IResult Error(int status, string code, string message, bool retryable = false, long? retryAfterMs = null) =>
+        Results.Json(
+            new Dictionary<string, object?>
+            {
+                ["error_code"] = code,
+                ["message"] = message,
+                ["retryable"] = retryable,
+                ["retry_after_ms"] = retryAfterMs,
+            },
+            statusCode: status);
+}
