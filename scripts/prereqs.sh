@@ -3,6 +3,8 @@
 
 # Packages the server needs at run time (runc machines, OpenSSH, ext4 images).
 DEDALUS_RUNTIME_PACKAGES=(openssh-client openssh-server runc tini debootstrap e2fsprogs util-linux mount iproute2 rsync)
+# Toolchain for the NativeAOT build of the CLI.
+DEDALUS_BUILD_PACKAGES=(clang zlib1g-dev)
 # Extra packages the tests use as oracles or peers.
 DEDALUS_TEST_PACKAGES=(sqlite3 procps psmisc)
 
