@@ -7,7 +7,10 @@ using Dedalus.Contracts;
 using Dedalus.Server.Auth;
 using Dedalus.Server.Hosting;
 using Dedalus.Server.Reconciliation;
+using Dedalus.Machines.Runtime;
+using Dedalus.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 // Load driver: SSH session creates per second (and latency) against an in-process server on
 // 127.0.0.1:0 with real SQLite and the in-memory runtime, with GET /healthz as the baseline.
@@ -18,9 +21,14 @@ try
 {
     await using var app = await ServerApp.BuildAsync(
     [
-        "--urls", "http://127.0.0.1:0", "--data-dir", dataDirectory, "--runtime", "memory", "--gateway", "false",
+        "--urls", "http://127.0.0.1:0", "--data-dir", dataDirectory, "--gateway", "false",
         "--Logging:LogLevel:Default", "Warning",
-    ]);
+    ], builder =>
+    {
+        // The load driver measures the API, store and certificate path: machines are kept in memory.
+        builder.Services.RemoveAll<IMachineRuntime>();
+        builder.Services.AddSingleton<IMachineRuntime, InMemoryMachineRuntime>();
+    });
     await app.StartAsync();
     var baseUrl = app.BoundAddresses()[0];
     var (key, _) = await app.Services.GetRequiredService<ApiKeys>().CreateAsync("bench");

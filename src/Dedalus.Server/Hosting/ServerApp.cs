@@ -7,7 +7,6 @@ using Dedalus.Server.Domain;
 using Dedalus.Server.Gateway;
 using Dedalus.Server.Logging;
 using Dedalus.Server.Reconciliation;
-using Dedalus.Server.Runtime;
 using Dedalus.Server.Ssh;
 using Dedalus.Server.Store;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -95,17 +94,13 @@ public static class ServerApp
     {
         switch (options.Runtime)
         {
-            case "memory":
-                services.TryAddSingleton<InMemoryMachineRuntime>();
-                services.TryAddSingleton<IMachineRuntime>(sp => sp.GetRequiredService<InMemoryMachineRuntime>());
-                break;
             case "runc":
                 services.TryAddSingleton<IMachineRuntime>(sp => new RuncMachineRuntime(
                     new RuncRuntimeOptions { DataDirectory = Path.Combine(options.DataDirectory, "runtime") },
                     sp.GetRequiredService<ILogger<RuncMachineRuntime>>()));
                 break;
             default:
-                throw new InvalidOperationException($"--runtime must be runc or memory, not '{options.Runtime}'");
+                throw new InvalidOperationException($"--runtime must be runc (the only engine so far), not '{options.Runtime}'");
         }
     }
 

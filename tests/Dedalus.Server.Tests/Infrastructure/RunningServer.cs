@@ -2,9 +2,10 @@ using System.Net.Http.Headers;
 using Dedalus.Server.Auth;
 using Dedalus.Server.Hosting;
 using Dedalus.Server.Reconciliation;
-using Dedalus.Server.Runtime;
+using Dedalus.Machines.Runtime;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace Dedalus.Server.Tests.Infrastructure;
@@ -46,7 +47,6 @@ public sealed class RunningServer : IAsyncDisposable
         [
             "--urls", "http://127.0.0.1:0",
             "--data-dir", dataDirectory,
-            "--runtime", "memory",
             "--gateway", "false",
             "--gateway-host", "gw.test,localhost",
             "--gateway-ports", "2200-2299",
@@ -58,6 +58,9 @@ public sealed class RunningServer : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Logging.AddProvider(collector);
+            builder.Services.RemoveAll<IMachineRuntime>();
+            builder.Services.AddSingleton<InMemoryMachineRuntime>();
+            builder.Services.AddSingleton<IMachineRuntime>(sp => sp.GetRequiredService<InMemoryMachineRuntime>());
             if (clock is not null)
             {
                 builder.Services.AddSingleton(clock);

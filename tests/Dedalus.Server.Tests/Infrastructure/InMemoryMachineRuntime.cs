@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using Dedalus.Machines.Runtime;
 
-namespace Dedalus.Server.Runtime;
+namespace Dedalus.Server.Tests.Infrastructure;
 
 /// <summary>
-/// A runtime that only keeps state in memory: no processes, no isolation. For development without runc
-/// (<c>--runtime memory</c>), API tests and benchmarks. Hooks let tests hold or fail operations.
+/// A runtime that only keeps state in memory: no processes, no isolation. A test double for the API's
+/// logic tests and the session-create load driver (the product runs runc); hooks let tests hold or fail operations.
 /// </summary>
 public sealed class InMemoryMachineRuntime : IMachineRuntime
 {
