@@ -48,31 +48,43 @@ internal sealed class RuncMachineProcess : IMachineProcess
 
     /// <summary>
     /// SIGKILL to the process inside (by the host pid runc wrote) and everything it started, then to runc itself.
+    /// The tree comes from one pass over <c>/proc/*/stat</c> (parent pids): <c>Process.Kill(entireProcessTree: true)</c>
+    /// enumerates every host process as a Process object per tree level, twice per kill: killing 500 execs held at
+    /// once took 107 s that way, 6 s this way.
     /// </summary>
     public void Kill()
     {
+        var roots = new List<int>(2);
         if (TryReadPid(out var pid))
         {
-            try
+            roots.Add(pid);
+        }
+
+        try
+        {
+            if (!_process.HasExited)
             {
-                using var inside = Process.GetProcessById(pid);
-                inside.Kill(entireProcessTree: true);
+                // runc (a child subreaper) is the parent of the process inside and of runc init while the exec starts.
+                // Once runc is reaped its pid may be reused: then it is no root.
+                roots.Add(_process.Id);
             }
-            catch (ArgumentException)
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        // Top-down: a killed parent forks no more; its collected children die next.
+        foreach (var target in Host.ProcessTree.Collect(roots))
+        {
+            if (target != Environment.ProcessId)
             {
-                // Already gone.
-            }
-            catch (InvalidOperationException)
-            {
-            }
-            catch (Win32Exception)
-            {
+                Host.NativeMethods.SigKill(target);
             }
         }
 
         try
         {
-            _process.Kill(entireProcessTree: true);
+            _process.Kill();
         }
         catch (InvalidOperationException)
         {

@@ -1,0 +1,275 @@
+using System.Globalization;
+using Dedalus.Gateway.Tests.Infrastructure;
+using Dedalus.Machines.Runc;
+using Dedalus.Machines.Runtime;
+using Dedalus.OpenSsh;
+using Dedalus.Testing;
+
+namespace Dedalus.Gateway.Tests.Runc;
+
+/// <summary>
+/// Real runc machines for gateway tests and the bench: a private runtime data directory (0711, as
+/// runc's mapped root must traverse it) on the shared base cache, a host CA and a user CA made by
+/// Dedalus.OpenSsh (not ssh-keygen), host certificates for each machine, user certificates per
+/// session, and the KRL. Clients get a known_hosts file with only the host CA. Dispose removes every
+/// machine, container, mount and file, even after a failed test.
+/// </summary>
+public sealed class RuncTestSite : IAsyncDisposable
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    private readonly SshPrivateKey _hostCaKey = SshPrivateKey.GenerateEd25519();
+    private readonly SshPrivateKey _userCaKey = SshPrivateKey.GenerateEd25519();
+    private readonly SshCertificateAuthority _hostCa;
+    private readonly SshCertificateAuthority _userCa;
+    private readonly List<string> _machines = [];
+    private readonly List<ulong> _revoked = [];
+    private readonly SemaphoreSlim _trustLock = new(1, 1);
+    private long _nextSerial;
+    private ulong _krlVersion;
+    private int _disposed;
+
+    private RuncTestSite(string purpose, long pidsLimit)
+    {
+        DataRoot = Directory.CreateTempSubdirectory($"dedalus-{purpose}-").FullName;
+        File.SetUnixFileMode(DataRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+            UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        Keys = new TempDirectory($"dedalus-{purpose}-keys-");
+        Options = new RuncRuntimeOptions { DataDirectory = Path.Combine(DataRoot, "data"), PidsLimit = pidsLimit };
+        Runtime = new RuncMachineRuntime(Options);
+        _hostCa = new SshCertificateAuthority(_hostCaKey);
+        _userCa = new SshCertificateAuthority(_userCaKey);
+        KnownHostsFile = Keys.WriteFile("known_hosts", $"@cert-authority 127.0.0.1,[127.0.0.1]:* {_hostCa.PublicKey.ToOpenSshString()}\n");
+        UserCaPublicKey = _userCa.PublicKey.ToOpenSshString();
+    }
+
+    /// <summary>The temporary directory holding the runtime data directory.</summary>
+    public string DataRoot { get; }
+
+    public TempDirectory Keys { get; }
+
+    public RuncRuntimeOptions Options { get; }
+
+    /// <summary>The runtime every test starts with (a test may build a second one on the same options).</summary>
+    public RuncMachineRuntime Runtime { get; }
+
+    /// <summary>A known_hosts file holding only "@cert-authority 127.0.0.1,[127.0.0.1]:* &lt;host CA&gt;".</summary>
+    public string KnownHostsFile { get; }
+
+    public string UserCaPublicKey { get; }
+
+    /// <summary>Creates the site: base userland (cached), and the SSH trust (user CA, empty KRL).</summary>
+    public static async Task<RuncTestSite> CreateAsync(string purpose, long pidsLimit = 1024)
+    {
+        var site = new RuncTestSite(purpose, pidsLimit);
+        try
+        {
+            await site.Runtime.BaseImage.EnsureAsync().WaitAsync(TimeSpan.FromMinutes(15));
+            await site.WriteTrustAsync();
+            return site;
+        }
+        catch
+        {
+            await site.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Creates a machine (host key and certificate from our host CA) and, by default, starts it.</summary>
+    public async Task<string> CreateMachineAsync(bool start = true, MachineResources? resources = null)
+    {
+        var id = $"dm-{Guid.NewGuid()}";
+        lock (_machines)
+        {
+            _machines.Add(id);
+        }
+
+        using var hostKey = SshPrivateKey.GenerateEd25519();
+        var now = DateTimeOffset.UtcNow;
+        var certificate = _hostCa.Issue(new SshCertificateSpec
+        {
+            Key = hostKey.PublicKey,
+            Type = SshCertificateType.Host,
+            Serial = NextSerial(),
+            KeyId = id,
+            Principals = [id, "127.0.0.1", "localhost"],
+            ValidAfter = now.AddMinutes(-5),
+            ValidBefore = now.AddDays(1),
+        });
+        var material = new MachineSshMaterial(hostKey.ToOpenSshFormat(), certificate.ToOpenSshString());
+        await Runtime.CreateAsync(new MachineSpec(id, resources ?? new MachineResources(1, 512, 1), material)).WaitAsync(Timeout);
+        if (start)
+        {
+            await Runtime.StartAsync(id).WaitAsync(Timeout);
+        }
+
+        return id;
+    }
+
+    /// <summary>
+    /// A fresh Ed25519 key and a user certificate from our user CA (key id = session id, principal =
+    /// <paramref name="machineId"/>, a unique serial), written as files the OpenSSH client reads.
+    /// </summary>
+    public UserIdentity IssueUser(string machineId, string? sessionId = null)
+    {
+        using var key = SshPrivateKey.GenerateEd25519();
+        var serial = NextSerial();
+        sessionId ??= $"sess-{serial.ToString(CultureInfo.InvariantCulture)}";
+        var now = DateTimeOffset.UtcNow;
+        var certificate = _userCa.Issue(new SshCertificateSpec
+        {
+            Key = key.PublicKey,
+            Type = SshCertificateType.User,
+            Serial = serial,
+            KeyId = sessionId,
+            Principals = [machineId],
+            ValidAfter = now.AddMinutes(-2),
+            ValidBefore = now.AddHours(1),
+            Extensions = SshCertificateSpec.DefaultUserExtensions,
+        });
+        var name = $"user-{serial.ToString(CultureInfo.InvariantCulture)}";
+        var privateKey = Keys.WriteFile(name, key.ToOpenSshFormat());
+        var certificateFile = Keys.WriteFile(name + "-cert.pub", certificate.ToOpenSshString() + "\n");
+        return new UserIdentity(privateKey, certificateFile, sessionId, serial);
+    }
+
+    /// <summary>Adds <paramref name="serial"/> to our KRL and installs it (the runtime's host-wide trust).</summary>
+    public async Task RevokeAsync(ulong serial)
+    {
+        lock (_revoked)
+        {
+            _revoked.Add(serial);
+        }
+
+        await WriteTrustAsync();
+    }
+
+    /// <summary>Client options: no config, strict host checking against our host CA only, the identity's key and certificate.</summary>
+    public IReadOnlyList<string> ClientOptions(UserIdentity identity) =>
+    [
+        "-F", "/dev/null",
+        "-o", "BatchMode=yes",
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", $"UserKnownHostsFile={KnownHostsFile}",
+        "-o", "GlobalKnownHostsFile=/dev/null",
+        "-o", "CheckHostIP=no",
+        "-o", "IdentitiesOnly=yes",
+        "-o", "ConnectTimeout=20",
+        "-i", identity.PrivateKey,
+        "-o", $"CertificateFile={identity.Certificate}",
+    ];
+
+    /// <summary>argv of <c>ssh</c> running <paramref name="command"/> as <c>machine</c> behind <paramref name="port"/>.</summary>
+    public IReadOnlyList<string> SshArguments(UserIdentity identity, int port, params string[] command) =>
+        [.. ClientOptions(identity), "-p", port.ToString(CultureInfo.InvariantCulture), "machine@127.0.0.1", .. command];
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        var errors = new List<Exception>();
+        string[] machines;
+        lock (_machines)
+        {
+            machines = [.. _machines];
+        }
+
+        IReadOnlyList<string> listed = [];
+        try
+        {
+            listed = await Runtime.ListAsync();
+        }
+        catch (IOException e)
+        {
+            errors.Add(e);
+        }
+
+        foreach (var id in machines.Concat(listed).Distinct(StringComparer.Ordinal))
+        {
+            try
+            {
+                await Runtime.DeleteAsync(id).WaitAsync(Timeout);
+            }
+            catch (Exception e) when (e is MachineRuntimeException or IOException or TimeoutException)
+            {
+                errors.Add(e);
+            }
+        }
+
+        // Whatever a failed test left behind: containers, then mounts, then files.
+        var list = await ProcessRunner.RunAsync("runc", ["--root", Options.RuncRoot, "list", "-q"]);
+        foreach (var id in list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            await ProcessRunner.RunAsync("runc", ["--root", Options.RuncRoot, "delete", "--force", id]);
+        }
+
+        foreach (var mount in MountsUnder(DataRoot))
+        {
+            await ProcessRunner.RunAsync("umount", ["-l", mount]);
+        }
+
+        if (MountsUnder(DataRoot).Count == 0)
+        {
+            Directory.Delete(DataRoot, recursive: true);
+        }
+        else
+        {
+            errors.Add(new IOException($"{DataRoot} still has mounts: {string.Join(", ", MountsUnder(DataRoot))}"));
+        }
+
+        Keys.Dispose();
+        _hostCaKey.Dispose();
+        _userCaKey.Dispose();
+        _trustLock.Dispose();
+        if (errors.Count > 0)
+        {
+            throw new AggregateException("cleaning up runc machines failed", errors);
+        }
+    }
+
+    /// <summary>Mount points under <paramref name="path"/>, deepest first (the test's own reading of mountinfo).</summary>
+    public static IReadOnlyList<string> MountsUnder(string path)
+    {
+        var prefix = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        return [.. File.ReadLines("/proc/self/mountinfo")
+            .Select(line => line.Split(' ')[4].Replace("\\040", " ", StringComparison.Ordinal))
+            .Where(mountPoint => mountPoint == prefix || mountPoint.StartsWith(prefix + "/", StringComparison.Ordinal))
+            .Reverse()];
+    }
+
+    private ulong NextSerial() => (ulong)Interlocked.Increment(ref _nextSerial);
+
+    private async Task WriteTrustAsync()
+    {
+        await _trustLock.WaitAsync();
+        try
+        {
+            ulong[] revoked;
+            lock (_revoked)
+            {
+                revoked = [.. _revoked];
+            }
+
+            byte[] krl = [];
+            if (revoked.Length > 0)
+            {
+                var builder = new SshKeyRevocationListBuilder(_userCa.PublicKey);
+                foreach (var serial in revoked)
+                {
+                    builder.RevokeSerial(serial);
+                }
+
+                krl = builder.Build(++_krlVersion, DateTimeOffset.UtcNow);
+            }
+
+            await Runtime.WriteSshTrustAsync(new MachineSshTrust([UserCaPublicKey], krl)).WaitAsync(Timeout);
+        }
+        finally
+        {
+            _trustLock.Release();
+        }
+    }
+}
