@@ -92,14 +92,17 @@ internal sealed class RuncCli(RuncRuntimeOptions options)
 
     /// <summary>
     /// <c>runc run --detach</c> with the init's stdio on <c>/dev/null</c> and the console log, so that nothing ties the
-    /// machine to this process: it outlives a restart of the host process.
+    /// machine to this process: it outlives a restart of the host process. <c>--no-new-keyring</c>: otherwise every
+    /// <c>runc exec</c> (one per SSH connection) creates a session keyring owned by the mapped root, which all machines
+    /// share, and the kernel's per-user key quota (<c>kernel.keys.maxkeys</c>, 200 by default) caps the whole host at
+    /// about 200 connections. Machines cannot use keyrings anyway: the seccomp profile refuses keyctl and add_key.
     /// </summary>
     public async Task RunDetachedAsync(string machineId, MachinePaths paths, CancellationToken cancellationToken)
     {
         string[] arguments =
         [
             "-c", "log=$1; shift; exec \"$@\" </dev/null >>\"$log\" 2>&1", "sh", paths.ConsoleLog,
-            options.RuncPath, .. GlobalArguments, "--log", paths.RuncLog, "run", "--detach", "--bundle", paths.Bundle, machineId,
+            options.RuncPath, .. GlobalArguments, "--log", paths.RuncLog, "run", "--detach", "--no-new-keyring", "--bundle", paths.Bundle, machineId,
         ];
         var result = await HostCommand.RunAsync("/bin/sh", arguments, options.CommandTimeout, cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded)
