@@ -10,13 +10,15 @@ public sealed class CliSshTests(FakeMachinesFixture fixture) : IClassFixture<Fak
     public void Dispose() => _cli.Dispose();
 
     [Fact]
-    public async Task Ssh_runs_the_remote_command_prints_its_output_and_leaves_no_temp_files()
+    public async Task Ssh_runs_the_remote_command_prints_its_output_closes_the_session_and_leaves_no_temp_files()
     {
+        var closedBefore = fixture.Fake.SessionsClosed;
         var result = await _cli.RunAsync("ssh", Samples.MachineId, "--", "echo", "hi");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("hi\n", result.StandardOutput);
         Assert.Equal(string.Empty, result.StandardError);
+        Assert.Equal(closedBefore + 1, fixture.Fake.SessionsClosed);
         Assert.Empty(_cli.Leftovers());
     }
 

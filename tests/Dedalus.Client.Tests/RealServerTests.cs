@@ -124,6 +124,38 @@ public sealed class RealServerTests(RealServer server) : IClassFixture<RealServe
     }
 
     [Fact]
+    public async Task Cli_ssh_closes_its_session_when_ssh_exits_unless_asked_to_keep_it()
+    {
+        using var client = server.CreateClient();
+
+        var before = await SessionStatusesAsync(client);
+        var closing = await _cli.RunAsync("ssh", server.MachineId, "--", "true");
+        var afterClosing = await SessionStatusesAsync(client);
+        var kept = await _cli.RunAsync("ssh", server.MachineId, "--keep-session", "--", "true");
+        var afterKept = await SessionStatusesAsync(client);
+
+        Assert.True(closing.ExitCode == 0, closing.ToString());
+        Assert.True(kept.ExitCode == 0, kept.ToString());
+        var closedSession = Assert.Single(afterClosing.Keys.Except(before.Keys));
+        Assert.Equal(SshSessionStatuses.Closed, afterClosing[closedSession]);
+        var keptSession = Assert.Single(afterKept.Keys.Except(afterClosing.Keys));
+        Assert.Equal(SshSessionStatuses.Ready, afterKept[keptSession]);
+        await client.Machines.Ssh.DeleteAsync(server.MachineId, keptSession);
+    }
+
+    private async Task<Dictionary<string, string>> SessionStatusesAsync(DedalusClient client)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var statuses = new Dictionary<string, string>(StringComparer.Ordinal);
+        await foreach (var session in client.Machines.Ssh.ListAsync(server.MachineId, cancellationToken: cts.Token))
+        {
+            statuses[session.SessionId] = session.Status;
+        }
+
+        return statuses;
+    }
+
+    [Fact]
     public async Task Cli_ssh_is_stopped_by_sigterm_without_leftovers()
     {
         using var process = _cli.Start("ssh", server.MachineId, "--", "echo started; sleep 30");

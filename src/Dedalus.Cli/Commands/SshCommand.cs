@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Dedalus.Cli.Processes;
 using Dedalus.Client;
+using Dedalus.Contracts;
 
 namespace Dedalus.Cli.Commands;
 
@@ -21,6 +22,10 @@ internal static class SshCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         var timing = new Option<bool>("--timing") { Description = "Print create / wake / ready / connect / first byte times to stderr" };
+        var keepSession = new Option<bool>("--keep-session")
+        {
+            Description = "Leave the session (and its certificate) valid after ssh exits; by default it is closed and revoked",
+        };
         var timeout = new Option<double>("--wait-timeout")
         {
             Description = "Seconds to wait for the session to become ready",
@@ -44,6 +49,7 @@ internal static class SshCommand
             machineId,
             remote,
             timing,
+            keepSession,
             timeout,
         };
         foreach (var (option, _) in passThrough)
@@ -84,6 +90,7 @@ internal static class SshCommand
                 extra,
                 parseResult.GetValue(remote) ?? [],
                 parseResult.GetValue(timing),
+                parseResult.GetValue(keepSession),
                 TimeSpan.FromSeconds(parseResult.GetValue(timeout)));
             return RunAsync(global, parseResult, settings);
         }));
@@ -100,10 +107,11 @@ internal static class SshCommand
         using var client = global.CreateClient(parseResult);
         using var progress = ProgressLine.Start(run.MachineId);
         SshSessionFiles? files = null;
+        SshSession? session = null;
         try
         {
             var keyPair = SshKeyPair.GenerateEd25519();
-            var session = await client.Machines.Ssh.CreateAsync(run.MachineId, keyPair.PublicKey, ct);
+            session = await client.Machines.Ssh.CreateAsync(run.MachineId, keyPair.PublicKey, ct);
             var created = clock.Elapsed;
             session = await client.Machines.Ssh.WaitUntilReadyAsync(session, run.WaitTimeout, progress, ct);
             var ready = clock.Elapsed;
@@ -128,6 +136,29 @@ internal static class SshCommand
         {
             progress.Dispose();
             files?.Dispose();
+            if (session is not null && !run.KeepSession)
+            {
+                await CloseSessionAsync(client, session);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Closes the session once ssh is done, so its certificate is revoked at once instead of staying valid until it
+    /// expires (the official clients leave it open). Best effort, bounded, and never changes the exit code.
+    /// </summary>
+    private static async Task CloseSessionAsync(DedalusClient client, SshSession session)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await client.Machines.Ssh.DeleteAsync(session.MachineId, session.SessionId, cts.Token);
+        }
+        catch (Exception e) when (e is DedalusApiException or DedalusConnectionException or OperationCanceledException)
+        {
+            Console.Error.WriteLine(
+                $"dedalus: could not close session {session.SessionId} ({e.Message}); its certificate stays valid until it expires" +
+                (session.ExpiresAt is { } expires ? $" at {expires:u}" : string.Empty));
         }
     }
 
@@ -195,5 +226,5 @@ internal static class SshCommand
 
     private static long Ms(TimeSpan span) => (long)span.TotalMilliseconds;
 
-    private sealed record SshRun(string MachineId, List<string> ExtraOptions, string[] RemoteCommand, bool Timing, TimeSpan WaitTimeout);
+    private sealed record SshRun(string MachineId, List<string> ExtraOptions, string[] RemoteCommand, bool Timing, bool KeepSession, TimeSpan WaitTimeout);
 }

@@ -29,6 +29,8 @@ public sealed class FakeMachinesApi : IAsyncDisposable
 
     public int SessionsCreated { get; private set; }
 
+    public int SessionsClosed { get; private set; }
+
     /// <summary>Changes the connection of new sessions (to test client-side verification).</summary>
     public Func<SshConnection, SshConnection>? MutateConnection { get; set; }
 
@@ -53,6 +55,7 @@ public sealed class FakeMachinesApi : IAsyncDisposable
                 : StubApi.Error(404, "NOT_FOUND", $"machine {id} not found"));
             app.MapPost("/v1/machines/{id}/ssh", fake.CreateSessionAsync);
             app.MapGet("/v1/machines/{id}/ssh/{sid}", (string id, string sid) => fake.Poll(sid));
+            app.MapDelete("/v1/machines/{id}/ssh/{sid}", (string id, string sid) => fake.Close(sid));
         });
         return fake;
     }
@@ -79,11 +82,28 @@ public sealed class FakeMachinesApi : IAsyncDisposable
             var ready = new SshSession(sessionId, id, SshSessionStatuses.Ready, DateTimeOffset.UtcNow, (MutateConnection ?? (c => c))(Sshd.Connection(certificate)), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(10));
             if (!Asleep)
             {
+                _sessions[sessionId] = (ready, 0);
                 return Wire.Json(ready);
             }
 
             _sessions[sessionId] = (ready, 2);
             return Wire.Json(ready with { Status = SshSessionStatuses.WakeInProgress, Connection = null, RetryAfterMs = 100 });
+        }
+    }
+
+    private IResult Close(string sessionId)
+    {
+        lock (_lock)
+        {
+            if (!_sessions.TryGetValue(sessionId, out var entry))
+            {
+                return StubApi.Error(404, "NOT_FOUND", "no such session");
+            }
+
+            var closed = entry.Session with { Status = SshSessionStatuses.Closed, Connection = null };
+            _sessions[sessionId] = (closed, 0);
+            SessionsClosed++;
+            return Wire.Json(closed);
         }
     }
 
