@@ -53,6 +53,22 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_valid_bearer_key_is_accepted_beside_a_stale_x_api_key_and_keys_of_two_orgs_are_401()
+    {
+        using var api = await _server.NewClientAsync("acme");
+        using var other = await _server.NewClientAsync("globex");
+
+        var stale = await api.SendAsync(HttpMethod.Get, "/v1/machines", headers: new Dictionary<string, string> { ["x-api-key"] = "dk_stale-key" });
+        var same = await api.SendAsync(HttpMethod.Get, "/v1/machines", headers: new Dictionary<string, string> { ["x-api-key"] = api.ApiKey });
+        var twoOrgs = await api.SendAsync(HttpMethod.Get, "/v1/machines", headers: new Dictionary<string, string> { ["x-api-key"] = other.ApiKey });
+
+        Assert.Equal(HttpStatusCode.OK, stale.Status);
+        Assert.Equal(HttpStatusCode.OK, same.Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, twoOrgs.Status);
+        Assert.Equal(ErrorCodes.AuthInvalid, twoOrgs.Error().ErrorCode);
+    }
+
+    [Fact]
     public async Task An_org_header_naming_another_org_is_403_auth_org_mismatch_and_the_right_one_passes()
     {
         using var api = await _server.NewClientAsync("acme");

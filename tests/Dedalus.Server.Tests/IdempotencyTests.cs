@@ -47,6 +47,21 @@ public sealed class IdempotencyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_replayed_mutation_carries_the_storage_operation_id_of_the_first_answer()
+    {
+        var machine = await _api.CreateRunningMachineAsync();
+        var first = await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null, Key("sleep-op"));
+        await _server.SettleAsync();
+
+        var replay = await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null, Key("sleep-op"));
+
+        var operationId = first.Headers.GetValues(DedalusHeaders.StorageOperationId).Single();
+        Assert.Equal("true", replay.Headers.GetValues(IdempotencyMiddleware.ReplayedHeader).Single());
+        Assert.True(replay.Headers.TryGetValues(DedalusHeaders.StorageOperationId, out var replayed), "the replay has no storage operation id");
+        Assert.Equal(operationId, replayed.Single());
+    }
+
+    [Fact]
     public async Task Reusing_a_key_with_a_different_body_is_409_idempotency_key_reused_with_both_hashes()
     {
         await _api.PostAsync("/v1/machines", Body, Key("create-2"));

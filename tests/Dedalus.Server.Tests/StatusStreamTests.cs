@@ -126,6 +126,22 @@ public sealed class StatusStreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Watching_a_machine_whose_resize_is_pending_ends_only_once_the_resize_is_applied()
+    {
+        var machine = await _api.CreateRunningMachineAsync();
+        var release = new TaskCompletionSource();
+        _server.Runtime.BeforeResize = (_, ct) => release.Task.WaitAsync(ct);
+        var patch = await _api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"vcpu":2}""");
+        Assert.Equal(HttpStatusCode.Accepted, patch.Status);
+
+        var (_, events) = await ReadStreamAsync(machine.MachineId, afterFirstEvent: release.SetResult);
+
+        Assert.True(events.Count >= 2, $"{events.Count} events: the stream ended before the resize was applied");
+        Assert.Equal("resized", events[^1].Machine.Status.Reason);
+        Assert.Equal(2, events[^1].Machine.Vcpu);
+    }
+
+    [Fact]
     public async Task Watching_another_orgs_machine_is_404()
     {
         var machine = await _api.CreateRunningMachineAsync();

@@ -8,7 +8,7 @@ namespace Dedalus.Server.Api;
 
 /// <summary>
 /// Honours <c>Idempotency-Key</c> on every mutation: the first request with a key runs and its answer
-/// (status, ETag, body) is stored per org and key; a repeat with the same request replays it, a repeat with
+/// (status, ETag, storage operation id, content type, body) is stored per org and key; a repeat with the same request replays it, a repeat with
 /// another request is 409 <c>IDEMPOTENCY_KEY_REUSED</c>, and a repeat while the first still runs is 429.
 /// Failures (exceptions, 5xx, 429) release the key so that a retry runs afresh.
 /// </summary>
@@ -54,7 +54,9 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IStore store, Ti
             {
                 await store.CompleteIdempotentAsync(
                     orgId, key, status, context.Response.Headers.ETag.ToString() is { Length: > 0 } etag ? etag : null,
-                    context.Response.ContentType, capture.ToArray(), CancellationToken.None);
+                    context.Response.ContentType, capture.ToArray(),
+                    context.Response.Headers[DedalusHeaders.StorageOperationId].ToString() is { Length: > 0 } operationId ? operationId : null,
+                    CancellationToken.None);
                 completed = true;
             }
         }
@@ -104,6 +106,11 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IStore store, Ti
         if (existing.ContentType is not null)
         {
             context.Response.ContentType = existing.ContentType;
+        }
+
+        if (existing.StorageOperationId is not null)
+        {
+            context.Response.Headers[DedalusHeaders.StorageOperationId] = existing.StorageOperationId;
         }
 
         context.Response.Headers[ReplayedHeader] = "true";

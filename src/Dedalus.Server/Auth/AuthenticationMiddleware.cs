@@ -11,24 +11,32 @@ public sealed class AuthenticationMiddleware(RequestDelegate next, ApiKeys apiKe
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        if (!context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+        // Routing matches paths case-insensitively, so must this gate: /V1/machines is /v1/machines.
+        if (!context.Request.Path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase))
         {
             await next(context);
             return;
         }
 
-        var key = ReadKey(context.Request);
-        if (key is null)
+        // Either header suffices (the official SDKs send both when both are configured): a stale key in one
+        // must not reject a valid key in the other, but two valid keys of different orgs are ambiguous.
+        var (apiKey, bearer) = ReadKeys(context.Request);
+        if (apiKey is null && bearer is null)
         {
             throw new ApiException(StatusCodes.Status401Unauthorized, new ErrorEnvelope(
                 ErrorCodes.AuthRequired, "an API key is required: send x-api-key or Authorization: Bearer", false));
         }
 
-        var orgId = await apiKeys.ResolveAsync(key, context.RequestAborted);
-        if (orgId is null)
+        var fromApiKey = apiKey is null ? null : await apiKeys.ResolveAsync(apiKey, context.RequestAborted);
+        var fromBearer = bearer is null ? null : await apiKeys.ResolveAsync(bearer, context.RequestAborted);
+        if (fromApiKey is not null && fromBearer is not null && !string.Equals(fromApiKey, fromBearer, StringComparison.Ordinal))
         {
-            throw new ApiException(StatusCodes.Status401Unauthorized, new ErrorEnvelope(ErrorCodes.AuthInvalid, "the API key is not valid", false));
+            throw new ApiException(StatusCodes.Status401Unauthorized, new ErrorEnvelope(
+                ErrorCodes.AuthInvalid, "x-api-key and Authorization: Bearer carry keys of different orgs; send one", false));
         }
+
+        var orgId = fromApiKey ?? fromBearer
+            ?? throw new ApiException(StatusCodes.Status401Unauthorized, new ErrorEnvelope(ErrorCodes.AuthInvalid, "the API key is not valid", false));
 
         if (context.Request.Headers.TryGetValue(DedalusHeaders.OrgId, out var claimed) && claimed.Count > 0 && !string.IsNullOrEmpty(claimed[0]))
         {
@@ -46,21 +54,23 @@ public sealed class AuthenticationMiddleware(RequestDelegate next, ApiKeys apiKe
         await next(context);
     }
 
-    private static string? ReadKey(HttpRequest request)
+    private static (string? ApiKey, string? Bearer) ReadKeys(HttpRequest request)
     {
-        var apiKey = request.Headers[DedalusHeaders.ApiKey];
-        if (apiKey.Count > 0 && !string.IsNullOrWhiteSpace(apiKey[0]))
+        string? apiKey = null;
+        var apiKeyHeader = request.Headers[DedalusHeaders.ApiKey];
+        if (apiKeyHeader.Count > 0 && !string.IsNullOrWhiteSpace(apiKeyHeader[0]))
         {
-            return apiKey[0]!.Trim();
+            apiKey = apiKeyHeader[0]!.Trim();
         }
 
+        string? bearer = null;
         var authorization = request.Headers.Authorization;
         if (authorization.Count > 0 && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             var token = value["Bearer ".Length..].Trim();
-            return token.Length > 0 ? token : null;
+            bearer = token.Length > 0 ? token : null;
         }
 
-        return null;
+        return (apiKey, bearer);
     }
 }

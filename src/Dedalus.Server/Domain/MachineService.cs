@@ -50,9 +50,10 @@ public sealed class MachineService(
         };
         var stored = await store.InsertMachineAsync(machine, options.GatewayPortLow, options.GatewayPortHigh, MachineMapper.ToJson, cancellationToken).ConfigureAwait(false)
             ?? throw ApiErrors.Unavailable($"no free gateway port in {options.GatewayPortLow}-{options.GatewayPortHigh}; destroy a machine or widen the range");
+        // The machine is stored: kick it first and open its port whatever the caller does now.
         feed.Publish(stored.Id);
-        await ports.OpenAsync(stored.Id, stored.GatewayPort, cancellationToken).ConfigureAwait(false);
         workQueue.Kick(stored.Id);
+        await ports.OpenAsync(stored.Id, stored.GatewayPort, CancellationToken.None).ConfigureAwait(false);
         return stored;
     }
 
@@ -98,6 +99,12 @@ public sealed class MachineService(
                 throw ApiErrors.InvalidState($"machine {m.Id} is destroyed and cannot be changed", m.DesiredState, m.Phase, MachinePhases.Running, m.DesiredState);
             }
 
+            // Nothing drives a failed machine any more: a change would be accepted (202) and never applied.
+            if (m.Phase == MachinePhases.Failed)
+            {
+                throw ApiErrors.InvalidState($"machine {m.Id} is failed and cannot be changed; delete it", m.DesiredState, "error", m.DesiredState, m.DesiredState);
+            }
+
             if (request.StorageGib is { } grow && grow < m.StorageGib)
             {
                 throw ApiErrors.InvalidRequest($"storage_gib can only grow: the machine has {m.StorageGib} GiB, {grow} was asked", "storage_gib");
@@ -120,10 +127,20 @@ public sealed class MachineService(
         }, cancellationToken);
     }
 
-    public Task<MachineRecord> DeleteAsync(string orgId, string rawId, string? ifMatch, CancellationToken cancellationToken = default) =>
-        MutateAsync(orgId, rawId, ifMatch, m => m.DesiredState == DesiredStates.Destroyed
+    public async Task<MachineRecord> DeleteAsync(string orgId, string rawId, string? ifMatch, CancellationToken cancellationToken = default)
+    {
+        var machine = await MutateAsync(orgId, rawId, ifMatch, m => m.DesiredState == DesiredStates.Destroyed
             ? null
-            : m with { DesiredState = DesiredStates.Destroyed, Reason = "destroy_requested" }, cancellationToken);
+            : m with { DesiredState = DesiredStates.Destroyed, Reason = "destroy_requested" }, cancellationToken).ConfigureAwait(false);
+
+        // A repeated delete of a machine whose destruction failed tries again.
+        if (machine.DesiredState == DesiredStates.Destroyed && !machine.IsConverged)
+        {
+            workQueue.Kick(machine.Id);
+        }
+
+        return machine;
+    }
 
     public Task<MachineRecord> SleepAsync(string orgId, string rawId, string? ifMatch, CancellationToken cancellationToken = default) =>
         MutateAsync(orgId, rawId, ifMatch, m =>

@@ -77,7 +77,8 @@ public sealed class SshSessionService(
         await store.InsertSessionAsync(session, cancellationToken).ConfigureAwait(false);
         if (session.Status == SshSessionStatuses.WakeInProgress)
         {
-            machine = await machines.RequestWakeAsync(machine, cancellationToken).ConfigureAwait(false);
+            // The session is stored: the wake must happen even if the caller hangs up now.
+            machine = await machines.RequestWakeAsync(machine, CancellationToken.None).ConfigureAwait(false);
         }
 
         ServerLog.SessionCreated(logger, sessionId, machine.Id, session.Status, serial);
@@ -111,9 +112,10 @@ public sealed class SshSessionService(
         var now = timeProvider.GetUtcNow();
         if (await store.CloseSessionAsync(session.Id, now, cancellationToken).ConfigureAwait(false))
         {
-            // Revoke first (new logins refused), then cut what is connected.
-            await trust.PublishAsync(cancellationToken).ConfigureAwait(false);
-            var cut = await connections.CloseSessionConnectionsAsync(session.Id, cancellationToken).ConfigureAwait(false);
+            // Revoke first (new logins refused), then cut what is connected. The close is committed: a caller
+            // hanging up now must not leave the revocation unpublished or the connections open.
+            await trust.PublishAsync(CancellationToken.None).ConfigureAwait(false);
+            var cut = await connections.CloseSessionConnectionsAsync(session.Id, CancellationToken.None).ConfigureAwait(false);
             ServerLog.SessionClosed(logger, session.Id, machine.Id, session.Serial, cut);
         }
 
@@ -176,6 +178,17 @@ public sealed class SshSessionService(
             return session with { Status = SshSessionStatuses.Expired };
         }
 
+        if (machine.DesiredState == DesiredStates.Destroyed)
+        {
+            // The reconciler ends them as it destroys the machine; whoever reads first does it.
+            if (await store.EndMachineSessionsAsync(machine.Id, now, MachineDestroyedCode, $"machine {machine.Id} is destroyed", cancellationToken).ConfigureAwait(false) > 0)
+            {
+                await trust.PublishAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            return await store.GetSessionAsync(session.Id, cancellationToken).ConfigureAwait(false) ?? session;
+        }
+
         if (session.Status == SshSessionStatuses.WakeInProgress)
         {
             if (machine.Phase == MachinePhases.Running && machine.DesiredState == DesiredStates.Running)
@@ -184,13 +197,11 @@ public sealed class SshSessionService(
                 return await store.GetSessionAsync(session.Id, cancellationToken).ConfigureAwait(false) ?? session;
             }
 
-            if (machine.Phase == MachinePhases.Failed || machine.DesiredState == DesiredStates.Destroyed)
+            if (machine.Phase == MachinePhases.Failed)
             {
-                var destroyed = machine.DesiredState == DesiredStates.Destroyed;
-                var code = destroyed ? MachineDestroyedCode : MachineFailedCode;
-                var message = destroyed ? $"machine {machine.Id} is destroyed" : $"machine {machine.Id} failed: {machine.LastError ?? "unknown error"}";
-                await store.FailWaitingSessionsAsync(machine.Id, code, message, cancellationToken).ConfigureAwait(false);
-                return session with { Status = SshSessionStatuses.Failed, ErrorCode = code, ErrorMessage = message };
+                var message = $"machine {machine.Id} failed: {machine.LastError ?? "unknown error"}";
+                await store.FailWaitingSessionsAsync(machine.Id, MachineFailedCode, message, cancellationToken).ConfigureAwait(false);
+                return session with { Status = SshSessionStatuses.Failed, ErrorCode = MachineFailedCode, ErrorMessage = message };
             }
         }
 

@@ -141,6 +141,17 @@ public static class ServerConfiguration
             options = options with { SweepInterval = interval };
         }
 
+        if (section["ReconcileRetryDelay"] is { Length: > 0 } retryDelay)
+        {
+            var delay = TimeSpan.Parse(retryDelay, CultureInfo.InvariantCulture);
+            if (delay < TimeSpan.Zero || delay > TimeSpan.FromMinutes(5))
+            {
+                throw new InvalidOperationException("Dedalus:ReconcileRetryDelay must be between 0 and 5 minutes");
+            }
+
+            options = options with { ReconcileRetryDelay = delay };
+        }
+
         return options;
     }
 

@@ -26,7 +26,7 @@ public sealed record ServerOptions
     /// <summary>known_hosts pattern of <c>host_trust</c>; derived from <see cref="GatewayHosts"/> when unset.</summary>
     public string? HostPattern { get; init; }
 
-    /// <summary><c>runc</c> (default) or <c>memory</c> (no isolation; development and tests).</summary>
+    /// <summary>The machine engine: <c>runc</c> (default and, so far, the only one).</summary>
     public string Runtime { get; init; } = "runc";
 
     /// <summary>Lifetime of an SSH session and its certificate.</summary>
@@ -36,6 +36,12 @@ public sealed record ServerOptions
     public TimeSpan CertificateBackdate { get; init; } = TimeSpan.FromSeconds(60);
 
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the reconciler tries a failing runtime step before it marks the machine failed.</summary>
+    public int ReconcileAttempts { get; init; } = 3;
+
+    /// <summary>Back-off before the n-th retry of a failing runtime step: n times this.</summary>
+    public TimeSpan ReconcileRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
 
     public string SshUsername { get; init; } = "machine";
 

@@ -36,6 +36,9 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Machine {MachineId} failed while going {DesiredState}")]
     public static partial void RuntimeFailed(ILogger logger, string machineId, string desiredState, Exception exception);
 
+    [LoggerMessage(EventId = 1307, Level = LogLevel.Warning, Message = "Machine {MachineId} runtime step failed while going {DesiredState} (attempt {Attempt}); retrying")]
+    public static partial void RuntimeRetrying(ILogger logger, string machineId, string desiredState, int attempt, Exception exception);
+
     [LoggerMessage(EventId = 1304, Level = LogLevel.Error, Message = "Reconciling {MachineId} crashed")]
     public static partial void ReconcileCrashed(ILogger logger, string machineId, Exception exception);
 

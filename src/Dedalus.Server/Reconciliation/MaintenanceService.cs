@@ -8,7 +8,8 @@ namespace Dedalus.Server.Reconciliation;
 
 /// <summary>
 /// Periodic work on the injected clock: expires lapsed SSH sessions and puts idle machines to sleep after
-/// <c>autosleep_seconds</c> without activity (session creation, API wake, open gateway connections).
+/// <c>autosleep_seconds</c> without activity (session creation, API wake, open gateway connections), and
+/// requeues machines left short of their desired state.
 /// </summary>
 public sealed class MaintenanceService(
     IStore store,
@@ -50,12 +51,33 @@ public sealed class MaintenanceService(
         }
 
         await AutosleepAsync(cancellationToken).ConfigureAwait(false);
+        await RequeueUnconvergedAsync(cancellationToken).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();
         await store.PruneAsync(now - Retention, now, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>How long idempotency records (replays) and machine events (SSE resume) are kept.</summary>
     public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Queues a pass for every machine not at its desired state (and not failed): a pass that crashed on a store
+    /// error, or a kick lost between a committed write and its caller, must not leave a machine stuck until a restart.
+    /// Passes coalesce, so a machine already being reconciled only gets one more look.
+    /// </summary>
+    public async Task<int> RequeueUnconvergedAsync(CancellationToken cancellationToken = default)
+    {
+        var queued = 0;
+        foreach (var machine in await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if ((!machine.IsConverged || machine.ResourcesDirty) && machine.Phase != MachinePhases.Failed)
+            {
+                workQueue.Kick(machine.Id);
+                queued++;
+            }
+        }
+
+        return queued;
+    }
 
     /// <summary>Asks every idle running machine to sleep; returns how many.</summary>
     public async Task<int> AutosleepAsync(CancellationToken cancellationToken = default)

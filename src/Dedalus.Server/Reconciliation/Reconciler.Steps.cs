@@ -11,6 +11,7 @@ public sealed partial class Reconciler
     /// <summary>Moves one machine step by step until it is converged (or failed, or the store changed under us and a new pass is queued).</summary>
     internal async Task ReconcileAsync(string machineId, CancellationToken cancellationToken)
     {
+        var failures = 0;
         for (var step = 0; step < MaxStepsPerPass; step++)
         {
             var machine = await store.GetMachineAsync(machineId, cancellationToken).ConfigureAwait(false);
@@ -52,6 +53,14 @@ public sealed partial class Reconciler
             }
             catch (Exception ex)
             {
+                // A runtime hiccup should not fail a machine for good: retry the step a few times, backing off.
+                if (++failures < options.ReconcileAttempts)
+                {
+                    ServerLog.RuntimeRetrying(logger, machine.Id, machine.DesiredState, failures, ex);
+                    await Task.Delay(options.ReconcileRetryDelay * failures, timeProvider, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
                 await FailAsync(machine, ex, cancellationToken).ConfigureAwait(false);
                 return;
             }
@@ -90,7 +99,11 @@ public sealed partial class Reconciler
 
                 await ports.CloseAsync(machine.Id, cancellationToken).ConfigureAwait(false);
                 await runtime.DeleteAsync(machine.Id, cancellationToken).ConfigureAwait(false);
-                await store.FailWaitingSessionsAsync(machine.Id, SshSessionService.MachineDestroyedCode, $"machine {machine.Id} is destroyed", cancellationToken).ConfigureAwait(false);
+                if (await store.EndMachineSessionsAsync(machine.Id, timeProvider.GetUtcNow(), SshSessionService.MachineDestroyedCode, $"machine {machine.Id} is destroyed", cancellationToken).ConfigureAwait(false) > 0)
+                {
+                    await trust.PublishAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 return await TransitionAsync(machine, MachinePhases.Destroyed, "destroyed", cancellationToken).ConfigureAwait(false) is not null;
 
             case DesiredStates.Running:

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Dedalus.Machines.Runtime;
 using Dedalus.Server.Domain;
+using Dedalus.Server.Hosting;
 using Dedalus.Server.Logging;
 using Dedalus.Server.Ssh;
 using Dedalus.Server.Store;
@@ -10,7 +11,8 @@ namespace Dedalus.Server.Reconciliation;
 /// <summary>
 /// Drives each machine to its desired state through <see cref="IMachineRuntime"/>, one worker per machine
 /// at a time (requests arriving meanwhile coalesce into one more pass), recording every phase with a new
-/// revision and event. On start it publishes the SSH trust and repairs every live machine.
+/// revision and event. A failing runtime step is retried a few times with back-off before the machine is
+/// marked failed. On start it publishes the SSH trust and repairs every live machine.
 /// </summary>
 public sealed partial class Reconciler(
     IStore store,
@@ -19,6 +21,7 @@ public sealed partial class Reconciler(
     SshAuthority authority,
     SshTrustPublisher trust,
     IMachinePorts ports,
+    ServerOptions options,
     TimeProvider timeProvider,
     ILogger<Reconciler> logger) : BackgroundService, IMachineWorkQueue
 {

@@ -29,6 +29,11 @@ public interface IStore
     Task<int> MarkSessionsReadyAsync(string machineId, DateTimeOffset now, CancellationToken cancellationToken = default);
     /// <summary>Fails the machine's open (<c>wake_in_progress</c>) sessions.</summary>
     Task<int> FailWaitingSessionsAsync(string machineId, string errorCode, string errorMessage, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Ends every open session of a destroyed machine in one transaction: <c>ready</c> ones become <c>closed</c>,
+    /// <c>wake_in_progress</c> ones <c>failed</c>, both with the error; every unexpired serial is revoked. Returns how many were revoked.
+    /// </summary>
+    Task<int> EndMachineSessionsAsync(string machineId, DateTimeOffset now, string errorCode, string errorMessage, CancellationToken cancellationToken = default);
     /// <summary>Marks every open session whose <c>expires_at</c> has passed as expired.</summary>
     Task<int> ExpireSessionsAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
     /// <summary>Closes a session and records its serial as revoked, in one transaction. False when it was no longer open.</summary>
@@ -44,7 +49,7 @@ public interface IStore
     // Idempotency.
     /// <summary>Claims <paramref name="key"/> for a request; returns the existing record when the key is already taken.</summary>
     Task<IdempotencyRecord?> TryBeginIdempotentAsync(string orgId, string key, string requestHash, DateTimeOffset now, CancellationToken cancellationToken = default);
-    Task CompleteIdempotentAsync(string orgId, string key, int statusCode, string? etag, string? contentType, byte[] body, CancellationToken cancellationToken = default);
+    Task CompleteIdempotentAsync(string orgId, string key, int statusCode, string? etag, string? contentType, byte[] body, string? storageOperationId = null, CancellationToken cancellationToken = default);
     Task AbandonIdempotentAsync(string orgId, string key, CancellationToken cancellationToken = default);
 
     // Retention.

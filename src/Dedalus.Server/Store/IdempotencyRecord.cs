@@ -7,4 +7,5 @@ public sealed record IdempotencyRecord(
     int StatusCode,
     string? ETag,
     string? ContentType,
-    byte[]? Body);
+    byte[]? Body,
+    string? StorageOperationId = null);

@@ -2,6 +2,9 @@ namespace Dedalus.Server.Store;
 
 public sealed partial class SqliteStore
 {
+    /// <summary>How long an unfinished claim on an idempotency key holds before a repeat may take it over.</summary>
+    public static readonly TimeSpan InFlightLease = TimeSpan.FromMinutes(2);
+
     public Task<IdempotencyRecord?> TryBeginIdempotentAsync(string orgId, string key, string requestHash, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         WriteAsync(scope =>
         {
@@ -13,7 +16,17 @@ public sealed partial class SqliteStore
                 return null;
             }
 
-            using var reader = scope.Command("SELECT request_hash, state, status_code, etag, content_type, body FROM idempotency_records WHERE org_id = $1 AND key = $2", orgId, key).ExecuteReader();
+            // A claim whose request never finished (the server died mid-request) would answer 429 forever:
+            // after the lease it is taken over by the new request.
+            var takenOver = scope.Execute(
+                "UPDATE idempotency_records SET request_hash = $3, created_at = $4 WHERE org_id = $1 AND key = $2 AND state = 0 AND created_at < $5",
+                orgId, key, requestHash, Ms(now), Ms(now - InFlightLease));
+            if (takenOver == 1)
+            {
+                return null;
+            }
+
+            using var reader = scope.Command("SELECT request_hash, state, status_code, etag, content_type, body, storage_operation_id FROM idempotency_records WHERE org_id = $1 AND key = $2", orgId, key).ExecuteReader();
             if (!reader.Read())
             {
                 return null;
@@ -25,14 +38,15 @@ public sealed partial class SqliteStore
                 reader.IsDBNull(2) ? 0 : reader.GetInt32(2),
                 NullableString(reader, 3),
                 NullableString(reader, 4),
-                reader.IsDBNull(5) ? null : (byte[])reader.GetValue(5));
+                reader.IsDBNull(5) ? null : (byte[])reader.GetValue(5),
+                NullableString(reader, 6));
         }, transaction: false, cancellationToken);
 
-    public Task CompleteIdempotentAsync(string orgId, string key, int statusCode, string? etag, string? contentType, byte[] body, CancellationToken cancellationToken = default) =>
+    public Task CompleteIdempotentAsync(string orgId, string key, int statusCode, string? etag, string? contentType, byte[] body, string? storageOperationId = null, CancellationToken cancellationToken = default) =>
         WriteAsync(
             scope => scope.Execute(
-                "UPDATE idempotency_records SET state = 1, status_code = $3, etag = $4, content_type = $5, body = $6 WHERE org_id = $1 AND key = $2",
-                orgId, key, statusCode, etag, contentType, body),
+                "UPDATE idempotency_records SET state = 1, status_code = $3, etag = $4, content_type = $5, body = $6, storage_operation_id = $7 WHERE org_id = $1 AND key = $2",
+                orgId, key, statusCode, etag, contentType, body, storageOperationId),
             transaction: false,
             cancellationToken);
 
@@ -45,7 +59,7 @@ public sealed partial class SqliteStore
     public Task<int> PruneAsync(DateTimeOffset before, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         WriteAsync(
             scope =>
-                scope.Execute("DELETE FROM idempotency_records WHERE created_at < $1 AND state = 1", Ms(before))
+                scope.Execute("DELETE FROM idempotency_records WHERE created_at < $1", Ms(before))
                 // Keep each machine's latest event: a fresh watch starts from it.
                 + scope.Execute(
                     "DELETE FROM machine_events WHERE created_at < $1 AND seq NOT IN (SELECT max(seq) FROM machine_events GROUP BY machine_id)",

@@ -11,9 +11,10 @@ public sealed partial class SqliteStore
     public Task<MachineRecord?> InsertMachineAsync(MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, CancellationToken cancellationToken = default) =>
         WriteAsync(scope =>
         {
-            // Lowest free port: ports of destroyed machines are free again.
+            // Lowest free port: a port is free again once its machine is destroyed, not merely asked to be
+            // (until then the gateway may still listen on it, and a new machine's listener would fail).
             var used = new HashSet<long>();
-            using (var reader = scope.Command("SELECT gateway_port FROM machines WHERE desired_state <> 'destroyed' AND gateway_port BETWEEN $1 AND $2", portLow, portHigh).ExecuteReader())
+            using (var reader = scope.Command("SELECT gateway_port FROM machines WHERE phase <> 'destroyed' AND gateway_port BETWEEN $1 AND $2", portLow, portHigh).ExecuteReader())
             {
                 while (reader.Read())
                 {

@@ -48,6 +48,21 @@ public sealed partial class SqliteStore
             transaction: false,
             cancellationToken);
 
+    public Task<int> EndMachineSessionsAsync(string machineId, DateTimeOffset now, string errorCode, string errorMessage, CancellationToken cancellationToken = default) =>
+        WriteAsync(scope =>
+        {
+            // Revoke first (the status filter below would no longer find them): a certificate already handed out must not outlive its machine.
+            var revoked = scope.Execute(
+                "INSERT OR IGNORE INTO revocations (serial, session_id, revoked_at, expires_at) " +
+                "SELECT serial, id, $2, expires_at FROM ssh_sessions WHERE machine_id = $1 AND status IN ('ready', 'wake_in_progress') AND certificate IS NOT NULL AND expires_at > $2",
+                machineId, Ms(now));
+            scope.Execute(
+                "UPDATE ssh_sessions SET status = CASE status WHEN 'ready' THEN 'closed' ELSE 'failed' END, closed_at = CASE status WHEN 'ready' THEN $2 ELSE closed_at END, " +
+                "error_code = $3, error_message = $4 WHERE machine_id = $1 AND status IN ('ready', 'wake_in_progress')",
+                machineId, Ms(now), errorCode, errorMessage);
+            return revoked;
+        }, transaction: true, cancellationToken);
+
     public Task<int> ExpireSessionsAsync(DateTimeOffset now, CancellationToken cancellationToken = default) =>
         WriteAsync(
             scope => scope.Execute("UPDATE ssh_sessions SET status = 'expired' WHERE status IN ('ready', 'wake_in_progress') AND expires_at <= $1", Ms(now)),

@@ -16,6 +16,12 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
     /// <summary>Awaited before every start (tests hold wakes with it).</summary>
     public Func<string, CancellationToken, Task>? BeforeStart { get; set; }
 
+    /// <summary>Awaited before every resize (tests hold resizes with it).</summary>
+    public Func<string, CancellationToken, Task>? BeforeResize { get; set; }
+
+    /// <summary>Awaited before every trust write, with the caller's token (tests hold or abort publishes with it).</summary>
+    public Func<CancellationToken, Task>? BeforeTrustWrite { get; set; }
+
     /// <summary>When set, every operation on a machine whose id it accepts fails.</summary>
     public Func<string, bool>? FailWhen { get; set; }
 
@@ -55,8 +61,13 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
         return Task.CompletedTask;
     }
 
-    public Task ResizeAsync(string machineId, MachineResources resources, CancellationToken cancellationToken = default)
+    public async Task ResizeAsync(string machineId, MachineResources resources, CancellationToken cancellationToken = default)
     {
+        if (BeforeResize is { } hook)
+        {
+            await hook(machineId, cancellationToken).ConfigureAwait(false);
+        }
+
         Check(machineId);
         if (_machines.TryGetValue(machineId, out var machine))
         {
@@ -67,8 +78,6 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
 
             _machines[machineId] = machine with { Spec = machine.Spec with { Resources = resources } };
         }
-
-        return Task.CompletedTask;
     }
 
     public Task<MachineRuntimeState> GetStateAsync(string machineId, CancellationToken cancellationToken = default) =>
@@ -77,11 +86,15 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
     public Task<IReadOnlyList<string>> ListAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<string>>([.. _machines.Keys]);
 
-    public Task WriteSshTrustAsync(MachineSshTrust trust, CancellationToken cancellationToken = default)
+    public async Task WriteSshTrustAsync(MachineSshTrust trust, CancellationToken cancellationToken = default)
     {
+        if (BeforeTrustWrite is { } hook)
+        {
+            await hook(cancellationToken).ConfigureAwait(false);
+        }
+
         Volatile.Write(ref _trust, trust);
         Interlocked.Increment(ref _trustWrites);
-        return Task.CompletedTask;
     }
 
     public Task<IMachineProcess> ExecAsync(string machineId, MachineExecRequest request, CancellationToken cancellationToken = default) =>

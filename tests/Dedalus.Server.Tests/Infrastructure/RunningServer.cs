@@ -50,6 +50,7 @@ public sealed class RunningServer : IAsyncDisposable
             "--gateway", "false",
             "--gateway-host", "gw.test,localhost",
             "--gateway-ports", "2200-2299",
+            "--Dedalus:ReconcileRetryDelay", "00:00:00.020",
             .. extraArgs ?? [],
         ];
         var collector = logs;
