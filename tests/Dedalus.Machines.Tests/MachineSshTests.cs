@@ -68,10 +68,38 @@ public sealed class MachineSshTests(MachineRuntimeFixture fixture) : IClassFixtu
         Assert.Equal(id, await Tools.BashCheckedAsync(_runtime, id, "cat /etc/ssh/dedalus/authorized_principals"));
         var write = await Tools.BashAsync(_runtime, id, "echo x >> /etc/ssh/dedalus/sshd_config");
         Assert.Contains("Read-only file system", write.StandardError, StringComparison.Ordinal);
+        // The trust files belong to host root (nobody inside): root inside is refused before the read-only mount is consulted.
         var trust = await Tools.BashAsync(_runtime, id, "echo x >> /etc/ssh/dedalus-trust/user_ca_keys.pub");
-        Assert.Contains("Read-only file system", trust.StandardError, StringComparison.Ordinal);
+        Assert.Contains("Permission denied", trust.StandardError, StringComparison.Ordinal);
+        Assert.Equal("nobody 644", await Tools.BashCheckedAsync(_runtime, id, "stat -c '%U %a' /etc/ssh/dedalus-trust/user_ca_keys.pub"));
+        // Both mounts are read-only, and root inside (no CAP_SYS_ADMIN, no nested user namespace) cannot remount or unmount them.
+        Assert.Equal("ro\nro", await Tools.BashCheckedAsync(_runtime, id, "findmnt -no VFS-OPTIONS /etc/ssh/dedalus | cut -d, -f1; findmnt -no VFS-OPTIONS /etc/ssh/dedalus-trust | cut -d, -f1"));
+        Assert.NotEqual(0, (await Tools.BashAsync(_runtime, id, "mount -o remount,rw,bind /etc/ssh/dedalus-trust")).ExitCode);
+        Assert.NotEqual(0, (await Tools.BashAsync(_runtime, id, "mount -o remount,rw,bind /etc/ssh/dedalus")).ExitCode);
+        Assert.NotEqual(0, (await Tools.BashAsync(_runtime, id, "umount -l /etc/ssh/dedalus")).ExitCode);
+        Assert.Contains("Read-only file system", (await Tools.BashAsync(_runtime, id, "echo x >> /etc/ssh/dedalus/sshd_config")).StandardError, StringComparison.Ordinal);
         // sshd accepts its configuration.
         Assert.Equal(0, (await Tools.ExecAsync(_runtime, id, ["/usr/sbin/sshd", "-t", "-f", "/etc/ssh/dedalus/sshd_config"])).ExitCode);
+    }
+
+    [Fact]
+    public async Task The_effective_sshd_configuration_allows_certificates_only_and_ends_silent_clients_after_30_seconds()
+    {
+        var id = await fixture.StartMachineAsync();
+
+        // sshd -T: the configuration sshd actually runs with, defaults included.
+        var effective = (await Tools.BashCheckedAsync(_runtime, id, "/usr/sbin/sshd -T -f /etc/ssh/dedalus/sshd_config"))
+            .Split('\n').ToHashSet(StringComparer.Ordinal);
+
+        string[] expected =
+        [
+            "logingracetime 30", "authorizedkeysfile none", "authorizedprincipalsfile /etc/ssh/dedalus/authorized_principals",
+            "trustedusercakeys /etc/ssh/dedalus-trust/user_ca_keys.pub", "revokedkeys /etc/ssh/dedalus-trust/revoked_keys.krl",
+            "passwordauthentication no", "kbdinteractiveauthentication no", "hostbasedauthentication no", "permitemptypasswords no",
+            "permitrootlogin no", "allowusers machine", "permituserenvironment no", "permittunnel no", "gatewayports no",
+            "x11forwarding no", "allowtcpforwarding yes", "allowagentforwarding yes", "subsystem sftp internal-sftp",
+        ];
+        Assert.All(expected, line => Assert.Contains(line, effective));
     }
 
     private async Task<string> UserCertificateAsync(string principal, int serial)

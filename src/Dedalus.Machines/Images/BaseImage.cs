@@ -60,6 +60,7 @@ public sealed partial class BaseImage
     {
         if (IsReady)
         {
+            RestrictVersionDirectory();
             return RootFileSystem;
         }
 
@@ -67,6 +68,7 @@ public sealed partial class BaseImage
         try
         {
             Directory.CreateDirectory(_versionDirectory);
+            RestrictVersionDirectory();
             using var fileLock = await AcquireFileLockAsync(progress, cancellationToken).ConfigureAwait(false);
             if (IsReady)
             {
@@ -81,6 +83,13 @@ public sealed partial class BaseImage
             ProcessLock.Release();
         }
     }
+
+    /// <summary>
+    /// Only host root enters the version directory: the base's setuid programs (sudo, su, mount, ...) are owned by the
+    /// mapped root and would run as it for any host user. Overlay mounts (by host root) and machines do not need more.
+    /// </summary>
+    private void RestrictVersionDirectory() =>
+        File.SetUnixFileMode(_versionDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
     private async Task<FileStream> AcquireFileLockAsync(IProgress<string>? progress, CancellationToken cancellationToken)
     {

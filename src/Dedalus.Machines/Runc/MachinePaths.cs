@@ -3,7 +3,7 @@ namespace Dedalus.Machines.Runc;
 /// <summary>
 /// Layout of one machine under <c>&lt;data&gt;/machines/&lt;id&gt;/</c>:
 /// <c>machine.json</c> (record), <c>bundle/config.json</c> (OCI), <c>rootfs</c> (overlay mount point),
-/// <c>upper</c> and <c>work</c> (overlay, wiped on every wake), <c>home.img</c> (sparse ext4) mounted at <c>home</c>,
+/// <c>changes/upper</c> and <c>changes/work</c> (overlay, on a tmpfs mounted at every wake), <c>home.img</c> (sparse ext4) mounted at <c>home</c>,
 /// <c>ssh/</c> (sshd configuration, host key and certificate), <c>exec/</c> (per-exec process specs),
 /// <c>console.log</c> and <c>runc.log</c>.
 /// </summary>
@@ -19,9 +19,12 @@ internal sealed class MachinePaths(string machinesDirectory, string machineId)
 
     public string RootFs => Path.Combine(Root, "rootfs");
 
-    public string Upper => Path.Combine(Root, "upper");
+    /// <summary>A tmpfs (mounted at each wake) holding the overlay's upper and work directories: the root file system's changes.</summary>
+    public string Changes => Path.Combine(Root, "changes");
 
-    public string Work => Path.Combine(Root, "work");
+    public string Upper => Path.Combine(Changes, "upper");
+
+    public string Work => Path.Combine(Changes, "work");
 
     public string HomeImage => Path.Combine(Root, "home.img");
 

@@ -5,7 +5,7 @@ namespace Dedalus.Machines.Runc;
 
 /// <summary>
 /// A deny-list seccomp filter (config-linux.md "Seccomp"): everything is allowed except kernel surfaces a machine does
-/// not need and that a user namespace would otherwise open (nested user namespaces, keyrings, BPF, perf, module
+/// not need and that a user namespace would otherwise open (nested user namespaces, keyrings, BPF, perf, io_uring, module
 /// loading, kexec, clock setting, userfaultfd). The user namespace and dropped capabilities stay the main fence.
 /// </summary>
 internal static class OciSeccomp
@@ -20,6 +20,10 @@ internal static class OciSeccomp
         "init_module", "finit_module", "delete_module", "open_by_handle_at", "name_to_handle_at", "swapon", "swapoff",
         "reboot", "acct", "lookup_dcookie", "quotactl", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
         "setns", "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree", "mount_setattr",
+
+        // io_uring: its own large kernel surface, the source of many local privilege escalations, and its operations
+        // run in kernel workers this filter never sees. Docker's default profile refuses it too; libraries fall back.
+        "io_uring_setup", "io_uring_enter", "io_uring_register",
     ];
 
     public static void Write(Utf8JsonWriter w)

@@ -33,7 +33,9 @@ public sealed partial class RuncMachineRuntime
             await SleepCoreAsync(spec.MachineId, paths, cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var directory in new[] { _options.DataDirectory, _options.MachinesDirectory, paths.Root, paths.Bundle, paths.RootFs, paths.Exec })
+        CreateDirectory(_options.DataDirectory, Mode0711);
+        SecureMachinesDirectory();
+        foreach (var directory in new[] { paths.Root, paths.Bundle, paths.RootFs, paths.Exec })
         {
             CreateDirectory(directory, Mode0711);
         }

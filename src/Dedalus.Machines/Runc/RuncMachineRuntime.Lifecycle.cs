@@ -28,10 +28,11 @@ public sealed partial class RuncMachineRuntime
         }
 
         EnsureDataDirectoryTraversable();
+        SecureMachinesDirectory();
         await EnsureTrustDirectoryAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await MountAsync(machineId, paths, cancellationToken).ConfigureAwait(false);
+            await MountAsync(machineId, paths, record, cancellationToken).ConfigureAwait(false);
             using (var config = new FileStream(paths.ConfigJson, FileMode.Create, FileAccess.Write))
             {
                 OciSpec.WriteConfig(config, machineId, paths, record, _options);
@@ -71,7 +72,8 @@ public sealed partial class RuncMachineRuntime
             throw new MachineRuntimeException(machineId, $"{left[0].MountPoint} stays mounted");
         }
 
-        foreach (var directory in new[] { paths.Upper, paths.Work })
+        // <root>/upper and <root>/work: where earlier versions kept the changes, on the host's disk.
+        foreach (var directory in new[] { paths.Upper, paths.Work, Path.Combine(paths.Root, "upper"), Path.Combine(paths.Root, "work") })
         {
             if (Directory.Exists(directory))
             {
@@ -88,9 +90,20 @@ public sealed partial class RuncMachineRuntime
         }
     }
 
-    /// <summary>Home: the ext4 image on a loop device. Root: overlay of the shared base and a fresh upper layer.</summary>
-    private async Task MountAsync(string machineId, MachinePaths paths, CancellationToken cancellationToken)
+    /// <summary>Home: the ext4 image on a loop device. Root: overlay of the shared base and a fresh upper layer on a tmpfs.</summary>
+    private async Task MountAsync(string machineId, MachinePaths paths, MachineRecord record, CancellationToken cancellationToken)
     {
+        // The root file system's changes go to a tmpfs, not to the host's disk: a plain upper directory let a machine
+        // fill the disk that the host, the server's database and every other machine share. tmpfs pages are charged
+        // to the memory cgroup of the process that writes them (the machine's, which has no swap), and the size caps
+        // them at half the machine's memory (tmpfs's own default share), so a full root file system is ENOSPC inside,
+        // not an OOM loop. They are ephemeral anyway: reset at every wake (a resize applies to the size from the next wake).
+        CreateDirectory(paths.Changes, Mode0711);
+        var size = OciSpec.Invariant(OciSpec.MemoryBytes(record.MemoryMib) / 2);
+        await HostCommand.RunCheckedAsync(
+            "mount", ["-t", "tmpfs", "-o", $"size={size},mode=0711,nodev", "dedalus-changes", paths.Changes], _options.CommandTimeout, machineId, cancellationToken)
+            .ConfigureAwait(false);
+
         var root = _options.UidMapBase;
         CreateDirectory(paths.Upper, Mode0755);
         Ownership.Set(paths.Upper, root, root);

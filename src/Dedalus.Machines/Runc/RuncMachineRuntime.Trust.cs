@@ -29,9 +29,8 @@ public sealed partial class RuncMachineRuntime
                 keys.Append(line.Trim()).Append('\n');
             }
 
-            var root = _options.UidMapBase;
-            WriteOwnedFile(Path.Combine(_options.SshTrustDirectory, MachineSshd.UserCaKeysFileName), keys.ToString(), Mode0644, root);
-            WriteOwnedFile(Path.Combine(_options.SshTrustDirectory, MachineSshd.RevokedKeysFileName), trust.RevokedKeys.Span, Mode0644, root);
+            WriteOwnedFile(Path.Combine(_options.SshTrustDirectory, MachineSshd.UserCaKeysFileName), keys.ToString(), Mode0644, TrustOwner);
+            WriteOwnedFile(Path.Combine(_options.SshTrustDirectory, MachineSshd.RevokedKeysFileName), trust.RevokedKeys.Span, Mode0644, TrustOwner);
             Log.SshTrustWritten(_logger, trust.UserCaPublicKeys.Count, trust.RevokedKeys.Length);
         }
         finally
@@ -47,13 +46,17 @@ public sealed partial class RuncMachineRuntime
         try
         {
             PrepareTrustDirectory();
-            var root = _options.UidMapBase;
             foreach (var name in new[] { MachineSshd.UserCaKeysFileName, MachineSshd.RevokedKeysFileName })
             {
                 var path = Path.Combine(_options.SshTrustDirectory, name);
                 if (!File.Exists(path))
                 {
-                    WriteOwnedFile(path, string.Empty, Mode0644, root);
+                    WriteOwnedFile(path, string.Empty, Mode0644, TrustOwner);
+                }
+                else
+                {
+                    // Files an earlier version gave to the mapped root.
+                    Host.Ownership.Set(path, TrustOwner, TrustOwner);
                 }
             }
         }
@@ -63,10 +66,18 @@ public sealed partial class RuncMachineRuntime
         }
     }
 
+    /// <summary>
+    /// Host root, not the mapped root, owns the trust: the mapped root (host uid <see cref="RuncRuntimeOptions.UidMapBase"/>)
+    /// is every machine's root, and any host process holding that uid (a setuid file a machine planted, a rootless
+    /// container of a host user whose /etc/subuid range overlaps) could otherwise add a user CA to every machine.
+    /// sshd only reads these files (no StrictModes check), which it can as "other" (they show as nobody inside).
+    /// </summary>
+    private const int TrustOwner = 0;
+
     private void PrepareTrustDirectory()
     {
         CreateDirectory(_options.DataDirectory, Mode0711);
         CreateDirectory(_options.SshTrustDirectory, Mode0755);
-        Host.Ownership.Set(_options.SshTrustDirectory, _options.UidMapBase, _options.UidMapBase);
+        Host.Ownership.Set(_options.SshTrustDirectory, TrustOwner, TrustOwner);
     }
 }

@@ -170,6 +170,21 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
         }
     }
 
+    /// <summary>
+    /// The machines directory: root:&lt;mapped root's gid&gt;, mode 0710. Below it are each machine's root file system
+    /// (mounted on the host without nosuid, since sudo inside needs setuid) and home. Root inside can make a file there
+    /// setuid to the mapped root (host uid <see cref="RuncRuntimeOptions.UidMapBase"/>, the owner of every machine's
+    /// root files and SSH host keys); with "other" traversal any host user could run it, or read the homes' 0644 files.
+    /// runc's init (the mapped root, gid <see cref="RuncRuntimeOptions.UidMapBase"/> on the host) still traverses it
+    /// to the bundle and mount sources through the group bit.
+    /// </summary>
+    private void SecureMachinesDirectory()
+    {
+        const UnixFileMode Mode0710 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute;
+        CreateDirectory(_options.MachinesDirectory, Mode0710);
+        Ownership.Set(_options.MachinesDirectory, 0, _options.UidMapBase);
+    }
+
     private static void CreateDirectory(string path, UnixFileMode mode)
     {
         Directory.CreateDirectory(path);

@@ -72,6 +72,18 @@ public static class MachineSshd
         builder.Append("X11Forwarding no\n");
         builder.Append("PrintMotd no\n");
         builder.Append("LogLevel VERBOSE\n");
+
+        // The gateway starts this sshd as soon as a client connects, before any authentication, and has no timer of its
+        // own: a client that sends nothing holds a runc exec on the host, an sshd inside and one of the machine's
+        // connection slots until the grace time ends (OpenSSH's default is 120 s). Certificate logins take well under
+        // a second; 30 s leaves room for a FIDO touch.
+        builder.Append("LoginGraceTime 30\n");
+
+        // OpenSSH's defaults today, written down so that a different sshd build or default cannot open them: no
+        // environment from the user's files, no tun devices, remote forwards bound to loopback only.
+        builder.Append("PermitUserEnvironment no\n");
+        builder.Append("PermitTunnel no\n");
+        builder.Append("GatewayPorts no\n");
         builder.Append("Subsystem sftp internal-sftp\n");
         return builder.ToString();
     }
