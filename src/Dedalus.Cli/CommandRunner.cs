@@ -22,6 +22,14 @@ internal static class CommandRunner
         {
             return Fail($"{Describe(e)}: check DEDALUS_API_KEY or --api-key (and DEDALUS_ORG_ID)", ExitCodes.Auth);
         }
+        catch (DedalusNotFoundException e) when (IsWrongAddress(e))
+        {
+            return Fail($"{Describe(e)}: is this a Dedalus server? check DEDALUS_BASE_URL or --base-url (the server's root URL, without /v1)", ExitCodes.NotFound);
+        }
+        catch (DedalusNotFoundException e) when (e.Message.Contains("session", StringComparison.OrdinalIgnoreCase))
+        {
+            return Fail($"{Describe(e)}: check the session id with `dedalus machines ssh list --machine-id <id>`", ExitCodes.NotFound);
+        }
         catch (DedalusNotFoundException e)
         {
             return Fail($"{Describe(e)}: check the id with `dedalus machines list`", ExitCodes.NotFound);
@@ -41,6 +49,10 @@ internal static class CommandRunner
         catch (DedalusConnectionException e)
         {
             return Fail(e.Message, ExitCodes.Connection);
+        }
+        catch (DedalusSshSessionException e) when (e.ErrorCode == "MACHINE_DESTROYED")
+        {
+            return Fail($"{e.Message.TrimEnd('.')}: create a new one with `dedalus machines create`", ExitCodes.NotFound);
         }
         catch (DedalusSshSessionException e)
         {
@@ -62,7 +74,26 @@ internal static class CommandRunner
         {
             return Fail(e.Message, ExitCodes.Error);
         }
+        catch (Exception e) when (e is PlatformNotSupportedException or DllNotFoundException)
+        {
+            return Fail(
+                "cannot load libsodium (for SSH keys): install it (apt-get install libsodium23) or keep the libsodium.so built with dedalus next to it",
+                ExitCodes.Error);
+        }
+#pragma warning disable CA1031 // The last resort: one line instead of a stack trace.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return Fail($"unexpected error ({e.GetType().Name}: {e.Message}); please report it", ExitCodes.Error);
+        }
     }
+
+    /// <summary>
+    /// A 404 that names no resource: the path itself is unknown (a base URL ending in /v1, or another web server),
+    /// so the fix is the address, not the id.
+    /// </summary>
+    private static bool IsWrongAddress(DedalusNotFoundException e) =>
+        e.ErrorCode is null or "" || e.Message.StartsWith("no resource at", StringComparison.OrdinalIgnoreCase);
 
     public static int Fail(string message, int exitCode)
     {
@@ -74,7 +105,30 @@ internal static class CommandRunner
     {
         var code = e.ErrorCode is { Length: > 0 } c ? " " + c : string.Empty;
         var message = e.Message.TrimEnd('.');
+        if ((int)e.StatusCode == 400)
+        {
+            message = FlagNames(message);
+        }
+
         return $"{message} (HTTP {(int)e.StatusCode}{code})";
+    }
+
+    /// <summary>The server names request fields (<c>memory_mib must be ...</c>); the user typed flags.</summary>
+    private static string FlagNames(string message)
+    {
+        foreach (var (field, flag) in new[]
+        {
+            ("vcpu", "--vcpu"), ("memory_mib", "--memory-mib"), ("storage_gib", "--storage-gib"),
+            ("autosleep_seconds", "--autosleep"), ("autosleep", "--autosleep"), ("public_key", "--public-key"), ("limit", "--limit"),
+        })
+        {
+            if (message.StartsWith(field, StringComparison.Ordinal) && message.Length > field.Length && message[field.Length] is ' ' or ':')
+            {
+                return flag + message[field.Length..];
+            }
+        }
+
+        return message;
     }
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();

@@ -26,6 +26,8 @@ internal sealed class GlobalOptions
         Recursive = true,
     };
 
+    private HttpClient? _http;
+
     public Option<string?> Format { get; } = CreateFormat();
 
     public void AddTo(RootCommand root)
@@ -44,7 +46,12 @@ internal sealed class GlobalOptions
             options = options with { Timeout = t };
         }
 
-        return new DedalusClient(options);
+        // One HttpClient for the life of the process (a command makes one client, sometimes two).
+        _http ??= new HttpClient(new SlowAnswerNotice(TimeSpan.FromSeconds(5), options.Timeout, options.MaxRetries + 1))
+        {
+            Timeout = System.Threading.Timeout.InfiniteTimeSpan,
+        };
+        return new DedalusClient(options, _http);
     }
 
     public OutputWriter CreateOutput(ParseResult parseResult)

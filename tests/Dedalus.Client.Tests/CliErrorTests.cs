@@ -89,7 +89,7 @@ public sealed class CliErrorTests(FakeMachinesFixture fixture) : IClassFixture<F
         Assert.Matches(@"^\d+\.\d+\.\d+", result.StandardOutput);
     }
 
-    private static void AssertOneLine(string stderr, string expected)
+    internal static void AssertOneLine(string stderr, string expected)
     {
         Assert.Contains(expected, stderr, StringComparison.Ordinal);
         Assert.EndsWith("\n", stderr, StringComparison.Ordinal);

@@ -22,24 +22,69 @@ internal static class MachinesCommands
         return machines;
     }
 
-    internal static Option<string> MachineIdOption() => new("--machine-id")
+    internal static Option<string> MachineIdOption()
     {
-        Description = "Machine id (dm-<uuid> or the bare uuid)",
-        Required = true,
-    };
+        var option = new Option<string>("--machine-id")
+        {
+            Description = "Machine id (dm-<uuid> or the bare uuid, as `dedalus machines list` shows)",
+            Required = true,
+        };
+        option.Validators.Add(result =>
+        {
+            var value = result.Tokens.Count > 0 ? result.Tokens[^1].Value : null;
+            if (value is not null && !MachineIds.TryParse(value.ToLowerInvariant(), out _))
+            {
+                result.AddError($"'{value}' is not a machine id: pass dm-<uuid> or the bare uuid, as `dedalus machines list` shows");
+            }
+        });
+        return option;
+    }
 
-    internal static Option<int?> LimitOption() => new("--limit")
+    /// <summary>The canonical id (lower case, <c>dm-</c> prefixed) of a validated <c>--machine-id</c>.</summary>
+    internal static string GetMachineId(ParseResult parseResult, Option<string> option)
     {
-        Description = "Page size to ask the server for (every page is fetched)",
-    };
+        var value = parseResult.GetRequiredValue(option);
+        return MachineIds.TryParse(value.ToLowerInvariant(), out var id) ? id : value;
+    }
+
+    internal static Option<int?> LimitOption()
+    {
+        var option = new Option<int?>("--limit")
+        {
+            Description = "Page size to ask the server for, 1 or more (every page is fetched; default: the server's)",
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is < 1)
+            {
+                result.AddError("--limit must be 1 or more");
+            }
+        });
+        return option;
+    }
 
     private static Command CreateCommand(GlobalOptions global)
     {
-        var vcpu = new Option<double>("--vcpu") { Description = "Virtual CPUs, in steps of 0.25", Required = true };
-        var memory = new Option<long>("--memory-mib") { Description = "Memory in MiB", Required = true };
-        var storage = new Option<long>("--storage-gib") { Description = "Persistent storage (/home/machine) in GiB", Required = true };
-        var autosleep = new Option<string?>("--autosleep") { Description = "Idle time before sleep: 30s, 15m, 2h, 1w3d, seconds, or never" };
-        var command = new Command("create", "Create a machine") { vcpu, memory, storage, autosleep };
+        var vcpu = new Option<double>("--vcpu") { Description = "Virtual CPUs, in steps of 0.25 (server default limits: 0.25 to 64)", Required = true };
+        var memory = new Option<long>("--memory-mib") { Description = "Memory in MiB (server default limits: 128 to 262144)", Required = true };
+        var storage = new Option<long>("--storage-gib")
+        {
+            Description = "Persistent storage (/home/machine) in GiB, can only grow later (server default limits: 1 to 1024)",
+            Required = true,
+        };
+        var autosleep = new Option<string?>("--autosleep")
+        {
+            Description = "Idle time before the machine sleeps: 30s, 15m, 2h, 1w3d, a number of seconds, or never (default: 5m)",
+        };
+        var command = new Command("create", "Create a machine (it starts at once; `dedalus ssh <machine_id>` waits until it is ready)")
+        {
+            vcpu, memory, storage, autosleep,
+        }.WithHelp("""
+            Examples:
+              dedalus machines create --vcpu 1 --memory-mib 1024 --storage-gib 2
+              dedalus machines create --vcpu 2 --memory-mib 4096 --storage-gib 20 --autosleep never --format raw
+              id=$(dedalus machines create --vcpu 1 --memory-mib 1024 --storage-gib 2 --format raw | jq -r .machine_id)
+            """);
         command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
         {
             using var client = global.CreateClient(parseResult);
@@ -59,13 +104,25 @@ internal static class MachinesCommands
         var memory = new Option<long?>("--memory-mib") { Description = "New memory in MiB" };
         var storage = new Option<long?>("--storage-gib") { Description = "New storage in GiB (grow only)" };
         var autosleep = new Option<string?>("--autosleep") { Description = "New idle time before sleep, or never" };
-        var command = new Command("update", "Resize a machine or change its autosleep") { machineId, vcpu, memory, storage, autosleep };
+        var command = new Command("update", "Resize a machine or change its autosleep (only the options given change)")
+        {
+            machineId, vcpu, memory, storage, autosleep,
+        }.WithHelp("""
+            Examples:
+              dedalus machines update --machine-id dm-<uuid> --storage-gib 10
+              dedalus machines update --machine-id dm-<uuid> --autosleep 2h
+            """);
         command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
         {
+            if (parseResult.GetValue(vcpu) is null && parseResult.GetValue(memory) is null && parseResult.GetValue(storage) is null && parseResult.GetValue(autosleep) is null)
+            {
+                throw new CliException("nothing to change: pass --vcpu, --memory-mib, --storage-gib or --autosleep (see `dedalus machines update --help`)", ExitCodes.Usage);
+            }
+
             using var client = global.CreateClient(parseResult);
             var request = new UpdateMachineRequest(
                 parseResult.GetValue(vcpu), parseResult.GetValue(memory), parseResult.GetValue(storage), parseResult.GetValue(autosleep));
-            var machine = await client.Machines.UpdateAsync(parseResult.GetRequiredValue(machineId), request, ct);
+            var machine = await client.Machines.UpdateAsync(GetMachineId(parseResult, machineId), request, ct);
             global.CreateOutput(parseResult).Write(machine, DedalusJsonContext.Default.Machine);
             return ExitCodes.Ok;
         }));
@@ -75,7 +132,11 @@ internal static class MachinesCommands
     private static Command ListCommand(GlobalOptions global)
     {
         var limit = LimitOption();
-        var command = new Command("list", "List machines") { limit };
+        var command = new Command("list", "List machines (a table on a terminal; JSON when piped, or --format)") { limit }.WithHelp("""
+            Examples:
+              dedalus machines list
+              dedalus machines list --format raw | jq -r '.[] | select(.phase == "running") | .machine_id'
+            """);
         command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
         {
             using var client = global.CreateClient(parseResult);
@@ -100,7 +161,7 @@ internal static class MachinesCommands
         {
             using var client = global.CreateClient(parseResult);
             var output = global.CreateOutput(parseResult);
-            await foreach (var machine in client.Machines.WatchAsync(parseResult.GetRequiredValue(machineId), parseResult.GetValue(lastEventId), ct))
+            await foreach (var machine in client.Machines.WatchAsync(GetMachineId(parseResult, machineId), parseResult.GetValue(lastEventId), ct))
             {
                 output.Write(machine, DedalusJsonContext.Default.Machine);
             }
@@ -121,7 +182,7 @@ internal static class MachinesCommands
         command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
         {
             using var client = global.CreateClient(parseResult);
-            var machine = await call(client, parseResult.GetRequiredValue(machineId), ct);
+            var machine = await call(client, GetMachineId(parseResult, machineId), ct);
             global.CreateOutput(parseResult).Write(machine, DedalusJsonContext.Default.Machine);
             return ExitCodes.Ok;
         }));

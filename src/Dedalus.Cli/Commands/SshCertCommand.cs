@@ -66,7 +66,7 @@ internal static class SshCertCommand
             return File.ReadAllText(cache.PublicKeyPath).Trim();
         }
 
-        var keyPair = SshKeyPair.GenerateEd25519("dedalus-ssh-config");
+        var keyPair = Processes.KeyGenerator.GenerateEd25519("dedalus-ssh-config");
         SshCache.WriteAtomically(cache.PublicKeyPath, keyPair.PublicKey + "\n");
         SshCache.WriteAtomically(cache.KeyPath, keyPair.PrivateKey.EndsWith('\n') ? keyPair.PrivateKey : keyPair.PrivateKey + "\n");
         return keyPair.PublicKey;

@@ -18,7 +18,7 @@ internal static class SshCommand
         var machineId = new Argument<string>("machine_id") { Description = "Machine id: dm-<uuid> or the bare uuid" };
         var remote = new Argument<string[]>("command")
         {
-            Description = "Remote command and its arguments (put them after --)",
+            Description = "Remote command, after --; as with ssh, its words are joined with spaces and run by the remote shell",
             Arity = ArgumentArity.ZeroOrMore,
         };
         var timing = new Option<bool>("--timing") { Description = "Print create / wake / ready / connect / first byte times to stderr" };
@@ -28,9 +28,16 @@ internal static class SshCommand
         };
         var timeout = new Option<double>("--wait-timeout")
         {
-            Description = "Seconds to wait for the session to become ready",
+            Description = "Seconds to wait for the session to become ready (a sleeping machine wakes meanwhile)",
             DefaultValueFactory = _ => 120,
         };
+        timeout.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double>() is not > 0)
+            {
+                result.AddError("--wait-timeout must be a number of seconds greater than 0");
+            }
+        });
         var passThrough = new (Option Option, string Flag)[]
         {
             (new Option<string[]>("-L") { Description = "Local port forward (passed to ssh)", HelpName = "spec" }, "-L"),
@@ -51,7 +58,17 @@ internal static class SshCommand
             timing,
             keepSession,
             timeout,
-        };
+        }.WithHelp("""
+            Examples:
+              dedalus ssh dm-<uuid>                              a shell (wakes the machine if it sleeps)
+              dedalus ssh dm-<uuid> -- uname -a                  run a command; its exit code is dedalus's
+              dedalus ssh dm-<uuid> -- "cd /tmp && ls -la"       one argument is a shell command line, as with ssh
+              dedalus ssh dm-<uuid> -L 8080:localhost:80 -N      forward a port until Ctrl-C
+              dedalus ssh dm-<uuid> -o ServerAliveInterval=30    any other OpenSSH option, with -o
+
+            The remote words are joined with spaces, as ssh does: `-- sh -c 'exit 7'` runs `sh -c exit 7`;
+            write `-- "sh -c 'exit 7'"` instead. For scp, rsync, sftp and IDEs, see `dedalus ssh-config --help`.
+            """);
         foreach (var (option, _) in passThrough)
         {
             command.Add(option);
@@ -59,10 +76,18 @@ internal static class SshCommand
 
         command.SetAction((parseResult, _) => CommandRunner.RunAsync(() =>
         {
-            if (!MachineIds.TryParse(parseResult.GetValue(machineId), out var id))
+            if (!MachineIds.TryParse(parseResult.GetValue(machineId)?.ToLowerInvariant(), out var id))
             {
                 throw new CliException(
                     $"'{parseResult.GetValue(machineId)}' is not a machine id: pass dm-<uuid> or the bare uuid (see `dedalus machines list`)",
+                    ExitCodes.Usage);
+            }
+
+            if (UnknownOptionBeforeDoubleDash(parseResult, remote) is { } unknown)
+            {
+                throw new CliException(
+                    $"unknown option '{unknown}': dedalus ssh passes -L -R -D -o -A -t -T -N -v -q to ssh (others as -o Name=value); " +
+                    "put the remote command after --",
                     ExitCodes.Usage);
             }
 
@@ -110,7 +135,7 @@ internal static class SshCommand
         SshSession? session = null;
         try
         {
-            var keyPair = SshKeyPair.GenerateEd25519();
+            var keyPair = KeyGenerator.GenerateEd25519();
             session = await client.Machines.Ssh.CreateAsync(run.MachineId, keyPair.PublicKey, ct);
             var created = clock.Elapsed;
             session = await client.Machines.Ssh.WaitUntilReadyAsync(session, run.WaitTimeout, progress, ct);
@@ -131,6 +156,12 @@ internal static class SshCommand
         catch (OperationCanceledException) when (signals.SignalNumber != 0)
         {
             return signals.ExitCode;
+        }
+        catch (DedalusSshSessionException e) when (e.Status is SshSessionStatuses.Failed or SshSessionStatuses.Expired or SshSessionStatuses.Closed)
+        {
+            // The session ended by itself: there is nothing to close, and a warning about it would be a second line.
+            session = null;
+            throw;
         }
         finally
         {
@@ -222,6 +253,52 @@ internal static class SshCommand
 
         await pump.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
         return (process.ExitCode, started, firstByte);
+    }
+
+    /// <summary>
+    /// The remote command's first word when it looks like an option and came before <c>--</c>: System.CommandLine hands
+    /// unknown options to the remote command argument, so `dedalus ssh id -x` would otherwise run `-x` remotely.
+    /// </summary>
+    private static string? UnknownOptionBeforeDoubleDash(ParseResult parseResult, Argument<string[]> remote)
+    {
+        if (parseResult.GetResult(remote) is not { } result)
+        {
+            return null;
+        }
+
+        var doubleDash = -1;
+        for (var i = 0; i < parseResult.Tokens.Count; i++)
+        {
+            if (parseResult.Tokens[i].Type == System.CommandLine.Parsing.TokenType.DoubleDash)
+            {
+                doubleDash = i;
+                break;
+            }
+        }
+
+        // Only the first word: as with ssh, once the command has started (`dedalus ssh id ls -la`), the rest is its own.
+        if (result.Tokens.Count == 0)
+        {
+            return null;
+        }
+
+        var first = result.Tokens[0];
+        var index = IndexOf(parseResult.Tokens, first);
+        var beforeDoubleDash = doubleDash < 0 || (index >= 0 && index < doubleDash);
+        return beforeDoubleDash && first.Value.Length > 1 && first.Value[0] == '-' ? first.Value : null;
+    }
+
+    private static int IndexOf(IReadOnlyList<System.CommandLine.Parsing.Token> tokens, System.CommandLine.Parsing.Token token)
+    {
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (ReferenceEquals(tokens[i], token))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private static long Ms(TimeSpan span) => (long)span.TotalMilliseconds;

@@ -8,9 +8,6 @@ namespace Dedalus.Cli.Commands;
 internal static class SshConfigCommand
 {
     private const string Design = """
-        Print (or, with --install, install) an OpenSSH client configuration so that `ssh dm-<uuid>`,
-        scp, rsync, sftp and VS Code Remote-SSH reach Dedalus machines with no other step.
-
         How it works. OpenSSH evaluates `Match exec` while it reads its configuration, before it
         resolves, connects or loads any key, and reads an `Include` that follows it only afterwards.
         The generated block is:
@@ -36,7 +33,18 @@ internal static class SshConfigCommand
     public static Command Create()
     {
         var install = new Option<bool>("--install") { Description = "Write ~/.ssh/dedalus_config and include it from ~/.ssh/config" };
-        var command = new Command("ssh-config", Design) { install };
+        var command = new Command("ssh-config", "Print (or --install) the OpenSSH config that makes plain `ssh dm-<uuid>`, scp and rsync work")
+        {
+            install,
+        }.WithHelp(Design + """
+
+
+            Examples:
+              dedalus ssh-config --install
+              ssh dm-<uuid>
+              scp ./file.txt dm-<uuid>:
+              rsync -a ./src/ dm-<uuid>:src/
+            """);
         command.SetAction(parseResult => CommandRunner.RunAsync(() =>
         {
             var cache = SshCache.Default();

@@ -22,11 +22,20 @@ internal static class SshSessionsCommands
             var key = parseResult.GetRequiredValue(publicKey);
             if (key.StartsWith('@'))
             {
-                key = await File.ReadAllTextAsync(key[1..], ct);
+                var path = key[1..];
+                try
+                {
+                    key = await File.ReadAllTextAsync(path, ct);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    var why = File.Exists(path) || Directory.Exists(path) ? e.Message : "no such file";
+                    throw new CliException($"cannot read the public key file '{path}' ({why}): pass --public-key @path/to/key.pub or the key itself", ExitCodes.Usage);
+                }
             }
 
             using var client = global.CreateClient(parseResult);
-            var session = await client.Machines.Ssh.CreateAsync(parseResult.GetRequiredValue(createMachine), key, ct);
+            var session = await client.Machines.Ssh.CreateAsync(MachinesCommands.GetMachineId(parseResult, createMachine), key, ct);
             global.CreateOutput(parseResult).Write(session, DedalusJsonContext.Default.SshSession);
             return ExitCodes.Ok;
         }));
@@ -39,7 +48,7 @@ internal static class SshSessionsCommands
         {
             using var client = global.CreateClient(parseResult);
             var sessions = new List<SshSession>();
-            await foreach (var session in client.Machines.Ssh.ListAsync(parseResult.GetRequiredValue(listMachine), parseResult.GetValue(limit), ct))
+            await foreach (var session in client.Machines.Ssh.ListAsync(MachinesCommands.GetMachineId(parseResult, listMachine), parseResult.GetValue(limit), ct))
             {
                 sessions.Add(session);
             }
@@ -66,7 +75,7 @@ internal static class SshSessionsCommands
         command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
         {
             using var client = global.CreateClient(parseResult);
-            var session = await call(client, parseResult.GetRequiredValue(machineId), parseResult.GetRequiredValue(sessionId), ct);
+            var session = await call(client, MachinesCommands.GetMachineId(parseResult, machineId), parseResult.GetRequiredValue(sessionId), ct);
             global.CreateOutput(parseResult).Write(session, DedalusJsonContext.Default.SshSession);
             return ExitCodes.Ok;
         }));

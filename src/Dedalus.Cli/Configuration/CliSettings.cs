@@ -30,6 +30,13 @@ internal static class CliSettings
             throw new CliException($"invalid base URL '{baseUrl}': set DEDALUS_BASE_URL or --base-url to http(s)://host:port", ExitCodes.Usage);
         }
 
+        if (uri is not null && uri.AbsolutePath.TrimEnd('/').EndsWith("/v1", StringComparison.Ordinal))
+        {
+            // The API's paths start with /v1 already: a base URL copied with it would ask for /v1/v1/machines.
+            var path = uri.AbsolutePath.TrimEnd('/');
+            uri = new UriBuilder(uri) { Path = path[..^"/v1".Length] + "/" }.Uri;
+        }
+
         return new DedalusClientOptions
         {
             BaseUrl = uri ?? DedalusClientOptions.DefaultBaseUrl,

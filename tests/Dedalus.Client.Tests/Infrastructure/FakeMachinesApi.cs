@@ -13,6 +13,9 @@ public sealed class FakeMachinesApi : IAsyncDisposable
 {
     public const string GoodKey = "good-key";
 
+    /// <summary>A machine that exists but is destroyed: its sessions fail with <c>MACHINE_DESTROYED</c>.</summary>
+    public const string DestroyedMachineId = "dm-0000000d-0000-4000-8000-00000000000d";
+
     private readonly Dictionary<string, (SshSession Session, int PollsLeft)> _sessions = [];
     private readonly Lock _lock = new();
 
@@ -68,6 +71,12 @@ public sealed class FakeMachinesApi : IAsyncDisposable
 
     private async Task<IResult> CreateSessionAsync(string id, HttpContext context)
     {
+        if (id == DestroyedMachineId)
+        {
+            return Wire.Json(new SshSession(
+                "ssh-destroyed", id, SshSessionStatuses.Failed, DateTimeOffset.UtcNow, ErrorCode: "MACHINE_DESTROYED", ErrorMessage: $"machine {id} is destroyed"));
+        }
+
         if (id != Samples.MachineId)
         {
             return StubApi.Error(404, "NOT_FOUND", $"machine {id} not found");
