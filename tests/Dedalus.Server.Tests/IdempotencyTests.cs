@@ -4,56 +4,38 @@ using Dedalus.Contracts;
 using Dedalus.Server.Api;
 using Dedalus.Server.Store;
 using Dedalus.Server.Tests.Infrastructure;
-using Dedalus.Testing;
 
 namespace Dedalus.Server.Tests;
 
-public sealed class IdempotencyTests : IAsyncLifetime
+public sealed class IdempotencyTests : ServerTestBase
 {
     private const string Body = """{"vcpu":1,"memory_mib":1024,"storage_gib":10}""";
-    private readonly TempDirectory _data = new();
-    private RunningServer _server = null!;
-    private ApiClient _api = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await RunningServer.StartAsync(_data.Path);
-        _api = await _server.NewClientAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _api.Dispose();
-        await _server.DisposeAsync();
-        _data.Dispose();
-    }
-
     private static Dictionary<string, string> Key(string key) => new() { ["Idempotency-Key"] = key };
 
     [Fact]
     public async Task Repeating_a_create_with_the_same_key_and_body_replays_status_etag_and_body_and_creates_one_machine()
     {
-        var first = await _api.PostAsync("/v1/machines", Body, Key("create-1"));
-        await _server.SettleAsync();
+        var first = await Api.PostAsync("/v1/machines", Body, Key("create-1"));
+        await Server.SettleAsync();
 
-        var second = await _api.PostAsync("/v1/machines", Body, Key("create-1"));
+        var second = await Api.PostAsync("/v1/machines", Body, Key("create-1"));
 
         Assert.Equal(HttpStatusCode.Accepted, first.Status);
         Assert.Equal(first.Status, second.Status);
         Assert.Equal(first.ETag, second.ETag);
         Assert.Equal(first.Body, second.Body);
         Assert.Equal("true", second.Headers.GetValues(IdempotencyMiddleware.ReplayedHeader).Single());
-        Assert.Single((await _api.GetAsync("/v1/machines")).MachineList().Items);
+        Assert.Single((await Api.GetAsync("/v1/machines")).MachineList().Items);
     }
 
     [Fact]
     public async Task A_replayed_mutation_carries_the_storage_operation_id_of_the_first_answer()
     {
-        var machine = await _api.CreateRunningMachineAsync();
-        var first = await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null, Key("sleep-op"));
-        await _server.SettleAsync();
+        var machine = await Api.CreateRunningMachineAsync();
+        var first = await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null, Key("sleep-op"));
+        await Server.SettleAsync();
 
-        var replay = await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null, Key("sleep-op"));
+        var replay = await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null, Key("sleep-op"));
 
         var operationId = first.Headers.GetValues(DedalusHeaders.StorageOperationId).Single();
         Assert.Equal("true", replay.Headers.GetValues(IdempotencyMiddleware.ReplayedHeader).Single());
@@ -64,9 +46,9 @@ public sealed class IdempotencyTests : IAsyncLifetime
     [Fact]
     public async Task Reusing_a_key_with_a_different_body_is_409_idempotency_key_reused_with_both_hashes()
     {
-        await _api.PostAsync("/v1/machines", Body, Key("create-2"));
+        await Api.PostAsync("/v1/machines", Body, Key("create-2"));
 
-        var response = await _api.PostAsync("/v1/machines", """{"vcpu":2,"memory_mib":1024,"storage_gib":10}""", Key("create-2"));
+        var response = await Api.PostAsync("/v1/machines", """{"vcpu":2,"memory_mib":1024,"storage_gib":10}""", Key("create-2"));
 
         Assert.Equal(HttpStatusCode.Conflict, response.Status);
         var error = response.Error();
@@ -75,17 +57,17 @@ public sealed class IdempotencyTests : IAsyncLifetime
         Assert.Matches("^[0-9a-f]{16}$", error.Details!["expected_request_hash"]);
         Assert.Matches("^[0-9a-f]{16}$", error.Details["provided_request_hash"]);
         Assert.NotEqual(error.Details["expected_request_hash"], error.Details["provided_request_hash"]);
-        Assert.Single((await _api.GetAsync("/v1/machines")).MachineList().Items);
+        Assert.Single((await Api.GetAsync("/v1/machines")).MachineList().Items);
     }
 
     [Fact]
     public async Task A_repeat_while_the_first_request_is_in_flight_is_429_rate_limited_retry_after_250()
     {
-        var store = _server.Service<IStore>();
+        var store = Server.Service<IStore>();
         var hash = IdempotencyMiddleware.RequestHash("POST", "/v1/machines", Encoding.UTF8.GetBytes(Body));
-        Assert.Null(await store.TryBeginIdempotentAsync(_api.OrgId, "create-3", hash, DateTimeOffset.UtcNow));
+        Assert.Null(await store.TryBeginIdempotentAsync(Api.OrgId, "create-3", hash, DateTimeOffset.UtcNow));
 
-        var response = await _api.PostAsync("/v1/machines", Body, Key("create-3"));
+        var response = await Api.PostAsync("/v1/machines", Body, Key("create-3"));
 
         Assert.Equal(HttpStatusCode.TooManyRequests, response.Status);
         var error = response.Error();
@@ -93,14 +75,14 @@ public sealed class IdempotencyTests : IAsyncLifetime
         Assert.True(error.Retryable);
         Assert.Equal(250, error.RetryAfterMs);
         Assert.Contains("in-flight", error.Message, StringComparison.Ordinal);
-        Assert.Empty((await _api.GetAsync("/v1/machines")).MachineList().Items);
+        Assert.Empty((await Api.GetAsync("/v1/machines")).MachineList().Items);
     }
 
     [Fact]
     public async Task A_request_that_failed_validation_releases_its_key_for_a_corrected_retry()
     {
-        var bad = await _api.PostAsync("/v1/machines", """{"vcpu":1}""", Key("create-4"));
-        var good = await _api.PostAsync("/v1/machines", Body, Key("create-4"));
+        var bad = await Api.PostAsync("/v1/machines", """{"vcpu":1}""", Key("create-4"));
+        var good = await Api.PostAsync("/v1/machines", Body, Key("create-4"));
 
         Assert.Equal(HttpStatusCode.BadRequest, bad.Status);
         Assert.Equal(HttpStatusCode.Accepted, good.Status);
@@ -109,9 +91,9 @@ public sealed class IdempotencyTests : IAsyncLifetime
     [Fact]
     public async Task Keys_are_scoped_per_org()
     {
-        using var other = await _server.NewClientAsync("globex");
+        using var other = await Server.NewClientAsync("globex");
 
-        var mine = await _api.PostAsync("/v1/machines", Body, Key("shared-key"));
+        var mine = await Api.PostAsync("/v1/machines", Body, Key("shared-key"));
         var theirs = await other.PostAsync("/v1/machines", Body, Key("shared-key"));
 
         Assert.Equal(HttpStatusCode.Accepted, theirs.Status);
@@ -122,17 +104,17 @@ public sealed class IdempotencyTests : IAsyncLifetime
     [Fact]
     public async Task Session_creation_and_sleep_honour_idempotency_keys()
     {
-        var machine = await _api.CreateRunningMachineAsync();
+        var machine = await Api.CreateRunningMachineAsync();
         var body = $$"""{"public_key":"{{TestKeys.Ed25519}}"}""";
 
-        var first = await _api.PostAsync($"/v1/machines/{machine.MachineId}/ssh", body, Key("ssh-1"));
-        var second = await _api.PostAsync($"/v1/machines/{machine.MachineId}/ssh", body, Key("ssh-1"));
-        var sleep1 = await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null, Key("sleep-1"));
-        await _server.SettleAsync();
-        var sleep2 = await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null, Key("sleep-1"));
+        var first = await Api.PostAsync($"/v1/machines/{machine.MachineId}/ssh", body, Key("ssh-1"));
+        var second = await Api.PostAsync($"/v1/machines/{machine.MachineId}/ssh", body, Key("ssh-1"));
+        var sleep1 = await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null, Key("sleep-1"));
+        await Server.SettleAsync();
+        var sleep2 = await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null, Key("sleep-1"));
 
         Assert.Equal(first.Session().SessionId, second.Session().SessionId);
-        Assert.Single((await _api.GetAsync($"/v1/machines/{machine.MachineId}/ssh")).SessionList().Items);
+        Assert.Single((await Api.GetAsync($"/v1/machines/{machine.MachineId}/ssh")).SessionList().Items);
         Assert.Equal(HttpStatusCode.Accepted, sleep2.Status);
         Assert.Equal(sleep1.ETag, sleep2.ETag);
     }

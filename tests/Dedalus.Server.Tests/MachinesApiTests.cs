@@ -1,33 +1,15 @@
 using System.Net;
 using Dedalus.Contracts;
 using Dedalus.Server.Tests.Infrastructure;
-using Dedalus.Testing;
 
 namespace Dedalus.Server.Tests;
 
-public sealed class MachinesApiTests : IAsyncLifetime
+public sealed class MachinesApiTests : ServerTestBase
 {
-    private readonly TempDirectory _data = new();
-    private RunningServer _server = null!;
-    private ApiClient _api = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await RunningServer.StartAsync(_data.Path);
-        _api = await _server.NewClientAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _api.Dispose();
-        await _server.DisposeAsync();
-        _data.Dispose();
-    }
-
     [Fact]
     public async Task Creating_a_machine_answers_202_with_its_revision_as_etag_and_both_phase_forms()
     {
-        var response = await _api.PostAsync("/v1/machines", """{"vcpu":0.5,"memory_mib":512,"storage_gib":2,"autosleep":"15m"}""");
+        var response = await Api.PostAsync("/v1/machines", """{"vcpu":0.5,"memory_mib":512,"storage_gib":2,"autosleep":"15m"}""");
 
         Assert.Equal(HttpStatusCode.Accepted, response.Status);
         var machine = response.Machine();
@@ -47,10 +29,10 @@ public sealed class MachinesApiTests : IAsyncLifetime
     [Fact]
     public async Task A_created_machine_runs_and_get_answers_200_with_a_higher_revision_as_etag()
     {
-        var created = await _api.CreateMachineAsync();
+        var created = await Api.CreateMachineAsync();
 
-        var running = await _api.WaitForPhaseAsync(created.MachineId, MachinePhases.Running);
-        var response = await _api.GetAsync($"/v1/machines/{created.MachineId}");
+        var running = await Api.WaitForPhaseAsync(created.MachineId, MachinePhases.Running);
+        var response = await Api.GetAsync($"/v1/machines/{created.MachineId}");
 
         Assert.Equal(HttpStatusCode.OK, response.Status);
         Assert.True(long.Parse(running.Status.Revision) > long.Parse(created.Status.Revision));
@@ -61,10 +43,10 @@ public sealed class MachinesApiTests : IAsyncLifetime
     [Fact]
     public async Task A_bare_uuid_is_accepted_as_machine_id_and_answered_in_the_dm_form()
     {
-        var created = await _api.CreateMachineAsync();
+        var created = await Api.CreateMachineAsync();
         var bare = created.MachineId["dm-".Length..].ToUpperInvariant();
 
-        var response = await _api.GetAsync($"/v1/machines/{bare}");
+        var response = await Api.GetAsync($"/v1/machines/{bare}");
 
         Assert.Equal(HttpStatusCode.OK, response.Status);
         Assert.Equal(created.MachineId, response.Machine().MachineId);
@@ -76,7 +58,7 @@ public sealed class MachinesApiTests : IAsyncLifetime
         var ids = new List<string>();
         for (var i = 0; i < 5; i++)
         {
-            ids.Add((await _api.CreateMachineAsync()).MachineId);
+            ids.Add((await Api.CreateMachineAsync()).MachineId);
         }
 
         var seen = new List<string>();
@@ -84,7 +66,7 @@ public sealed class MachinesApiTests : IAsyncLifetime
         var pages = 0;
         do
         {
-            var response = await _api.GetAsync("/v1/machines?limit=2" + (cursor is null ? string.Empty : "&cursor=" + Uri.EscapeDataString(cursor)));
+            var response = await Api.GetAsync("/v1/machines?limit=2" + (cursor is null ? string.Empty : "&cursor=" + Uri.EscapeDataString(cursor)));
             Assert.Equal(HttpStatusCode.OK, response.Status);
             var page = response.MachineList();
             Assert.True(page.Items.Count <= 2);
@@ -101,10 +83,10 @@ public sealed class MachinesApiTests : IAsyncLifetime
     [Fact]
     public async Task Listing_without_limit_returns_every_machine_on_one_page_without_a_cursor()
     {
-        await _api.CreateMachineAsync();
-        await _api.CreateMachineAsync();
+        await Api.CreateMachineAsync();
+        await Api.CreateMachineAsync();
 
-        var page = (await _api.GetAsync("/v1/machines")).MachineList();
+        var page = (await Api.GetAsync("/v1/machines")).MachineList();
 
         Assert.Equal(2, page.Items.Count);
         Assert.Null(page.NextCursor);
@@ -113,15 +95,15 @@ public sealed class MachinesApiTests : IAsyncLifetime
     [Fact]
     public async Task Sleep_answers_202_the_machine_then_sleeps_and_a_second_sleep_answers_200()
     {
-        var machine = await _api.CreateRunningMachineAsync();
+        var machine = await Api.CreateRunningMachineAsync();
 
-        var sleep = await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
+        var sleep = await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
         Assert.Equal(HttpStatusCode.Accepted, sleep.Status);
         Assert.Equal(DesiredStates.Sleeping, sleep.Machine().DesiredState);
 
-        var asleep = await _api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
+        var asleep = await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
         Assert.Equal("sleeping", asleep.Status.Phase);
-        var again = await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
+        var again = await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
         Assert.Equal(HttpStatusCode.OK, again.Status);
         Assert.Equal(asleep.Status.Revision, again.Machine().Status.Revision);
     }
@@ -129,15 +111,15 @@ public sealed class MachinesApiTests : IAsyncLifetime
     [Fact]
     public async Task Wake_of_a_sleeping_machine_answers_202_and_wake_of_a_running_machine_answers_200()
     {
-        var machine = await _api.CreateRunningMachineAsync();
-        await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
-        await _api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
+        var machine = await Api.CreateRunningMachineAsync();
+        await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
+        await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
 
-        var wake = await _api.PostAsync($"/v1/machines/{machine.MachineId}/wake", null);
+        var wake = await Api.PostAsync($"/v1/machines/{machine.MachineId}/wake", null);
         Assert.Equal(HttpStatusCode.Accepted, wake.Status);
-        await _api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Running);
+        await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Running);
 
-        var again = await _api.PostAsync($"/v1/machines/{machine.MachineId}/wake", null);
+        var again = await Api.PostAsync($"/v1/machines/{machine.MachineId}/wake", null);
         Assert.Equal(HttpStatusCode.OK, again.Status);
         Assert.Equal(MachinePhases.Running, again.Machine().Phase);
     }
@@ -145,9 +127,9 @@ public sealed class MachinesApiTests : IAsyncLifetime
     [Fact]
     public async Task Patch_with_a_stale_if_match_is_409_revision_mismatch_naming_both_revisions()
     {
-        var machine = await _api.CreateRunningMachineAsync();
+        var machine = await Api.CreateRunningMachineAsync();
 
-        var response = await _api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"memory_mib":2048}""", new Dictionary<string, string> { ["If-Match"] = "\"1\"" });
+        var response = await Api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"memory_mib":2048}""", new Dictionary<string, string> { ["If-Match"] = "\"1\"" });
 
         Assert.Equal(HttpStatusCode.Conflict, response.Status);
         var error = response.Error();
@@ -155,7 +137,7 @@ public sealed class MachinesApiTests : IAsyncLifetime
         Assert.True(error.Retryable);
         Assert.Equal(machine.Status.Revision, error.Details!["expected_revision"]);
         Assert.Equal("1", error.Details["provided_revision"]);
-        Assert.Equal(1024, (await _api.GetAsync($"/v1/machines/{machine.MachineId}")).Machine().MemoryMib);
+        Assert.Equal(1024, (await Api.GetAsync($"/v1/machines/{machine.MachineId}")).Machine().MemoryMib);
     }
 
     [Theory]
@@ -163,26 +145,26 @@ public sealed class MachinesApiTests : IAsyncLifetime
     [InlineData(false)]
     public async Task Patch_with_the_current_revision_quoted_or_not_resizes_the_machine(bool quoted)
     {
-        var machine = await _api.CreateRunningMachineAsync();
+        var machine = await Api.CreateRunningMachineAsync();
         var ifMatch = quoted ? $"\"{machine.Status.Revision}\"" : machine.Status.Revision;
 
-        var response = await _api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"vcpu":2,"memory_mib":2048,"storage_gib":20}""", new Dictionary<string, string> { ["If-Match"] = ifMatch });
+        var response = await Api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"vcpu":2,"memory_mib":2048,"storage_gib":20}""", new Dictionary<string, string> { ["If-Match"] = ifMatch });
 
         Assert.Equal(HttpStatusCode.Accepted, response.Status);
         var patched = response.Machine();
         Assert.Equal(2, patched.Vcpu);
         Assert.Equal(2048, patched.MemoryMib);
         Assert.Equal(20, patched.StorageGib);
-        await _server.SettleAsync();
-        Assert.Equal(20, _server.Runtime.GetSpec(machine.MachineId)!.Resources.StorageGib);
+        await Server.SettleAsync();
+        Assert.Equal(20, Server.Runtime.GetSpec(machine.MachineId)!.Resources.StorageGib);
     }
 
     [Fact]
     public async Task Patch_of_autosleep_only_is_converged_inline_and_answers_200()
     {
-        var machine = await _api.CreateRunningMachineAsync();
+        var machine = await Api.CreateRunningMachineAsync();
 
-        var response = await _api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"autosleep":"never"}""");
+        var response = await Api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"autosleep":"never"}""");
 
         Assert.Equal(HttpStatusCode.OK, response.Status);
         Assert.Equal(0, response.Machine().AutosleepSeconds);
@@ -191,27 +173,27 @@ public sealed class MachinesApiTests : IAsyncLifetime
     [Fact]
     public async Task Storage_cannot_shrink_and_the_error_names_storage_gib()
     {
-        var machine = await _api.CreateRunningMachineAsync();
+        var machine = await Api.CreateRunningMachineAsync();
 
-        var response = await _api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"storage_gib":5}""");
+        var response = await Api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"storage_gib":5}""");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Contains("storage_gib", response.Error().Message, StringComparison.Ordinal);
-        Assert.Equal(10, (await _api.GetAsync($"/v1/machines/{machine.MachineId}")).Machine().StorageGib);
+        Assert.Equal(10, (await Api.GetAsync($"/v1/machines/{machine.MachineId}")).Machine().StorageGib);
     }
 
     [Fact]
     public async Task Delete_answers_202_the_machine_is_destroyed_and_then_wake_is_409_invalid_state()
     {
-        var machine = await _api.CreateRunningMachineAsync();
+        var machine = await Api.CreateRunningMachineAsync();
 
-        var delete = await _api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}");
+        var delete = await Api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}");
         Assert.Equal(HttpStatusCode.Accepted, delete.Status);
         Assert.Equal(DesiredStates.Destroyed, delete.Machine().DesiredState);
-        await _api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Destroyed);
-        Assert.Null(_server.Runtime.GetSpec(machine.MachineId));
+        await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Destroyed);
+        Assert.Null(Server.Runtime.GetSpec(machine.MachineId));
 
-        var wake = await _api.PostAsync($"/v1/machines/{machine.MachineId}/wake", null);
+        var wake = await Api.PostAsync($"/v1/machines/{machine.MachineId}/wake", null);
         Assert.Equal(HttpStatusCode.Conflict, wake.Status);
         var error = wake.Error();
         Assert.Equal(ErrorCodes.InvalidState, error.ErrorCode);
@@ -221,23 +203,23 @@ public sealed class MachinesApiTests : IAsyncLifetime
         Assert.Equal(MachinePhases.Sleeping, error.Details["expected_observed_state"]);
         Assert.Equal(DesiredStates.Running, error.Details["target_desired_state"]);
 
-        var deleteAgain = await _api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}");
+        var deleteAgain = await Api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}");
         Assert.Equal(HttpStatusCode.OK, deleteAgain.Status);
-        var patch = await _api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"vcpu":2}""");
+        var patch = await Api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"vcpu":2}""");
         Assert.Equal(ErrorCodes.InvalidState, patch.Error().ErrorCode);
     }
 
     [Fact]
     public async Task A_machine_whose_runtime_fails_is_failed_with_last_error_and_sleep_is_invalid_state()
     {
-        _server.Runtime.FailWhen = _ => true;
-        var machine = await _api.CreateMachineAsync();
+        Server.Runtime.FailWhen = _ => true;
+        var machine = await Api.CreateMachineAsync();
 
-        var failed = await _api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Failed);
+        var failed = await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Failed);
 
         Assert.Equal("simulated runtime failure", failed.Status.LastError);
         Assert.True(failed.Status.Retryable);
-        var sleep = await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
+        var sleep = await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
         Assert.Equal(HttpStatusCode.Conflict, sleep.Status);
         Assert.Equal("error", sleep.Error().Details!["current_observed_state"]);
     }
@@ -245,9 +227,9 @@ public sealed class MachinesApiTests : IAsyncLifetime
     [Fact]
     public async Task The_ports_of_machines_are_distinct_and_from_the_configured_range()
     {
-        var store = _server.Service<Dedalus.Server.Store.IStore>();
-        var first = await _api.CreateMachineAsync();
-        var second = await _api.CreateMachineAsync();
+        var store = Server.Service<Dedalus.Server.Store.IStore>();
+        var first = await Api.CreateMachineAsync();
+        var second = await Api.CreateMachineAsync();
 
         var a = await store.GetMachineAsync(first.MachineId);
         var b = await store.GetMachineAsync(second.MachineId);

@@ -2,29 +2,11 @@ using System.Net;
 using System.Text.Json;
 using Dedalus.Contracts;
 using Dedalus.Server.Tests.Infrastructure;
-using Dedalus.Testing;
 
 namespace Dedalus.Server.Tests;
 
-public sealed class StatusStreamTests : IAsyncLifetime
+public sealed class StatusStreamTests : ServerTestBase
 {
-    private readonly TempDirectory _data = new();
-    private RunningServer _server = null!;
-    private ApiClient _api = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await RunningServer.StartAsync(_data.Path);
-        _api = await _server.NewClientAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _api.Dispose();
-        await _server.DisposeAsync();
-        _data.Dispose();
-    }
-
     private sealed record SseEvent(long Id, string Event, Machine Machine);
 
     /// <summary>Reads the whole stream (it must end by itself within the timeout).</summary>
@@ -38,7 +20,7 @@ public sealed class StatusStreamTests : IAsyncLifetime
             request.Headers.Add("Last-Event-ID", lastEventId);
         }
 
-        var response = await _api.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        var response = await Api.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
         var events = new List<SseEvent>();
         await using var stream = await response.Content.ReadAsStreamAsync(cts.Token);
         using var reader = new StreamReader(stream);
@@ -81,8 +63,8 @@ public sealed class StatusStreamTests : IAsyncLifetime
     public async Task Watching_a_waking_machine_yields_status_events_with_rising_ids_and_ends_when_it_runs()
     {
         var release = new TaskCompletionSource();
-        _server.Runtime.BeforeStart = (_, ct) => release.Task.WaitAsync(ct);
-        var machine = await _api.CreateMachineAsync();
+        Server.Runtime.BeforeStart = (_, ct) => release.Task.WaitAsync(ct);
+        var machine = await Api.CreateMachineAsync();
 
         var (response, events) = await ReadStreamAsync(machine.MachineId, afterFirstEvent: release.SetResult);
 
@@ -100,7 +82,7 @@ public sealed class StatusStreamTests : IAsyncLifetime
     [Fact]
     public async Task Watching_a_machine_at_its_desired_state_yields_its_state_once_and_ends()
     {
-        var machine = await _api.CreateRunningMachineAsync();
+        var machine = await Api.CreateRunningMachineAsync();
 
         var (_, events) = await ReadStreamAsync(machine.MachineId);
 
@@ -111,10 +93,10 @@ public sealed class StatusStreamTests : IAsyncLifetime
     [Fact]
     public async Task Resuming_with_last_event_id_yields_only_the_later_events()
     {
-        var machine = await _api.CreateRunningMachineAsync();
+        var machine = await Api.CreateRunningMachineAsync();
         var (_, before) = await ReadStreamAsync(machine.MachineId);
-        await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
-        await _api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
+        await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
+        await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
 
         var (_, after) = await ReadStreamAsync(machine.MachineId, before[^1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -128,10 +110,10 @@ public sealed class StatusStreamTests : IAsyncLifetime
     [Fact]
     public async Task Watching_a_machine_whose_resize_is_pending_ends_only_once_the_resize_is_applied()
     {
-        var machine = await _api.CreateRunningMachineAsync();
+        var machine = await Api.CreateRunningMachineAsync();
         var release = new TaskCompletionSource();
-        _server.Runtime.BeforeResize = (_, ct) => release.Task.WaitAsync(ct);
-        var patch = await _api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"vcpu":2}""");
+        Server.Runtime.BeforeResize = (_, ct) => release.Task.WaitAsync(ct);
+        var patch = await Api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"vcpu":2}""");
         Assert.Equal(HttpStatusCode.Accepted, patch.Status);
 
         var (_, events) = await ReadStreamAsync(machine.MachineId, afterFirstEvent: release.SetResult);
@@ -144,8 +126,8 @@ public sealed class StatusStreamTests : IAsyncLifetime
     [Fact]
     public async Task Watching_another_orgs_machine_is_404()
     {
-        var machine = await _api.CreateRunningMachineAsync();
-        using var other = await _server.NewClientAsync("globex");
+        var machine = await Api.CreateRunningMachineAsync();
+        using var other = await Server.NewClientAsync("globex");
 
         var response = await other.GetAsync($"/v1/machines/{machine.MachineId}/status/stream");
 

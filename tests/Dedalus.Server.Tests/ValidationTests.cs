@@ -1,30 +1,12 @@
 using System.Net;
 using Dedalus.Contracts;
 using Dedalus.Server.Tests.Infrastructure;
-using Dedalus.Testing;
 
 namespace Dedalus.Server.Tests;
 
 /// <summary>Every class of bad input is a 400 (413, 415) envelope that names the problem, and nothing is written.</summary>
-public sealed class ValidationTests : IAsyncLifetime
+public sealed class ValidationTests : ServerTestBase
 {
-    private readonly TempDirectory _data = new();
-    private RunningServer _server = null!;
-    private ApiClient _api = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await RunningServer.StartAsync(_data.Path);
-        _api = await _server.NewClientAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _api.Dispose();
-        await _server.DisposeAsync();
-        _data.Dispose();
-    }
-
     [Theory]
     [InlineData("""{"vcpu":1,"memory_mib":1024""", "not valid JSON")]
     [InlineData("""{"vcpu":1,"memory_mib":1024,"storage_gib":10,"colour":"red"}""", "colour")]
@@ -49,7 +31,7 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("", "body is required")]
     public async Task A_bad_create_body_is_400_invalid_request_naming_the_problem_and_creates_nothing(string body, string expected)
     {
-        var response = await _api.PostAsync("/v1/machines", body);
+        var response = await Api.PostAsync("/v1/machines", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         var error = response.Error();
@@ -57,7 +39,7 @@ public sealed class ValidationTests : IAsyncLifetime
         Assert.False(error.Retryable);
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("System.", error.Message, StringComparison.Ordinal);
-        Assert.Empty((await _api.GetAsync("/v1/machines")).MachineList().Items);
+        Assert.Empty((await Api.GetAsync("/v1/machines")).MachineList().Items);
     }
 
     [Fact]
@@ -65,17 +47,17 @@ public sealed class ValidationTests : IAsyncLifetime
     {
         var body = """{"vcpu":1,"memory_mib":1024,"storage_gib":10,"autosleep":" """ + new string('x', 100_000) + "\"}";
 
-        var response = await _api.PostAsync("/v1/machines", body);
+        var response = await Api.PostAsync("/v1/machines", body);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.Status);
         Assert.Equal(ErrorCodes.InvalidRequest, response.Error().ErrorCode);
-        Assert.Empty((await _api.GetAsync("/v1/machines")).MachineList().Items);
+        Assert.Empty((await Api.GetAsync("/v1/machines")).MachineList().Items);
     }
 
     [Fact]
     public async Task A_body_that_is_not_json_is_415_in_the_envelope()
     {
-        var response = await _api.SendAsync(HttpMethod.Post, "/v1/machines", "vcpu=1", contentType: "application/x-www-form-urlencoded");
+        var response = await Api.SendAsync(HttpMethod.Post, "/v1/machines", "vcpu=1", contentType: "application/x-www-form-urlencoded");
 
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.Status);
         Assert.Contains("application/json", response.Error().Message, StringComparison.Ordinal);
@@ -87,7 +69,7 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("dm-zzzzzzzz-0000-0000-0000-000000000000")]
     public async Task A_malformed_machine_id_is_400_naming_machine_id(string id)
     {
-        var response = await _api.GetAsync($"/v1/machines/{id}");
+        var response = await Api.GetAsync($"/v1/machines/{id}");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Equal("machine_id", response.Error().Details!["field"]);
@@ -96,7 +78,7 @@ public sealed class ValidationTests : IAsyncLifetime
     [Fact]
     public async Task An_unknown_machine_is_404_not_found_in_the_envelope()
     {
-        var response = await _api.GetAsync($"/v1/machines/dm-{Guid.NewGuid()}");
+        var response = await Api.GetAsync($"/v1/machines/dm-{Guid.NewGuid()}");
 
         Assert.Equal(HttpStatusCode.NotFound, response.Status);
         Assert.Equal(ErrorCodes.NotFound, response.Error().ErrorCode);
@@ -105,8 +87,8 @@ public sealed class ValidationTests : IAsyncLifetime
     [Fact]
     public async Task An_unknown_path_is_404_and_a_wrong_method_is_405_both_in_the_envelope()
     {
-        var notFound = await _api.GetAsync("/v1/nothing-here");
-        var notAllowed = await _api.SendAsync(HttpMethod.Put, "/v1/machines");
+        var notFound = await Api.GetAsync("/v1/nothing-here");
+        var notAllowed = await Api.SendAsync(HttpMethod.Put, "/v1/machines");
 
         Assert.Equal(HttpStatusCode.NotFound, notFound.Status);
         Assert.Equal(ErrorCodes.NotFound, notFound.Error().ErrorCode);
@@ -122,7 +104,7 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("cursor=AAAAAAAAAAAA", "cursor")]
     public async Task Bad_paging_parameters_are_400_naming_the_parameter(string query, string field)
     {
-        var response = await _api.GetAsync("/v1/machines?" + query);
+        var response = await Api.GetAsync("/v1/machines?" + query);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Equal(field, response.Error().Details!["field"]);
@@ -131,9 +113,9 @@ public sealed class ValidationTests : IAsyncLifetime
     [Fact]
     public async Task A_limit_above_the_maximum_is_capped_at_200()
     {
-        await _api.CreateMachineAsync();
+        await Api.CreateMachineAsync();
 
-        var response = await _api.GetAsync("/v1/machines?limit=100000");
+        var response = await Api.GetAsync("/v1/machines?limit=100000");
 
         Assert.Equal(HttpStatusCode.OK, response.Status);
         Assert.Single(response.MachineList().Items);
@@ -146,13 +128,13 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("""{"cpu":2}""", "cpu")]
     public async Task A_bad_patch_is_400_naming_the_field_and_changes_nothing(string body, string field)
     {
-        var machine = await _api.CreateRunningMachineAsync();
+        var machine = await Api.CreateRunningMachineAsync();
 
-        var response = await _api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", body);
+        var response = await Api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Contains(field, response.Error().Message, StringComparison.Ordinal);
-        var after = (await _api.GetAsync($"/v1/machines/{machine.MachineId}")).Machine();
+        var after = (await Api.GetAsync($"/v1/machines/{machine.MachineId}")).Machine();
         Assert.Equal(machine.Status.Revision, after.Status.Revision);
     }
 
@@ -161,9 +143,9 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("\"x\"")]
     public async Task A_malformed_if_match_is_400_naming_if_match(string ifMatch)
     {
-        var machine = await _api.CreateRunningMachineAsync();
+        var machine = await Api.CreateRunningMachineAsync();
 
-        var response = await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null, new Dictionary<string, string> { ["If-Match"] = ifMatch });
+        var response = await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null, new Dictionary<string, string> { ["If-Match"] = ifMatch });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Equal("If-Match", response.Error().Details!["field"]);
