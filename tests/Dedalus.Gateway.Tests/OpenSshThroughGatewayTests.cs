@@ -108,31 +108,8 @@ public sealed class OpenSshThroughGatewayTests(SshSiteFixture fixture) : IClassF
         var ssh = harness.StartClient("ssh", [.. fixture.Site.ClientOptions(identity), "-o", "ExitOnForwardFailure=yes", "-N", "-L", $"127.0.0.1:{localPort}:127.0.0.1:{echoPort}", "-p", GatewayHarness.Port(port), "root@127.0.0.1"]);
 
         var message = "through the tunnel and back"u8.ToArray();
-        byte[] received = [];
         Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Gateway.GetSessionConnectionCount("sess-forward-1") == 1, GatewayHarness.Timeout));
-        for (var attempt = 0; attempt < 100 && received.Length == 0; attempt++)
-        {
-            try
-            {
-                using var client = await GatewayHarness.ConnectAsync(localPort);
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await client.SendAsync(message, SocketFlags.None, cts.Token);
-                client.Shutdown(SocketShutdown.Send);
-                var buffer = new byte[message.Length];
-                var total = 0;
-                int read;
-                while (total < buffer.Length && (read = await client.ReceiveAsync(buffer.AsMemory(total), SocketFlags.None, cts.Token)) > 0)
-                {
-                    total += read;
-                }
-
-                received = buffer[..total];
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50); // ssh is still setting up the local listener
-            }
-        }
+        var received = await GatewayHarness.RoundTripThroughForwardAsync(localPort, message);
 
         Assert.Equal(message, received);
         await echoTask.WaitAsync(GatewayHarness.Timeout);

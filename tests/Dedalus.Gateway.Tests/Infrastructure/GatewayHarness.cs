@@ -149,11 +149,46 @@ public sealed class GatewayHarness : IAsyncDisposable
         return true;
     }
 
-    public static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
-
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Sends <paramref name="message"/> into a local port forward and reads the answer, retrying while ssh is
+    /// still setting up its local listener; an empty result means it never answered.
+    /// </summary>
+    public static async Task<byte[]> RoundTripThroughForwardAsync(int localPort, byte[] message)
     {
-        foreach (var client in _clients)
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            try
+            {
+                using var client = await ConnectAsync(localPort);
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await client.SendAsync(message, SocketFlags.None, cts.Token);
+                client.Shutdown(SocketShutdown.Send);
+                var buffer = new byte[message.Length];
+                var total = 0;
+                int read;
+                while (total < buffer.Length && (read = await client.ReceiveAsync(buffer.AsMemory(total), SocketFlags.None, cts.Token)) > 0)
+                {
+                    total += read;
+                }
+
+                if (total > 0)
+                {
+                    return buffer[..total];
+                }
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50); // ssh is still setting up its local listener
+            }
+        }
+
+        return [];
+    }
+
+    /// <summary>Kills (with their trees) and disposes client processes a test started.</summary>
+    public static async Task StopClientsAsync(IEnumerable<Process> clients, TimeSpan timeout)
+    {
+        foreach (var client in clients)
         {
             try
             {
@@ -162,7 +197,7 @@ public sealed class GatewayHarness : IAsyncDisposable
                     client.Kill(entireProcessTree: true);
                 }
 
-                await client.WaitForExitAsync().WaitAsync(Timeout);
+                await client.WaitForExitAsync().WaitAsync(timeout);
             }
             catch (InvalidOperationException)
             {
@@ -170,6 +205,13 @@ public sealed class GatewayHarness : IAsyncDisposable
 
             client.Dispose();
         }
+    }
+
+    public static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopClientsAsync(_clients, Timeout);
 
         await Gateway.DisposeAsync().AsTask().WaitAsync(Timeout);
         Runtime.KillAll();

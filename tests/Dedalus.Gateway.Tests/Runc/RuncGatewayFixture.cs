@@ -117,23 +117,7 @@ public sealed class RuncGatewayFixture : IAsyncLifetime
             clients = [.. _clients];
         }
 
-        foreach (var client in clients)
-        {
-            try
-            {
-                if (!client.HasExited)
-                {
-                    client.Kill(entireProcessTree: true);
-                }
-
-                await client.WaitForExitAsync().WaitAsync(Timeout);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            client.Dispose();
-        }
+        await GatewayHarness.StopClientsAsync(clients, Timeout);
 
         try
         {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Dedalus.Gateway.Tests.Infrastructure;
 using Dedalus.Machines.Runtime;
@@ -104,30 +103,7 @@ public sealed class RuncGatewayTests(RuncGatewayFixture fixture) : IClassFixture
         Assert.True(await GatewayHarness.EventuallyAsync(() => fixture.Gateway.GetSessionConnectionCount(identity.SessionId) == 1, RuncGatewayFixture.Timeout));
 
         var message = "through the gateway into the machine"u8.ToArray();
-        byte[] received = [];
-        for (var attempt = 0; attempt < 100 && received.Length == 0; attempt++)
-        {
-            try
-            {
-                using var client = await GatewayHarness.ConnectAsync(localPort);
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await client.SendAsync(message, SocketFlags.None, cts.Token);
-                client.Shutdown(SocketShutdown.Send);
-                var buffer = new byte[message.Length];
-                var total = 0;
-                int read;
-                while (total < buffer.Length && (read = await client.ReceiveAsync(buffer.AsMemory(total), SocketFlags.None, cts.Token)) > 0)
-                {
-                    total += read;
-                }
-
-                received = buffer[..total];
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50); // ssh is still setting up its local listener
-            }
-        }
+        var received = await GatewayHarness.RoundTripThroughForwardAsync(localPort, message);
 
         Assert.Equal("THROUGH THE GATEWAY INTO THE MACHINE"u8.ToArray(), received);
         Assert.Equal(0, await server.Exited.WaitAsync(RuncGatewayFixture.Timeout));
