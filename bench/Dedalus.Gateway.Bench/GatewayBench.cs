@@ -108,7 +108,7 @@ internal static class GatewayBench
             viaGateway.AddRange(await MeasureAsync(gatewayPort));
         }
 
-        Report("ssh true", viaGateway, viaDirect, "ms");
+        BenchFigures.Report("ssh true", viaGateway, viaDirect, "ms");
     }
 
     private static async Task ScpAsync(SshTestSite site, UserIdentity identity, int gatewayPort, int directPort, int mib)
@@ -147,8 +147,8 @@ internal static class GatewayBench
                     viaGateway.Add(await CopyAsync(gatewayPort, upload));
                 }
 
-                Report($"scp {mib} MiB {(upload ? "upload" : "download")}", viaGateway, viaDirect, "ms");
-                Console.WriteLine($"  throughput median: gateway {mib / (Median(viaGateway) / 1000):F0} MiB/s, direct {mib / (Median(viaDirect) / 1000):F0} MiB/s");
+                BenchFigures.Report($"scp {mib} MiB {(upload ? "upload" : "download")}", viaGateway, viaDirect, "ms");
+                Console.WriteLine($"  throughput median: gateway {mib / (BenchFigures.Median(viaGateway) / 1000):F0} MiB/s, direct {mib / (BenchFigures.Median(viaDirect) / 1000):F0} MiB/s");
             }
 
             File.Delete(back);
@@ -239,21 +239,6 @@ internal static class GatewayBench
 
             Console.WriteLine($"  after close: gateway counts {gateway.OpenConnectionCount}, live sshd -i {runtime.LiveProcessCount}, torn down in {deadline.Elapsed.TotalSeconds:F1} s");
         }
-    }
-
-    private static void Report(string name, IReadOnlyList<double> viaGateway, IReadOnlyList<double> viaDirect, string unit)
-    {
-        var gatewayMedian = Median(viaGateway);
-        var directMedian = Median(viaDirect);
-        Console.WriteLine(
-            $"{name}: gateway median {gatewayMedian:F1} {unit} (mean {viaGateway.Average():F1}, n={viaGateway.Count}), " +
-            $"direct median {directMedian:F1} {unit} (mean {viaDirect.Average():F1}, n={viaDirect.Count}), ratio gateway/direct {gatewayMedian / directMedian:F2}");
-    }
-
-    private static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static Process StartDirectSshd(string config, int port)

@@ -105,7 +105,7 @@ internal static class RuncBench
             viaGateway.Add(await TimeSshAsync(bench.GatewayArguments("true")));
         }
 
-        Report("ssh true (runc machine)", viaGateway, viaDirect, "ms");
+        BenchFigures.Report("ssh true (runc machine)", viaGateway, viaDirect, "ms");
     }
 
     private static async Task WakeAsync(Paths bench, SshGateway gateway, RuncTestBackend backend, int runs)
@@ -143,9 +143,9 @@ internal static class RuncBench
         }
 
         Console.WriteLine(
-            $"wake on connect: ssh true to a sleeping machine (live session) median {Median(asleep):F1} ms (mean {asleep.Average():F1}, n={asleep.Count}), " +
-            $"to the running machine median {Median(running):F1} ms (n={running.Count}); extra wall time {Median(asleep) - Median(running):F1} ms " +
-            $"(runtime StartAsync alone: median {Median(wakeOnly):F1} ms)");
+            $"wake on connect: ssh true to a sleeping machine (live session) median {BenchFigures.Median(asleep):F1} ms (mean {asleep.Average():F1}, n={asleep.Count}), " +
+            $"to the running machine median {BenchFigures.Median(running):F1} ms (n={running.Count}); extra wall time {BenchFigures.Median(asleep) - BenchFigures.Median(running):F1} ms " +
+            $"(runtime StartAsync alone: median {BenchFigures.Median(wakeOnly):F1} ms)");
     }
 
     private static async Task ScpAsync(Paths bench, int mib)
@@ -188,9 +188,9 @@ internal static class RuncBench
                     gatewayCpu += Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
                 }
 
-                Report($"scp {mib} MiB {(upload ? "upload" : "download")} (runc machine)", viaGateway, viaDirect, "ms");
+                BenchFigures.Report($"scp {mib} MiB {(upload ? "upload" : "download")} (runc machine)", viaGateway, viaDirect, "ms");
                 Console.WriteLine(
-                    $"  throughput median: gateway {mib / (Median(viaGateway) / 1000):F0} MiB/s, direct {mib / (Median(viaDirect) / 1000):F0} MiB/s; " +
+                    $"  throughput median: gateway {mib / (BenchFigures.Median(viaGateway) / 1000):F0} MiB/s, direct {mib / (BenchFigures.Median(viaDirect) / 1000):F0} MiB/s; " +
                     $"gateway process CPU {gatewayCpu.TotalMilliseconds / viaGateway.Count:F0} ms per copy ({gatewayCpu.TotalMilliseconds / viaGateway.Count / mib:F2} ms per MiB)");
             }
         }
@@ -330,21 +330,6 @@ internal static class RuncBench
             }
         }).ToArray();
         await Task.WhenAll(tasks);
-    }
-
-    private static void Report(string name, IReadOnlyList<double> viaGateway, IReadOnlyList<double> viaDirect, string unit)
-    {
-        var gatewayMedian = Median(viaGateway);
-        var directMedian = Median(viaDirect);
-        Console.WriteLine(
-            $"{name}: gateway median {gatewayMedian:F1} {unit} (mean {viaGateway.Average():F1}, n={viaGateway.Count}), " +
-            $"direct median {directMedian:F1} {unit} (mean {viaDirect.Average():F1}, n={viaDirect.Count}), ratio gateway/direct {gatewayMedian / directMedian:F2}");
-    }
-
-    private static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static async Task<Footprint> MeasureAsync()
