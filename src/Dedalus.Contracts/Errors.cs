@@ -38,6 +38,30 @@ public static class ErrorCodes
     public const string DependencyUnavailable = "DEPENDENCY_UNAVAILABLE";
     /// <summary>An unexpected server error.</summary>
     public const string Internal = "INTERNAL";
+    /// <summary>An SSH session failed because its machine failed (the session's <c>error_code</c>).</summary>
+    public const string MachineFailed = "MACHINE_FAILED";
+    /// <summary>An SSH session ended or failed because its machine was destroyed (the session's <c>error_code</c>).</summary>
+    public const string MachineDestroyed = "MACHINE_DESTROYED";
+}
+
+/// <summary>Keys of the error envelope's <c>details</c>.</summary>
+public static class ErrorDetailKeys
+{
+    /// <summary>On <c>INVALID_REQUEST</c>: the request field, query parameter or header at fault.</summary>
+    public const string Field = "field";
+    /// <summary>On <c>NOT_FOUND</c>: what was not found; see <see cref="NotFoundResources"/>.</summary>
+    public const string Resource = "resource";
+}
+
+/// <summary>Values of <see cref="ErrorDetailKeys.Resource"/> on a <c>NOT_FOUND</c> answer.</summary>
+public static class NotFoundResources
+{
+    /// <summary>No such machine (or not visible to this org).</summary>
+    public const string Machine = "machine";
+    /// <summary>No such SSH session on that machine.</summary>
+    public const string SshSession = "ssh_session";
+    /// <summary>No such path: the request did not reach an operation of the API (a wrong base URL, or not a Dedalus server).</summary>
+    public const string Path = "path";
 }
 
 /// <summary>HTTP header names of the DCS API.</summary>

@@ -12,8 +12,9 @@ public static class ApiErrors
             false,
             Details: field is null ? null : new Dictionary<string, string> { ["field"] = field }));
 
-    public static ApiException NotFound(string message) =>
-        new(StatusCodes.Status404NotFound, new ErrorEnvelope(ErrorCodes.NotFound, message, false));
+    public static ApiException NotFound(string message, string resource) =>
+        new(StatusCodes.Status404NotFound, new ErrorEnvelope(
+            ErrorCodes.NotFound, message, false, Details: new Dictionary<string, string> { [ErrorDetailKeys.Resource] = resource }));
 
     public static ApiException PayloadTooLarge(long limit) =>
         new(StatusCodes.Status413PayloadTooLarge, new ErrorEnvelope(ErrorCodes.InvalidRequest, $"request body exceeds {limit} bytes", false));

@@ -48,7 +48,8 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
             var status = context.Response.StatusCode;
             var error = status switch
             {
-                StatusCodes.Status404NotFound => new ErrorEnvelope(ErrorCodes.NotFound, $"no resource at {context.Request.Path}", false),
+                StatusCodes.Status404NotFound => new ErrorEnvelope(
+                    ErrorCodes.NotFound, $"no resource at {context.Request.Path}", false, Details: new Dictionary<string, string> { [ErrorDetailKeys.Resource] = NotFoundResources.Path }),
                 StatusCodes.Status405MethodNotAllowed => new ErrorEnvelope(ErrorCodes.InvalidRequest, $"method {context.Request.Method} is not allowed on {context.Request.Path}", false),
                 StatusCodes.Status415UnsupportedMediaType => new ErrorEnvelope(ErrorCodes.InvalidRequest, "request body must be application/json", false),
                 StatusCodes.Status413PayloadTooLarge => new ErrorEnvelope(ErrorCodes.InvalidRequest, "request body too large", false),

@@ -68,7 +68,7 @@ public sealed class MachineService(
         var machine = await store.GetMachineAsync(machineId, cancellationToken).ConfigureAwait(false);
         return machine is not null && machine.OrgId == orgId
             ? machine
-            : throw ApiErrors.NotFound($"machine {machineId} not found");
+            : throw ApiErrors.NotFound($"machine {machineId} not found", NotFoundResources.Machine);
     }
 
     public Task<Page<MachineRecord>> ListAsync(string orgId, long after, int limit, CancellationToken cancellationToken = default) =>

@@ -22,8 +22,8 @@ public sealed class SshSessionService(
     ILogger<SshSessionService> logger)
 {
     public const long WakeRetryAfterMs = 500;
-    public const string MachineFailedCode = "MACHINE_FAILED";
-    public const string MachineDestroyedCode = "MACHINE_DESTROYED";
+    public const string MachineFailedCode = ErrorCodes.MachineFailed;
+    public const string MachineDestroyedCode = ErrorCodes.MachineDestroyed;
 
     public async Task<(SessionRecord Session, MachineRecord Machine)> CreateAsync(string orgId, string rawMachineId, CreateSshSessionRequest request, CancellationToken cancellationToken = default)
     {
@@ -154,13 +154,13 @@ public sealed class SshSessionService(
     {
         if (!SessionIds.IsWellFormed(sessionId))
         {
-            throw ApiErrors.NotFound($"ssh session {Truncate(sessionId)} not found");
+            throw ApiErrors.NotFound($"ssh session {Truncate(sessionId)} not found", NotFoundResources.SshSession);
         }
 
         var session = await store.GetSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
         return session is not null && session.MachineId == machine.Id && session.OrgId == machine.OrgId
             ? session
-            : throw ApiErrors.NotFound($"ssh session {sessionId} not found on machine {machine.Id}");
+            : throw ApiErrors.NotFound($"ssh session {sessionId} not found on machine {machine.Id}", NotFoundResources.SshSession);
     }
 
     /// <summary>Applies what time and the machine say about an open session (expiry, readiness, failure), persisting it.</summary>
