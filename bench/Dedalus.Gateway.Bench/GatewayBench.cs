@@ -26,10 +26,10 @@ internal static class GatewayBench
         var bufferKib = Option(args, "--buffer-kib", 64);
 
         using var site = await SshTestSite.CreateAsync("gateway-bench", loginGraceSeconds: 0);
-        var runtime = new HostSshdMachineRuntime();
+        var sshd = new HostSshdConnector();
         var backend = new RecordingBackend();
         var config = site.AddMachine(Machine);
-        runtime.AddMachine(Machine, config);
+        sshd.AddMachine(Machine, config);
         backend.Set(Machine, GatewayAdmission.Running);
         var options = new GatewayOptions
         {
@@ -37,9 +37,8 @@ internal static class GatewayBench
             MaxConnectionsPerMachine = idle + 100,
             MaxConnections = idle + 100,
             BufferSize = bufferKib * 1024,
-            SshdArguments = ["/usr/sbin/sshd", "-i", "-e", "-f", SshTestSite.MachineConfigPath],
         };
-        await using var gateway = new SshGateway(options, runtime, backend);
+        await using var gateway = new SshGateway(options, sshd, backend);
         var gatewayPort = (await gateway.OpenAsync(Machine, 0)).Port;
         var directPort = FreePort.Next();
         using var direct = StartDirectSshd(config, directPort);
@@ -61,8 +60,8 @@ internal static class GatewayBench
 
             if (all || args.Contains("idle"))
             {
-                var (runtimeManaged, runtimeRss) = await RuntimeOnlyAsync(runtime, idle);
-                await IdleAsync(gateway, runtime, gatewayPort, idle, runtimeManaged, runtimeRss);
+                var (runtimeManaged, runtimeRss) = await RuntimeOnlyAsync(sshd, idle);
+                await IdleAsync(gateway, sshd, gatewayPort, idle, runtimeManaged, runtimeRss);
             }
         }
         finally
@@ -161,17 +160,16 @@ internal static class GatewayBench
     }
 
     /// <summary>The test runtime's own cost per sshd -i (Process objects, pipes), to subtract from the gateway figure.</summary>
-    private static async Task<(double Managed, double Rss)> RuntimeOnlyAsync(HostSshdMachineRuntime runtime, int count)
+    private static async Task<(double Managed, double Rss)> RuntimeOnlyAsync(HostSshdConnector sshd, int count)
     {
         var processes = new List<Dedalus.Machines.Runtime.IMachineProcess>(count);
         var buffer = new byte[256];
         await SettleAsync();
         var managedBefore = GC.GetTotalMemory(forceFullCollection: true);
         var rssBefore = RssBytes();
-        var request = new Dedalus.Machines.Runtime.MachineExecRequest(["/usr/sbin/sshd", "-i", "-e", "-f", SshTestSite.MachineConfigPath]);
         for (var i = 0; i < count; i++)
         {
-            var process = await runtime.ExecAsync(Machine, request);
+            var process = await sshd.ConnectAsync(Machine);
             processes.Add(process);
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             _ = await process.StandardOutput.ReadAsync(buffer, cts.Token); // the version line
@@ -189,7 +187,7 @@ internal static class GatewayBench
         return (managed, rss);
     }
 
-    private static async Task IdleAsync(SshGateway gateway, HostSshdMachineRuntime runtime, int gatewayPort, int count, double runtimeManaged, double runtimeRss)
+    private static async Task IdleAsync(SshGateway gateway, HostSshdConnector sshd, int gatewayPort, int count, double runtimeManaged, double runtimeRss)
     {
         var sockets = new List<Socket>(count);
         var clientBanner = "SSH-2.0-DedalusBench\r\n"u8.ToArray();
@@ -219,7 +217,7 @@ internal static class GatewayBench
             await SettleAsync();
             var managedAfter = GC.GetTotalMemory(forceFullCollection: true);
             var rssAfter = RssBytes();
-            Console.WriteLine($"idle: {count} connections past the SSH version exchange opened in {opened.TotalSeconds:F1} s; gateway counts {gateway.GetOpenConnectionCount(Machine)}, live sshd -i {runtime.LiveProcessCount}");
+            Console.WriteLine($"idle: {count} connections past the SSH version exchange opened in {opened.TotalSeconds:F1} s; gateway counts {gateway.GetOpenConnectionCount(Machine)}, live sshd -i {sshd.LiveProcessCount}");
             Console.WriteLine($"  managed heap: +{(managedAfter - managedBefore) / 1024.0 / 1024:F1} MiB = {(managedAfter - managedBefore) / (double)count / 1024:F1} KiB per connection");
             Console.WriteLine($"  process RSS:  +{(rssAfter - rssBefore) / 1024.0 / 1024:F1} MiB = {(rssAfter - rssBefore) / (double)count / 1024:F1} KiB per connection");
             Console.WriteLine($"  gateway's own share (minus the runtime-only figures): managed {(((managedAfter - managedBefore) / (double)count) - runtimeManaged) / 1024:F1} KiB, RSS {(((rssAfter - rssBefore) / (double)count) - runtimeRss) / 1024:F1} KiB per connection (includes the bench's client socket)");
@@ -232,12 +230,12 @@ internal static class GatewayBench
             }
 
             var deadline = Stopwatch.StartNew();
-            while ((gateway.OpenConnectionCount > 0 || runtime.LiveProcessCount > 0) && deadline.Elapsed < TimeSpan.FromSeconds(60))
+            while ((gateway.OpenConnectionCount > 0 || sshd.LiveProcessCount > 0) && deadline.Elapsed < TimeSpan.FromSeconds(60))
             {
                 await Task.Delay(100);
             }
 
-            Console.WriteLine($"  after close: gateway counts {gateway.OpenConnectionCount}, live sshd -i {runtime.LiveProcessCount}, torn down in {deadline.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine($"  after close: gateway counts {gateway.OpenConnectionCount}, live sshd -i {sshd.LiveProcessCount}, torn down in {deadline.Elapsed.TotalSeconds:F1} s");
         }
     }
 

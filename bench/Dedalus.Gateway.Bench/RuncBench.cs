@@ -46,7 +46,7 @@ internal static class RuncBench
             BufferSize = bufferKib * 1024,
             ActivityReportInterval = TimeSpan.Zero,
         };
-        await using var gateway = new SshGateway(options, runtime, backend);
+        await using var gateway = new SshGateway(options, new InetdSshServerConnector(runtime), backend);
         var port = (await gateway.OpenAsync(machine, 0)).Port;
         var identity = site.IssueUser(machine);
         var bench = new Paths(site, identity, machine, port, args.Contains("--tty"));

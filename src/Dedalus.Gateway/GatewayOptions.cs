@@ -5,10 +5,6 @@ namespace Dedalus.Gateway;
 /// <summary>Configuration of an <see cref="SshGateway"/>: an immutable snapshot.</summary>
 public sealed record GatewayOptions
 {
-    /// <summary>The argv of sshd in inetd mode inside a machine (the runc runtime's layout).</summary>
-    public static readonly IReadOnlyList<string> DefaultSshdArguments =
-        ["/usr/sbin/sshd", "-i", "-e", "-f", "/etc/ssh/dedalus/sshd_config"];
-
     /// <summary>Address every machine listener binds (all interfaces by default).</summary>
     public IPAddress ListenAddress { get; init; } = IPAddress.Any;
 
@@ -24,20 +20,14 @@ public sealed record GatewayOptions
     /// <summary>Open connections allowed across the whole gateway.</summary>
     public int MaxConnections { get; init; } = 4096;
 
-    /// <summary>The argv started inside the machine per connection; must run sshd in inetd mode with logs on stderr (<c>-i -e</c>).</summary>
-    public IReadOnlyList<string> SshdArguments { get; init; } = DefaultSshdArguments;
-
-    /// <summary>User the sshd process runs as inside the machine (sshd needs root to switch users).</summary>
-    public string SshdUser { get; init; } = "root";
-
     /// <summary>How often a machine with open connections is reported active to the backend. Zero or less disables the periodic report.</summary>
     public TimeSpan ActivityReportInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Upper bound of the backend's admission (and wake) decision.</summary>
     public TimeSpan AdmissionTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Upper bound of starting sshd inside the machine.</summary>
-    public TimeSpan ExecTimeout { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>Upper bound of connecting to the machine's SSH server (<see cref="Dedalus.Machines.Runtime.ISshServerConnector"/>).</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// After one direction ended (client half-close, or sshd's output ended), how long the other
@@ -79,11 +69,6 @@ public sealed record GatewayOptions
         if (MaxConnectionsPerMachine < 1 || MaxConnections < 1)
         {
             throw new ArgumentException("connection limits must be at least 1");
-        }
-
-        if (SshdArguments.Count == 0)
-        {
-            throw new ArgumentException("SshdArguments must not be empty");
         }
 
         if (BufferSize < 1024)

@@ -107,7 +107,7 @@ public sealed partial class SshGateway
                     throw new InvalidOperationException($"unexpected admission {admission}");
             }
 
-            process = await StartSshdAsync(connection).ConfigureAwait(false);
+            process = await ConnectSshServerAsync(connection).ConfigureAwait(false);
             connection.AttachProcess(process);
             ReportActivity(machineId);
             var end = await connection.PumpAsync(
@@ -199,12 +199,11 @@ public sealed partial class SshGateway
         await _backend.WakeAsync(connection.MachineId, timeout.Token).ConfigureAwait(false);
     }
 
-    private async Task<IMachineProcess> StartSshdAsync(GatewayConnection connection)
+    private async Task<IMachineProcess> ConnectSshServerAsync(GatewayConnection connection)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.Aborted);
-        timeout.CancelAfter(_options.ExecTimeout);
-        var request = new MachineExecRequest(_options.SshdArguments, _options.SshdUser);
-        return await _runtime.ExecAsync(connection.MachineId, request, timeout.Token).ConfigureAwait(false);
+        timeout.CancelAfter(_options.ConnectTimeout);
+        return await _sshServers.ConnectAsync(connection.MachineId, timeout.Token).ConfigureAwait(false);
     }
 
     private void OnSshdStderrLine(GatewayConnection connection, string line)

@@ -9,15 +9,15 @@ namespace Dedalus.Gateway;
 
 /// <summary>
 /// The TCP SSH gateway: one listener per machine on the machine's stable port; per connection it
-/// asks the <see cref="IGatewayBackend"/> for admission, starts <c>sshd -i</c> inside the machine
-/// through <see cref="IMachineRuntime.ExecAsync"/> and pumps bytes both ways. Listeners are in
+/// asks the <see cref="IGatewayBackend"/> for admission, connects to the machine's SSH server through
+/// <see cref="ISshServerConnector"/> (the runc engine starts <c>sshd -i</c> inside it) and pumps bytes both ways. Listeners are in
 /// this file; connection handling in SshGateway.Connections.cs; cutting in SshGateway.Closing.cs;
 /// activity reports in SshGateway.Activity.cs.
 /// </summary>
 public sealed partial class SshGateway : IAsyncDisposable
 {
     private readonly GatewayOptions _options;
-    private readonly IMachineRuntime _runtime;
+    private readonly ISshServerConnector _sshServers;
     private readonly IGatewayBackend _backend;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -32,17 +32,17 @@ public sealed partial class SshGateway : IAsyncDisposable
 
     public SshGateway(
         GatewayOptions options,
-        IMachineRuntime runtime,
+        ISshServerConnector sshServers,
         IGatewayBackend backend,
         TimeProvider? timeProvider = null,
         ILogger<SshGateway>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(sshServers);
         ArgumentNullException.ThrowIfNull(backend);
         options.Validate();
         _options = options;
-        _runtime = runtime;
+        _sshServers = sshServers;
         _backend = backend;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;

@@ -1,5 +1,4 @@
 using Dedalus.Gateway.Tests.Infrastructure;
-using Dedalus.Machines.Runtime;
 
 namespace Dedalus.Gateway.Tests;
 
@@ -24,7 +23,7 @@ public sealed class AdmissionTests(SshSiteFixture fixture) : IClassFixture<SshSi
         Assert.NotNull(line);
         Assert.StartsWith("dedalus-gateway: ", line, StringComparison.Ordinal);
         Assert.Equal(0, rest);
-        Assert.Equal(0, harness.Runtime.ExecCount);
+        Assert.Equal(0, harness.Sshd.ConnectCount);
         Assert.Empty(harness.Backend.Wakes);
         var record = await harness.Backend.WaitForRecordAsync(r => r.MachineId == Machine);
         Assert.Equal(expected, record.End);
@@ -44,7 +43,7 @@ public sealed class AdmissionTests(SshSiteFixture fixture) : IClassFixture<SshSi
 
         Assert.Equal(255, result.ExitCode);
         Assert.Empty(harness.Backend.Wakes);
-        Assert.Equal(0, harness.Runtime.ExecCount);
+        Assert.Equal(0, harness.Sshd.ConnectCount);
         var record = await harness.Backend.WaitForRecordAsync(r => r.MachineId == Machine);
         Assert.Equal(GatewayConnectionEnd.RefusedSleeping, record.End);
     }
@@ -54,7 +53,11 @@ public sealed class AdmissionTests(SshSiteFixture fixture) : IClassFixture<SshSi
     {
         await using var harness = new GatewayHarness(fixture.Site);
         var port = await harness.AddMachineAsync(Machine, GatewayAdmission.SleepingWithLiveSession);
-        harness.Backend.OnWake = machineId => harness.Runtime.StartAsync(machineId);
+        harness.Backend.OnWake = machineId =>
+        {
+            harness.Sshd.SetRunning(machineId, true);
+            return Task.CompletedTask;
+        };
         var identity = await fixture.Site.IssueAsync("sess-wake-1", Machine, 302);
 
         var result = await harness.SshAsync(identity, port, "echo", "awake");
@@ -62,7 +65,6 @@ public sealed class AdmissionTests(SshSiteFixture fixture) : IClassFixture<SshSi
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("awake", result.StandardOutput.Trim());
         Assert.Equal([Machine], harness.Backend.Wakes);
-        Assert.Equal(MachineRuntimeState.Running, await harness.Runtime.GetStateAsync(Machine));
         var record = await harness.Backend.WaitForRecordAsync(r => r.MachineId == Machine);
         Assert.Equal("sess-wake-1", record.SessionId);
     }
@@ -81,6 +83,6 @@ public sealed class AdmissionTests(SshSiteFixture fixture) : IClassFixture<SshSi
         var record = await harness.Backend.WaitForRecordAsync(r => r.MachineId == Machine);
         Assert.Equal(GatewayConnectionEnd.Error, record.End);
         Assert.Contains("no capacity", record.Detail, StringComparison.Ordinal);
-        Assert.Equal(0, harness.Runtime.ExecCount);
+        Assert.Equal(0, harness.Sshd.ConnectCount);
     }
 }

@@ -25,7 +25,7 @@ public sealed class ConnectionLifecycleTests(SshSiteFixture fixture) : IClassFix
         Assert.Equal(GatewayConnectionEnd.ClientClosed, record.End);
         Assert.Equal("SSH-2.0-DedalusGatewayTest\r\n".Length, record.BytesFromClient);
         Assert.True(record.BytesToClient > banner.Length);
-        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Runtime.LiveProcessCount == 0));
+        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Sshd.LiveProcessCount == 0));
     }
 
     [Fact]
@@ -36,8 +36,8 @@ public sealed class ConnectionLifecycleTests(SshSiteFixture fixture) : IClassFix
         var (socket, _) = await GatewayHarness.ConnectPastBannerAsync(port);
         using (socket)
         {
-            Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Runtime.LiveProcessCount == 1));
-            harness.Runtime.KillAll();
+            Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Sshd.LiveProcessCount == 1));
+            harness.Sshd.KillAll();
             await GatewayHarness.ReadToEndAsync(socket, TimeSpan.FromSeconds(5));
         }
 
@@ -62,7 +62,7 @@ public sealed class ConnectionLifecycleTests(SshSiteFixture fixture) : IClassFix
         Assert.All(harness.Backend.Records, r => Assert.Equal(GatewayConnectionEnd.ClientClosed, r.End));
         Assert.Equal(0, harness.Gateway.GetOpenConnectionCount(Machine));
         Assert.Equal(0, harness.Gateway.OpenConnectionCount);
-        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Runtime.LiveProcessCount == 0));
+        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Sshd.LiveProcessCount == 0));
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public sealed class LimitTests(SshSiteFixture fixture) : IClassFixture<SshSiteFi
         var refused = await harness.Backend.WaitForRecordAsync(r => r.End == GatewayConnectionEnd.RefusedMachineLimit);
         Assert.Equal(MachineA, refused.MachineId);
         Assert.Equal(2, harness.Gateway.GetOpenConnectionCount(MachineA));
-        Assert.Equal(2, harness.Runtime.ExecCount);
+        Assert.Equal(2, harness.Sshd.ConnectCount);
         first.Dispose();
         second.Dispose();
         Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Gateway.GetOpenConnectionCount(MachineA) == 0 && harness.Gateway.OpenConnectionCount == 0));

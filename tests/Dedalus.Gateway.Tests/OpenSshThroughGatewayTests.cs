@@ -33,7 +33,7 @@ public sealed class OpenSshThroughGatewayTests(SshSiteFixture fixture) : IClassF
         Assert.True(record.EndedAt >= record.StartedAt);
         Assert.Contains(record.SshdStderrTail, line => line.Contains("Accepted publickey", StringComparison.Ordinal));
         Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Gateway.GetOpenConnectionCount(Machine) == 0));
-        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Runtime.LiveProcessCount == 0));
+        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Sshd.LiveProcessCount == 0));
     }
 
     [Fact]

@@ -1,28 +1,8 @@
 namespace Dedalus.Gateway.Tests;
 
-/// <summary>Pure pieces: port allocation, sshd log parsing, audit names.</summary>
+/// <summary>Pure pieces: sshd log parsing, audit names, option validation.</summary>
 public sealed class UnitTests
 {
-    [Fact]
-    public void The_port_allocator_picks_the_lowest_free_port_of_the_range()
-    {
-        var options = new GatewayOptions { PortRangeStart = 2200, PortRangeEnd = 2203 };
-
-        Assert.True(GatewayPortAllocator.TryAllocate(options, new HashSet<int> { 2200, 2202 }, out var port));
-        Assert.Equal(2201, port);
-        Assert.Equal(2200, GatewayPortAllocator.Allocate(options, new HashSet<int>()));
-    }
-
-    [Fact]
-    public void The_port_allocator_reports_an_exhausted_range()
-    {
-        var options = new GatewayOptions { PortRangeStart = 2200, PortRangeEnd = 2201 };
-        var used = new HashSet<int> { 2200, 2201 };
-
-        Assert.False(GatewayPortAllocator.TryAllocate(options, used, out _));
-        Assert.Throws<GatewayException>(() => GatewayPortAllocator.Allocate(options, used));
-    }
-
     [Theory]
     [InlineData("Accepted publickey for root from UNKNOWN port 65535 ssh2: ED25519-CERT SHA256:abc/def ID sess-1 (serial 42) CA ED25519 SHA256:xyz", "sess-1", 42UL)]
     [InlineData("sshd[12]: Accepted publickey for machine from 10.0.0.1 port 5000 ssh2: ECDSA-CERT SHA256:q ID ses_01J (serial) x (serial 18446744073709551615) CA RSA SHA256:z\r", "ses_01J (serial) x", 18446744073709551615UL)]
@@ -59,6 +39,6 @@ public sealed class UnitTests
     {
         Assert.Throws<ArgumentException>(() => new GatewayOptions { PortRangeStart = 3000, PortRangeEnd = 2000 }.Validate());
         Assert.Throws<ArgumentException>(() => new GatewayOptions { MaxConnectionsPerMachine = 0 }.Validate());
-        Assert.Throws<ArgumentException>(() => new GatewayOptions { SshdArguments = [] }.Validate());
+        Assert.Throws<ArgumentException>(() => new GatewayOptions { BufferSize = 512 }.Validate());
     }
 }

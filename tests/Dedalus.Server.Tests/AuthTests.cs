@@ -1,5 +1,6 @@
 using System.Net;
 using Dedalus.Contracts;
+using Dedalus.Server.Hosting;
 using Dedalus.Server.Tests.Infrastructure;
 using Dedalus.Testing;
 
@@ -118,21 +119,38 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_apikey_create_command_prints_a_key_once_that_the_server_accepts()
+    public async Task The_apikey_create_command_prints_a_key_once_that_the_running_server_accepts()
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
         using var otherData = new TempDirectory();
+        await using var server = await RunningServer.StartAsync(otherData.Path);
 
-        var exit = await Dedalus.Server.Hosting.ApiKeyCommand.RunAsync(["apikey", "create", "--data-dir", otherData.Path, "--org", "initech"], output, error);
-        Assert.Equal(0, exit);
+        var exit = await ServerCommand.RunAsync(["apikey", "create", "--data-dir", otherData.Path, "--org", "initech"], output, error);
+
+        Assert.True(exit == 0, error.ToString());
         var key = output.ToString().Trim();
         Assert.StartsWith("dk_", key, StringComparison.Ordinal);
-
-        await using var server = await RunningServer.StartAsync(otherData.Path);
+        Assert.Contains("initech", error.ToString(), StringComparison.Ordinal);
         using var api = server.Client(key);
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/v1/machines")).Status);
         var keyHashStored = File.ReadAllBytes(Path.Combine(otherData.Path, "dedalus.db"));
         Assert.DoesNotContain(key, System.Text.Encoding.UTF8.GetString(keyHashStored), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_apikey_create_command_refuses_a_directory_without_a_server_database_and_creates_nothing()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var parent = new TempDirectory();
+        var typo = parent.Combine("no-such-data-dir");
+
+        var exit = await ServerCommand.RunAsync(["apikey", "create", "--data-dir", typo, "--org", "initech"], output, error);
+
+        Assert.Equal(ServerCommand.ExitFailure, exit);
+        Assert.Equal(string.Empty, output.ToString());
+        Assert.Contains($"no server database in {typo}", error.ToString(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(typo));
     }
 }

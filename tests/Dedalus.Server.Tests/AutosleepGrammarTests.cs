@@ -1,4 +1,4 @@
-using Dedalus.Server.Domain;
+using Dedalus.Server.Machines;
 
 namespace Dedalus.Server.Tests;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using Dedalus.Contracts;
-using Dedalus.Server.Api;
+using Dedalus.Server.Http;
 using Dedalus.Server.Store;
 using Dedalus.Server.Tests.Infrastructure;
 

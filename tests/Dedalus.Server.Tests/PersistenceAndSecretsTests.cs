@@ -100,7 +100,7 @@ public sealed partial class PersistenceAndSecretsTests : IDisposable
         await using var server = await RunningServer.StartAsync(_data.Path);
         using var api = await server.NewClientAsync();
         var store = server.Service<Dedalus.Server.Store.IStore>();
-        await ((Dedalus.Server.Store.SqliteStore)store).DisposeAsync();
+        await ((Dedalus.Server.Store.Sqlite.SqliteStore)store).DisposeAsync();
 
         var response = await api.GetAsync($"/v1/machines/dm-{Guid.NewGuid()}");
         var create = await api.PostAsync("/v1/machines", """{"vcpu":1,"memory_mib":1024,"storage_gib":10}""");

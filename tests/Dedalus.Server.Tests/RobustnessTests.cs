@@ -1,9 +1,10 @@
 using System.Net;
 using System.Text;
 using Dedalus.Contracts;
-using Dedalus.Server.Api;
-using Dedalus.Server.Domain;
+using Dedalus.Server.Http;
+using Dedalus.Server.Machines.Api;
 using Dedalus.Server.Store;
+using Dedalus.Server.Store.Sqlite;
 using Dedalus.Server.Tests.Infrastructure;
 using Dedalus.Testing;
 
@@ -83,7 +84,7 @@ public sealed class RobustnessTests : IAsyncLifetime
         var after = (await _api.GetAsync($"/v1/machines/{machine.MachineId}/ssh/{session.SessionId}")).Session();
 
         Assert.Equal(SshSessionStatuses.Closed, after.Status);
-        Assert.Equal(SshSessionService.MachineDestroyedCode, after.ErrorCode);
+        Assert.Equal(ErrorCodes.MachineDestroyed, after.ErrorCode);
         Assert.Null(after.Connection);
         var krl = _work.Combine("krl");
         await File.WriteAllBytesAsync(krl, _server.Runtime.LastTrust!.RevokedKeys.ToArray());
@@ -130,7 +131,7 @@ public sealed class RobustnessTests : IAsyncLifetime
         var now = DateTimeOffset.UtcNow;
         var record = new MachineRecord
         {
-            Id = MachineIds.New(now),
+            Id = MachineIds.Format(Guid.CreateVersion7(now)),
             OrgId = _api.OrgId,
             Vcpu = 1,
             MemoryMib = 1024,

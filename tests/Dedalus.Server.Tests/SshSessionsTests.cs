@@ -1,6 +1,6 @@
 using System.Net;
 using Dedalus.Contracts;
-using Dedalus.Server.Domain;
+using Dedalus.Server.Sessions.Api;
 using Dedalus.Server.Tests.Infrastructure;
 using Dedalus.Testing;
 
@@ -102,7 +102,7 @@ public sealed class SshSessionsTests : IAsyncLifetime
         var created = (await _api.PostAsync($"/v1/machines/{machine.MachineId}/ssh", KeyBody(TestKeys.Ed25519))).Session();
 
         Assert.Equal(SshSessionStatuses.WakeInProgress, created.Status);
-        Assert.Equal(SshSessionService.WakeRetryAfterMs, created.RetryAfterMs);
+        Assert.Equal(SshSessionMapper.WakeRetryAfterMs, created.RetryAfterMs);
         Assert.Null(created.Connection);
         var waking = (await _api.GetAsync($"/v1/machines/{machine.MachineId}")).Machine();
         Assert.Equal(DesiredStates.Running, waking.DesiredState);
@@ -212,7 +212,7 @@ public sealed class SshSessionsTests : IAsyncLifetime
         var session = (await _api.PostAsync($"/v1/machines/{machine.MachineId}/ssh", KeyBody(TestKeys.Ed25519))).Session();
 
         Assert.Equal(SshSessionStatuses.Failed, session.Status);
-        Assert.Equal(SshSessionService.MachineFailedCode, session.ErrorCode);
+        Assert.Equal(ErrorCodes.MachineFailed, session.ErrorCode);
         Assert.Contains("simulated runtime failure", session.ErrorMessage, StringComparison.Ordinal);
         Assert.Null(session.Connection);
     }
@@ -230,7 +230,7 @@ public sealed class SshSessionsTests : IAsyncLifetime
         var failed = (await _api.GetAsync($"/v1/machines/{machine.MachineId}/ssh/{session.SessionId}")).Session();
 
         Assert.Equal(SshSessionStatuses.Failed, failed.Status);
-        Assert.Equal(SshSessionService.MachineFailedCode, failed.ErrorCode);
+        Assert.Equal(ErrorCodes.MachineFailed, failed.ErrorCode);
     }
 
     [Fact]
@@ -266,6 +266,6 @@ public sealed class SshSessionsTests : IAsyncLifetime
         var session = (await _api.PostAsync($"/v1/machines/{machine.MachineId}/ssh", KeyBody(TestKeys.Ed25519))).Session();
 
         Assert.Equal(SshSessionStatuses.Failed, session.Status);
-        Assert.Equal(SshSessionService.MachineDestroyedCode, session.ErrorCode);
+        Assert.Equal(ErrorCodes.MachineDestroyed, session.ErrorCode);
     }
 }

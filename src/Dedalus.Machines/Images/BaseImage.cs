@@ -119,7 +119,7 @@ public sealed partial class BaseImage
     {
         var stopwatch = Stopwatch.StartNew();
         progress?.Report($"provisioning base userland (first run, ~30 s) into {RootFileSystem}");
-        Log.BaseImageBuilding(_logger, RootFileSystem, _mirror);
+        BaseImageLog.BaseImageBuilding(_logger, RootFileSystem, _mirror);
 
         // Leftovers of an interrupted build (debootstrap may have left /proc or /sys mounted inside).
         foreach (var stale in Directory.EnumerateDirectories(_versionDirectory, "rootfs.tmp-*"))
@@ -161,7 +161,7 @@ public sealed partial class BaseImage
 
         var megabytes = await MeasureMegabytesAsync(cancellationToken).ConfigureAwait(false);
         progress?.Report($"base userland ready in {stopwatch.Elapsed.TotalSeconds:F0} s ({megabytes} MB)");
-        Log.BaseImageBuilt(_logger, RootFileSystem, stopwatch.ElapsedMilliseconds, megabytes);
+        BaseImageLog.BaseImageBuilt(_logger, RootFileSystem, stopwatch.ElapsedMilliseconds, megabytes);
     }
 
     private async Task<long> MeasureMegabytesAsync(CancellationToken cancellationToken)

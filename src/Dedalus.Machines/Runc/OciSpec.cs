@@ -43,7 +43,7 @@ internal static class OciSpec
 
     public static long MemoryBytes(long memoryMib) => memoryMib * 1024 * 1024;
 
-    public static void WriteConfig(Stream stream, string machineId, MachinePaths paths, MachineRecord record, RuncRuntimeOptions options)
+    public static void WriteConfig(Stream stream, string machineId, MachinePaths paths, MachineManifest record, RuncRuntimeOptions options)
     {
         using var w = new Utf8JsonWriter(stream, WriterOptions);
         w.WriteStartObject();
@@ -123,7 +123,7 @@ internal static class OciSpec
         w.WriteEndArray();
     }
 
-    private static void WriteLinux(Utf8JsonWriter w, string machineId, MachineRecord record, RuncRuntimeOptions options)
+    private static void WriteLinux(Utf8JsonWriter w, string machineId, MachineManifest record, RuncRuntimeOptions options)
     {
         w.WriteStartObject("linux");
         foreach (var name in new[] { "uidMappings", "gidMappings" })

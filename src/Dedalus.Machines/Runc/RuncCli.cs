@@ -111,7 +111,7 @@ internal sealed class RuncCli(RuncRuntimeOptions options)
         }
     }
 
-    public async Task UpdateAsync(string machineId, MachineRecord record, CancellationToken cancellationToken)
+    public async Task UpdateAsync(string machineId, MachineManifest record, CancellationToken cancellationToken)
     {
         var memory = OciSpec.Invariant(OciSpec.MemoryBytes(record.MemoryMib));
         var result = await RunAsync(

@@ -45,8 +45,8 @@ public sealed partial class RuncMachineRuntime
         await CreateHomeImageAsync(spec.MachineId, paths, spec.Resources.StorageGib, cancellationToken).ConfigureAwait(false);
 
         // The record last: its presence means the machine is complete.
-        WriteRecord(paths, MachineRecord.From(spec.MachineId, spec.Resources));
-        Log.MachineCreated(_logger, spec.MachineId, spec.Resources.Vcpu, spec.Resources.MemoryMib, spec.Resources.StorageGib);
+        WriteRecord(paths, MachineManifest.From(spec.MachineId, spec.Resources));
+        RuncLog.MachineCreated(_logger, spec.MachineId, spec.Resources.Vcpu, spec.Resources.MemoryMib, spec.Resources.StorageGib);
     }
 
     private static void ValidateResources(MachineResources resources)

@@ -63,7 +63,7 @@ public sealed partial class RuncMachineRuntime
             startInfo.ArgumentList.Add(argument);
         }
 
-        Log.MachineExec(_logger, machineId, user.Name, request.Arguments[0]);
+        RuncLog.MachineExec(_logger, machineId, user.Name, request.Arguments[0]);
         return RuncMachineProcess.Start(startInfo, specFile, pidFile);
     }
 

@@ -23,7 +23,7 @@ public sealed partial class RuncMachineRuntime
         if (status is not null || MountTable.Under(paths.Root).Count > 0)
         {
             // Half-created container, stopped init or stale mounts (host process died mid-way): clean, then start.
-            Log.MachineRepairing(_logger, machineId, status ?? "none");
+            RuncLog.MachineRepairing(_logger, machineId, status ?? "none");
             await SleepCoreAsync(machineId, paths, cancellationToken).ConfigureAwait(false);
         }
 
@@ -42,12 +42,12 @@ public sealed partial class RuncMachineRuntime
         }
         catch (Exception e) when (e is MachineRuntimeException or IOException)
         {
-            Log.MachineStartFailed(_logger, machineId, e);
+            RuncLog.MachineStartFailed(_logger, machineId, e);
             await SleepCoreAsync(machineId, paths, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
 
-        Log.MachineStarted(_logger, machineId, stopwatch.ElapsedMilliseconds);
+        RuncLog.MachineStarted(_logger, machineId, stopwatch.ElapsedMilliseconds);
     }
 
     /// <inheritdoc />
@@ -58,7 +58,7 @@ public sealed partial class RuncMachineRuntime
         _ = ReadRecord(machineId, paths);
         var stopwatch = Stopwatch.StartNew();
         await SleepCoreAsync(machineId, paths, cancellationToken).ConfigureAwait(false);
-        Log.MachineStopped(_logger, machineId, stopwatch.ElapsedMilliseconds);
+        RuncLog.MachineStopped(_logger, machineId, stopwatch.ElapsedMilliseconds);
     }
 
     /// <summary>Kills and removes the container, unmounts root and home, wipes the root file system's upper layer.</summary>
@@ -91,7 +91,7 @@ public sealed partial class RuncMachineRuntime
     }
 
     /// <summary>Home: the ext4 image on a loop device. Root: overlay of the shared base and a fresh upper layer on a tmpfs.</summary>
-    private async Task MountAsync(string machineId, MachinePaths paths, MachineRecord record, CancellationToken cancellationToken)
+    private async Task MountAsync(string machineId, MachinePaths paths, MachineManifest record, CancellationToken cancellationToken)
     {
         // The root file system's changes go to a tmpfs, not to the host's disk: a plain upper directory let a machine
         // fill the disk that the host, the server's database and every other machine share. tmpfs pages are charged

@@ -19,7 +19,7 @@ public sealed partial class RuncMachineRuntime
                 machineId, $"storage only grows: {machineId} has {current.StorageGib} GiB, {resources.StorageGib} GiB asked");
         }
 
-        var updated = MachineRecord.From(machineId, resources);
+        var updated = MachineManifest.From(machineId, resources);
         var running = await _runc.StatusAsync(machineId, cancellationToken).ConfigureAwait(false) == "running";
         if (resources.StorageGib > current.StorageGib)
         {
@@ -33,7 +33,7 @@ public sealed partial class RuncMachineRuntime
 
         // config.json is written from the record at every start.
         WriteRecord(paths, updated);
-        Log.MachineResized(_logger, machineId, resources.Vcpu, resources.MemoryMib, resources.StorageGib, running);
+        RuncLog.MachineResized(_logger, machineId, resources.Vcpu, resources.MemoryMib, resources.StorageGib, running);
     }
 
     /// <summary>Grows the sparse image and its ext4: online through the loop device when mounted, offline otherwise.</summary>
@@ -54,7 +54,7 @@ public sealed partial class RuncMachineRuntime
             if (!online.Succeeded)
             {
                 // Online growth needs CAP_SYS_RESOURCE (some sandboxed hosts lack it): grow offline at the next wake.
-                Log.HomeGrowDeferred(_logger, machineId, online.StandardError.Trim());
+                RuncLog.HomeGrowDeferred(_logger, machineId, online.StandardError.Trim());
                 await File.WriteAllTextAsync(paths.HomeGrowPending, string.Empty, cancellationToken).ConfigureAwait(false);
             }
 

@@ -31,7 +31,7 @@ public sealed partial class RuncMachineRuntime
 
             WriteOwnedFile(Path.Combine(_options.SshTrustDirectory, MachineSshd.UserCaKeysFileName), keys.ToString(), Mode0644, TrustOwner);
             WriteOwnedFile(Path.Combine(_options.SshTrustDirectory, MachineSshd.RevokedKeysFileName), trust.RevokedKeys.Span, Mode0644, TrustOwner);
-            Log.SshTrustWritten(_logger, trust.UserCaPublicKeys.Count, trust.RevokedKeys.Length);
+            RuncLog.SshTrustWritten(_logger, trust.UserCaPublicKeys.Count, trust.RevokedKeys.Length);
         }
         finally
         {

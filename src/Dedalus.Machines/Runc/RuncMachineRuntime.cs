@@ -98,7 +98,7 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
         }
 
         Directory.Delete(paths.Root, recursive: true);
-        Log.MachineDeleted(_logger, machineId);
+        RuncLog.MachineDeleted(_logger, machineId);
     }
 
     internal MachinePaths PathsOf(string machineId)
@@ -126,7 +126,7 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
         return new Releaser(semaphore);
     }
 
-    private MachineRecord ReadRecord(string machineId, MachinePaths paths)
+    private MachineManifest ReadRecord(string machineId, MachinePaths paths)
     {
         if (!File.Exists(paths.Record))
         {
@@ -134,14 +134,14 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
         }
 
         var json = File.ReadAllBytes(paths.Record);
-        return JsonSerializer.Deserialize(json, RuncJsonContext.Default.MachineRecord)
+        return JsonSerializer.Deserialize(json, RuncJsonContext.Default.MachineManifest)
             ?? throw new MachineRuntimeException(machineId, $"machine record of {machineId} is empty");
     }
 
-    private static void WriteRecord(MachinePaths paths, MachineRecord record)
+    private static void WriteRecord(MachinePaths paths, MachineManifest record)
     {
         var temporary = paths.Record + ".tmp";
-        File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(record, RuncJsonContext.Default.MachineRecord));
+        File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(record, RuncJsonContext.Default.MachineManifest));
         File.Move(temporary, paths.Record, overwrite: true);
     }
 
@@ -194,7 +194,7 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
     /// <summary>Reports base provisioning to the log in order (Progress&lt;T&gt; would post to the thread pool).</summary>
     private sealed class LogProgress(ILogger logger) : IProgress<string>
     {
-        public void Report(string value) => Log.BaseImageProgress(logger, value);
+        public void Report(string value) => RuncLog.BaseImageProgress(logger, value);
     }
 
     private sealed class Releaser(SemaphoreSlim semaphore) : IDisposable

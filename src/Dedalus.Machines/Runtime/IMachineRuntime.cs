@@ -1,8 +1,8 @@
 namespace Dedalus.Machines.Runtime;
 
 /// <summary>
-/// Runs machines on one host. The control plane's reconciler drives it; the gateway uses
-/// <see cref="ExecAsync"/> to start <c>sshd -i</c> inside a machine per connection.
+/// Runs machines on one host. The control plane's reconciler drives it; the gateway reaches a machine's sshd
+/// through <see cref="ISshServerConnector"/> (for runc: <c>sshd -i</c> started with <see cref="ExecAsync"/>).
 /// Engines: runc today; KVM microVMs or Kubernetes pods can implement the same contract.
 /// Every operation is idempotent: repeating it on a machine already in the target state succeeds.
 /// </summary>

@@ -4,8 +4,8 @@ using System.Text;
 namespace Dedalus.Machines.Ssh;
 
 /// <summary>
-/// How sshd runs inside a machine: never listening, started per connection in inetd mode by the gateway with
-/// <c>ExecAsync(id, new MachineExecRequest(MachineSshd.InetdArguments))</c>, bytes piped through stdin and stdout,
+/// How sshd runs inside a machine: never listening, started per connection in inetd mode by the gateway through
+/// <see cref="InetdSshServerConnector"/>, bytes piped through stdin and stdout,
 /// log lines (<c>LogLevel VERBOSE</c>: "Accepted publickey ... ID &lt;key id&gt; (serial N)") on stderr.
 /// Its configuration is a read-only bind mount of a host directory owned by the machine's root.
 /// </summary>

@@ -1,17 +1,16 @@
 using Dedalus.Contracts;
 using Dedalus.Gateway;
-using Dedalus.Server.Domain;
+using Dedalus.Server.Machines;
 using Dedalus.Server.Store;
 
 namespace Dedalus.Server.Gateway;
 
 /// <summary>
 /// The control plane's side of the gateway: admission and wake, activity, and the connection audit.
-/// <see cref="MachineService"/> is resolved on use: it depends (through the machine ports) on the gateway itself.
 /// </summary>
 public sealed class GatewayBackend(
     IStore store,
-    IServiceProvider services,
+    MachineService machines,
     MachineChangeFeed feed,
     MachineActivity activity,
     TimeProvider timeProvider) : IGatewayBackend
@@ -44,7 +43,7 @@ public sealed class GatewayBackend(
         var machine = await store.GetMachineAsync(machineId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"machine {machineId} is gone");
         activity.Report(machineId);
-        await services.GetRequiredService<MachineService>().RequestWakeAsync(machine, cancellationToken).ConfigureAwait(false);
+        await machines.RequestWakeAsync(machine, cancellationToken).ConfigureAwait(false);
         while (true)
         {
             var changed = feed.NextChangeAsync(machineId, cancellationToken);

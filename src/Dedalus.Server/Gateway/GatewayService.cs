@@ -1,60 +1,43 @@
 using System.Net;
 using Dedalus.Gateway;
 using Dedalus.Machines.Runtime;
-using Dedalus.Server.Domain;
 using Dedalus.Server.Hosting;
-using Dedalus.Server.Logging;
-using Dedalus.Server.Store;
 
 namespace Dedalus.Server.Gateway;
 
 /// <summary>
-/// Runs the TCP gateway in-process: opens every live machine's port on start, follows creates and
-/// destroys, cuts the connections of closed sessions, and tells autosleep about open connections.
+/// Runs the TCP gateway in-process: listeners opened and closed by the reconciler, the connections of closed
+/// sessions cut, and the open-connection counts autosleep reads. Stopping the host stops every listener.
 /// </summary>
-public sealed class GatewayService : IHostedService, IMachinePorts, ISessionConnectionCloser, IAsyncDisposable
+public sealed class GatewayService : IHostedService, IMachinePorts, ISessionConnections, IOpenConnections, IAsyncDisposable
 {
     private readonly SshGateway _gateway;
-    private readonly IStore _store;
     private readonly ILogger<GatewayService> _logger;
 
     public GatewayService(
-        IStore store,
-        IMachineRuntime runtime,
+        ISshServerConnector sshServers,
         GatewayBackend backend,
-        MachineActivity activity,
         ServerOptions options,
         TimeProvider timeProvider,
         ILoggerFactory loggerFactory)
     {
-        _store = store;
         _logger = loggerFactory.CreateLogger<GatewayService>();
         _gateway = new SshGateway(
             new GatewayOptions
             {
-                ListenAddress = IPAddress.Parse(options.GatewayBindAddress),
-                PortRangeStart = options.GatewayPortLow,
-                PortRangeEnd = options.GatewayPortHigh,
+                ListenAddress = IPAddress.Parse(options.GatewayBind),
+                PortRangeStart = options.GatewayPorts.Low,
+                PortRangeEnd = options.GatewayPorts.High,
             },
-            runtime,
+            sshServers,
             backend,
             timeProvider,
             loggerFactory.CreateLogger<SshGateway>());
-        activity.OpenConnectionCount = _gateway.GetOpenConnectionCount;
     }
 
     public SshGateway Gateway => _gateway;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        foreach (var machine in await _store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (machine.DesiredState != Contracts.DesiredStates.Destroyed)
-            {
-                await OpenAsync(machine.Id, machine.GatewayPort, cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) => _gateway.DisposeAsync().AsTask();
 
@@ -74,6 +57,8 @@ public sealed class GatewayService : IHostedService, IMachinePorts, ISessionConn
 
     public Task<int> CloseSessionConnectionsAsync(string sessionId, CancellationToken cancellationToken = default) =>
         _gateway.CloseSessionConnectionsAsync(sessionId, cancellationToken);
+
+    public int Count(string machineId) => _gateway.GetOpenConnectionCount(machineId);
 
     public ValueTask DisposeAsync() => _gateway.DisposeAsync();
 }

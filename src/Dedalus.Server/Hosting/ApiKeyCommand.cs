@@ -1,50 +1,44 @@
+using System.CommandLine;
 using Dedalus.Server.Auth;
-using Dedalus.Server.Store;
+using Dedalus.Server.Store.Sqlite;
 
 namespace Dedalus.Server.Hosting;
 
 /// <summary><c>dedalus-server apikey create --data-dir DIR --org NAME</c>: prints a new API key once.</summary>
 public static class ApiKeyCommand
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    public static Command Create(TextWriter error)
     {
-        if (args.Length < 2 || args[0] != "apikey" || args[1] != "create")
+        var dataDirectory = new Option<string?>("--data-dir")
         {
-            await error.WriteLineAsync("usage: dedalus-server apikey create --data-dir DIR --org NAME").ConfigureAwait(false);
-            return 2;
-        }
-
-        string? dataDirectory = Environment.GetEnvironmentVariable("DEDALUS_DATA_DIR");
-        string? org = null;
-        for (var i = 2; i < args.Length; i++)
+            Description = "The server's data directory (env DEDALUS_DATA_DIR) [default: " + ServerConfiguration.DefaultDataDirectory() + "]",
+            HelpName = "DIR",
+        };
+        var org = new Option<string>("--org") { Description = "Org name; created if new, else the key is added to it", HelpName = "NAME", Required = true };
+        var create = new Command("create", "Create an API key for an org (creating the org) and print it once on stdout") { dataDirectory, org };
+        create.SetAction(async (parseResult, cancellationToken) =>
         {
-            var (name, value) = args[i].Contains('=', StringComparison.Ordinal)
-                ? (args[i][..args[i].IndexOf('=', StringComparison.Ordinal)], args[i][(args[i].IndexOf('=', StringComparison.Ordinal) + 1)..])
-                : (args[i], i + 1 < args.Length ? args[++i] : null);
-            switch (name)
+            var directory = Path.GetFullPath(parseResult.GetValue(dataDirectory)
+                ?? (Environment.GetEnvironmentVariable("DEDALUS_DATA_DIR") is { Length: > 0 } fromEnvironment ? fromEnvironment : ServerConfiguration.DefaultDataDirectory()));
+            var orgName = parseResult.GetValue(org)!.Trim();
+            if (orgName.Length is 0 or > 128 || orgName.Any(char.IsControl))
             {
-                case "--data-dir":
-                    dataDirectory = value;
-                    break;
-                case "--org":
-                    org = value;
-                    break;
-                default:
-                    await error.WriteLineAsync($"unknown option {name}").ConfigureAwait(false);
-                    return 2;
+                return ServerCommand.Usage(error, "--org must be a name of 1 to 128 printable characters", "apikey create");
             }
-        }
 
-        if (string.IsNullOrWhiteSpace(dataDirectory) || string.IsNullOrWhiteSpace(org))
-        {
-            await error.WriteLineAsync("--data-dir and --org are required").ConfigureAwait(false);
-            return 2;
-        }
+            if (!File.Exists(SqliteStore.DatabasePath(directory)))
+            {
+                await error.WriteLineAsync($"dedalus-server: no server database in {directory}: start dedalus-server once with --data-dir {directory}, or check the path").ConfigureAwait(false);
+                return ServerCommand.ExitFailure;
+            }
 
-        await using var store = await SqliteStore.OpenAsync(Path.GetFullPath(dataDirectory)).ConfigureAwait(false);
-        var (key, orgId) = await new ApiKeys(store, TimeProvider.System).CreateAsync(org).ConfigureAwait(false);
-        await output.WriteLineAsync(key).ConfigureAwait(false);
-        await error.WriteLineAsync($"org {org} ({orgId}): store this key now, it is not shown again").ConfigureAwait(false);
-        return 0;
+            await using var store = await SqliteStore.OpenAsync(directory, cancellationToken).ConfigureAwait(false);
+            var (key, orgId) = await new ApiKeys(store, TimeProvider.System).CreateAsync(orgName, cancellationToken).ConfigureAwait(false);
+            await parseResult.InvocationConfiguration.Output.WriteLineAsync(key).ConfigureAwait(false);
+            await error.WriteLineAsync($"org {orgName} ({orgId}): store this key now, it is not shown again").ConfigureAwait(false);
+            return ServerCommand.ExitOk;
+        });
+
+        return new Command("apikey", "Manage API keys (the server may be running)") { create };
     }
 }

@@ -1,32 +1,58 @@
 using Dedalus.Contracts;
 using Dedalus.Machines.Runc;
 using Dedalus.Machines.Runtime;
-using Dedalus.Server.Api;
+using Dedalus.Machines.Ssh;
 using Dedalus.Server.Auth;
-using Dedalus.Server.Domain;
 using Dedalus.Server.Gateway;
-using Dedalus.Server.Logging;
+using Dedalus.Server.Http;
+using Dedalus.Server.Machines;
+using Dedalus.Server.Machines.Api;
 using Dedalus.Server.Reconciliation;
+using Dedalus.Server.Sessions;
+using Dedalus.Server.Sessions.Api;
 using Dedalus.Server.Ssh;
 using Dedalus.Server.Store;
+using Dedalus.Server.Store.Sqlite;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Dedalus.Server.Hosting;
 
-/// <summary>Builds and runs the server: API, reconciler, maintenance, gateway and runtime in one process.</summary>
+/// <summary>The composition root: API, reconciler, maintenance, gateway and runtime in one process.</summary>
 public static class ServerApp
 {
-    /// <summary>Builds the application; <paramref name="configure"/> may replace services (tests: clock, runtime, logging).</summary>
-    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
+    /// <summary>Builds the application from a command line; <paramref name="configure"/> may replace services (tests: clock, runtime, logging).</summary>
+    /// <exception cref="ServerConfigurationException">The command line or the configuration has bad values; nothing was created.</exception>
+    public static Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default) =>
+        BuildAsync(ServerCommand.ParseServerArguments(args), configure, cancellationToken);
+
+    /// <inheritdoc cref="BuildAsync(string[], Action{WebApplicationBuilder}?, CancellationToken)"/>
+    public static async Task<WebApplication> BuildAsync(ServerArguments arguments, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
-        builder.Configuration.AddDedalusSources(args);
-        var options = ServerConfiguration.Read(builder.Configuration);
-        if (ServerConfiguration.ListenUrl(builder.Configuration) is { } url)
+        ArgumentNullException.ThrowIfNull(arguments);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [.. arguments.ConfigurationArgs] });
+
+        // Precedence: command-line options, then --Section:Key arguments, then DEDALUS_* variables, then appsettings.json.
+        builder.Configuration.AddInMemoryCollection(ServerConfiguration.FromEnvironment());
+        builder.Configuration.AddCommandLine([.. arguments.ConfigurationArgs]);
+        builder.Configuration.AddInMemoryCollection(arguments.Values);
+        var (options, errors) = ServerConfiguration.Read(builder.Configuration);
+        if (errors.Count == 0)
         {
-            builder.WebHost.UseUrls(url);
+            errors = await ServerConfiguration.CheckHostAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ServerConfigurationException(errors);
+        }
+
+        if (options.Listen is { } listen)
+        {
+            builder.WebHost.UseUrls(ServerConfiguration.ListenUrl(listen));
         }
 
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -45,36 +71,15 @@ public static class ServerApp
         var services = builder.Services;
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<IStore>(_ => store);
+        services.AddSingleton<IStore>(store);
         services.AddSingleton<ApiKeys>();
-        services.AddSingleton<MachineChangeFeed>();
-        services.AddSingleton<MachineWriter>();
-        services.AddSingleton<MachineActivity>();
-        services.AddSingleton<MachineService>();
-        services.AddSingleton<SshSessionService>();
         services.AddSingleton(sp => SshAuthority.LoadOrCreate(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger<SshAuthority>()));
         services.AddSingleton<SshTrustPublisher>();
-        services.AddSingleton<Reconciler>();
-        services.AddSingleton<IMachineWorkQueue>(sp => sp.GetRequiredService<Reconciler>());
-        services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
-        services.AddSingleton<MaintenanceService>();
-        services.AddHostedService(sp => sp.GetRequiredService<MaintenanceService>());
+        AddMachines(services);
+        AddSessions(services);
+        AddReconciliation(services);
         AddRuntime(services, options);
-        if (options.EnableGateway)
-        {
-            services.AddSingleton<GatewayBackend>();
-            services.AddSingleton<GatewayService>();
-            services.AddSingleton<IMachinePorts>(sp => sp.GetRequiredService<GatewayService>());
-            services.AddSingleton<ISessionConnectionCloser>(sp => sp.GetRequiredService<GatewayService>());
-            services.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
-        }
-        else
-        {
-            services.AddSingleton<NoGateway>();
-            services.AddSingleton<IMachinePorts>(sp => sp.GetRequiredService<NoGateway>());
-            services.AddSingleton<ISessionConnectionCloser>(sp => sp.GetRequiredService<NoGateway>());
-        }
-
+        AddGateway(services, options);
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, DedalusJsonContext.Default));
         services.AddOpenApi();
         configure?.Invoke(builder);
@@ -90,17 +95,56 @@ public static class ServerApp
         return app;
     }
 
+    private static void AddMachines(IServiceCollection services)
+    {
+        services.AddSingleton<MachineChangeFeed>();
+        services.AddSingleton(sp => new MachineWriter(sp.GetRequiredService<IStore>(), sp.GetRequiredService<MachineChangeFeed>(), MachineMapper.ToJson));
+        services.AddSingleton<MachineActivity>();
+        services.AddSingleton<MachineService>();
+    }
+
+    private static void AddSessions(IServiceCollection services)
+    {
+        services.AddSingleton<SessionLifecycle>();
+        services.AddSingleton<SshSessionService>();
+        services.AddSingleton<SshSessionMapper>();
+    }
+
+    private static void AddReconciliation(IServiceCollection services)
+    {
+        services.AddSingleton<MachineWorkQueue>();
+        services.AddSingleton<Reconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
+        services.AddSingleton<MaintenanceService>();
+        services.AddHostedService(sp => sp.GetRequiredService<MaintenanceService>());
+    }
+
     private static void AddRuntime(IServiceCollection services, ServerOptions options)
     {
-        switch (options.Runtime)
+        // Options are validated: runc is the only engine so far.
+        services.TryAddSingleton<IMachineRuntime>(sp => new RuncMachineRuntime(
+            new RuncRuntimeOptions { DataDirectory = ServerConfiguration.RuntimeDirectory(options) },
+            sp.GetRequiredService<ILogger<RuncMachineRuntime>>()));
+        services.TryAddSingleton<ISshServerConnector>(sp => new InetdSshServerConnector(sp.GetRequiredService<IMachineRuntime>()));
+    }
+
+    private static void AddGateway(IServiceCollection services, ServerOptions options)
+    {
+        if (options.Gateway)
         {
-            case "runc":
-                services.TryAddSingleton<IMachineRuntime>(sp => new RuncMachineRuntime(
-                    new RuncRuntimeOptions { DataDirectory = Path.Combine(options.DataDirectory, "runtime") },
-                    sp.GetRequiredService<ILogger<RuncMachineRuntime>>()));
-                break;
-            default:
-                throw new InvalidOperationException($"--runtime must be runc (the only engine so far), not '{options.Runtime}'");
+            services.AddSingleton<GatewayBackend>();
+            services.AddSingleton<GatewayService>();
+            services.AddSingleton<IMachinePorts>(sp => sp.GetRequiredService<GatewayService>());
+            services.AddSingleton<ISessionConnections>(sp => sp.GetRequiredService<GatewayService>());
+            services.AddSingleton<IOpenConnections>(sp => sp.GetRequiredService<GatewayService>());
+            services.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
+        }
+        else
+        {
+            services.AddSingleton<NoGateway>();
+            services.AddSingleton<IMachinePorts>(sp => sp.GetRequiredService<NoGateway>());
+            services.AddSingleton<ISessionConnections>(sp => sp.GetRequiredService<NoGateway>());
+            services.AddSingleton<IOpenConnections>(sp => sp.GetRequiredService<NoGateway>());
         }
     }
 
@@ -108,21 +152,41 @@ public static class ServerApp
     public static IReadOnlyList<string> BoundAddresses(this WebApplication app) =>
         [.. app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []];
 
-    /// <summary>Starts, writes dev credentials when asked, and runs until shutdown.</summary>
-    public static async Task RunAsync(string[] args)
+    /// <summary>Builds, starts, writes dev credentials when asked, and runs until shutdown; returns the exit code.</summary>
+    public static async Task<int> RunAsync(ServerArguments arguments, TextWriter error)
     {
-        await using var app = await BuildAsync(args).ConfigureAwait(false);
-        var options = app.Services.GetRequiredService<ServerOptions>();
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Dedalus.Server");
-        ServerLog.Starting(logger, options.DataDirectory, options.Runtime, options.GatewayHosts[0], options.GatewayPortLow, options.GatewayPortHigh);
-        await app.StartAsync().ConfigureAwait(false);
-        if (options.Dev)
+        WebApplication app;
+        try
         {
-            var baseUrl = app.BoundAddresses().FirstOrDefault() ?? "http://127.0.0.1:8080";
-            var orgId = await DevCredentials.EnsureAsync(app.Services.GetRequiredService<ApiKeys>(), baseUrl, DevCredentials.FilePath).ConfigureAwait(false);
-            ServerLog.DevCredentialsWritten(logger, orgId, DevCredentials.FilePath);
+            app = await BuildAsync(arguments).ConfigureAwait(false);
+        }
+        catch (ServerConfigurationException ex)
+        {
+            foreach (var problem in ex.Errors)
+            {
+                await error.WriteLineAsync("dedalus-server: " + problem).ConfigureAwait(false);
+            }
+
+            await error.WriteLineAsync($"dedalus-server: {ex.Errors.Count} bad setting{(ex.Errors.Count == 1 ? "" : "s")}, nothing was started: see `dedalus-server --help`").ConfigureAwait(false);
+            return ServerCommand.ExitUsage;
         }
 
-        await app.WaitForShutdownAsync().ConfigureAwait(false);
+        await using (app)
+        {
+            var options = app.Services.GetRequiredService<ServerOptions>();
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Dedalus.Server");
+            ServerLog.Starting(logger, options.DataDirectory, options.Runtime, options.GatewayHost[0], options.GatewayPorts.Low, options.GatewayPorts.High);
+            await app.StartAsync().ConfigureAwait(false);
+            if (options.Dev)
+            {
+                var baseUrl = app.BoundAddresses().FirstOrDefault() ?? "http://127.0.0.1:8080";
+                var orgId = await DevCredentials.EnsureAsync(app.Services.GetRequiredService<ApiKeys>(), baseUrl, DevCredentials.FilePath).ConfigureAwait(false);
+                ServerLog.DevCredentialsWritten(logger, orgId, DevCredentials.FilePath);
+            }
+
+            await app.WaitForShutdownAsync().ConfigureAwait(false);
+        }
+
+        return ServerCommand.ExitOk;
     }
 }

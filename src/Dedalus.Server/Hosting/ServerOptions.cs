@@ -1,29 +1,38 @@
-using Dedalus.Server.Domain;
+using Dedalus.Server.Machines;
 
 namespace Dedalus.Server.Hosting;
 
-/// <summary>The server's configuration snapshot (section <c>Dedalus</c>, <c>DEDALUS_*</c> variables, command-line options).</summary>
+/// <summary>
+/// The server's configuration snapshot: the <c>Dedalus</c> section, fed by command-line options, <c>DEDALUS_*</c>
+/// variables and appsettings.json (<see cref="ServerConfiguration"/>). Each configurable property is named as its
+/// configuration key.
+/// </summary>
 public sealed record ServerOptions
 {
     public const string Section = "Dedalus";
 
+    public static readonly TimeSpan MinSessionTtl = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan MaxSessionTtl = TimeSpan.FromHours(24);
+
     /// <summary>Where the database, CA keys and runtime state live.</summary>
     public required string DataDirectory { get; init; }
 
+    /// <summary>The HTTP API's <c>HOST:PORT</c> (or a URL); null when ASP.NET's <c>--urls</c> decides.</summary>
+    public string? Listen { get; init; } = "127.0.0.1:8080";
+
     /// <summary>Host names clients use to reach the gateway; the first is the session <c>endpoint</c>.</summary>
-    public IReadOnlyList<string> GatewayHosts { get; init; } = ["localhost"];
+    public IReadOnlyList<string> GatewayHost { get; init; } = ["localhost"];
+
+    /// <summary>The range each machine's stable gateway port comes from.</summary>
+    public PortRange GatewayPorts { get; init; } = new(22000, 22999);
 
     /// <summary>Address the gateway listens on.</summary>
-    public string GatewayBindAddress { get; init; } = "0.0.0.0";
-
-    public int GatewayPortLow { get; init; } = 22000;
-
-    public int GatewayPortHigh { get; init; } = 22999;
+    public string GatewayBind { get; init; } = "0.0.0.0";
 
     /// <summary>Runs the TCP gateway in this process.</summary>
-    public bool EnableGateway { get; init; } = true;
+    public bool Gateway { get; init; } = true;
 
-    /// <summary>known_hosts pattern of <c>host_trust</c>; derived from <see cref="GatewayHosts"/> when unset.</summary>
+    /// <summary>known_hosts pattern of <c>host_trust</c>; derived from <see cref="GatewayHost"/> when unset.</summary>
     public string? HostPattern { get; init; }
 
     /// <summary>The machine engine: <c>runc</c> (default and, so far, the only one).</summary>
@@ -32,28 +41,30 @@ public sealed record ServerOptions
     /// <summary>Lifetime of an SSH session and its certificate.</summary>
     public TimeSpan SessionTtl { get; init; } = TimeSpan.FromHours(1);
 
-    /// <summary>Back-dating of certificate validity for clock skew.</summary>
-    public TimeSpan CertificateBackdate { get; init; } = TimeSpan.FromSeconds(60);
-
-    public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>How often the reconciler tries a failing runtime step before it marks the machine failed.</summary>
-    public int ReconcileAttempts { get; init; } = 3;
-
-    /// <summary>Back-off before the n-th retry of a failing runtime step: n times this.</summary>
-    public TimeSpan ReconcileRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
-
-    public string SshUsername { get; init; } = "machine";
+    /// <summary>Largest <c>vcpu</c> a machine may ask for.</summary>
+    public double MaxVcpu { get; init; } = 64;
 
     /// <summary>Create a dev org and key on first start and write them for the CLI.</summary>
     public bool Dev { get; init; }
 
-    public MachineLimits Limits { get; init; } = new();
+    /// <summary>How often autosleep, session expiry and retention run.</summary>
+    public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    public static readonly TimeSpan MinSessionTtl = TimeSpan.FromSeconds(60);
-    public static readonly TimeSpan MaxSessionTtl = TimeSpan.FromHours(24);
+    /// <summary>Back-off before the n-th retry of a failing runtime step: n times this.</summary>
+    public TimeSpan ReconcileRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How often the reconciler tries a failing runtime step before it marks the machine failed.</summary>
+    public int ReconcileAttempts { get; init; } = 3;
+
+    /// <summary>Back-dating of certificate validity for clock skew.</summary>
+    public TimeSpan CertificateBackdate { get; init; } = TimeSpan.FromSeconds(60);
+
+    public string SshUsername { get; init; } = "machine";
+
+    /// <summary>Bounds of machine sizes.</summary>
+    public MachineLimits Limits => new() { MaxVcpu = MaxVcpu };
 
     /// <summary>The effective host pattern: each gateway name, plain and with any port (<c>[name]:*</c>, as ssh looks up non-22 ports).</summary>
     public string EffectiveHostPattern =>
-        HostPattern ?? string.Join(',', GatewayHosts.SelectMany(h => new[] { h, "[" + h + "]:*" }));
+        HostPattern ?? string.Join(',', GatewayHost.SelectMany(h => new[] { h, "[" + h + "]:*" }));
 }

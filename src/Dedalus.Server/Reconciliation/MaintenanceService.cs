@@ -1,7 +1,8 @@
 using Dedalus.Contracts;
-using Dedalus.Server.Domain;
+using Dedalus.Server.Gateway;
 using Dedalus.Server.Hosting;
-using Dedalus.Server.Logging;
+using Dedalus.Server.Machines;
+using Dedalus.Server.Sessions;
 using Dedalus.Server.Store;
 
 namespace Dedalus.Server.Reconciliation;
@@ -14,8 +15,10 @@ namespace Dedalus.Server.Reconciliation;
 public sealed class MaintenanceService(
     IStore store,
     MachineWriter writer,
-    IMachineWorkQueue workQueue,
+    MachineWorkQueue workQueue,
+    SessionLifecycle sessions,
     MachineActivity activity,
+    IOpenConnections connections,
     ServerOptions options,
     TimeProvider timeProvider,
     ILogger<MaintenanceService> logger) : BackgroundService
@@ -44,12 +47,7 @@ public sealed class MaintenanceService(
 
     public async Task RunOnceAsync(CancellationToken cancellationToken = default)
     {
-        var expired = await store.ExpireSessionsAsync(timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        if (expired > 0)
-        {
-            ServerLog.SessionsExpired(logger, expired);
-        }
-
+        await sessions.ExpireLapsedAsync(cancellationToken).ConfigureAwait(false);
         await AutosleepAsync(cancellationToken).ConfigureAwait(false);
         await RequeueUnconvergedAsync(cancellationToken).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();
@@ -86,7 +84,7 @@ public sealed class MaintenanceService(
         foreach (var machine in await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false))
         {
             if (machine.DesiredState != DesiredStates.Running || machine.Phase != MachinePhases.Running || machine.AutosleepSeconds <= 0
-                || activity.HasOpenConnections(machine.Id))
+                || connections.Count(machine.Id) > 0)
             {
                 continue;
             }

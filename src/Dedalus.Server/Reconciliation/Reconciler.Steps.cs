@@ -1,7 +1,6 @@
 using Dedalus.Contracts;
 using Dedalus.Machines.Runtime;
-using Dedalus.Server.Domain;
-using Dedalus.Server.Logging;
+using Dedalus.Server.Sessions;
 using Dedalus.Server.Store;
 
 namespace Dedalus.Server.Reconciliation;
@@ -15,13 +14,21 @@ public sealed partial class Reconciler
         for (var step = 0; step < MaxStepsPerPass; step++)
         {
             var machine = await store.GetMachineAsync(machineId, cancellationToken).ConfigureAwait(false);
-            if (machine is null || machine.Phase == MachinePhases.Destroyed)
+            if (machine is null)
             {
                 return;
             }
 
-            if (machine.Phase == MachinePhases.Failed && machine.DesiredState != DesiredStates.Destroyed)
+            if (step == 0 && machine.DesiredState != DesiredStates.Destroyed)
             {
+                // Idempotent: a machine's port opens on its first pass (creation, or start-up repair) and stays open.
+                await ports.OpenAsync(machine.Id, machine.GatewayPort, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (machine.Phase == MachinePhases.Destroyed || (machine.Phase == MachinePhases.Failed && machine.DesiredState != DesiredStates.Destroyed))
+            {
+                // Nothing left to drive; a session stored while the machine ended still learns it.
+                await sessions.MachineChangedAsync(machine, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -32,11 +39,8 @@ public sealed partial class Reconciler
 
             if (machine.IsConverged && !machine.ResourcesDirty)
             {
-                if (machine.Phase == MachinePhases.Running)
-                {
-                    await store.MarkSessionsReadyAsync(machine.Id, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-                }
-
+                // Sessions stored since the last transition (the kick that brought us here) learn the machine's state.
+                await sessions.MachineChangedAsync(machine, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -99,11 +103,6 @@ public sealed partial class Reconciler
 
                 await ports.CloseAsync(machine.Id, cancellationToken).ConfigureAwait(false);
                 await runtime.DeleteAsync(machine.Id, cancellationToken).ConfigureAwait(false);
-                if (await store.EndMachineSessionsAsync(machine.Id, timeProvider.GetUtcNow(), SshSessionService.MachineDestroyedCode, $"machine {machine.Id} is destroyed", cancellationToken).ConfigureAwait(false) > 0)
-                {
-                    await trust.PublishAsync(cancellationToken).ConfigureAwait(false);
-                }
-
                 return await TransitionAsync(machine, MachinePhases.Destroyed, "destroyed", cancellationToken).ConfigureAwait(false) is not null;
 
             case DesiredStates.Running:
@@ -119,13 +118,7 @@ public sealed partial class Reconciler
 
                 await EnsureProvisionedAsync(machine, cancellationToken).ConfigureAwait(false);
                 await runtime.StartAsync(machine.Id, cancellationToken).ConfigureAwait(false);
-                if (await TransitionAsync(machine, MachinePhases.Running, "running", cancellationToken, clearDirty: true).ConfigureAwait(false) is null)
-                {
-                    return false;
-                }
-
-                await store.MarkSessionsReadyAsync(machine.Id, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-                return true;
+                return await TransitionAsync(machine, MachinePhases.Running, "running", cancellationToken, clearDirty: true).ConfigureAwait(false) is not null;
 
             case DesiredStates.Sleeping:
                 if (machine.Phase == MachinePhases.Sleeping)
@@ -188,6 +181,7 @@ public sealed partial class Reconciler
         if (written is not null)
         {
             ServerLog.PhaseChanged(logger, machine.Id, machine.Phase, phase, written.Revision);
+            await sessions.MachineChangedAsync(written, cancellationToken).ConfigureAwait(false);
         }
 
         return written;
@@ -209,14 +203,13 @@ public sealed partial class Reconciler
                 LastTransitionAt = now,
                 LastProgressAt = now,
             };
-            if (await writer.TryWriteAsync(machine, next, cancellationToken).ConfigureAwait(false))
+            if (await writer.TryWriteAndReturnAsync(machine, next, cancellationToken).ConfigureAwait(false) is { } failed)
             {
-                break;
+                await sessions.MachineChangedAsync(failed, cancellationToken).ConfigureAwait(false);
+                return;
             }
 
             machine = await store.GetMachineAsync(machine.Id, cancellationToken).ConfigureAwait(false) ?? machine;
         }
-
-        await store.FailWaitingSessionsAsync(machine.Id, SshSessionService.MachineFailedCode, $"machine {machine.Id} failed: {message}", cancellationToken).ConfigureAwait(false);
     }
 }

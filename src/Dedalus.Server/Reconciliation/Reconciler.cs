@@ -1,58 +1,50 @@
 using System.Collections.Concurrent;
 using Dedalus.Machines.Runtime;
-using Dedalus.Server.Domain;
+using Dedalus.Server.Gateway;
 using Dedalus.Server.Hosting;
-using Dedalus.Server.Logging;
+using Dedalus.Server.Machines;
+using Dedalus.Server.Sessions;
 using Dedalus.Server.Ssh;
 using Dedalus.Server.Store;
 
 namespace Dedalus.Server.Reconciliation;
 
 /// <summary>
-/// Drives each machine to its desired state through <see cref="IMachineRuntime"/>, one worker per machine
-/// at a time (requests arriving meanwhile coalesce into one more pass), recording every phase with a new
-/// revision and event. A failing runtime step is retried a few times with back-off before the machine is
-/// marked failed. On start it publishes the SSH trust and repairs every live machine.
+/// Drives each machine to its desired state through <see cref="IMachineRuntime"/>, one worker per machine at a time
+/// (kicks from the <see cref="MachineWorkQueue"/> arriving meanwhile coalesce into one more pass), recording every
+/// phase with a new revision and event and telling the <see cref="SessionLifecycle"/> after each transition. It opens
+/// a machine's gateway port as it first sees it and closes it as it destroys it. A failing runtime step is retried a
+/// few times with back-off before the machine is marked failed. On start it publishes the SSH trust and repairs every
+/// live machine.
 /// </summary>
 public sealed partial class Reconciler(
     IStore store,
     IMachineRuntime runtime,
     MachineWriter writer,
+    MachineWorkQueue queue,
+    SessionLifecycle sessions,
     SshAuthority authority,
     SshTrustPublisher trust,
     IMachinePorts ports,
     ServerOptions options,
     TimeProvider timeProvider,
-    ILogger<Reconciler> logger) : BackgroundService, IMachineWorkQueue
+    ILogger<Reconciler> logger) : BackgroundService
 {
     private const int MaxStepsPerPass = 32;
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private readonly ConcurrentDictionary<string, WorkerSlot> _workers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _verify = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _running;
-
-    public void Kick(string machineId)
-    {
-        var slot = _workers.GetOrAdd(machineId, static _ => new WorkerSlot());
-        if (Interlocked.Increment(ref slot.Requests) == 1)
-        {
-            Interlocked.Increment(ref _running);
-            _ = Task.Run(() => DrainAsync(machineId, slot));
-        }
-    }
 
     /// <summary>Whether start-up repair has been queued.</summary>
     public bool IsStarted => _started.Task.IsCompleted;
 
-    /// <summary>Completes when no machine is being reconciled (tests and benchmarks use it to settle).</summary>
+    /// <summary>Completes when start-up repair is queued and every kick so far has been handled (tests and benchmarks settle on it).</summary>
     public async Task WaitIdleAsync(CancellationToken cancellationToken = default)
     {
         await _started.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        while (Volatile.Read(ref _running) > 0)
-        {
-            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
-        }
+        await queue.WaitIdleAsync(cancellationToken).ConfigureAwait(false);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -66,15 +58,27 @@ public sealed partial class Reconciler(
             {
                 // After a restart the runtime may not hold what the store says (a fresh host, a crash): check once.
                 _verify[machine.Id] = true;
-                Kick(machine.Id);
+                queue.Kick(machine.Id);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+            return;
         }
         finally
         {
             _started.TrySetResult();
+        }
+
+        try
+        {
+            await foreach (var machineId in queue.Kicks.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                Dispatch(machineId);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
         }
     }
 
@@ -82,10 +86,16 @@ public sealed partial class Reconciler(
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        var deadline = timeProvider.GetUtcNow() + TimeSpan.FromSeconds(10);
-        while (Volatile.Read(ref _running) > 0 && timeProvider.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
+
+        // Passes end at their next await on the stopping token; give the runtime calls in flight a bounded grace.
+        var workers = _workers.Values.Select(slot => slot.Worker);
+        try
         {
-            await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
+            await Task.WhenAll(workers).WaitAsync(StopGrace, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            ServerLog.ReconcilerStopTimedOut(logger, StopGrace);
         }
     }
 
@@ -95,39 +105,45 @@ public sealed partial class Reconciler(
         base.Dispose();
     }
 
+    /// <summary>Starts a worker for the machine unless one runs; a running worker does one more pass for it.</summary>
+    private void Dispatch(string machineId)
+    {
+        var slot = _workers.GetOrAdd(machineId, static _ => new WorkerSlot());
+        if (Interlocked.Increment(ref slot.Requests) == 1)
+        {
+            slot.Worker = Task.Run(() => DrainAsync(machineId, slot));
+        }
+    }
+
     private async Task DrainAsync(string machineId, WorkerSlot slot)
     {
-        try
+        int seen;
+        do
         {
-            int seen;
-            do
+            seen = Volatile.Read(ref slot.Requests);
+            if (!_stopping.IsCancellationRequested)
             {
-                seen = Volatile.Read(ref slot.Requests);
-                if (!_stopping.IsCancellationRequested)
+                try
                 {
-                    try
-                    {
-                        await ReconcileAsync(machineId, _stopping.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-                    {
-                    }
-                    catch (Exception ex)
-                    {
-                        ServerLog.ReconcileCrashed(logger, machineId, ex);
-                    }
+                    await ReconcileAsync(machineId, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+                {
+                }
+                catch (Exception ex)
+                {
+                    ServerLog.ReconcileCrashed(logger, machineId, ex);
                 }
             }
-            while (Interlocked.Add(ref slot.Requests, -seen) != 0);
+
+            queue.Handled(seen);
         }
-        finally
-        {
-            Interlocked.Decrement(ref _running);
-        }
+        while (Interlocked.Add(ref slot.Requests, -seen) != 0);
     }
 
     private sealed class WorkerSlot
     {
         public int Requests;
+        public Task Worker = Task.CompletedTask;
     }
 }

@@ -2,7 +2,6 @@ using System.Diagnostics.CodeAnalysis;
 using Dedalus.Machines.Runtime;
 using Dedalus.OpenSsh;
 using Dedalus.Server.Hosting;
-using Dedalus.Server.Logging;
 
 namespace Dedalus.Server.Ssh;
 
@@ -140,7 +139,7 @@ public sealed class SshAuthority : IDisposable
             Type = SshCertificateType.Host,
             Serial = serial,
             KeyId = machineId,
-            Principals = [.. _options.GatewayHosts, machineId],
+            Principals = [.. _options.GatewayHost, machineId],
             ValidAfter = now - _options.CertificateBackdate,
             ValidBefore = DateTimeOffset.MaxValue,
         });

@@ -1,6 +1,5 @@
 using Dedalus.Machines.Runtime;
 using Dedalus.Server.Hosting;
-using Dedalus.Server.Logging;
 using Dedalus.Server.Store;
 
 namespace Dedalus.Server.Ssh;

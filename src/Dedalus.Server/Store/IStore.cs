@@ -1,7 +1,7 @@
 namespace Dedalus.Server.Store;
 
 /// <summary>
-/// The control plane's state. SQLite is the embedded default (<see cref="SqliteStore"/>); a PostgreSQL
+/// The control plane's state. SQLite is the embedded default (<see cref="Sqlite.SqliteStore"/>); a PostgreSQL
 /// implementation fills the same contract for scale-out. Every method is one short operation.
 /// </summary>
 public interface IStore

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Dedalus.Machines.Runtime;
 using Dedalus.Testing;
 
 namespace Dedalus.Gateway.Tests.Infrastructure;
@@ -18,19 +17,15 @@ public sealed class GatewayHarness : IAsyncDisposable
     public GatewayHarness(SshTestSite site, GatewayOptions? options = null, TimeProvider? timeProvider = null)
     {
         Site = site;
-        Options = (options ?? new GatewayOptions()) with
-        {
-            ListenAddress = IPAddress.Loopback,
-            SshdArguments = ["/usr/sbin/sshd", "-i", "-e", "-f", SshTestSite.MachineConfigPath],
-        };
-        Gateway = new SshGateway(Options, Runtime, Backend, timeProvider);
+        Options = (options ?? new GatewayOptions()) with { ListenAddress = IPAddress.Loopback };
+        Gateway = new SshGateway(Options, Sshd, Backend, timeProvider);
     }
 
     public SshTestSite Site { get; }
 
     public GatewayOptions Options { get; }
 
-    public HostSshdMachineRuntime Runtime { get; } = new();
+    public HostSshdConnector Sshd { get; } = new();
 
     public RecordingBackend Backend { get; } = new();
 
@@ -40,7 +35,7 @@ public sealed class GatewayHarness : IAsyncDisposable
     public async Task<int> AddMachineAsync(string machineId, GatewayAdmission admission = GatewayAdmission.Running)
     {
         var config = Site.AddMachine(machineId);
-        Runtime.AddMachine(machineId, config, admission == GatewayAdmission.Running ? MachineRuntimeState.Running : MachineRuntimeState.Sleeping);
+        Sshd.AddMachine(machineId, config, running: admission == GatewayAdmission.Running);
         Backend.Set(machineId, admission);
         var endPoint = await Gateway.OpenAsync(machineId, 0).WaitAsync(Timeout);
         return endPoint.Port;
@@ -214,6 +209,6 @@ public sealed class GatewayHarness : IAsyncDisposable
         await StopClientsAsync(_clients, Timeout);
 
         await Gateway.DisposeAsync().AsTask().WaitAsync(Timeout);
-        Runtime.KillAll();
+        Sshd.KillAll();
     }
 }

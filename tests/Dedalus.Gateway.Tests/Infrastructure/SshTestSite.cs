@@ -13,9 +13,6 @@ public sealed class SshTestSite : IDisposable
     /// <summary>The serial the site's KRL revokes.</summary>
     public const ulong RevokedSerial = 4242;
 
-    /// <summary>Where the machines' sshd reads its configuration "inside the machine" (rewritten by <see cref="HostSshdMachineRuntime"/>).</summary>
-    public const string MachineConfigPath = "/etc/ssh/dedalus/sshd_config";
-
     private static readonly UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private static readonly UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private int _nextKey;

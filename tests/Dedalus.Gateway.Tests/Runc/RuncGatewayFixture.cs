@@ -1,3 +1,4 @@
+using Dedalus.Machines.Ssh;
 using System.Diagnostics;
 using System.Net;
 using Dedalus.Gateway.Tests.Infrastructure;
@@ -39,7 +40,7 @@ public sealed class RuncGatewayFixture : IAsyncLifetime
     {
         _site = await RuncTestSite.CreateAsync("gateway-runc");
         _backend = new RuncTestBackend(_site.Runtime);
-        _gateway = new SshGateway(GatewayOptions, _site.Runtime, _backend);
+        _gateway = new SshGateway(GatewayOptions, new InetdSshServerConnector(_site.Runtime), _backend);
     }
 
     /// <summary>Creates a machine (running unless <paramref name="start"/> is false), tells the backend, opens its gateway port.</summary>

@@ -1,3 +1,4 @@
+using Dedalus.Machines.Ssh;
 using Dedalus.Machines.Runc;
 using Dedalus.Machines.Runtime;
 
@@ -75,7 +76,7 @@ public sealed class RuncGatewaySleepAndRestartTests(RuncGatewayFixture fixture) 
         var runtime = new RuncMachineRuntime(fixture.Site.Options);
         var backend = new RuncTestBackend(runtime);
         backend.Set(id, RuncTestMachineState.Sleeping, liveSession: true);
-        var gateway = new SshGateway(RuncGatewayFixture.GatewayOptions, runtime, backend);
+        var gateway = new SshGateway(RuncGatewayFixture.GatewayOptions, new InetdSshServerConnector(runtime), backend);
         try
         {
             Assert.Contains(id, await runtime.ListAsync().WaitAsync(RuncGatewayFixture.Timeout));

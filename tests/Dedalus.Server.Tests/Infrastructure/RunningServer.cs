@@ -40,19 +40,22 @@ public sealed class RunningServer : IAsyncDisposable
     public T Service<T>()
         where T : notnull => App.Services.GetRequiredService<T>();
 
-    public static async Task<RunningServer> StartAsync(string dataDirectory, TimeProvider? clock = null, IEnumerable<string>? extraArgs = null, LogCollector? logs = null)
+    public static async Task<RunningServer> StartAsync(
+        string dataDirectory, TimeProvider? clock = null, IEnumerable<string>? extraArgs = null, LogCollector? logs = null, Action<IServiceCollection>? services = null)
     {
         logs ??= new LogCollector();
-        string[] args =
+        // Defaults for tests; an option in extraArgs replaces its default (the server refuses an option given twice).
+        var extra = extraArgs?.ToList() ?? [];
+        string[][] defaults =
         [
-            "--urls", "http://127.0.0.1:0",
-            "--data-dir", dataDirectory,
-            "--gateway", "false",
-            "--gateway-host", "gw.test,localhost",
-            "--gateway-ports", "2200-2299",
-            "--Dedalus:ReconcileRetryDelay", "00:00:00.020",
-            .. extraArgs ?? [],
+            ["--urls", "http://127.0.0.1:0"],
+            ["--data-dir", dataDirectory],
+            ["--gateway", "false"],
+            ["--gateway-host", "gw.test,localhost"],
+            ["--gateway-ports", "2200-2299"],
+            ["--Dedalus:ReconcileRetryDelay", "00:00:00.020"],
         ];
+        string[] args = [.. defaults.Where(d => !extra.Contains(d[0])).SelectMany(d => d), .. extra];
         var collector = logs;
         var app = await ServerApp.BuildAsync(args, builder =>
         {
@@ -66,6 +69,8 @@ public sealed class RunningServer : IAsyncDisposable
             {
                 builder.Services.AddSingleton(clock);
             }
+
+            services?.Invoke(builder.Services);
         });
         using var cts = new CancellationTokenSource(Timeout);
         await app.StartAsync(cts.Token);

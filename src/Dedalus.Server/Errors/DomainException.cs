@@ -1,0 +1,52 @@
+using System.Globalization;
+using Dedalus.Contracts;
+
+namespace Dedalus.Server.Errors;
+
+/// <summary>
+/// An expected failure of an operation: its <see cref="Kind"/>, a message that names the problem and what to do,
+/// and structured details. Domain code throws it; the HTTP edge turns it into a status and the DCS envelope.
+/// </summary>
+public sealed class DomainException : Exception
+{
+    public DomainException(ErrorKind kind, string message, IReadOnlyDictionary<string, string>? details = null, TimeSpan? retryAfter = null)
+        : base(message)
+    {
+        Kind = kind;
+        Details = details;
+        RetryAfter = retryAfter;
+    }
+
+    public ErrorKind Kind { get; }
+
+    /// <summary>Structured details (<see cref="ErrorDetailKeys"/>, expected and current values).</summary>
+    public IReadOnlyDictionary<string, string>? Details { get; }
+
+    /// <summary>When a retry may succeed, if the failure says.</summary>
+    public TimeSpan? RetryAfter { get; }
+
+    public static DomainException InvalidRequest(string message, string? field = null) =>
+        new(ErrorKind.InvalidRequest, message, field is null ? null : new Dictionary<string, string> { [ErrorDetailKeys.Field] = field });
+
+    /// <summary>No such <paramref name="resource"/> (a <see cref="NotFoundResources"/> value).</summary>
+    public static DomainException NotFound(string resource, string message) =>
+        new(ErrorKind.NotFound, message, new Dictionary<string, string> { [ErrorDetailKeys.Resource] = resource });
+
+    public static DomainException InvalidState(string message, string currentDesired, string currentObserved, string expectedObserved, string targetDesired) =>
+        new(ErrorKind.InvalidState, message, new Dictionary<string, string>
+        {
+            ["current_desired_state"] = currentDesired,
+            ["current_observed_state"] = currentObserved,
+            ["expected_observed_state"] = expectedObserved,
+            ["target_desired_state"] = targetDesired,
+        });
+
+    public static DomainException RevisionMismatch(long current, long provided) =>
+        new(ErrorKind.RevisionMismatch, $"If-Match names revision {provided} but the machine is at revision {current}; read it again and retry", new Dictionary<string, string>
+        {
+            ["expected_revision"] = current.ToString(CultureInfo.InvariantCulture),
+            ["provided_revision"] = provided.ToString(CultureInfo.InvariantCulture),
+        });
+
+    public static DomainException Unavailable(string message) => new(ErrorKind.Unavailable, message);
+}

@@ -1,0 +1,67 @@
+using Dedalus.Contracts;
+using Dedalus.Server.Errors;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Dedalus.Server.Http;
+
+/// <summary>
+/// Turns every failure into the DCS envelope: a <see cref="DomainException"/> through <see cref="ErrorResponses"/>,
+/// bad requests found by Kestrel or the edge (oversized bodies, wrong media types) with their 4xx status, routing
+/// misses as 404/405, and anything else as a 500 without details (logged with its exception, never returned).
+/// </summary>
+public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (DomainException ex) when (!context.Response.HasStarted)
+        {
+            context.Response.Clear();
+            var (status, error) = ErrorResponses.From(ex);
+            await ErrorResponses.WriteAsync(context, status, error);
+            return;
+        }
+        catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+        {
+            context.Response.Clear();
+            var status = ex.StatusCode is >= 400 and < 500 ? ex.StatusCode : StatusCodes.Status400BadRequest;
+            await ErrorResponses.WriteAsync(context, status, new ErrorEnvelope(ErrorCodes.InvalidRequest, ex.Message, false));
+            return;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception ex) when (!context.Response.HasStarted)
+        {
+            ServerLog.UnhandledException(logger, context.Request.Method, context.Request.Path, ex);
+            context.Response.Clear();
+            await ErrorResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, new ErrorEnvelope(ErrorCodes.Internal, "internal server error", true));
+            return;
+        }
+
+        // Routing misses and framework answers without a body get the envelope too.
+        if (!context.Response.HasStarted && context.Response.ContentLength is null && context.Response.ContentType is null)
+        {
+            var status = context.Response.StatusCode;
+            var error = status switch
+            {
+                StatusCodes.Status404NotFound => new ErrorEnvelope(
+                    ErrorCodes.NotFound, $"no resource at {context.Request.Path}", false, Details: new Dictionary<string, string> { [ErrorDetailKeys.Resource] = NotFoundResources.Path }),
+                StatusCodes.Status405MethodNotAllowed => new ErrorEnvelope(ErrorCodes.InvalidRequest, $"method {context.Request.Method} is not allowed on {context.Request.Path}", false),
+                StatusCodes.Status415UnsupportedMediaType => new ErrorEnvelope(ErrorCodes.InvalidRequest, "request body must be application/json", false),
+                StatusCodes.Status413PayloadTooLarge => new ErrorEnvelope(ErrorCodes.InvalidRequest, "request body too large", false),
+                StatusCodes.Status400BadRequest => new ErrorEnvelope(ErrorCodes.InvalidRequest, "bad request", false),
+                _ => null,
+            };
+            if (error is not null && context.Features.Get<IHttpResponseBodyFeature>() is not null)
+            {
+                await ErrorResponses.WriteAsync(context, status, error);
+            }
+        }
+    }
+}

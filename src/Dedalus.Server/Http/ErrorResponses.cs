@@ -1,0 +1,40 @@
+using Dedalus.Contracts;
+using Dedalus.Server.Errors;
+using Microsoft.AspNetCore.Http;
+
+namespace Dedalus.Server.Http;
+
+/// <summary>The one place that turns an <see cref="ErrorKind"/> into an HTTP status and the DCS error envelope.</summary>
+public static class ErrorResponses
+{
+    private static readonly TimeSpan BusyRetryAfter = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan UnavailableRetryAfter = TimeSpan.FromSeconds(1);
+
+    public static (int Status, ErrorEnvelope Error) From(DomainException exception)
+    {
+        var (status, code, retryable, retryAfter) = exception.Kind switch
+        {
+            ErrorKind.InvalidRequest => (StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, false, (TimeSpan?)null),
+            ErrorKind.AuthenticationRequired => (StatusCodes.Status401Unauthorized, ErrorCodes.AuthRequired, false, null),
+            ErrorKind.AuthenticationFailed => (StatusCodes.Status401Unauthorized, ErrorCodes.AuthInvalid, false, null),
+            ErrorKind.OrgMismatch => (StatusCodes.Status403Forbidden, ErrorCodes.AuthOrgMismatch, false, null),
+            ErrorKind.NotFound => (StatusCodes.Status404NotFound, ErrorCodes.NotFound, false, null),
+            ErrorKind.InvalidState => (StatusCodes.Status409Conflict, ErrorCodes.InvalidState, false, null),
+            ErrorKind.RevisionMismatch => (StatusCodes.Status409Conflict, ErrorCodes.RevisionMismatch, true, null),
+            ErrorKind.IdempotencyKeyReused => (StatusCodes.Status409Conflict, ErrorCodes.IdempotencyKeyReused, false, null),
+            ErrorKind.Busy => (StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, true, BusyRetryAfter),
+            ErrorKind.Unavailable => (StatusCodes.Status503ServiceUnavailable, ErrorCodes.DependencyUnavailable, true, UnavailableRetryAfter),
+            _ => throw new ArgumentOutOfRangeException(nameof(exception), exception.Kind, "unknown error kind"),
+        };
+        var after = exception.RetryAfter ?? retryAfter;
+        return (status, new ErrorEnvelope(code, exception.Message, retryable, after is { } a ? (long)a.TotalMilliseconds : null, exception.Details));
+    }
+
+    /// <summary>Writes <paramref name="error"/> as the response, never cached.</summary>
+    public static Task WriteAsync(HttpContext context, int statusCode, ErrorEnvelope error)
+    {
+        context.Response.StatusCode = statusCode;
+        context.Response.Headers.CacheControl = "no-store";
+        return context.Response.WriteAsJsonAsync(error, DedalusJsonContext.Default.ErrorEnvelope, contentType: "application/json", context.RequestAborted);
+    }
+}

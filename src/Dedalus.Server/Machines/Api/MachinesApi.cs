@@ -1,0 +1,112 @@
+using System.Globalization;
+using Dedalus.Contracts;
+using Dedalus.Server.Errors;
+using Dedalus.Server.Http;
+using Dedalus.Server.Store;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace Dedalus.Server.Machines.Api;
+
+/// <summary><c>/v1/machines</c>: create, list, get, patch, delete, sleep, wake, and the status stream.</summary>
+public static class MachinesApi
+{
+    public static RouteGroupBuilder MapMachines(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/machines").WithTags("Machines");
+        group.MapPost("/", CreateAsync).WithName("createMachine").Accepts<CreateMachineRequest>("application/json")
+            .Produces<Machine>(StatusCodes.Status202Accepted).Produces<ErrorEnvelope>(StatusCodes.Status400BadRequest);
+        group.MapGet("/", ListAsync).WithName("listMachines");
+        group.MapGet("/{machineId}", GetAsync).WithName("getMachine");
+        group.MapPatch("/{machineId}", PatchAsync).WithName("patchMachine").Accepts<UpdateMachineRequest>("application/json")
+            .Produces<Machine>().Produces<Machine>(StatusCodes.Status202Accepted).Produces<ErrorEnvelope>(StatusCodes.Status409Conflict);
+        group.MapDelete("/{machineId}", DeleteAsync).WithName("deleteMachine")
+            .Produces<Machine>().Produces<Machine>(StatusCodes.Status202Accepted).Produces<ErrorEnvelope>(StatusCodes.Status409Conflict);
+        group.MapPost("/{machineId}/sleep", SleepAsync).WithName("sleepMachine")
+            .Produces<Machine>().Produces<Machine>(StatusCodes.Status202Accepted).Produces<ErrorEnvelope>(StatusCodes.Status409Conflict);
+        group.MapPost("/{machineId}/wake", WakeAsync).WithName("wakeMachine")
+            .Produces<Machine>().Produces<Machine>(StatusCodes.Status202Accepted).Produces<ErrorEnvelope>(StatusCodes.Status409Conflict);
+        group.MapGet("/{machineId}/status/stream", MachineStatusStream.StreamAsync).WithName("watchMachineStatus")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+        return group;
+    }
+
+    private static async Task<JsonHttpResult<Machine>> CreateAsync(HttpContext context, MachineService machines)
+    {
+        var request = await RequestBody.ReadJsonAsync(context, RequestBody.StrictContext.CreateMachineRequest);
+        var machine = await machines.CreateAsync(CallerOrg.Get(context), request, context.RequestAborted);
+        return Answer(context, machine);
+    }
+
+    private static async Task<JsonHttpResult<MachineList>> ListAsync(HttpContext context, MachineService machines)
+    {
+        var (after, limit) = PageCursor.Read(context.Request, 'm');
+        var page = await machines.ListAsync(CallerOrg.Get(context), after, limit, context.RequestAborted);
+        var list = new MachineList([.. page.Items.Select(MachineMapper.ToContract)], PageCursor.Encode(page.NextAfter, 'm'));
+        return TypedResults.Json(list, DedalusJsonContext.Default.MachineList);
+    }
+
+    private static async Task<JsonHttpResult<Machine>> GetAsync(HttpContext context, string machineId, MachineService machines)
+    {
+        var machine = await machines.GetAsync(CallerOrg.Get(context), machineId, context.RequestAborted);
+        context.Response.Headers.ETag = MachineMapper.ETag(machine);
+        return TypedResults.Json(MachineMapper.ToContract(machine), DedalusJsonContext.Default.Machine);
+    }
+
+    private static async Task<JsonHttpResult<Machine>> PatchAsync(HttpContext context, string machineId, MachineService machines)
+    {
+        var request = await RequestBody.ReadJsonAsync(context, RequestBody.StrictContext.UpdateMachineRequest);
+        var machine = await machines.UpdateAsync(CallerOrg.Get(context), machineId, request, IfMatch(context), context.RequestAborted);
+        return Answer(context, machine);
+    }
+
+    private static async Task<JsonHttpResult<Machine>> DeleteAsync(HttpContext context, string machineId, MachineService machines) =>
+        Answer(context, await machines.DeleteAsync(CallerOrg.Get(context), machineId, IfMatch(context), context.RequestAborted));
+
+    private static async Task<JsonHttpResult<Machine>> SleepAsync(HttpContext context, string machineId, MachineService machines) =>
+        Answer(context, await machines.SleepAsync(CallerOrg.Get(context), machineId, IfMatch(context), context.RequestAborted));
+
+    private static async Task<JsonHttpResult<Machine>> WakeAsync(HttpContext context, string machineId, MachineService machines) =>
+        Answer(context, await machines.WakeAsync(CallerOrg.Get(context), machineId, IfMatch(context), context.RequestAborted));
+
+    /// <summary>200 when the machine is at its desired state already, 202 while it converges; ETag = revision.</summary>
+    private static JsonHttpResult<Machine> Answer(HttpContext context, MachineRecord machine)
+    {
+        context.Response.Headers.ETag = MachineMapper.ETag(machine);
+        context.Response.Headers[DedalusHeaders.StorageOperationId] = machine.Id + "@" + MachineMapper.Revision(machine);
+        var status = machine.IsConverged && !machine.ResourcesDirty ? StatusCodes.Status200OK : StatusCodes.Status202Accepted;
+        return TypedResults.Json(MachineMapper.ToContract(machine), DedalusJsonContext.Default.Machine, statusCode: status);
+    }
+
+    /// <summary>
+    /// The revision <c>If-Match</c> names, or null to accept any. Takes <c>7</c>, <c>"7"</c> and <c>W/"7"</c> (the ETag as
+    /// sent, with or without quotes); <c>*</c> matches any revision.
+    /// </summary>
+    private static long? IfMatch(HttpContext context)
+    {
+        var header = context.Request.Headers.IfMatch;
+        if (header.Count == 0 || string.IsNullOrWhiteSpace(header.ToString()))
+        {
+            return null;
+        }
+
+        var raw = header.ToString();
+        var value = raw.Trim();
+        if (value == "*")
+        {
+            return null;
+        }
+
+        if (value.StartsWith("W/", StringComparison.Ordinal))
+        {
+            value = value[2..];
+        }
+
+        value = value.Trim('"');
+        return value.Length is > 0 and <= 18 && value.All(char.IsAsciiDigit) && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var revision)
+            ? revision
+            : throw DomainException.InvalidRequest($"If-Match must be a machine revision (as in ETag), not '{(raw.Length <= 64 ? raw : raw[..64] + "...")}'", "If-Match");
+    }
+}

@@ -1,0 +1,39 @@
+using Dedalus.Server.Hosting;
+using Dedalus.Server.Store;
+
+namespace Dedalus.Server.Machines;
+
+/// <summary>
+/// Every write of a machine row: insert, and compare-and-swap on the revision. Each write appends the machine's
+/// status event (its payload, the machine as clients see it, is chosen by the composition root) and signals watchers.
+/// </summary>
+public sealed class MachineWriter(IStore store, MachineChangeFeed feed, Func<MachineRecord, string> eventPayload)
+{
+    /// <summary>Inserts <paramref name="machine"/> with the lowest free port of <paramref name="ports"/>; null when none is free.</summary>
+    public async Task<MachineRecord?> InsertAsync(MachineRecord machine, PortRange ports, CancellationToken cancellationToken = default)
+    {
+        var stored = await store.InsertMachineAsync(machine, ports.Low, ports.High, eventPayload, cancellationToken).ConfigureAwait(false);
+        if (stored is not null)
+        {
+            feed.Publish(stored.Id);
+        }
+
+        return stored;
+    }
+
+    public async Task<bool> TryWriteAsync(MachineRecord current, MachineRecord next, CancellationToken cancellationToken = default) =>
+        await TryWriteAndReturnAsync(current, next, cancellationToken).ConfigureAwait(false) is not null;
+
+    /// <summary>Writes <paramref name="next"/> if the stored revision is still <paramref name="current"/>'s; the written machine, or null when another write came first.</summary>
+    public async Task<MachineRecord?> TryWriteAndReturnAsync(MachineRecord current, MachineRecord next, CancellationToken cancellationToken = default)
+    {
+        var written = next with { Revision = current.Revision + 1 };
+        if (!await store.TryUpdateMachineAsync(written, current.Revision, eventPayload(written), cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        feed.Publish(written.Id);
+        return written;
+    }
+}

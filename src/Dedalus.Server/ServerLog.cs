@@ -1,0 +1,66 @@
+namespace Dedalus.Server;
+
+/// <summary>
+/// Source-generated log messages of the server with stable event ids, by feature: 1000 HTTP, 1100 SSH authority,
+/// 1200 sessions, 1300 reconciliation, 1400 hosting, 1500 gateway wiring (the runc engine uses 2000-2199, the gateway
+/// 3000-3099). Never pass keys, certificates or tokens.
+/// </summary>
+internal static partial class ServerLog
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Error, Message = "Unhandled error in {Method} {Path}")]
+    public static partial void UnhandledException(ILogger logger, string method, string path, Exception exception);
+
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Created CA key {Name} ({Fingerprint})")]
+    public static partial void CaKeyCreated(ILogger logger, string name, string fingerprint);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Loaded CA key {Name} ({Fingerprint})")]
+    public static partial void CaKeyLoaded(ILogger logger, string name, string fingerprint);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Debug, Message = "Published SSH trust: {RevokedCount} revoked serials, KRL version {Version}")]
+    public static partial void TrustPublished(ILogger logger, int revokedCount, ulong version);
+
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Debug, Message = "SSH session {SessionId} on {MachineId}: {Status}, serial {Serial}")]
+    public static partial void SessionCreated(ILogger logger, string sessionId, string machineId, string status, ulong serial);
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "SSH session {SessionId} on {MachineId} closed: serial {Serial} revoked, {Connections} connections cut")]
+    public static partial void SessionClosed(ILogger logger, string sessionId, string machineId, ulong serial, int connections);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Expired {Count} SSH sessions")]
+    public static partial void SessionsExpired(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Repairing {Count} machines after start")]
+    public static partial void Repairing(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Machine {MachineId}: {From} -> {To} (revision {Revision})")]
+    public static partial void PhaseChanged(ILogger logger, string machineId, string from, string to, long revision);
+
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Machine {MachineId} provisioned")]
+    public static partial void MachineProvisioned(ILogger logger, string machineId);
+
+    [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Machine {MachineId} failed while going {DesiredState}")]
+    public static partial void RuntimeFailed(ILogger logger, string machineId, string desiredState, Exception exception);
+
+    [LoggerMessage(EventId = 1307, Level = LogLevel.Warning, Message = "Machine {MachineId} runtime step failed while going {DesiredState} (attempt {Attempt}); retrying")]
+    public static partial void RuntimeRetrying(ILogger logger, string machineId, string desiredState, int attempt, Exception exception);
+
+    [LoggerMessage(EventId = 1304, Level = LogLevel.Error, Message = "Reconciling {MachineId} crashed")]
+    public static partial void ReconcileCrashed(ILogger logger, string machineId, Exception exception);
+
+    [LoggerMessage(EventId = 1305, Level = LogLevel.Information, Message = "Machine {MachineId} idle for {IdleSeconds} s: autosleep")]
+    public static partial void Autosleep(ILogger logger, string machineId, long idleSeconds);
+
+    [LoggerMessage(EventId = 1306, Level = LogLevel.Error, Message = "Maintenance pass failed")]
+    public static partial void MaintenanceFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1308, Level = LogLevel.Warning, Message = "Reconciler stopped with runtime steps still running after {Grace}")]
+    public static partial void ReconcilerStopTimedOut(ILogger logger, TimeSpan grace);
+
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Dev credentials for org {OrgId} written to {Path}")]
+    public static partial void DevCredentialsWritten(ILogger logger, string orgId, string path);
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Dedalus server: data in {DataDirectory}, runtime {Runtime}, gateway {GatewayHost} ports {PortLow}-{PortHigh}")]
+    public static partial void Starting(ILogger logger, string dataDirectory, string runtime, string gatewayHost, int portLow, int portHigh);
+
+    [LoggerMessage(EventId = 1500, Level = LogLevel.Warning, Message = "Gateway for {MachineId} on port {Port} could not open")]
+    public static partial void GatewayOpenFailed(ILogger logger, string machineId, int port, Exception exception);
+}

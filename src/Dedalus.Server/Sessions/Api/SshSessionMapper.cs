@@ -1,0 +1,36 @@
+using Dedalus.Contracts;
+using Dedalus.Server.Hosting;
+using Dedalus.Server.Ssh;
+using Dedalus.Server.Store;
+
+namespace Dedalus.Server.Sessions.Api;
+
+/// <summary>Maps stored sessions to the wire contract: the connection (gateway endpoint, port, certificate, host trust) once ready.</summary>
+public sealed class SshSessionMapper(ServerOptions options, SshAuthority authority)
+{
+    /// <summary>The poll pace suggested to clients while a session waits for its machine.</summary>
+    public const long WakeRetryAfterMs = 500;
+
+    public SshSession ToContract(SessionRecord s, MachineRecord machine)
+    {
+        var ready = s.Status == SshSessionStatuses.Ready;
+        return new SshSession(
+            s.Id,
+            s.MachineId,
+            s.Status,
+            s.CreatedAt,
+            ready
+                ? new SshConnection(
+                    options.GatewayHost[0],
+                    machine.GatewayPort,
+                    options.SshUsername,
+                    s.Certificate,
+                    new SshHostTrust("cert_authority", options.EffectiveHostPattern, authority.HostCaPublicKey))
+                : null,
+            s.ReadyAt,
+            s.ExpiresAt,
+            s.Status == SshSessionStatuses.WakeInProgress ? WakeRetryAfterMs : null,
+            s.ErrorCode,
+            s.ErrorMessage);
+    }
+}

@@ -1,0 +1,141 @@
+using Dedalus.Contracts;
+using Dedalus.OpenSsh;
+using Dedalus.Server.Gateway;
+using Dedalus.Server.Hosting;
+using Dedalus.Server.Ssh;
+using Dedalus.Server.Store;
+
+namespace Dedalus.Server.Sessions;
+
+/// <summary>
+/// The one owner of SSH session status (DESIGN.md section 4). A session opens <c>ready</c> on a running machine and
+/// <c>wake_in_progress</c> on any other live one; then the machine decides: running makes waiting sessions ready,
+/// failed fails them, destroyed ends them all and revokes their certificates. Close revokes one session and cuts its
+/// connections; expiry is a sweep. Nothing else writes a session's status, and reading never writes.
+/// </summary>
+public sealed class SessionLifecycle(
+    IStore store,
+    SshAuthority authority,
+    SshTrustPublisher trust,
+    ISessionConnections connections,
+    ServerOptions options,
+    TimeProvider timeProvider,
+    ILogger<SessionLifecycle> logger)
+{
+    /// <summary>
+    /// Stores a new session for <paramref name="key"/> on <paramref name="machine"/>, with its certificate unless the
+    /// machine is failed or destroyed (then the session is stored <c>failed</c>). A <c>wake_in_progress</c> session
+    /// turns ready when the reconciler next reports the machine running (<see cref="MachineChangedAsync"/>).
+    /// </summary>
+    public async Task<SessionRecord> OpenAsync(MachineRecord machine, SshPublicKey key, CancellationToken cancellationToken = default)
+    {
+        var now = timeProvider.GetUtcNow();
+        var session = new SessionRecord
+        {
+            Id = SessionIds.New(),
+            OrgId = machine.OrgId,
+            MachineId = machine.Id,
+            Status = SshSessionStatuses.WakeInProgress,
+            PublicKey = key.ToOpenSshString(),
+            Serial = SessionIds.NewSerial(),
+            CreatedAt = now,
+            ExpiresAt = now + options.SessionTtl,
+        };
+
+        if (IsDestroyed(machine))
+        {
+            session = session with { Status = SshSessionStatuses.Failed, ErrorCode = ErrorCodes.MachineDestroyed, ErrorMessage = DestroyedMessage(machine) };
+        }
+        else if (machine.Phase == MachinePhases.Failed)
+        {
+            session = session with { Status = SshSessionStatuses.Failed, ErrorCode = ErrorCodes.MachineFailed, ErrorMessage = FailedMessage(machine) };
+        }
+        else
+        {
+            var certificate = authority.IssueUserCertificate(key, session.Id, session.Serial, machine.Id, now - options.CertificateBackdate, session.ExpiresAt);
+            var runs = IsRunning(machine);
+            session = session with
+            {
+                Certificate = certificate,
+                Status = runs ? SshSessionStatuses.Ready : SshSessionStatuses.WakeInProgress,
+                ReadyAt = runs ? now : null,
+            };
+        }
+
+        await store.InsertSessionAsync(session, cancellationToken).ConfigureAwait(false);
+        ServerLog.SessionCreated(logger, session.Id, machine.Id, session.Status, session.Serial);
+        return session;
+    }
+
+    /// <summary>
+    /// Closes an open session: its serial goes into the KRL (new logins refused), then its live connections are cut.
+    /// Returns the session as stored afterwards (unchanged when it had ended already).
+    /// </summary>
+    public async Task<SessionRecord> CloseAsync(SessionRecord session, CancellationToken cancellationToken = default)
+    {
+        if (await store.CloseSessionAsync(session.Id, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+        {
+            // The close is committed: a caller hanging up now must not leave the revocation unpublished or the connections open.
+            await trust.PublishAsync(CancellationToken.None).ConfigureAwait(false);
+            var cut = await connections.CloseSessionConnectionsAsync(session.Id, CancellationToken.None).ConfigureAwait(false);
+            ServerLog.SessionClosed(logger, session.Id, session.MachineId, session.Serial, cut);
+        }
+
+        return await store.GetSessionAsync(session.Id, cancellationToken).ConfigureAwait(false) ?? session;
+    }
+
+    /// <summary>
+    /// Applies what the machine's state means for its open sessions. The reconciler calls it after every transition
+    /// it writes, and whenever a pass finds the machine converged (so a session stored meanwhile is not left waiting).
+    /// </summary>
+    public async Task MachineChangedAsync(MachineRecord machine, CancellationToken cancellationToken = default)
+    {
+        var now = timeProvider.GetUtcNow();
+        if (IsDestroyed(machine))
+        {
+            // A certificate already handed out must not outlive its machine.
+            if (await store.EndMachineSessionsAsync(machine.Id, now, ErrorCodes.MachineDestroyed, DestroyedMessage(machine), cancellationToken).ConfigureAwait(false) > 0)
+            {
+                await trust.PublishAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        else if (machine.Phase == MachinePhases.Failed)
+        {
+            await store.FailWaitingSessionsAsync(machine.Id, ErrorCodes.MachineFailed, FailedMessage(machine), cancellationToken).ConfigureAwait(false);
+        }
+        else if (IsRunning(machine))
+        {
+            await store.MarkSessionsReadyAsync(machine.Id, now, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stores <c>expired</c> for every open session past its expiry; run by the sweeper.</summary>
+    public async Task<int> ExpireLapsedAsync(CancellationToken cancellationToken = default)
+    {
+        var expired = await store.ExpireSessionsAsync(timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (expired > 0)
+        {
+            ServerLog.SessionsExpired(logger, expired);
+        }
+
+        return expired;
+    }
+
+    /// <summary>
+    /// A stored session as of <paramref name="now"/>: an open session past its expiry reads <c>expired</c> before the
+    /// sweeper has stored it so. Pure: nothing is written.
+    /// </summary>
+    public static SessionRecord AsOf(SessionRecord session, DateTimeOffset now) =>
+        session.Status is SshSessionStatuses.Ready or SshSessionStatuses.WakeInProgress && now >= session.ExpiresAt
+            ? session with { Status = SshSessionStatuses.Expired }
+            : session;
+
+    private static bool IsRunning(MachineRecord machine) => machine.Phase == MachinePhases.Running && machine.DesiredState == DesiredStates.Running;
+
+    private static bool IsDestroyed(MachineRecord machine) =>
+        machine.DesiredState == DesiredStates.Destroyed || machine.Phase is MachinePhases.Destroying or MachinePhases.Destroyed;
+
+    private static string DestroyedMessage(MachineRecord machine) => $"machine {machine.Id} is destroyed";
+
+    private static string FailedMessage(MachineRecord machine) => $"machine {machine.Id} failed: {machine.LastError ?? "unknown error"}";
+}

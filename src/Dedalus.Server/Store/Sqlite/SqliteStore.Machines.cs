@@ -1,0 +1,159 @@
+using System.Data.Common;
+
+namespace Dedalus.Server.Store.Sqlite;
+
+public sealed partial class SqliteStore
+{
+    private const string MachineColumns =
+        "seq, id, org_id, vcpu, memory_mib, storage_gib, autosleep_seconds, desired_state, phase, reason, retryable, last_error, " +
+        "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at";
+
+    public Task<MachineRecord?> InsertMachineAsync(MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, CancellationToken cancellationToken = default) =>
+        WriteAsync(scope =>
+        {
+            // Lowest free port: a port is free again once its machine is destroyed, not merely asked to be
+            // (until then the gateway may still listen on it, and a new machine's listener would fail).
+            var used = new HashSet<long>();
+            using (var reader = scope.Command("SELECT gateway_port FROM machines WHERE phase <> 'destroyed' AND gateway_port BETWEEN $1 AND $2", portLow, portHigh).ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    used.Add(reader.GetInt64(0));
+                }
+            }
+
+            var port = -1;
+            for (var candidate = portLow; candidate <= portHigh; candidate++)
+            {
+                if (!used.Contains(candidate))
+                {
+                    port = candidate;
+                    break;
+                }
+            }
+
+            if (port < 0)
+            {
+                return null;
+            }
+
+            var stored = machine with { GatewayPort = port };
+            scope.Execute(
+                "INSERT INTO machines (id, org_id, vcpu, memory_mib, storage_gib, autosleep_seconds, desired_state, phase, reason, retryable, last_error, " +
+                "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at) " +
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                MachineValues(stored));
+            AppendEvent(scope, stored, eventPayload(stored));
+            return stored;
+        }, transaction: true, cancellationToken);
+
+    private static object?[] MachineValues(MachineRecord m) =>
+    [
+        m.Id, m.OrgId, m.Vcpu, m.MemoryMib, m.StorageGib, m.AutosleepSeconds, m.DesiredState, m.Phase, m.Reason, m.Retryable ? 1 : 0, m.LastError,
+        m.Revision, m.GatewayPort, m.ResourcesDirty ? 1 : 0, Ms(m.CreatedAt), Ms(m.LastTransitionAt), Ms(m.LastProgressAt), Ms(m.LastActivityAt),
+    ];
+
+    private static void AppendEvent(WriteScope scope, MachineRecord machine, string payload) =>
+        scope.Execute(
+            "INSERT INTO machine_events (machine_id, revision, payload, created_at) VALUES ($1, $2, $3, $4)",
+            machine.Id, machine.Revision, payload, Ms(machine.LastProgressAt));
+
+    public async Task<MachineRecord?> GetMachineAsync(string machineId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(connection, $"SELECT {MachineColumns} FROM machines WHERE id = $1", machineId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadMachine(reader) : null;
+    }
+
+    public async Task<Page<MachineRecord>> ListMachinesAsync(string orgId, long after, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(connection, $"SELECT {MachineColumns} FROM machines WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", orgId, after, limit + 1);
+        return await ReadPageAsync(command, limit, ReadMachine, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<MachineRecord>> ListLiveMachinesAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(connection, $"SELECT {MachineColumns} FROM machines WHERE phase <> 'destroyed' ORDER BY seq");
+        var page = await ReadPageAsync(command, int.MaxValue, ReadMachine, cancellationToken).ConfigureAwait(false);
+        return page.Items;
+    }
+
+    public Task<bool> TryUpdateMachineAsync(MachineRecord machine, long expectedRevision, string eventPayload, CancellationToken cancellationToken = default) =>
+        WriteAsync(scope =>
+        {
+            var changed = scope.Execute(
+                "UPDATE machines SET vcpu = $2, memory_mib = $3, storage_gib = $4, autosleep_seconds = $5, desired_state = $6, phase = $7, reason = $8, " +
+                "retryable = $9, last_error = $10, revision = $11, resources_dirty = $12, last_transition_at = $13, last_progress_at = $14, last_activity_at = $15 " +
+                "WHERE id = $1 AND revision = $16",
+                machine.Id, machine.Vcpu, machine.MemoryMib, machine.StorageGib, machine.AutosleepSeconds, machine.DesiredState, machine.Phase, machine.Reason,
+                machine.Retryable ? 1 : 0, machine.LastError, machine.Revision, machine.ResourcesDirty ? 1 : 0, Ms(machine.LastTransitionAt),
+                Ms(machine.LastProgressAt), Ms(machine.LastActivityAt), expectedRevision);
+            if (changed == 0)
+            {
+                return false;
+            }
+
+            AppendEvent(scope, machine, eventPayload);
+            return true;
+        }, transaction: true, cancellationToken);
+
+    public async Task<IReadOnlyList<MachineEvent>> GetMachineEventsAsync(string machineId, long after, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(connection, "SELECT seq, machine_id, revision, payload FROM machine_events WHERE machine_id = $1 AND seq > $2 ORDER BY seq", machineId, after);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var events = new List<MachineEvent>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            events.Add(new MachineEvent(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3)));
+        }
+
+        return events;
+    }
+
+    private static async Task<Page<T>> ReadPageAsync<T>(DbCommand command, int limit, Func<DbDataReader, T> read, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var items = new List<T>();
+        long lastSeq = 0;
+        var more = false;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (items.Count == limit)
+            {
+                more = true;
+                break;
+            }
+
+            lastSeq = reader.GetInt64(0);
+            items.Add(read(reader));
+        }
+
+        return new Page<T>(items, more ? lastSeq : null);
+    }
+
+    private static MachineRecord ReadMachine(DbDataReader r) => new()
+    {
+        Id = r.GetString(1),
+        OrgId = r.GetString(2),
+        Vcpu = r.GetDouble(3),
+        MemoryMib = r.GetInt64(4),
+        StorageGib = r.GetInt64(5),
+        AutosleepSeconds = r.GetInt64(6),
+        DesiredState = r.GetString(7),
+        Phase = r.GetString(8),
+        Reason = r.GetString(9),
+        Retryable = r.GetInt64(10) != 0,
+        LastError = NullableString(r, 11),
+        Revision = r.GetInt64(12),
+        GatewayPort = r.GetInt32(13),
+        ResourcesDirty = r.GetInt64(14) != 0,
+        CreatedAt = Time(r, 15),
+        LastTransitionAt = Time(r, 16),
+        LastProgressAt = Time(r, 17),
+        LastActivityAt = Time(r, 18),
+    };
+}
