@@ -6,7 +6,8 @@ DEDALUS_RUNTIME_PACKAGES=(openssh-client openssh-server runc tini debootstrap e2
 # Toolchain for the NativeAOT build of the CLI.
 DEDALUS_BUILD_PACKAGES=(clang zlib1g-dev)
 # Extra packages the tests use as oracles or peers.
-DEDALUS_TEST_PACKAGES=(sqlite3 procps psmisc)
+# libxml2-utils: xmllint, which scripts/test-summary.sh uses to read the TRX files.
+DEDALUS_TEST_PACKAGES=(sqlite3 procps psmisc libxml2-utils)
 
 ensure_packages() {
   local missing=()
