@@ -6,7 +6,8 @@ DEDALUS_RUNTIME_PACKAGES=(openssh-client openssh-server runc tini debootstrap e2
 # Toolchain for the NativeAOT build of the CLI.
 DEDALUS_BUILD_PACKAGES=(clang zlib1g-dev)
 # Extra packages the tests use as oracles or peers.
-DEDALUS_TEST_PACKAGES=(sqlite3 procps psmisc)
+# libxml2-utils: xmllint, which scripts/test-summary.sh uses to read the TRX files.
+DEDALUS_TEST_PACKAGES=(sqlite3 procps psmisc libxml2-utils)
 
 ensure_packages() {
   local missing=()
@@ -25,8 +26,56 @@ ensure_packages() {
   fi
   echo "==> installing Debian packages: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  local log
+  log=$(mktemp) || return 1
+  # A failed update is not fatal by itself: the install below may still work from the current lists.
+  dedalus_apt_get "$log" update -qq || echo "(apt-get update failed; trying the install anyway)" >>"$log"
+  if ! dedalus_apt_get "$log" install -y -qq --no-install-recommends "${missing[@]}"; then
+    local still=()
+    for pkg in "${missing[@]}"; do
+      dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || still+=("$pkg")
+    done
+    echo "error: could not install Debian packages: ${still[*]:-${missing[*]}}" >&2
+    echo "  last lines of apt-get's output:" >&2
+    tail -n 15 "$log" | sed 's/^/    /' >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
+}
+
+# dedalus_apt_get LOG ARGS...: apt-get ARGS, its output appended to LOG, waiting (bounded, default
+# 300 s) when another apt-get or dpkg holds a lock instead of failing at once. DPkg::Lock::Timeout
+# makes apt wait for the dpkg frontend lock; apt-get update (apt 2.6) still fails at once on
+# /var/lib/apt/lists/lock, so a "Could not get lock" failure is retried until the same deadline.
+dedalus_apt_get() {
+  local log=$1
+  shift
+  local timeout=${DEDALUS_APT_LOCK_TIMEOUT:-300}
+  local deadline=$((SECONDS + timeout))
+  local out status said=0
+  while :; do
+    status=0
+    out=$(LC_ALL=C apt-get -o DPkg::Lock::Timeout="$timeout" "$@" 2>&1) || status=$?
+    if [ -n "$out" ]; then
+      printf '%s\n' "$out" >>"$log"
+    fi
+    if [ "$status" -eq 0 ]; then
+      return 0
+    fi
+    case $out in
+      *"Could not get lock"*) ;;
+      *) return "$status" ;;
+    esac
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      return "$status"
+    fi
+    if [ "$said" -eq 0 ]; then
+      echo "==> another apt-get or dpkg holds its lock; waiting up to ${timeout}s" >&2
+      said=1
+    fi
+    sleep 5
+  done
 }
 
 ensure_dotnet() {
