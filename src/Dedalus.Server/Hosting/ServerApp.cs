@@ -39,7 +39,7 @@ public static class ServerApp
         builder.Configuration.AddInMemoryCollection(ServerConfiguration.FromEnvironment());
         builder.Configuration.AddCommandLine([.. arguments.ConfigurationArgs]);
         builder.Configuration.AddInMemoryCollection(arguments.Values);
-        var (options, errors) = ServerConfiguration.Read(builder.Configuration);
+        var (options, errors) = ServerConfiguration.Read(builder.Configuration, arguments);
         if (errors.Count == 0)
         {
             errors = await ServerConfiguration.CheckHostAsync(options, cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 
 namespace Dedalus.Server.Hosting;
 
@@ -12,33 +13,40 @@ public static class ServerCommand
     public const int ExitFailure = 1;
     public const int ExitUsage = 2;
 
-    private const string ExtraConfigurationHelp = """
+    private static readonly string ExtraConfigurationHelp = $"""
         Every setting also comes from its DEDALUS_* variable or the Dedalus section of appsettings.json (in the working
         directory); the command line beats the environment, which beats appsettings.json. Any configuration key can be
         given as --Section:Key VALUE too, for example --Dedalus:SweepInterval 00:00:01 or --Logging:LogLevel:Default Warning.
-        Every value is checked at start-up, before anything is written: all bad values are reported at once (exit 2).
+        Settings without an option of their own: {string.Join("; ", ServerConfiguration.Settings.Where(s => s.Flag is null).Select(s => $"Dedalus:{s.Key}: {s.Description}"))}.
+        Every value is checked at start-up, before anything is written, and all bad values are reported at once.
+        Exit codes: 0 ok, 1 failure, 2 usage or configuration error.
         """;
 
     public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out, Console.Error);
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
-        var (root, options, urls) = CreateRoot();
-        root.SetAction(async (parseResult, cancellationToken) =>
+        var (commandLine, configurationArgs) = SplitConfigurationArgs(args);
+        if (configurationArgs.Problem is { } problem)
         {
-            if (ToArguments(parseResult, options, urls, out var arguments) is { } usage)
-            {
-                return Usage(error, usage);
-            }
+            return Usage(error, problem);
+        }
 
-            return await ServerApp.RunAsync(arguments, error).ConfigureAwait(false);
-        });
+        var (root, options, urls) = CreateRoot();
+        root.SetAction((parseResult, cancellationToken) =>
+            ServerApp.RunAsync(ToArguments(parseResult, options, urls, configurationArgs.Args), error));
         root.Add(ApiKeyCommand.Create(error));
 
-        var parseResult = root.Parse(args);
+        var parseResult = root.Parse(commandLine);
         if (parseResult.Errors.Count > 0)
         {
-            return Usage(error, parseResult.Errors[0].Message.TrimEnd('.'), parseResult.CommandResult.Command == root ? null : parseResult.CommandResult.Command.Name);
+            var path = new List<string>();
+            for (var result = parseResult.CommandResult; result.Parent is CommandResult parent; result = parent)
+            {
+                path.Insert(0, result.Command.Name);
+            }
+
+            return Usage(error, parseResult.Errors[0].Message.TrimEnd('.'), path.Count == 0 ? null : string.Join(' ', path));
         }
 
         return await parseResult.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
@@ -48,14 +56,17 @@ public static class ServerCommand
     /// <exception cref="ServerConfigurationException">The command line is not valid.</exception>
     public static ServerArguments ParseServerArguments(string[] args)
     {
-        var (root, options, urls) = CreateRoot();
-        var parseResult = root.Parse(args);
-        if (parseResult.Errors.Count > 0)
+        var (commandLine, configurationArgs) = SplitConfigurationArgs(args);
+        if (configurationArgs.Problem is { } problem)
         {
-            throw new ServerConfigurationException([.. parseResult.Errors.Select(e => e.Message)]);
+            throw new ServerConfigurationException([problem]);
         }
 
-        return ToArguments(parseResult, options, urls, out var arguments) is { } usage ? throw new ServerConfigurationException([usage]) : arguments;
+        var (root, options, urls) = CreateRoot();
+        var parseResult = root.Parse(commandLine);
+        return parseResult.Errors.Count > 0
+            ? throw new ServerConfigurationException([.. parseResult.Errors.Select(e => e.Message)])
+            : ToArguments(parseResult, options, urls, configurationArgs.Args);
     }
 
     public static int Usage(TextWriter error, string message, string? subcommand = null)
@@ -68,10 +79,7 @@ public static class ServerCommand
     private static (RootCommand Root, IReadOnlyDictionary<ServerSetting, Option> Options, Option<string?> Urls) CreateRoot()
     {
         var root = new RootCommand(
-            "dedalus-server: the Dedalus Machines control plane (HTTP API, SSH gateway and runc machines) in one process.\n\n" + ExtraConfigurationHelp)
-        {
-            TreatUnmatchedTokensAsErrors = false,
-        };
+            "dedalus-server: the Dedalus Machines control plane (HTTP API, SSH gateway and runc machines) in one process.\n\n" + ExtraConfigurationHelp);
         var options = new Dictionary<ServerSetting, Option>();
         foreach (var setting in ServerConfiguration.Settings)
         {
@@ -93,8 +101,8 @@ public static class ServerCommand
         return (root, options, urls);
     }
 
-    /// <summary>The values given on the command line; a usage error when unmatched tokens are not <c>--Section:Key VALUE</c> pairs.</summary>
-    private static string? ToArguments(ParseResult parseResult, IReadOnlyDictionary<ServerSetting, Option> options, Option<string?> urls, out ServerArguments arguments)
+    /// <summary>The values of the options given on the command line, by configuration key.</summary>
+    private static ServerArguments ToArguments(ParseResult parseResult, IReadOnlyDictionary<ServerSetting, Option> options, Option<string?> urls, IReadOnlyList<string> configurationArgs)
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (setting, option) in options)
@@ -112,37 +120,43 @@ public static class ServerCommand
             };
         }
 
-        var configurationArgs = new List<string>();
-        if (parseResult.GetValue(urls) is { } urlList)
-        {
-            configurationArgs.AddRange(["--urls", urlList]);
-        }
+        return new ServerArguments(values, parseResult.GetValue(urls) is { } urlList ? ["--urls", urlList, .. configurationArgs] : configurationArgs);
+    }
 
-        var unmatched = parseResult.UnmatchedTokens;
-        for (var i = 0; i < unmatched.Count; i++)
+    /// <summary>
+    /// Takes the <c>--Section:Key VALUE</c> (or <c>--Section:Key=VALUE</c>) pairs out of the command line: they go to
+    /// ASP.NET's configuration as they are; the rest is parsed strictly.
+    /// </summary>
+    private static (string[] CommandLine, (IReadOnlyList<string> Args, string? Problem) Configuration) SplitConfigurationArgs(string[] args)
+    {
+        var commandLine = new List<string>(args.Length);
+        var configuration = new List<string>();
+        for (var i = 0; i < args.Length; i++)
         {
-            var token = unmatched[i];
-            var name = token.Split('=', 2)[0];
-            if (!name.StartsWith("--", StringComparison.Ordinal) || !name.Contains(':', StringComparison.Ordinal) || name.Length < 5)
+            var name = args[i].Split('=', 2)[0];
+            if (!name.StartsWith("--", StringComparison.Ordinal) || !name.Contains(':', StringComparison.Ordinal))
             {
-                arguments = ServerArguments.None;
-                return token.StartsWith('-') ? $"unknown option '{token}'" : $"unexpected argument '{token}'";
+                commandLine.Add(args[i]);
+                continue;
             }
 
-            configurationArgs.Add(token);
-            if (!token.Contains('=', StringComparison.Ordinal))
+            if (name.Length < 5 || name.StartsWith("--:", StringComparison.Ordinal) || name.EndsWith(':'))
             {
-                if (i + 1 >= unmatched.Count || unmatched[i + 1].StartsWith("--", StringComparison.Ordinal))
+                return ([], ([], $"'{args[i]}' is not a configuration key (--Section:Key VALUE)"));
+            }
+
+            configuration.Add(args[i]);
+            if (!args[i].Contains('=', StringComparison.Ordinal))
+            {
+                if (i + 1 >= args.Length)
                 {
-                    arguments = ServerArguments.None;
-                    return $"{token} needs a value";
+                    return ([], ([], $"{args[i]} needs a value"));
                 }
 
-                configurationArgs.Add(unmatched[++i]);
+                configuration.Add(args[++i]);
             }
         }
 
-        arguments = new ServerArguments(values, configurationArgs);
-        return null;
+        return ([.. commandLine], (configuration, null));
     }
 }

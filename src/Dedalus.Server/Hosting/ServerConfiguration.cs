@@ -63,8 +63,12 @@ public static class ServerConfiguration
         return values;
     }
 
-    /// <summary>Reads and validates the whole <c>Dedalus</c> section; every problem is reported, none is fixed up.</summary>
-    public static (ServerOptions Options, IReadOnlyList<string> Errors) Read(IConfiguration configuration)
+    /// <summary>
+    /// Reads and validates the whole <c>Dedalus</c> section; every problem is reported, none is fixed up. Errors name
+    /// where a value came from: the option when <paramref name="arguments"/> gave it, else the variable when it is set,
+    /// else the configuration key.
+    /// </summary>
+    public static (ServerOptions Options, IReadOnlyList<string> Errors) Read(IConfiguration configuration, ServerArguments? arguments = null)
     {
         var errors = new List<string>();
         var section = configuration.GetSection(ServerOptions.Section);
@@ -76,7 +80,7 @@ public static class ServerConfiguration
             }
         }
 
-        var reader = new SettingReader(section, errors);
+        var reader = new SettingReader(section, errors, arguments ?? ServerArguments.None);
         var defaults = new ServerOptions { DataDirectory = DefaultDataDirectory() };
         var dataDirectory = reader.Text("DataDirectory") is { } dir ? Path.GetFullPath(dir) : defaults.DataDirectory;
         var options = new ServerOptions
@@ -166,7 +170,7 @@ public static class ServerConfiguration
         ParseTimeSpan(text) ?? (Autosleep.TryParse(text, out var seconds, out _) && text.Trim() is not ("never" or "off") ? TimeSpan.FromSeconds(seconds) : null);
 
     /// <summary>Reads one setting's text and parses it, recording an error that names the setting and the bad value.</summary>
-    private sealed class SettingReader(IConfigurationSection section, List<string> errors)
+    private sealed class SettingReader(IConfigurationSection section, List<string> errors, ServerArguments arguments)
     {
         public string? Text(string key) => section[key] is { Length: > 0 } text ? text.Trim() : null;
 
@@ -196,11 +200,14 @@ public static class ServerConfiguration
             }
         }
 
-        private static string Message(string key, string text, string expected)
+        private string Message(string key, string text, string expected)
         {
             var setting = Settings.First(s => s.Key == key);
+            var source = setting.Flag is { } flag && arguments.Values.ContainsKey(setting.ConfigurationKey) ? flag
+                : setting.Environment is { } variable && Environment.GetEnvironmentVariable(variable) is { Length: > 0 } ? variable
+                : setting.ConfigurationKey;
             var shown = text.Length <= 80 ? text : text[..80] + "...";
-            return $"{setting.DisplayName}: must be {expected}, not '{shown}'";
+            return $"{source}: must be {expected}, not '{shown}'";
         }
     }
 }

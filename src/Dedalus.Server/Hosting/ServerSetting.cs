@@ -13,7 +13,4 @@ namespace Dedalus.Server.Hosting;
 public sealed record ServerSetting(string Key, string? Flag, string? Environment, string HelpName, string Description, bool IsSwitch = false)
 {
     public string ConfigurationKey => ServerOptions.Section + ":" + Key;
-
-    /// <summary>How error messages name it: the flag when there is one, else the configuration key.</summary>
-    public string DisplayName => Flag ?? ConfigurationKey;
 }

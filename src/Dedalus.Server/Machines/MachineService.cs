@@ -156,10 +156,7 @@ public sealed class MachineService(
                 : m with { DesiredState = DesiredStates.Running, Reason = "wake_requested", LastActivityAt = timeProvider.GetUtcNow() };
         }, cancellationToken);
 
-    /// <summary>
-    /// Sets desired state running for a session or a gateway connection (no revision check); wakes coalesce. Kicks
-    /// the reconciler even when the machine runs already, so that it tells the sessions stored just before.
-    /// </summary>
+    /// <summary>Sets desired state running for a session or a gateway connection (no revision check); wakes coalesce.</summary>
     public async Task<MachineRecord> RequestWakeAsync(MachineRecord machine, CancellationToken cancellationToken = default)
     {
         var current = machine;
@@ -167,7 +164,11 @@ public sealed class MachineService(
         {
             if (current.DesiredState != DesiredStates.Sleeping)
             {
-                workQueue.Kick(current.Id);
+                if (!current.IsConverged)
+                {
+                    workQueue.Kick(current.Id);
+                }
+
                 return current;
             }
 

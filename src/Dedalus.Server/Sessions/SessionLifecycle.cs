@@ -25,7 +25,8 @@ public sealed class SessionLifecycle(
     /// <summary>
     /// Stores a new session for <paramref name="key"/> on <paramref name="machine"/>, with its certificate unless the
     /// machine is failed or destroyed (then the session is stored <c>failed</c>). A <c>wake_in_progress</c> session
-    /// turns ready when the reconciler next reports the machine running (<see cref="MachineChangedAsync"/>).
+    /// turns ready when the reconciler reports the machine running (<see cref="MachineChangedAsync"/>); the caller
+    /// asks for the wake.
     /// </summary>
     public async Task<SessionRecord> OpenAsync(MachineRecord machine, SshPublicKey key, CancellationToken cancellationToken = default)
     {
@@ -64,6 +65,15 @@ public sealed class SessionLifecycle(
 
         await store.InsertSessionAsync(session, cancellationToken).ConfigureAwait(false);
         ServerLog.SessionCreated(logger, session.Id, machine.Id, session.Status, session.Serial);
+
+        // The reconciler may have moved the machine between our read and the insert, and told the sessions stored
+        // before ours: look again, and apply what a newer revision means to this one too.
+        if (await store.GetMachineAsync(machine.Id, cancellationToken).ConfigureAwait(false) is { } current && current.Revision != machine.Revision)
+        {
+            await MachineChangedAsync(current, cancellationToken).ConfigureAwait(false);
+            return await store.GetSessionAsync(session.Id, cancellationToken).ConfigureAwait(false) ?? session;
+        }
+
         return session;
     }
 

@@ -1,7 +1,6 @@
 using Dedalus.Contracts;
 using Dedalus.Server.Errors;
 using Dedalus.Server.Machines;
-using Dedalus.Server.Reconciliation;
 using Dedalus.Server.Ssh;
 using Dedalus.Server.Store;
 
@@ -11,7 +10,7 @@ namespace Dedalus.Server.Sessions;
 /// The SSH session operations of a caller's machine: create (validate the key, open the session, wake the machine
 /// if needed), list, get and close. Status changes belong to <see cref="SessionLifecycle"/>; reads never write.
 /// </summary>
-public sealed class SshSessionService(IStore store, MachineService machines, SessionLifecycle lifecycle, MachineWorkQueue workQueue, TimeProvider timeProvider)
+public sealed class SshSessionService(IStore store, MachineService machines, SessionLifecycle lifecycle, TimeProvider timeProvider)
 {
     public async Task<(SessionRecord Session, MachineRecord Machine)> CreateAsync(string orgId, string rawMachineId, CreateSshSessionRequest request, CancellationToken cancellationToken = default)
     {
@@ -22,16 +21,10 @@ public sealed class SshSessionService(IStore store, MachineService machines, Ses
         }
 
         var session = await lifecycle.OpenAsync(machine, key, cancellationToken).ConfigureAwait(false);
-
-        // The session is stored: whatever the caller does now, the machine wakes for it, and a reconciler pass
-        // brings it in line with a machine that changed since it was read (ready once running, ended if destroyed).
         if (session.Status == SshSessionStatuses.WakeInProgress)
         {
+            // The session is stored: the wake must happen even if the caller hangs up now.
             machine = await machines.RequestWakeAsync(machine, CancellationToken.None).ConfigureAwait(false);
-        }
-        else
-        {
-            workQueue.Kick(machine.Id);
         }
 
         return (session, machine);

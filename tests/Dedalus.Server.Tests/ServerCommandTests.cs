@@ -1,0 +1,99 @@
+using Dedalus.Testing;
+
+namespace Dedalus.Server.Tests;
+
+/// <summary><c>dedalus-server</c> as a command: help, version, usage errors, and a configuration checked whole before anything is created.</summary>
+public sealed class ServerCommandTests : IDisposable
+{
+    private static readonly string Program = Path.Combine(AppContext.BaseDirectory, "dedalus-server");
+    private readonly TempDirectory _home = new();
+
+    public void Dispose() => _home.Dispose();
+
+    [Fact]
+    public async Task Help_prints_the_usage_with_every_option_and_exits_0_without_creating_anything()
+    {
+        var dataDirectory = _home.Combine("data");
+
+        var result = await RunAsync(["--help"]);
+        var withDataDirectory = await RunAsync(["--data-dir", dataDirectory, "--help"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        foreach (var option in new[] { "--data-dir", "--listen", "--gateway-host", "--gateway-ports", "--gateway-bind", "--gateway", "--host-pattern", "--runtime", "--session-ttl", "--max-vcpu", "--dev", "--urls", "--version", "apikey", "DEDALUS_DATA_DIR", "Exit codes" })
+        {
+            Assert.Contains(option, result.StandardOutput, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, withDataDirectory.ExitCode);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_home.Path));
+    }
+
+    [Fact]
+    public async Task Version_prints_a_version_and_exits_0()
+    {
+        var result = await RunAsync(["--version"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Matches(@"^\d+\.\d+\.\d+", result.StandardOutput.Trim());
+    }
+
+    [Theory]
+    [InlineData("--bogus", "'--bogus'")]
+    [InlineData("serve", "'serve'")]
+    [InlineData("--Dedalus:SweepInterval", "--Dedalus:SweepInterval needs a value")]
+    public async Task A_usage_error_is_one_line_naming_it_and_exits_2(string argument, string named)
+    {
+        var result = await RunAsync([argument]);
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("dedalus-server: ", line, StringComparison.Ordinal);
+        Assert.Contains(named, line, StringComparison.Ordinal);
+        Assert.Contains("dedalus-server --help", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_bad_value_is_reported_at_once_naming_its_source_and_nothing_is_created()
+    {
+        var dataDirectory = _home.Combine("data");
+
+        var result = await RunAsync(
+            ["--data-dir", dataDirectory, "--gateway-ports", "9-1", "--session-ttl", "5s", "--listen", "nope", "--gateway-bind", "x", "--max-vcpu", "0.3",
+             "--Dedalus:SweepInterval", "nonsense", "--Dedalus:Typo", "1"],
+            new Dictionary<string, string> { ["DEDALUS_GATEWAY_HOST"] = "bad host,also bad" });
+
+        Assert.Equal(2, result.ExitCode);
+        foreach (var named in new[] { "--gateway-ports: ", "--session-ttl: ", "--listen: ", "--gateway-bind: ", "--max-vcpu: ", "DEDALUS_GATEWAY_HOST: ", "Dedalus:SweepInterval: ", "Dedalus:Typo: unknown setting" })
+        {
+            Assert.Contains("dedalus-server: " + named, result.StandardError, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("8 bad settings, nothing was started", result.StandardError, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_home.Path));
+    }
+
+    [Fact]
+    public async Task A_data_directory_the_machines_mapped_root_cannot_reach_is_a_start_up_error_with_the_fix()
+    {
+        File.SetUnixFileMode(_home.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherExecute);
+        var closed = _home.Combine("closed");
+        Directory.CreateDirectory(closed);
+        File.SetUnixFileMode(closed, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var result = await RunAsync(["--data-dir", Path.Combine(closed, "data")]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"{closed} (mode 0700) does not let the machines' mapped root (host uid 100000) through", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"chmod o+x {closed}", result.StandardError, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(closed));
+    }
+
+    private Task<ProcessResult> RunAsync(string[] arguments, Dictionary<string, string>? environment = null)
+    {
+        environment ??= [];
+        environment["HOME"] = _home.Path;
+        environment["XDG_DATA_HOME"] = _home.Path;
+        environment["XDG_CONFIG_HOME"] = _home.Path;
+        return ProcessRunner.RunAsync(Program, arguments, environment: environment, timeout: TimeSpan.FromSeconds(60));
+    }
+}
