@@ -103,6 +103,9 @@ internal sealed partial class GatewayConnection
                     var read = await _socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, cancellationToken).ConfigureAwait(false);
                     if (read == 0)
                     {
+                        // The side that ends first names the end, decided here rather than by which pump task is
+                        // seen to complete first (the other side may react before this task completes).
+                        TrySetEnd(GatewayConnectionEnd.ClientClosed);
                         await CloseQuietlyAsync(stdin).ConfigureAwait(false);
                         return PumpResult.EndOfStream;
                     }
@@ -132,19 +135,15 @@ internal sealed partial class GatewayConnection
                 }
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
         {
-            return PumpResult.Cancelled;
-        }
-        catch (SocketException)
-        {
-            return cancellationToken.IsCancellationRequested ? PumpResult.Cancelled : PumpResult.SocketFailed;
-        }
-        catch (ObjectDisposedException)
-        {
-            return PumpResult.Cancelled;
+            return Stopped(ex, cancellationToken);
         }
     }
+
+    /// <summary>How a pump that stopped on <paramref name="ex"/> ended: a socket error is the client's, unless the connection was being cut.</summary>
+    private static PumpResult Stopped(Exception ex, CancellationToken cancellationToken) =>
+        ex is SocketException && !cancellationToken.IsCancellationRequested ? PumpResult.SocketFailed : PumpResult.Cancelled;
 
     private async Task<PumpResult> MachineToClientAsync(Stream stdout, int bufferSize, CancellationToken cancellationToken)
     {
@@ -170,6 +169,7 @@ internal sealed partial class GatewayConnection
 
                 if (read == 0)
                 {
+                    TrySetEnd(GatewayConnectionEnd.MachineClosed);
                     _socket.Shutdown(SocketShutdown.Send);
                     return PumpResult.EndOfStream;
                 }
@@ -193,17 +193,9 @@ internal sealed partial class GatewayConnection
                 }
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
         {
-            return PumpResult.Cancelled;
-        }
-        catch (SocketException)
-        {
-            return cancellationToken.IsCancellationRequested ? PumpResult.Cancelled : PumpResult.SocketFailed;
-        }
-        catch (ObjectDisposedException)
-        {
-            return PumpResult.Cancelled;
+            return Stopped(ex, cancellationToken);
         }
         finally
         {

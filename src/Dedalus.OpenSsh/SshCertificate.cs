@@ -133,21 +133,8 @@ public sealed partial class SshCertificate
     public static bool TryParse(
         string line,
         [NotNullWhen(true)] out SshCertificate? cert,
-        [NotNullWhen(false)] out string? error)
-    {
-        try
-        {
-            cert = Parse(line);
-            error = null;
-            return true;
-        }
-        catch (SshFormatException ex)
-        {
-            cert = null;
-            error = ex.Message;
-            return false;
-        }
-    }
+        [NotNullWhen(false)] out string? error) =>
+        SshFormatException.Try(() => Parse(line), out cert, out error);
 
     /// <summary>Parses a certificate blob; throws <see cref="SshFormatException"/> naming the problem.</summary>
     public static SshCertificate FromBlob(ReadOnlySpan<byte> blob, string? comment = null) =>
@@ -159,18 +146,8 @@ public sealed partial class SshCertificate
         [NotNullWhen(true)] out SshCertificate? cert,
         [NotNullWhen(false)] out string? error)
     {
-        try
-        {
-            cert = FromBlob(blob);
-            error = null;
-            return true;
-        }
-        catch (SshFormatException ex)
-        {
-            cert = null;
-            error = ex.Message;
-            return false;
-        }
+        var copy = blob.ToArray();
+        return SshFormatException.Try(() => ParseBlob(copy, comment: null, expectedType: null), out cert, out error);
     }
 
     internal static ulong ToUnixSeconds(DateTimeOffset time) =>

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Dedalus.OpenSsh;
 
 /// <summary>
@@ -20,5 +22,23 @@ public class SshFormatException : Exception
     public SshFormatException(string message, Exception innerException)
         : base(message, innerException)
     {
+    }
+
+    /// <summary>Runs <paramref name="read"/>; a <see cref="SshFormatException"/> becomes false and its message (the Try* pattern).</summary>
+    internal static bool Try<T>(Func<T> read, [NotNullWhen(true)] out T? value, [NotNullWhen(false)] out string? error)
+        where T : class
+    {
+        try
+        {
+            value = read();
+            error = null;
+            return true;
+        }
+        catch (SshFormatException ex)
+        {
+            value = null;
+            error = ex.Message;
+            return false;
+        }
     }
 }

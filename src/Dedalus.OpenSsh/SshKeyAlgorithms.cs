@@ -35,36 +35,41 @@ public static class SshKeyAlgorithms
             ? certificateType
             : throw new ArgumentException($"unsupported key type '{keyType}'", nameof(keyType));
 
+    /// <summary>
+    /// Each key type with its certificate type: the key type, less any <c>@openssh.com</c>, then
+    /// <c>-cert-v01@openssh.com</c> (PROTOCOL.certkeys; PROTOCOL.u2f for the <c>sk-</c> types).
+    /// </summary>
+    private static readonly (string Key, string Certificate)[] CertificateTypes =
+        [.. KeyTypes.Select(key => (key, key.Replace("@openssh.com", string.Empty, StringComparison.Ordinal) + "-cert-v01@openssh.com"))];
+
     internal static bool TryGetCertificateType(string keyType, out string certificateType)
     {
-        certificateType = keyType switch
+        foreach (var (key, certificate) in CertificateTypes)
         {
-            Ed25519 => Ed25519Certificate,
-            EcdsaNistP256 => EcdsaNistP256Certificate,
-            EcdsaNistP384 => EcdsaNistP384Certificate,
-            EcdsaNistP521 => EcdsaNistP521Certificate,
-            Rsa => RsaCertificate,
-            SkEd25519 => SkEd25519Certificate,
-            SkEcdsaNistP256 => SkEcdsaNistP256Certificate,
-            _ => string.Empty,
-        };
-        return certificateType.Length != 0;
+            if (key == keyType)
+            {
+                certificateType = certificate;
+                return true;
+            }
+        }
+
+        certificateType = string.Empty;
+        return false;
     }
 
     internal static bool TryGetKeyTypeOfCertificate(string certificateType, out string keyType)
     {
-        keyType = certificateType switch
+        foreach (var (key, certificate) in CertificateTypes)
         {
-            Ed25519Certificate => Ed25519,
-            EcdsaNistP256Certificate => EcdsaNistP256,
-            EcdsaNistP384Certificate => EcdsaNistP384,
-            EcdsaNistP521Certificate => EcdsaNistP521,
-            RsaCertificate => Rsa,
-            SkEd25519Certificate => SkEd25519,
-            SkEcdsaNistP256Certificate => SkEcdsaNistP256,
-            _ => string.Empty,
-        };
-        return keyType.Length != 0;
+            if (certificate == certificateType)
+            {
+                keyType = key;
+                return true;
+            }
+        }
+
+        keyType = string.Empty;
+        return false;
     }
 
     internal static bool IsCertificateType(string type) =>

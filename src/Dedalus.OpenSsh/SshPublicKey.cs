@@ -48,21 +48,8 @@ public sealed class SshPublicKey : IEquatable<SshPublicKey>
     public static bool TryParse(
         string line,
         [NotNullWhen(true)] out SshPublicKey? key,
-        [NotNullWhen(false)] out string? error)
-    {
-        try
-        {
-            key = Parse(line);
-            error = null;
-            return true;
-        }
-        catch (SshFormatException ex)
-        {
-            key = null;
-            error = ex.Message;
-            return false;
-        }
-    }
+        [NotNullWhen(false)] out string? error) =>
+        SshFormatException.Try(() => Parse(line), out key, out error);
 
     /// <summary>Reads a key from its wire blob; throws <see cref="SshFormatException"/> naming the problem.</summary>
     public static SshPublicKey FromBlob(ReadOnlySpan<byte> blob, string? comment = null) =>

@@ -27,37 +27,22 @@ internal ref struct SshWireReader
 
     public readonly bool IsEmpty => _position == _data.Length;
 
-    public byte ReadByte(string field)
+    public byte ReadByte(string field) => Take(1, field)[0];
+
+    public uint ReadUInt32(string field) => BinaryPrimitives.ReadUInt32BigEndian(Take(4, field));
+
+    public ulong ReadUInt64(string field) => BinaryPrimitives.ReadUInt64BigEndian(Take(8, field));
+
+    /// <summary>The next <paramref name="count"/> bytes of a fixed-size field; throws naming <paramref name="field"/> when fewer are left.</summary>
+    private ReadOnlySpan<byte> Take(int count, string field)
     {
-        if (Remaining < 1)
+        if (Remaining < count)
         {
             throw Truncated(field);
         }
 
-        return _data[_position++];
-    }
-
-    public uint ReadUInt32(string field)
-    {
-        if (Remaining < 4)
-        {
-            throw Truncated(field);
-        }
-
-        var value = BinaryPrimitives.ReadUInt32BigEndian(_data.Slice(_position, 4));
-        _position += 4;
-        return value;
-    }
-
-    public ulong ReadUInt64(string field)
-    {
-        if (Remaining < 8)
-        {
-            throw Truncated(field);
-        }
-
-        var value = BinaryPrimitives.ReadUInt64BigEndian(_data.Slice(_position, 8));
-        _position += 8;
+        var value = _data.Slice(_position, count);
+        _position += count;
         return value;
     }
 

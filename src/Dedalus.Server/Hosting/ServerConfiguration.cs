@@ -82,33 +82,28 @@ public static class ServerConfiguration
 
         var reader = new SettingReader(section, errors, arguments ?? ServerArguments.None);
         var defaults = new ServerOptions { DataDirectory = DefaultDataDirectory() };
-        var dataDirectory = reader.Text("DataDirectory") is { } dir ? Path.GetFullPath(dir) : defaults.DataDirectory;
         var options = new ServerOptions
         {
-            DataDirectory = dataDirectory,
-            // ASP.NET's --urls decides when --listen is not given.
-            Listen = reader.Text("Listen") is { } listen ? CheckListen(listen, errors) : string.IsNullOrEmpty(configuration["urls"]) ? defaults.Listen : null,
-            GatewayHost = reader.Parse("GatewayHost", ParseHosts, "a comma-separated list of host names or addresses") ?? defaults.GatewayHost,
-            GatewayPorts = reader.Parse("GatewayPorts", text => PortRange.TryParse(text, out var range) ? range : null, "LO-HI with 1 <= LO <= HI <= 65535") ?? defaults.GatewayPorts,
-            GatewayBind = reader.Parse("GatewayBind", text => IPAddress.TryParse(text, out _) ? text : null, "an IP address such as 0.0.0.0, 127.0.0.1 or ::") ?? defaults.GatewayBind,
-            Gateway = reader.ParseValue("Gateway", ParseBool, "true or false") ?? defaults.Gateway,
-            HostPattern = reader.Parse("HostPattern", text => text.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) ? null : text, "a known_hosts pattern without spaces") ?? defaults.HostPattern,
-            Runtime = reader.Parse("Runtime", text => text.Equals("runc", StringComparison.OrdinalIgnoreCase) ? "runc" : null, "runc (the only engine so far)") ?? defaults.Runtime,
-            SessionTtl = reader.ParseValue<TimeSpan>("SessionTtl", text => ParseDuration(text) is { } ttl && ttl >= ServerOptions.MinSessionTtl && ttl <= ServerOptions.MaxSessionTtl ? ttl : null,
-                "a duration from 60 s to 24 h, such as 90s, 15m, 1h or 01:00:00") ?? defaults.SessionTtl,
-            MaxVcpu = reader.ParseValue<double>("MaxVcpu", text => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 0.25 && v <= 1024 ? v : null,
-                "a number from 0.25 to 1024") ?? defaults.MaxVcpu,
-            Dev = reader.ParseValue("Dev", ParseBool, "true or false") ?? defaults.Dev,
-            SweepInterval = reader.ParseValue<TimeSpan>("SweepInterval", text => ParseTimeSpan(text) is { } t && t >= TimeSpan.FromMilliseconds(10) && t <= TimeSpan.FromDays(45) ? t : null,
-                "a time span from 00:00:00.010 to 45.00:00:00") ?? defaults.SweepInterval,
-            ReconcileRetryDelay = reader.ParseValue<TimeSpan>("ReconcileRetryDelay", text => ParseTimeSpan(text) is { } t && t >= TimeSpan.Zero && t <= TimeSpan.FromMinutes(5) ? t : null,
-                "a time span from 00:00:00 to 00:05:00") ?? defaults.ReconcileRetryDelay,
-        };
+            DataDirectory = reader.Read("DataDirectory", defaults.DataDirectory, TryDirectory, "a directory path"),
 
-        if (options.MaxVcpu % 0.25 != 0)
-        {
-            errors.Add($"--max-vcpu: must be a multiple of 0.25, not {options.MaxVcpu.ToString(CultureInfo.InvariantCulture)}");
-        }
+            // ASP.NET's --urls decides when --listen is not given.
+            Listen = reader.Read("Listen", string.IsNullOrEmpty(configuration["urls"]) ? defaults.Listen : null, TryListen,
+                "HOST:PORT (for example 127.0.0.1:8080) or an http(s) URL"),
+            GatewayHost = reader.Read("GatewayHost", defaults.GatewayHost, TryHosts, "a comma-separated list of host names or addresses"),
+            GatewayPorts = reader.Read("GatewayPorts", defaults.GatewayPorts, TryPorts, "LO-HI with 1 <= LO <= HI <= 65535"),
+            GatewayBind = reader.Read("GatewayBind", defaults.GatewayBind, TryAddress, "an IP address such as 0.0.0.0, 127.0.0.1 or ::"),
+            Gateway = reader.Read("Gateway", defaults.Gateway, bool.TryParse, "true or false"),
+            HostPattern = reader.Read("HostPattern", defaults.HostPattern, TryHostPattern, "a known_hosts pattern without spaces"),
+            Runtime = reader.Read("Runtime", defaults.Runtime, TryRuntime, "runc (the only engine so far)"),
+            SessionTtl = reader.Read("SessionTtl", defaults.SessionTtl, Within(TryDuration, ServerOptions.MinSessionTtl, ServerOptions.MaxSessionTtl),
+                "a duration from 60 s to 24 h, such as 90s, 15m, 1h or 01:00:00"),
+            MaxVcpu = reader.Read("MaxVcpu", defaults.MaxVcpu, TryMaxVcpu, "a multiple of 0.25 from 0.25 to 1024"),
+            Dev = reader.Read("Dev", defaults.Dev, bool.TryParse, "true or false"),
+            SweepInterval = reader.Read("SweepInterval", defaults.SweepInterval, Within(TryTimeSpan, TimeSpan.FromMilliseconds(10), TimeSpan.FromDays(45)),
+                "a time span from 00:00:00.010 to 45.00:00:00"),
+            ReconcileRetryDelay = reader.Read("ReconcileRetryDelay", defaults.ReconcileRetryDelay, Within(TryTimeSpan, TimeSpan.Zero, TimeSpan.FromMinutes(5)),
+                "a time span from 00:00:00 to 00:05:00"),
+        };
 
         return (options, errors);
     }
@@ -143,61 +138,94 @@ public static class ServerConfiguration
     /// <summary>The Kestrel URL of <see cref="ServerOptions.Listen"/>.</summary>
     public static string ListenUrl(string listen) => listen.Contains("://", StringComparison.Ordinal) ? listen : "http://" + listen;
 
-    private static string? CheckListen(string listen, List<string> errors)
+    private static bool TryDirectory(string text, out string directory)
     {
-        if (!Uri.TryCreate(ListenUrl(listen), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/"
-            || (!listen.Contains("://", StringComparison.Ordinal) && !listen.Contains(':', StringComparison.Ordinal)))
-        {
-            errors.Add($"--listen: must be HOST:PORT (for example 127.0.0.1:8080) or an http(s) URL, not '{listen}'");
-        }
-
-        return listen;
+        directory = text.Contains('\0', StringComparison.Ordinal) ? string.Empty : Path.GetFullPath(text);
+        return directory.Length > 0;
     }
 
-    private static IReadOnlyList<string>? ParseHosts(string text)
+    private static bool TryListen(string text, out string? listen)
     {
-        var hosts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return hosts.Length > 0 && hosts.All(h => Uri.CheckHostName(h) != UriHostNameType.Unknown) ? hosts : null;
+        listen = text;
+        return (text.Contains("://", StringComparison.Ordinal) || text.Contains(':', StringComparison.Ordinal))
+            && Uri.TryCreate(ListenUrl(text), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/";
     }
 
-    private static bool? ParseBool(string text) => bool.TryParse(text, out var value) ? value : null;
+    private static bool TryHosts(string text, out IReadOnlyList<string> hosts)
+    {
+        hosts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return hosts.Count > 0 && hosts.All(h => Uri.CheckHostName(h) != UriHostNameType.Unknown);
+    }
 
-    private static TimeSpan? ParseTimeSpan(string text) =>
-        TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value) ? value : null;
+    private static bool TryPorts(string text, out PortRange ports)
+    {
+        var parsed = PortRange.TryParse(text, out var range);
+        ports = range ?? new PortRange(1, 1);
+        return parsed;
+    }
+
+    private static bool TryAddress(string text, out string address)
+    {
+        address = text;
+        return IPAddress.TryParse(text, out _);
+    }
+
+    private static bool TryHostPattern(string text, out string? pattern)
+    {
+        pattern = text;
+        return !text.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
+    }
+
+    private static bool TryRuntime(string text, out string runtime)
+    {
+        runtime = text.ToLowerInvariant();
+        return runtime == "runc";
+    }
+
+    private static bool TryMaxVcpu(string text, out double vcpu) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out vcpu) && vcpu is >= 0.25 and <= 1024 && vcpu % 0.25 == 0;
+
+    private static bool TryTimeSpan(string text, out TimeSpan value) => TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value);
 
     /// <summary>A duration as <c>01:00:00</c> or in the autosleep grammar (<c>90s</c>, <c>15m</c>, <c>1h</c>).</summary>
-    private static TimeSpan? ParseDuration(string text) =>
-        ParseTimeSpan(text) ?? (Autosleep.TryParse(text, out var seconds, out _) && text.Trim() is not ("never" or "off") ? TimeSpan.FromSeconds(seconds) : null);
+    private static bool TryDuration(string text, out TimeSpan value)
+    {
+        if (TryTimeSpan(text, out value))
+        {
+            return true;
+        }
+
+        var parsed = Autosleep.TryParse(text, out var seconds, out _) && text.Trim() is not ("never" or "off");
+        value = TimeSpan.FromSeconds(seconds);
+        return parsed;
+    }
+
+    private static TryParse<TimeSpan> Within(TryParse<TimeSpan> parse, TimeSpan min, TimeSpan max) =>
+        (string text, out TimeSpan value) => parse(text, out value) && value >= min && value <= max;
+
+    private delegate bool TryParse<T>(string text, out T value);
 
     /// <summary>Reads one setting's text and parses it, recording an error that names the setting and the bad value.</summary>
     private sealed class SettingReader(IConfigurationSection section, List<string> errors, ServerArguments arguments)
     {
         public string? Text(string key) => section[key] is { Length: > 0 } text ? text.Trim() : null;
 
-        public T? Parse<T>(string key, Func<string, T?> parse, string expected)
-            where T : class
+        /// <summary>The setting's value, or <paramref name="fallback"/> when it is not set or (recording the error) not valid.</summary>
+        public T Read<T>(string key, T fallback, TryParse<T> parse, string expected)
         {
-            var text = Text(key);
-            var value = text is null ? null : parse(text);
-            Check(key, text, value is not null, expected);
-            return value;
-        }
-
-        public T? ParseValue<T>(string key, Func<string, T?> parse, string expected)
-            where T : struct
-        {
-            var text = Text(key);
-            var value = text is null ? null : parse(text);
-            Check(key, text, value is not null, expected);
-            return value;
-        }
-
-        private void Check(string key, string? text, bool parsed, string expected)
-        {
-            if (text is not null && !parsed)
+            var text = section[key] is { Length: > 0 } raw ? raw.Trim() : null;
+            if (text is null)
             {
-                errors.Add(Message(key, text, expected));
+                return fallback;
             }
+
+            if (parse(text, out var value))
+            {
+                return value;
+            }
+
+            errors.Add(Message(key, text, expected));
+            return fallback;
         }
 
         private string Message(string key, string text, string expected)
