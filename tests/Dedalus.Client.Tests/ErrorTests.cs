@@ -77,14 +77,30 @@ public sealed class ErrorTests
         Assert.Equal("/v1/machines/" + Samples.MachineId, request.PathAndQuery);
     }
 
-    [Fact]
-    public void Machine_ids_are_accepted_with_or_without_the_prefix()
+    [Theory]
+    [InlineData("0b9f6c1e-4a5d-4c3b-9e2f-1a2b3c4d5e6f")]
+    [InlineData("DM-0B9F6C1E-4A5D-4C3B-9E2F-1A2B3C4D5E6F")]
+    [InlineData(" dm-0b9f6c1e-4a5d-4c3b-9e2f-1a2b3c4d5e6f\n")]
+    public async Task Machine_ids_in_either_form_and_any_case_are_sent_canonical(string machineId)
     {
-        Assert.True(MachineIds.TryParse("0b9f6c1e-4a5d-4c3b-9e2f-1a2b3c4d5e6f", out var bare));
-        Assert.True(MachineIds.TryParse(Samples.MachineId, out var prefixed));
-        Assert.Equal(Samples.MachineId, bare);
-        Assert.Equal(Samples.MachineId, prefixed);
-        Assert.False(MachineIds.TryParse("dm-nope", out _));
-        Assert.False(MachineIds.TryParse("", out _));
+        await using var api = await StubApi.StartAsync(app => app.MapGet("/v1/machines/{id}", () => Wire.Json(Samples.Machine())));
+        using var client = api.CreateClient();
+
+        await client.Machines.RetrieveAsync(machineId);
+
+        Assert.Equal("/v1/machines/" + Samples.MachineId, Assert.Single(api.Requests).PathAndQuery);
+    }
+
+    [Fact]
+    public async Task Text_that_is_not_a_machine_id_is_left_for_the_server_to_refuse()
+    {
+        await using var api = await StubApi.StartAsync(app => app.MapGet("/v1/machines/{id}", () =>
+            StubApi.Error(400, ErrorCodes.InvalidRequest, "'dm-nope' is not a machine id")));
+        using var client = api.CreateClient(maxRetries: 0);
+
+        var error = await Assert.ThrowsAsync<DedalusApiException>(() => client.Machines.RetrieveAsync("dm-nope"));
+
+        Assert.Equal(ErrorCodes.InvalidRequest, error.ErrorCode);
+        Assert.Equal("/v1/machines/dm-nope", Assert.Single(api.Requests).PathAndQuery);
     }
 }

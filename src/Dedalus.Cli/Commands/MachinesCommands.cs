@@ -32,7 +32,7 @@ internal static class MachinesCommands
         option.Validators.Add(result =>
         {
             var value = result.Tokens.Count > 0 ? result.Tokens[^1].Value : null;
-            if (value is not null && !MachineIds.TryParse(value.ToLowerInvariant(), out _))
+            if (value is not null && !MachineIdInput.TryParse(value, out _))
             {
                 result.AddError($"'{value}' is not a machine id: pass dm-<uuid> or the bare uuid, as `dedalus machines list` shows");
             }
@@ -44,7 +44,7 @@ internal static class MachinesCommands
     internal static string GetMachineId(ParseResult parseResult, Option<string> option)
     {
         var value = parseResult.GetRequiredValue(option);
-        return MachineIds.TryParse(value.ToLowerInvariant(), out var id) ? id : value;
+        return MachineIdInput.TryParse(value, out var id) ? id : value;
     }
 
     internal static Option<int?> LimitOption()

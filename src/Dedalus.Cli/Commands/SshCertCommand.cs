@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text;
-using Dedalus.Client;
 
 namespace Dedalus.Cli.Commands;
 
@@ -22,7 +21,7 @@ internal static class SshCertCommand
         command.Hidden = true;
         command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
         {
-            if (!MachineIds.TryParse(parseResult.GetValue(host), out var machineId))
+            if (!MachineIdInput.TryParse(parseResult.GetValue(host), out var machineId))
             {
                 throw new CliException($"'{parseResult.GetValue(host)}' is not a machine id (dm-<uuid>)", ExitCodes.Usage);
             }

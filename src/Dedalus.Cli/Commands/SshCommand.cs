@@ -76,7 +76,7 @@ internal static class SshCommand
 
         command.SetAction((parseResult, _) => CommandRunner.RunAsync(() =>
         {
-            if (!MachineIds.TryParse(parseResult.GetValue(machineId)?.ToLowerInvariant(), out var id))
+            if (!MachineIdInput.TryParse(parseResult.GetValue(machineId), out var id))
             {
                 throw new CliException(
                     $"'{parseResult.GetValue(machineId)}' is not a machine id: pass dm-<uuid> or the bare uuid (see `dedalus machines list`)",
