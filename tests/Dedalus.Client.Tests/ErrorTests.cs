@@ -56,6 +56,52 @@ public sealed class ErrorTests
     }
 
     [Fact]
+    public async Task A_404_names_the_resource_that_was_not_found()
+    {
+        await using var api = await StubApi.StartAsync(app => app.MapGet("/v1/machines/{id}/ssh/{sid}", () =>
+            StubApi.Error(404, ErrorCodes.NotFound, "ssh session ssh-9 not found", resource: NotFoundResources.SshSession)));
+        using var client = api.CreateClient(maxRetries: 0);
+
+        var error = await Assert.ThrowsAsync<DedalusNotFoundException>(() => client.Machines.Ssh.RetrieveAsync(Samples.MachineId, "ssh-9"));
+
+        Assert.Equal(NotFoundResources.SshSession, error.Resource);
+        Assert.Equal(ErrorCodes.NotFound, error.ErrorCode);
+    }
+
+    [Fact]
+    public async Task A_404_from_another_web_server_has_neither_code_nor_resource()
+    {
+        await using var api = await StubApi.StartAsync(_ => { });
+        using var client = api.CreateClient(maxRetries: 0);
+
+        var error = await Assert.ThrowsAsync<DedalusNotFoundException>(() => client.Machines.RetrieveAsync(Samples.MachineId));
+
+        Assert.Null(error.ErrorCode);
+        Assert.Null(error.Resource);
+        Assert.Empty(error.Details);
+    }
+
+    [Fact]
+    public void Exceptions_are_constructible_from_one_error_value_for_fakes_and_tests()
+    {
+        var error = new DedalusApiError(
+            System.Net.HttpStatusCode.NotFound, ErrorCodes.NotFound, "machine dm-x not found", RetryAfterMs: 5,
+            Details: new Dictionary<string, string> { [ErrorDetailKeys.Resource] = NotFoundResources.Machine });
+
+        var notFound = new DedalusNotFoundException(error);
+        var conflict = new DedalusConflictException(new DedalusApiError(System.Net.HttpStatusCode.Conflict, null, "busy", Retryable: true));
+
+        Assert.Same(error, notFound.Error);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, notFound.StatusCode);
+        Assert.Equal("machine dm-x not found", notFound.Message);
+        Assert.Equal(5, notFound.RetryAfterMs);
+        Assert.Equal(NotFoundResources.Machine, notFound.Resource);
+        Assert.True(conflict.Retryable);
+        Assert.Null(conflict.ErrorCode);
+        Assert.Empty(conflict.Details);
+    }
+
+    [Fact]
     public async Task Credentials_and_org_are_sent_as_headers()
     {
         await using var api = await StubApi.StartAsync(app => app.MapGet("/v1/machines/{id}", () => Wire.Json(Samples.Machine())));

@@ -71,14 +71,29 @@ public sealed class StubApi : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    public static IResult Error(int status, string code, string message, bool retryable = false, long? retryAfterMs = null) =>
-        Results.Json(
+    /// <summary>A DCS error envelope; <paramref name="resource"/> and <paramref name="field"/> fill <c>details</c> as the server does.</summary>
+    public static IResult Error(int status, string code, string message, bool retryable = false, long? retryAfterMs = null, string? resource = null, string? field = null)
+    {
+        var details = new Dictionary<string, string>();
+        if (resource is not null)
+        {
+            details[ErrorDetailKeys.Resource] = resource;
+        }
+
+        if (field is not null)
+        {
+            details[ErrorDetailKeys.Field] = field;
+        }
+
+        return Results.Json(
             new Dictionary<string, object?>
             {
                 ["error_code"] = code,
                 ["message"] = message,
                 ["retryable"] = retryable,
                 ["retry_after_ms"] = retryAfterMs,
+                ["details"] = details.Count > 0 ? details : null,
             },
             statusCode: status);
+    }
 }
