@@ -1,4 +1,5 @@
 using Dedalus.Client;
+using Dedalus.Contracts;
 
 namespace Dedalus.Cli;
 
@@ -8,6 +9,17 @@ namespace Dedalus.Cli;
 /// </summary>
 internal static class CommandRunner
 {
+    /// <summary>The request fields the commands send, and the flags that set them.</summary>
+    private static readonly Dictionary<string, string> FieldFlags = new(StringComparer.Ordinal)
+    {
+        ["vcpu"] = "--vcpu",
+        ["memory_mib"] = "--memory-mib",
+        ["storage_gib"] = "--storage-gib",
+        ["autosleep"] = "--autosleep",
+        ["public_key"] = "--public-key",
+        ["limit"] = "--limit",
+    };
+
     public static async Task<int> RunAsync(Func<Task<int>> body)
     {
         try
@@ -26,7 +38,7 @@ internal static class CommandRunner
         {
             return Fail($"{Describe(e)}: is this a Dedalus server? check DEDALUS_BASE_URL or --base-url (the server's root URL, without /v1)", ExitCodes.NotFound);
         }
-        catch (DedalusNotFoundException e) when (e.Message.Contains("session", StringComparison.OrdinalIgnoreCase))
+        catch (DedalusNotFoundException e) when (e.Resource == NotFoundResources.SshSession)
         {
             return Fail($"{Describe(e)}: check the session id with `dedalus machines ssh list --machine-id <id>`", ExitCodes.NotFound);
         }
@@ -50,7 +62,7 @@ internal static class CommandRunner
         {
             return Fail(e.Message, ExitCodes.Connection);
         }
-        catch (DedalusSshSessionException e) when (e.ErrorCode == "MACHINE_DESTROYED")
+        catch (DedalusSshSessionException e) when (e.ErrorCode == ErrorCodes.MachineDestroyed)
         {
             return Fail($"{e.Message.TrimEnd('.')}: create a new one with `dedalus machines create`", ExitCodes.NotFound);
         }
@@ -89,11 +101,11 @@ internal static class CommandRunner
     }
 
     /// <summary>
-    /// A 404 that names no resource: the path itself is unknown (a base URL ending in /v1, or another web server),
-    /// so the fix is the address, not the id.
+    /// A 404 that is about the address, not the id: the answer has no DCS error code (another web server), or the
+    /// Dedalus server says the path matched no operation (a base URL with an extra path, such as /v1/v1).
     /// </summary>
     private static bool IsWrongAddress(DedalusNotFoundException e) =>
-        e.ErrorCode is null or "" || e.Message.StartsWith("no resource at", StringComparison.OrdinalIgnoreCase);
+        e.ErrorCode is null || e.Resource == NotFoundResources.Path;
 
     public static int Fail(string message, int exitCode)
     {
@@ -105,27 +117,26 @@ internal static class CommandRunner
     {
         var code = e.ErrorCode is { Length: > 0 } c ? " " + c : string.Empty;
         var message = e.Message.TrimEnd('.');
-        if ((int)e.StatusCode == 400)
+        if (e.ErrorCode == ErrorCodes.InvalidRequest)
         {
-            message = FlagNames(message);
+            message = FlagNames(e, message);
         }
 
         return $"{message} (HTTP {(int)e.StatusCode}{code})";
     }
 
-    /// <summary>The server names request fields (<c>memory_mib must be ...</c>); the user typed flags.</summary>
-    private static string FlagNames(string message)
+    /// <summary>
+    /// The server names the request field at fault in <c>details.field</c> and starts its message with it
+    /// (<c>memory_mib must be ...</c>); the user typed a flag, so the message names the flag instead.
+    /// </summary>
+    private static string FlagNames(DedalusApiException e, string message)
     {
-        foreach (var (field, flag) in new[]
+        if (e.Details.TryGetValue(ErrorDetailKeys.Field, out var field)
+            && FieldFlags.TryGetValue(field, out var flag)
+            && message.StartsWith(field, StringComparison.Ordinal)
+            && (message.Length == field.Length || message[field.Length] is ' ' or ':'))
         {
-            ("vcpu", "--vcpu"), ("memory_mib", "--memory-mib"), ("storage_gib", "--storage-gib"),
-            ("autosleep_seconds", "--autosleep"), ("autosleep", "--autosleep"), ("public_key", "--public-key"), ("limit", "--limit"),
-        })
-        {
-            if (message.StartsWith(field, StringComparison.Ordinal) && message.Length > field.Length && message[field.Length] is ' ' or ':')
-            {
-                return flag + message[field.Length..];
-            }
+            return flag + message[field.Length..];
         }
 
         return message;

@@ -90,14 +90,15 @@ public sealed class CliUsabilityTests(FakeMachinesFixture fixture) : IClassFixtu
     }
 
     [Theory]
-    [InlineData("memory_mib must be between 128 and 262144", "dedalus: --memory-mib must be between 128 and 262144 (HTTP 400 INVALID_REQUEST)")]
-    [InlineData("vcpu must be a multiple of 0.25", "dedalus: --vcpu must be a multiple of 0.25 (HTTP 400 INVALID_REQUEST)")]
-    [InlineData("storage_gib can only grow", "dedalus: --storage-gib can only grow (HTTP 400 INVALID_REQUEST)")]
-    [InlineData("vcpus are scarce", "dedalus: vcpus are scarce (HTTP 400 INVALID_REQUEST)")]
-    public async Task A_rejected_field_is_named_by_its_flag(string serverMessage, string expected)
+    [InlineData("memory_mib", "memory_mib must be between 128 and 262144", "dedalus: --memory-mib must be between 128 and 262144 (HTTP 400 INVALID_REQUEST)")]
+    [InlineData("vcpu", "vcpu must be a multiple of 0.25", "dedalus: --vcpu must be a multiple of 0.25 (HTTP 400 INVALID_REQUEST)")]
+    [InlineData("storage_gib", "storage_gib can only grow", "dedalus: --storage-gib can only grow (HTTP 400 INVALID_REQUEST)")]
+    [InlineData("vcpu", "vcpus are scarce", "dedalus: vcpus are scarce (HTTP 400 INVALID_REQUEST)")]
+    [InlineData(null, "memory_mib is odd", "dedalus: memory_mib is odd (HTTP 400 INVALID_REQUEST)")]
+    public async Task A_rejected_field_is_named_by_its_flag(string? field, string serverMessage, string expected)
     {
         await using var api = await StubApi.StartAsync(app =>
-            app.MapPost("/v1/machines", () => StubApi.Error(400, "INVALID_REQUEST", serverMessage)));
+            app.MapPost("/v1/machines", () => StubApi.Error(400, ErrorCodes.InvalidRequest, serverMessage, field: field)));
         _cli.Environment["DEDALUS_BASE_URL"] = api.BaseUrl.ToString();
         _cli.Environment["DEDALUS_API_KEY"] = "k";
 

@@ -19,7 +19,7 @@ public static class Samples
             DateTimeOffset.UnixEpoch,
             status == SshSessionStatuses.Ready ? connection ?? Connection() : null,
             RetryAfterMs: retryAfterMs,
-            ErrorCode: errorMessage is null ? null : "MACHINE_FAILED",
+            ErrorCode: errorMessage is null ? null : ErrorCodes.MachineFailed,
             ErrorMessage: errorMessage);
 
     public static SshConnection Connection(string endpoint = "127.0.0.1", long port = 2222, string pattern = "[127.0.0.1]:*") =>
