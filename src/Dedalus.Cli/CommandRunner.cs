@@ -1,12 +1,18 @@
+using Dedalus.Cli.Processes;
 using Dedalus.Client;
 using Dedalus.Contracts;
 
 namespace Dedalus.Cli;
 
 /// <summary>
-/// Runs a command body and turns every failure into one line on stderr (<c>dedalus: what happened: what to do</c>)
-/// and the documented exit code.
+/// Runs every command's body: owns the process's signals (SIGINT, SIGTERM, SIGHUP cancel the body's token; a command
+/// interrupted by one exits 128 + its number with <c>dedalus: cancelled</c>), and turns every failure into one line on
+/// stderr (<c>dedalus: what happened: what to do</c>) and the documented exit code.
 /// </summary>
+/// <remarks>
+/// This is the CLI's one cancellation model: System.CommandLine's own token is never cancelled
+/// (<see cref="DedalusCli"/> turns its signal handling off), so command actions ignore it and take the token given here.
+/// </remarks>
 internal static class CommandRunner
 {
     /// <summary>The request fields the commands send, and the flags that set them.</summary>
@@ -20,11 +26,27 @@ internal static class CommandRunner
         ["limit"] = "--limit",
     };
 
-    public static async Task<int> RunAsync(Func<Task<int>> body)
+    /// <summary>Runs <paramref name="body"/> with a token that a signal cancels.</summary>
+    public static Task<int> RunAsync(Func<CancellationToken, Task<int>> body) => RunWithSignalsAsync(signals => body(signals.Token));
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with the process's <see cref="SignalScope"/>, for a command that also forwards signals
+    /// to a child process (<c>dedalus ssh</c>). Whatever the body does on its way out (<c>finally</c>) runs before the
+    /// exit code is chosen.
+    /// </summary>
+    public static async Task<int> RunWithSignalsAsync(Func<SignalScope, Task<int>> body)
     {
+        using var signals = new SignalScope();
         try
         {
-            return await body();
+            var exitCode = await body(signals);
+            return signals.SignalNumber != 0 ? Cancelled(signals) : exitCode;
+        }
+#pragma warning disable CA1031 // After a signal, whatever the body failed with is the interruption's doing.
+        catch (Exception) when (signals.SignalNumber != 0)
+#pragma warning restore CA1031
+        {
+            return Cancelled(signals);
         }
         catch (CliException e)
         {
@@ -106,6 +128,8 @@ internal static class CommandRunner
     /// </summary>
     private static bool IsWrongAddress(DedalusNotFoundException e) =>
         e.ErrorCode is null || e.Resource == NotFoundResources.Path;
+
+    private static int Cancelled(SignalScope signals) => Fail("cancelled", signals.ExitCode);
 
     public static int Fail(string message, int exitCode)
     {

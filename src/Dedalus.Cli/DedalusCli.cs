@@ -38,6 +38,7 @@ internal static class DedalusCli
             return CommandRunner.Fail($"{Explain(parseResult, command)}: see `{path} --help`", ExitCodes.Usage);
         }
 
+        // Signals are CommandRunner's (one model for every command, ssh included): System.CommandLine must not handle them.
         return await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
     }
 

@@ -90,6 +90,7 @@ public sealed class CliSshTests(FakeMachinesFixture fixture) : IClassFixture<Fak
             await process.WaitForExitAsync(cts.Token);
 
             Assert.Equal(expected, process.ExitCode);
+            Assert.EndsWith("dedalus: cancelled\n", await process.StandardError.ReadToEndAsync(cts.Token), StringComparison.Ordinal);
             Assert.Empty(_cli.Leftovers());
         }
         finally
@@ -120,6 +121,7 @@ public sealed class CliSshTests(FakeMachinesFixture fixture) : IClassFixture<Fak
             await process.WaitForExitAsync(cts.Token);
 
             Assert.Equal(130, process.ExitCode);
+            Assert.Equal("dedalus: cancelled\n", await process.StandardError.ReadToEndAsync(cts.Token));
             Assert.Empty(_cli.Leftovers());
         }
         finally

@@ -85,7 +85,7 @@ internal static class MachinesCommands
               dedalus machines create --vcpu 2 --memory-mib 4096 --storage-gib 20 --autosleep never --format raw
               id=$(dedalus machines create --vcpu 1 --memory-mib 1024 --storage-gib 2 --format raw | jq -r .machine_id)
             """);
-        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
             var request = new CreateMachineRequest(
@@ -112,7 +112,7 @@ internal static class MachinesCommands
               dedalus machines update --machine-id dm-<uuid> --storage-gib 10
               dedalus machines update --machine-id dm-<uuid> --autosleep 2h
             """);
-        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             if (parseResult.GetValue(vcpu) is null && parseResult.GetValue(memory) is null && parseResult.GetValue(storage) is null && parseResult.GetValue(autosleep) is null)
             {
@@ -137,7 +137,7 @@ internal static class MachinesCommands
               dedalus machines list
               dedalus machines list --format raw | jq -r '.[] | select(.phase == "running") | .machine_id'
             """);
-        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
             var machines = new List<Machine>();
@@ -157,7 +157,7 @@ internal static class MachinesCommands
         var machineId = MachineIdOption();
         var lastEventId = new Option<string?>("--last-event-id") { Description = "Resume after this event id" };
         var command = new Command("watch", "Follow a machine's status events until it reaches its desired state") { machineId, lastEventId };
-        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
             var output = global.CreateOutput(parseResult);
@@ -179,7 +179,7 @@ internal static class MachinesCommands
     {
         var machineId = MachineIdOption();
         var command = new Command(name, description) { machineId };
-        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
             var machine = await call(client, GetMachineId(parseResult, machineId), ct);

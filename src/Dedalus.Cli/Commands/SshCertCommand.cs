@@ -19,7 +19,7 @@ internal static class SshCertCommand
             host,
         };
         command.Hidden = true;
-        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             if (!MachineIdInput.TryParse(parseResult.GetValue(host), out var machineId))
             {

@@ -74,7 +74,7 @@ internal static class SshCommand
             command.Add(option);
         }
 
-        command.SetAction((parseResult, _) => CommandRunner.RunAsync(() =>
+        command.SetAction((parseResult, _) => CommandRunner.RunWithSignalsAsync(signals =>
         {
             if (!MachineIdInput.TryParse(parseResult.GetValue(machineId), out var id))
             {
@@ -117,16 +117,20 @@ internal static class SshCommand
                 parseResult.GetValue(timing),
                 parseResult.GetValue(keepSession),
                 TimeSpan.FromSeconds(parseResult.GetValue(timeout)));
-            return RunAsync(global, parseResult, settings);
+            return RunAsync(global, parseResult, settings, signals);
         }));
         return command;
     }
 
-    private static async Task<int> RunAsync(GlobalOptions global, ParseResult parseResult, SshRun run)
+    /// <summary>
+    /// The session, ssh, and the way out. A signal cancels <paramref name="signals"/>' token and is forwarded to ssh; the
+    /// temporary files are removed and the session closed (with its own short timeout) on every path, and
+    /// <see cref="CommandRunner"/> then reports the signal.
+    /// </summary>
+    private static async Task<int> RunAsync(GlobalOptions global, ParseResult parseResult, SshRun run, SignalScope signals)
     {
         var ssh = Executables.Find("ssh")
             ?? throw new CliException("ssh not found on PATH: install OpenSSH (apt-get install openssh-client)");
-        using var signals = new SignalScope();
         var ct = signals.Token;
         var clock = Stopwatch.StartNew();
         using var client = global.CreateClient(parseResult);
@@ -151,11 +155,7 @@ internal static class SshCommand
                     $"first byte {(firstByte is { } f ? Ms(f - started).ToString(System.Globalization.CultureInfo.InvariantCulture) + " ms" : "none")}, total {Ms(clock.Elapsed)} ms");
             }
 
-            return signals.SignalNumber != 0 ? signals.ExitCode : exitCode;
-        }
-        catch (OperationCanceledException) when (signals.SignalNumber != 0)
-        {
-            return signals.ExitCode;
+            return exitCode;
         }
         catch (DedalusSshSessionException e) when (e.Status is SshSessionStatuses.Failed or SshSessionStatuses.Expired or SshSessionStatuses.Closed)
         {
