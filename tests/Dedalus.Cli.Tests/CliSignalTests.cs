@@ -1,12 +1,10 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace Dedalus.Client.Tests;
+namespace Dedalus.Cli.Tests;
 
 /// <summary>
 /// Every command is stopped by SIGINT, SIGTERM or SIGHUP the same way <c>dedalus ssh</c> is: 128 + the signal's
@@ -32,22 +30,15 @@ public sealed class CliSignalTests : IDisposable
         }));
         using var process = _cli.Start("--base-url", api.BaseUrl.ToString(), "--api-key", "k", "machines", "watch", "--machine-id", Samples.MachineId, "--format", "raw");
         using var cts = new CancellationTokenSource(Limit);
-        try
-        {
-            var stderr = process.StandardError.ReadToEndAsync(cts.Token);
-            var first = await process.StandardOutput.ReadLineAsync(cts.Token);
-            Assert.StartsWith("{\"machine_id\":\"" + Samples.MachineId + "\"", first, StringComparison.Ordinal);
+        var stderr = process.StandardError.ReadToEndAsync(cts.Token);
+        var first = await process.StandardOutput.ReadLineAsync(cts.Token);
+        Assert.StartsWith("{\"machine_id\":\"" + Samples.MachineId + "\"", first, StringComparison.Ordinal);
 
-            await SignalAsync(process, "INT");
-            await process.WaitForExitAsync(cts.Token);
+        await process.SignalAsync("INT");
+        await process.WaitForExitAsync(cts.Token);
 
-            Assert.Equal(130, process.ExitCode);
-            Assert.Equal("dedalus: cancelled\n", await stderr);
-        }
-        finally
-        {
-            StopIfRunning(process);
-        }
+        Assert.Equal(130, process.ExitCode);
+        Assert.Equal("dedalus: cancelled\n", await stderr);
     }
 
     [Theory]
@@ -61,35 +52,14 @@ public sealed class CliSignalTests : IDisposable
         using var process = _cli.Start(
             "--base-url", $"http://127.0.0.1:{port}", "--api-key", "k", "machines", "create", "--vcpu", "1", "--memory-mib", "1024", "--storage-gib", "2");
         using var cts = new CancellationTokenSource(Limit);
-        try
-        {
-            var stderr = process.StandardError.ReadToEndAsync(cts.Token);
-            using var connection = await silent.AcceptTcpClientAsync(cts.Token);
+        var stderr = process.StandardError.ReadToEndAsync(cts.Token);
+        using var connection = await silent.AcceptTcpClientAsync(cts.Token);
 
-            await SignalAsync(process, signal);
-            await process.WaitForExitAsync(cts.Token);
+        await process.SignalAsync(signal);
+        await process.WaitForExitAsync(cts.Token);
 
-            Assert.Equal(expected, process.ExitCode);
-            Assert.Equal("dedalus: cancelled\n", await stderr);
-            Assert.Empty(await process.StandardOutput.ReadToEndAsync(cts.Token));
-        }
-        finally
-        {
-            StopIfRunning(process);
-        }
-    }
-
-    private static async Task SignalAsync(Process process, string signal)
-    {
-        var kill = await Dedalus.Testing.ProcessRunner.RunAsync("kill", "-s", signal, process.Id.ToString(CultureInfo.InvariantCulture));
-        Assert.True(kill.ExitCode == 0, kill.ToString());
-    }
-
-    private static void StopIfRunning(Process process)
-    {
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-        }
+        Assert.Equal(expected, process.ExitCode);
+        Assert.Equal("dedalus: cancelled\n", await stderr);
+        Assert.Empty(await process.StandardOutput.ReadToEndAsync(cts.Token));
     }
 }

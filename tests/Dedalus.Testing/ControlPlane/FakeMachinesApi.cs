@@ -1,7 +1,9 @@
+using Dedalus.Contracts;
+using Dedalus.Testing.Sshd;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace Dedalus.Client.Tests.Infrastructure;
+namespace Dedalus.Testing.ControlPlane;
 
 /// <summary>
 /// A stand-in for the control plane's SSH-session routes in front of a real <see cref="OpenSshServer"/>:

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net.Sockets;
-using Dedalus.Testing;
+using Dedalus.Contracts;
 
-namespace Dedalus.Client.Tests.Infrastructure;
+namespace Dedalus.Testing.Sshd;
 
 /// <summary>
 /// A real <c>sshd</c> on 127.0.0.1:&lt;free port&gt; set up as a Dedalus machine is: it trusts only a user CA,

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 
-namespace Dedalus.Client.Tests;
+namespace Dedalus.Cli.Tests;
 
 /// <summary>What a newcomer meets first: help that shows examples, and mistakes caught before any request.</summary>
 public sealed class CliUsabilityTests(FakeMachinesFixture fixture) : IClassFixture<FakeMachinesFixture>, IDisposable

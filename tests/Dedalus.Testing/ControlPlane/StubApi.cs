@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Dedalus.Contracts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -7,11 +8,11 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Dedalus.Client.Tests.Infrastructure;
+namespace Dedalus.Testing.ControlPlane;
 
 /// <summary>
 /// A tiny real HTTP server (Kestrel on 127.0.0.1:0) whose routes a test defines; records every request.
-/// Used to unit-test client logic (retries, paging, errors) that a real server cannot be made to exercise on demand.
+/// Used to test client logic (retries, paging, errors, the CLI's messages) that a real server cannot be made to exercise on demand.
 /// </summary>
 public sealed class StubApi : IAsyncDisposable
 {
@@ -54,15 +55,6 @@ public sealed class StubApi : IAsyncDisposable
         stub = new StubApi(app, new Uri(address));
         return stub;
     }
-
-    public DedalusClient CreateClient(int maxRetries = 2, TimeSpan? timeout = null, string? apiKey = "test-key") =>
-        new(new DedalusClientOptions
-        {
-            BaseUrl = BaseUrl,
-            ApiKey = apiKey,
-            MaxRetries = maxRetries,
-            Timeout = timeout ?? TimeSpan.FromSeconds(10),
-        });
 
     public async ValueTask DisposeAsync()
     {

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 
-namespace Dedalus.Client.Tests;
+namespace Dedalus.Cli.Tests;
 
 /// <summary>Every failure is one line on stderr with the documented exit code.</summary>
 public sealed class CliErrorTests(FakeMachinesFixture fixture) : IClassFixture<FakeMachinesFixture>, IDisposable

@@ -1,4 +1,6 @@
-namespace Dedalus.Client.Tests.Infrastructure;
+using Dedalus.Contracts;
+
+namespace Dedalus.Testing.ControlPlane;
 
 /// <summary>Wire payloads for stubs.</summary>
 public static class Samples
