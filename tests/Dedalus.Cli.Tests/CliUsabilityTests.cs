@@ -59,6 +59,10 @@ public sealed class CliUsabilityTests(FakeMachinesFixture fixture) : IClassFixtu
     [InlineData("dedalus: missing --vcpu, --memory-mib, --storage-gib: see", "machines", "create")]
     [InlineData("dedalus: --memory-mib must be a whole number, not '1g'", "machines", "create", "--vcpu", "1", "--memory-mib", "1g", "--storage-gib", "2")]
     [InlineData("dedalus: --machine-id needs a value", "machines", "update", "--machine-id")]
+    [InlineData("dedalus: --format needs a value", "--format")]
+    [InlineData("dedalus: --limit must be a whole number, not 'x'", "machines", "list", "--limit", "x")]
+    [InlineData("dedalus: --wait-timeout must be a number, not 'soon'", "ssh", Samples.MachineId, "--wait-timeout", "soon")]
+    [InlineData("dedalus: --vcpu must be a number, not 'lots'", "machines", "create", "--vcpu", "lots", "--memory-mib", "1024", "--storage-gib", "2")]
     [InlineData("dedalus: nothing to change: pass --vcpu, --memory-mib, --storage-gib or --autosleep", "machines", "update", "--machine-id", Samples.MachineId)]
     public async Task Mistakes_are_usage_errors_on_one_line_before_any_request(string expected, params string[] arguments)
     {

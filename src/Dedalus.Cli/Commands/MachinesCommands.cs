@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Dedalus.Client;
 using Dedalus.Contracts;
 
@@ -55,7 +56,8 @@ internal static class MachinesCommands
         };
         option.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int?>() is < 1)
+            // A value that is no number is System.CommandLine's error (converting it here would throw).
+            if (result.Tokens is [.., var last] && int.TryParse(last.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var limit) && limit < 1)
             {
                 result.AddError("--limit must be 1 or more");
             }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using Dedalus.Cli.Processes;
 using Dedalus.Client;
 using Dedalus.Contracts;
@@ -33,7 +34,8 @@ internal static class SshCommand
         };
         timeout.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<double>() is not > 0)
+            // A value that is no number is System.CommandLine's error (converting it here would throw).
+            if (result.Tokens is [.., var last] && double.TryParse(last.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is not > 0)
             {
                 result.AddError("--wait-timeout must be a number of seconds greater than 0");
             }
