@@ -1,18 +1,52 @@
+using Dedalus.Cli.Processes;
 using Dedalus.Client;
+using Dedalus.Contracts;
 
 namespace Dedalus.Cli;
 
 /// <summary>
-/// Runs a command body and turns every failure into one line on stderr (<c>dedalus: what happened: what to do</c>)
-/// and the documented exit code.
+/// Runs every command's body: owns the process's signals (SIGINT, SIGTERM, SIGHUP cancel the body's token; a command
+/// interrupted by one exits 128 + its number with <c>dedalus: cancelled</c>), and turns every failure into one line on
+/// stderr (<c>dedalus: what happened: what to do</c>) and the documented exit code.
 /// </summary>
+/// <remarks>
+/// This is the CLI's one cancellation model: System.CommandLine's own token is never cancelled
+/// (<see cref="DedalusCli"/> turns its signal handling off), so command actions ignore it and take the token given here.
+/// </remarks>
 internal static class CommandRunner
 {
-    public static async Task<int> RunAsync(Func<Task<int>> body)
+    /// <summary>The request fields the commands send, and the flags that set them.</summary>
+    private static readonly Dictionary<string, string> FieldFlags = new(StringComparer.Ordinal)
     {
+        ["vcpu"] = "--vcpu",
+        ["memory_mib"] = "--memory-mib",
+        ["storage_gib"] = "--storage-gib",
+        ["autosleep"] = "--autosleep",
+        ["public_key"] = "--public-key",
+        ["limit"] = "--limit",
+    };
+
+    /// <summary>Runs <paramref name="body"/> with a token that a signal cancels.</summary>
+    public static Task<int> RunAsync(Func<CancellationToken, Task<int>> body) => RunWithSignalsAsync(signals => body(signals.Token));
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with the process's <see cref="SignalScope"/>, for a command that also forwards signals
+    /// to a child process (<c>dedalus ssh</c>). Whatever the body does on its way out (<c>finally</c>) runs before the
+    /// exit code is chosen.
+    /// </summary>
+    public static async Task<int> RunWithSignalsAsync(Func<SignalScope, Task<int>> body)
+    {
+        using var signals = new SignalScope();
         try
         {
-            return await body();
+            var exitCode = await body(signals);
+            return signals.SignalNumber != 0 ? Cancelled(signals) : exitCode;
+        }
+#pragma warning disable CA1031 // After a signal, whatever the body failed with is the interruption's doing.
+        catch (Exception) when (signals.SignalNumber != 0)
+#pragma warning restore CA1031
+        {
+            return Cancelled(signals);
         }
         catch (CliException e)
         {
@@ -26,7 +60,7 @@ internal static class CommandRunner
         {
             return Fail($"{Describe(e)}: is this a Dedalus server? check DEDALUS_BASE_URL or --base-url (the server's root URL, without /v1)", ExitCodes.NotFound);
         }
-        catch (DedalusNotFoundException e) when (e.Message.Contains("session", StringComparison.OrdinalIgnoreCase))
+        catch (DedalusNotFoundException e) when (e.Resource == NotFoundResources.SshSession)
         {
             return Fail($"{Describe(e)}: check the session id with `dedalus machines ssh list --machine-id <id>`", ExitCodes.NotFound);
         }
@@ -50,7 +84,7 @@ internal static class CommandRunner
         {
             return Fail(e.Message, ExitCodes.Connection);
         }
-        catch (DedalusSshSessionException e) when (e.ErrorCode == "MACHINE_DESTROYED")
+        catch (DedalusSshSessionException e) when (e.ErrorCode == ErrorCodes.MachineDestroyed)
         {
             return Fail($"{e.Message.TrimEnd('.')}: create a new one with `dedalus machines create`", ExitCodes.NotFound);
         }
@@ -89,11 +123,13 @@ internal static class CommandRunner
     }
 
     /// <summary>
-    /// A 404 that names no resource: the path itself is unknown (a base URL ending in /v1, or another web server),
-    /// so the fix is the address, not the id.
+    /// A 404 that is about the address, not the id: the answer has no DCS error code (another web server), or the
+    /// Dedalus server says the path matched no operation (a base URL with an extra path, such as /v1/v1).
     /// </summary>
     private static bool IsWrongAddress(DedalusNotFoundException e) =>
-        e.ErrorCode is null or "" || e.Message.StartsWith("no resource at", StringComparison.OrdinalIgnoreCase);
+        e.ErrorCode is null || e.Resource == NotFoundResources.Path;
+
+    private static int Cancelled(SignalScope signals) => Fail("cancelled", signals.ExitCode);
 
     public static int Fail(string message, int exitCode)
     {
@@ -105,27 +141,26 @@ internal static class CommandRunner
     {
         var code = e.ErrorCode is { Length: > 0 } c ? " " + c : string.Empty;
         var message = e.Message.TrimEnd('.');
-        if ((int)e.StatusCode == 400)
+        if (e.ErrorCode == ErrorCodes.InvalidRequest)
         {
-            message = FlagNames(message);
+            message = FlagNames(e, message);
         }
 
         return $"{message} (HTTP {(int)e.StatusCode}{code})";
     }
 
-    /// <summary>The server names request fields (<c>memory_mib must be ...</c>); the user typed flags.</summary>
-    private static string FlagNames(string message)
+    /// <summary>
+    /// The server names the request field at fault in <c>details.field</c> and starts its message with it
+    /// (<c>memory_mib must be ...</c>); the user typed a flag, so the message names the flag instead.
+    /// </summary>
+    private static string FlagNames(DedalusApiException e, string message)
     {
-        foreach (var (field, flag) in new[]
+        if (e.Details.TryGetValue(ErrorDetailKeys.Field, out var field)
+            && FieldFlags.TryGetValue(field, out var flag)
+            && message.StartsWith(field, StringComparison.Ordinal)
+            && (message.Length == field.Length || message[field.Length] is ' ' or ':'))
         {
-            ("vcpu", "--vcpu"), ("memory_mib", "--memory-mib"), ("storage_gib", "--storage-gib"),
-            ("autosleep_seconds", "--autosleep"), ("autosleep", "--autosleep"), ("public_key", "--public-key"), ("limit", "--limit"),
-        })
-        {
-            if (message.StartsWith(field, StringComparison.Ordinal) && message.Length > field.Length && message[field.Length] is ' ' or ':')
-            {
-                return flag + message[field.Length..];
-            }
+            return flag + message[field.Length..];
         }
 
         return message;

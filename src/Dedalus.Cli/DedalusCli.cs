@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using Dedalus.Cli.Commands;
 
 namespace Dedalus.Cli;
@@ -38,55 +40,86 @@ internal static class DedalusCli
             return CommandRunner.Fail($"{Explain(parseResult, command)}: see `{path} --help`", ExitCodes.Usage);
         }
 
+        // Signals are CommandRunner's (one model for every command, ssh included): System.CommandLine must not handle them.
         return await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
     }
 
     /// <summary>
     /// The most useful parse error, in words a user knows: a mistyped command rather than "required command was not
-    /// provided", the missing argument's name, and "a whole number" rather than "System.Int64".
+    /// provided", the missing argument's name, and "a whole number" rather than "System.Int64". Decided on the parse
+    /// tree (unmatched tokens, the command's required options and arguments, the values given), never on the text of
+    /// System.CommandLine's messages; what none of that explains (a validator's own message) is shown as it is.
     /// </summary>
     private static string Explain(ParseResult parseResult, Command command)
     {
-        var errors = parseResult.Errors.Select(e => e.Message).ToList();
-        var message = errors.FirstOrDefault(m => m.StartsWith("Unrecognized command or argument", StringComparison.Ordinal)) ?? errors[0];
-        if (message.StartsWith("Required command was not provided", StringComparison.Ordinal))
+        if (parseResult.UnmatchedTokens.Count > 0)
         {
-            var names = command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name);
-            return "missing command: one of " + string.Join(", ", names);
+            return $"Unrecognized command or argument '{parseResult.UnmatchedTokens[0]}'";
         }
 
-        var option = System.Text.RegularExpressions.Regex.Match(message, "^Required argument missing for option: '(?<option>[^']+)'");
-        if (option.Success)
+        var given = GivenOptions(parseResult).ToList();
+        if (given.FirstOrDefault(r => r.Tokens.Count == 0 && r.Option.Arity.MinimumNumberOfValues > 0) is { } empty)
         {
-            return $"{option.Groups["option"].Value} needs a value";
+            return $"{empty.Option.Name} needs a value";
         }
 
-        var required = errors
-            .Select(m => System.Text.RegularExpressions.Regex.Match(m, "^Option '(?<option>[^']+)' is required"))
-            .Where(m => m.Success)
-            .Select(m => m.Groups["option"].Value)
+        if (command.Action is null && command.Subcommands.Count > 0)
+        {
+            return "missing command: one of " + string.Join(", ", command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name));
+        }
+
+        var missingOptions = command.Options.Where(o => o.Required && parseResult.GetResult(o) is not OptionResult { Implicit: false }).Select(o => o.Name).ToList();
+        if (missingOptions.Count > 0)
+        {
+            return "missing " + string.Join(", ", missingOptions);
+        }
+
+        var missingArguments = command.Arguments
+            .Where(a => a.Arity.MinimumNumberOfValues > 0 && (parseResult.GetResult(a)?.Tokens.Count ?? 0) == 0)
+            .Select(a => "<" + a.Name + ">")
             .ToList();
-        if (required.Count > 0 && message.StartsWith("Option '", StringComparison.Ordinal))
+        if (missingArguments.Count > 0)
         {
-            return "missing " + string.Join(", ", required);
+            return "missing " + string.Join(" ", missingArguments);
         }
 
-        if (message.StartsWith("Required argument missing", StringComparison.Ordinal))
+        foreach (var result in given)
         {
-            var names = command.Arguments.Where(a => a.Arity.MinimumNumberOfValues > 0).Select(a => "<" + a.Name + ">");
-            return "missing " + string.Join(" ", names);
+            if (IsWholeNumber(result.Option.ValueType) is { } whole && result.Tokens.FirstOrDefault(t => !IsNumber(t.Value, whole)) is { } token)
+            {
+                return $"{result.Option.Name} must be {(whole ? "a whole number" : "a number")}, not '{token.Value}'";
+            }
         }
 
-        var match = System.Text.RegularExpressions.Regex.Match(
-            message, "^Cannot parse argument '(?<value>.*)' for option '(?<option>[^']+)' as expected type '(?<type>[^']+)'");
-        if (match.Success)
-        {
-            var kind = match.Groups["type"].Value.Contains("Int", StringComparison.Ordinal) ? "a whole number" : "a number";
-            return $"{match.Groups["option"].Value} must be {kind}, not '{match.Groups["value"].Value}'";
-        }
-
-        return ParseErrorText(message);
+        return ParseErrorText(parseResult.Errors[0].Message);
     }
+
+    /// <summary>The options written on the command line (not those filled in by a default), from the command up to the root.</summary>
+    private static IEnumerable<OptionResult> GivenOptions(ParseResult parseResult)
+    {
+        for (SymbolResult? result = parseResult.CommandResult; result is not null; result = result.Parent)
+        {
+            if (result is CommandResult command)
+            {
+                foreach (var option in command.Children.OfType<OptionResult>().Where(o => !o.Implicit))
+                {
+                    yield return option;
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether an option's values are whole numbers (true), other numbers (false), or not numbers (null).</summary>
+    private static bool? IsWholeNumber(Type valueType) => (Nullable.GetUnderlyingType(valueType) ?? valueType) switch
+    {
+        var t when t == typeof(int) || t == typeof(long) => true,
+        var t when t == typeof(double) || t == typeof(decimal) || t == typeof(float) => false,
+        _ => null,
+    };
+
+    private static bool IsNumber(string text, bool whole) => whole
+        ? long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
+        : double.TryParse(text, NumberStyles.Float | NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out _);
 
     /// <summary>System.CommandLine's messages, on one line: its list of allowed values is tab-separated.</summary>
     internal static string ParseErrorText(string message)
@@ -103,7 +136,7 @@ internal static class DedalusCli
     private static IEnumerable<string> Ancestry(ParseResult parseResult)
     {
         var names = new Stack<string>();
-        for (var result = parseResult.CommandResult; result.Parent is System.CommandLine.Parsing.CommandResult parent; result = parent)
+        for (var result = parseResult.CommandResult; result.Parent is CommandResult parent; result = parent)
         {
             names.Push(result.Command.Name);
         }

@@ -103,5 +103,14 @@ public sealed partial class MachinesResource
     public IAsyncEnumerable<Machine> WatchAsync(string machineId, string? lastEventId = null, CancellationToken cancellationToken = default) =>
         MachineWatch.WatchAsync(_requester, MachinePath(machineId) + "/status/stream", lastEventId, cancellationToken);
 
-    internal static string MachinePath(string machineId) => "v1/machines/" + Uri.EscapeDataString(MachineIds.Normalize(machineId));
+    /// <summary>
+    /// The path of a machine. Either form of a machine id (any case, surrounding white space trimmed) is sent in its
+    /// canonical form; any other text is sent as it is, for the server to refuse.
+    /// </summary>
+    internal static string MachinePath(string machineId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(machineId);
+        var trimmed = machineId.Trim();
+        return "v1/machines/" + Uri.EscapeDataString(MachineIds.TryParse(trimmed, out var canonical) ? canonical : trimmed);
+    }
 }

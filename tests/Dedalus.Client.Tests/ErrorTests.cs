@@ -56,6 +56,52 @@ public sealed class ErrorTests
     }
 
     [Fact]
+    public async Task A_404_names_the_resource_that_was_not_found()
+    {
+        await using var api = await StubApi.StartAsync(app => app.MapGet("/v1/machines/{id}/ssh/{sid}", () =>
+            StubApi.Error(404, ErrorCodes.NotFound, "ssh session ssh-9 not found", resource: NotFoundResources.SshSession)));
+        using var client = api.CreateClient(maxRetries: 0);
+
+        var error = await Assert.ThrowsAsync<DedalusNotFoundException>(() => client.Machines.Ssh.RetrieveAsync(Samples.MachineId, "ssh-9"));
+
+        Assert.Equal(NotFoundResources.SshSession, error.Resource);
+        Assert.Equal(ErrorCodes.NotFound, error.ErrorCode);
+    }
+
+    [Fact]
+    public async Task A_404_from_another_web_server_has_neither_code_nor_resource()
+    {
+        await using var api = await StubApi.StartAsync(_ => { });
+        using var client = api.CreateClient(maxRetries: 0);
+
+        var error = await Assert.ThrowsAsync<DedalusNotFoundException>(() => client.Machines.RetrieveAsync(Samples.MachineId));
+
+        Assert.Null(error.ErrorCode);
+        Assert.Null(error.Resource);
+        Assert.Empty(error.Details);
+    }
+
+    [Fact]
+    public void Exceptions_are_constructible_from_one_error_value_for_fakes_and_tests()
+    {
+        var error = new DedalusApiError(
+            System.Net.HttpStatusCode.NotFound, ErrorCodes.NotFound, "machine dm-x not found", RetryAfterMs: 5,
+            Details: new Dictionary<string, string> { [ErrorDetailKeys.Resource] = NotFoundResources.Machine });
+
+        var notFound = new DedalusNotFoundException(error);
+        var conflict = new DedalusConflictException(new DedalusApiError(System.Net.HttpStatusCode.Conflict, null, "busy", Retryable: true));
+
+        Assert.Same(error, notFound.Error);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, notFound.StatusCode);
+        Assert.Equal("machine dm-x not found", notFound.Message);
+        Assert.Equal(5, notFound.RetryAfterMs);
+        Assert.Equal(NotFoundResources.Machine, notFound.Resource);
+        Assert.True(conflict.Retryable);
+        Assert.Null(conflict.ErrorCode);
+        Assert.Empty(conflict.Details);
+    }
+
+    [Fact]
     public async Task Credentials_and_org_are_sent_as_headers()
     {
         await using var api = await StubApi.StartAsync(app => app.MapGet("/v1/machines/{id}", () => Wire.Json(Samples.Machine())));
@@ -77,14 +123,30 @@ public sealed class ErrorTests
         Assert.Equal("/v1/machines/" + Samples.MachineId, request.PathAndQuery);
     }
 
-    [Fact]
-    public void Machine_ids_are_accepted_with_or_without_the_prefix()
+    [Theory]
+    [InlineData("0b9f6c1e-4a5d-4c3b-9e2f-1a2b3c4d5e6f")]
+    [InlineData("DM-0B9F6C1E-4A5D-4C3B-9E2F-1A2B3C4D5E6F")]
+    [InlineData(" dm-0b9f6c1e-4a5d-4c3b-9e2f-1a2b3c4d5e6f\n")]
+    public async Task Machine_ids_in_either_form_and_any_case_are_sent_canonical(string machineId)
     {
-        Assert.True(MachineIds.TryParse("0b9f6c1e-4a5d-4c3b-9e2f-1a2b3c4d5e6f", out var bare));
-        Assert.True(MachineIds.TryParse(Samples.MachineId, out var prefixed));
-        Assert.Equal(Samples.MachineId, bare);
-        Assert.Equal(Samples.MachineId, prefixed);
-        Assert.False(MachineIds.TryParse("dm-nope", out _));
-        Assert.False(MachineIds.TryParse("", out _));
+        await using var api = await StubApi.StartAsync(app => app.MapGet("/v1/machines/{id}", () => Wire.Json(Samples.Machine())));
+        using var client = api.CreateClient();
+
+        await client.Machines.RetrieveAsync(machineId);
+
+        Assert.Equal("/v1/machines/" + Samples.MachineId, Assert.Single(api.Requests).PathAndQuery);
+    }
+
+    [Fact]
+    public async Task Text_that_is_not_a_machine_id_is_left_for_the_server_to_refuse()
+    {
+        await using var api = await StubApi.StartAsync(app => app.MapGet("/v1/machines/{id}", () =>
+            StubApi.Error(400, ErrorCodes.InvalidRequest, "'dm-nope' is not a machine id")));
+        using var client = api.CreateClient(maxRetries: 0);
+
+        var error = await Assert.ThrowsAsync<DedalusApiException>(() => client.Machines.RetrieveAsync("dm-nope"));
+
+        Assert.Equal(ErrorCodes.InvalidRequest, error.ErrorCode);
+        Assert.Equal("/v1/machines/dm-nope", Assert.Single(api.Requests).PathAndQuery);
     }
 }

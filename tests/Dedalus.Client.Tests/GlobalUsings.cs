@@ -1,2 +1,3 @@
 global using Dedalus.Client.Tests.Infrastructure;
 global using Dedalus.Contracts;
+global using Dedalus.Testing.ControlPlane;

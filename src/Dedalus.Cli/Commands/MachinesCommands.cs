@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Dedalus.Client;
 using Dedalus.Contracts;
 
@@ -32,7 +33,7 @@ internal static class MachinesCommands
         option.Validators.Add(result =>
         {
             var value = result.Tokens.Count > 0 ? result.Tokens[^1].Value : null;
-            if (value is not null && !Dedalus.Client.MachineIds.TryParse(value.ToLowerInvariant(), out _))
+            if (value is not null && !MachineIdInput.TryParse(value, out _))
             {
                 result.AddError($"'{value}' is not a machine id: pass dm-<uuid> or the bare uuid, as `dedalus machines list` shows");
             }
@@ -44,7 +45,7 @@ internal static class MachinesCommands
     internal static string GetMachineId(ParseResult parseResult, Option<string> option)
     {
         var value = parseResult.GetRequiredValue(option);
-        return Dedalus.Client.MachineIds.TryParse(value.ToLowerInvariant(), out var id) ? id : value;
+        return MachineIdInput.TryParse(value, out var id) ? id : value;
     }
 
     internal static Option<int?> LimitOption()
@@ -55,7 +56,8 @@ internal static class MachinesCommands
         };
         option.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int?>() is < 1)
+            // A value that is no number is System.CommandLine's error (converting it here would throw).
+            if (result.Tokens is [.., var last] && int.TryParse(last.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var limit) && limit < 1)
             {
                 result.AddError("--limit must be 1 or more");
             }
@@ -85,7 +87,7 @@ internal static class MachinesCommands
               dedalus machines create --vcpu 2 --memory-mib 4096 --storage-gib 20 --autosleep never --format raw
               id=$(dedalus machines create --vcpu 1 --memory-mib 1024 --storage-gib 2 --format raw | jq -r .machine_id)
             """);
-        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
             var request = new CreateMachineRequest(
@@ -112,7 +114,7 @@ internal static class MachinesCommands
               dedalus machines update --machine-id dm-<uuid> --storage-gib 10
               dedalus machines update --machine-id dm-<uuid> --autosleep 2h
             """);
-        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             if (parseResult.GetValue(vcpu) is null && parseResult.GetValue(memory) is null && parseResult.GetValue(storage) is null && parseResult.GetValue(autosleep) is null)
             {
@@ -137,7 +139,7 @@ internal static class MachinesCommands
               dedalus machines list
               dedalus machines list --format raw | jq -r '.[] | select(.phase == "running") | .machine_id'
             """);
-        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
             var machines = new List<Machine>();
@@ -157,7 +159,7 @@ internal static class MachinesCommands
         var machineId = MachineIdOption();
         var lastEventId = new Option<string?>("--last-event-id") { Description = "Resume after this event id" };
         var command = new Command("watch", "Follow a machine's status events until it reaches its desired state") { machineId, lastEventId };
-        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
             var output = global.CreateOutput(parseResult);
@@ -179,7 +181,7 @@ internal static class MachinesCommands
     {
         var machineId = MachineIdOption();
         var command = new Command(name, description) { machineId };
-        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
             var machine = await call(client, GetMachineId(parseResult, machineId), ct);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text;
-using Dedalus.Client;
 
 namespace Dedalus.Cli.Commands;
 
@@ -20,9 +19,9 @@ internal static class SshCertCommand
             host,
         };
         command.Hidden = true;
-        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
-            if (!MachineIds.TryParse(parseResult.GetValue(host), out var machineId))
+            if (!MachineIdInput.TryParse(parseResult.GetValue(host), out var machineId))
             {
                 throw new CliException($"'{parseResult.GetValue(host)}' is not a machine id (dm-<uuid>)", ExitCodes.Usage);
             }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using Dedalus.Cli.Processes;
 using Dedalus.Client;
 using Dedalus.Contracts;
@@ -33,7 +34,8 @@ internal static class SshCommand
         };
         timeout.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<double>() is not > 0)
+            // A value that is no number is System.CommandLine's error (converting it here would throw).
+            if (result.Tokens is [.., var last] && double.TryParse(last.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is not > 0)
             {
                 result.AddError("--wait-timeout must be a number of seconds greater than 0");
             }
@@ -74,9 +76,9 @@ internal static class SshCommand
             command.Add(option);
         }
 
-        command.SetAction((parseResult, _) => CommandRunner.RunAsync(() =>
+        command.SetAction((parseResult, _) => CommandRunner.RunWithSignalsAsync(signals =>
         {
-            if (!Dedalus.Client.MachineIds.TryParse(parseResult.GetValue(machineId)?.ToLowerInvariant(), out var id))
+            if (!MachineIdInput.TryParse(parseResult.GetValue(machineId), out var id))
             {
                 throw new CliException(
                     $"'{parseResult.GetValue(machineId)}' is not a machine id: pass dm-<uuid> or the bare uuid (see `dedalus machines list`)",
@@ -117,16 +119,20 @@ internal static class SshCommand
                 parseResult.GetValue(timing),
                 parseResult.GetValue(keepSession),
                 TimeSpan.FromSeconds(parseResult.GetValue(timeout)));
-            return RunAsync(global, parseResult, settings);
+            return RunAsync(global, parseResult, settings, signals);
         }));
         return command;
     }
 
-    private static async Task<int> RunAsync(GlobalOptions global, ParseResult parseResult, SshRun run)
+    /// <summary>
+    /// The session, ssh, and the way out. A signal cancels <paramref name="signals"/>' token and is forwarded to ssh; the
+    /// temporary files are removed and the session closed (with its own short timeout) on every path, and
+    /// <see cref="CommandRunner"/> then reports the signal.
+    /// </summary>
+    private static async Task<int> RunAsync(GlobalOptions global, ParseResult parseResult, SshRun run, SignalScope signals)
     {
         var ssh = Executables.Find("ssh")
             ?? throw new CliException("ssh not found on PATH: install OpenSSH (apt-get install openssh-client)");
-        using var signals = new SignalScope();
         var ct = signals.Token;
         var clock = Stopwatch.StartNew();
         using var client = global.CreateClient(parseResult);
@@ -151,11 +157,7 @@ internal static class SshCommand
                     $"first byte {(firstByte is { } f ? Ms(f - started).ToString(System.Globalization.CultureInfo.InvariantCulture) + " ms" : "none")}, total {Ms(clock.Elapsed)} ms");
             }
 
-            return signals.SignalNumber != 0 ? signals.ExitCode : exitCode;
-        }
-        catch (OperationCanceledException) when (signals.SignalNumber != 0)
-        {
-            return signals.ExitCode;
+            return exitCode;
         }
         catch (DedalusSshSessionException e) when (e.Status is SshSessionStatuses.Failed or SshSessionStatuses.Expired or SshSessionStatuses.Closed)
         {

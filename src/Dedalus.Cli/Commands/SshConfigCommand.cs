@@ -45,7 +45,7 @@ internal static class SshConfigCommand
               scp ./file.txt dm-<uuid>:
               rsync -a ./src/ dm-<uuid>:src/
             """);
-        command.SetAction(parseResult => CommandRunner.RunAsync(() =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(_ =>
         {
             var cache = SshCache.Default();
             var text = Render(cache, Executables.SelfCommand());
@@ -57,7 +57,7 @@ internal static class SshConfigCommand
 
             Install(text);
             return Task.FromResult(ExitCodes.Ok);
-        }).GetAwaiter().GetResult());
+        }));
         return command;
     }
 

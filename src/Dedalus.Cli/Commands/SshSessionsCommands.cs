@@ -17,7 +17,7 @@ internal static class SshSessionsCommands
             Required = true,
         };
         var create = new Command("create", "Create an SSH session (a certificate for the key)") { createMachine, publicKey };
-        create.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        create.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             var key = parseResult.GetRequiredValue(publicKey);
             if (key.StartsWith('@'))
@@ -44,7 +44,7 @@ internal static class SshSessionsCommands
         var listMachine = MachinesCommands.MachineIdOption();
         var limit = MachinesCommands.LimitOption();
         var list = new Command("list", "List a machine's SSH sessions") { listMachine, limit };
-        list.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        list.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
             var sessions = new List<SshSession>();
@@ -72,7 +72,7 @@ internal static class SshSessionsCommands
         var machineId = MachinesCommands.MachineIdOption();
         var sessionId = new Option<string>("--session-id") { Description = "Session id", Required = true };
         var command = new Command(name, description) { machineId, sessionId };
-        command.SetAction((parseResult, ct) => CommandRunner.RunAsync(async () =>
+        command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
             var session = await call(client, MachinesCommands.GetMachineId(parseResult, machineId), parseResult.GetRequiredValue(sessionId), ct);

@@ -1,25 +1,19 @@
-using System.Net;
+using Dedalus.Contracts;
 
 namespace Dedalus.Client;
 
-/// <summary>The machine or session does not exist, or is not visible to this key (404).</summary>
-public sealed class DedalusNotFoundException : DedalusApiException
+/// <summary>
+/// The machine or session does not exist, or is not visible to this key (404); or the request reached no operation of
+/// the API at all (see <see cref="Resource"/>).
+/// </summary>
+/// <param name="error">The status and the envelope's fields.</param>
+public sealed class DedalusNotFoundException(DedalusApiError error) : DedalusApiException(error)
 {
-    /// <summary>Creates the exception.</summary>
-    /// <param name="statusCode">HTTP status of the answer.</param>
-    /// <param name="errorCode">The envelope's <c>error_code</c>, if the body had one.</param>
-    /// <param name="message">The envelope's <c>message</c>, or a description of the status.</param>
-    /// <param name="retryable">The envelope's <c>retryable</c> flag.</param>
-    /// <param name="retryAfterMs">The envelope's <c>retry_after_ms</c> hint.</param>
-    /// <param name="details">The envelope's <c>details</c>.</param>
-    public DedalusNotFoundException(
-        HttpStatusCode statusCode,
-        string? errorCode,
-        string message,
-        bool retryable = false,
-        long? retryAfterMs = null,
-        IReadOnlyDictionary<string, string>? details = null)
-        : base(statusCode, errorCode, message, retryable, retryAfterMs, details)
-    {
-    }
+    /// <summary>
+    /// What was not found, from the envelope's <c>details.resource</c>: <see cref="NotFoundResources.Machine"/>,
+    /// <see cref="NotFoundResources.SshSession"/>, or <see cref="NotFoundResources.Path"/> (the URL matched no operation:
+    /// a base URL with an extra path such as <c>/v1</c>). <see langword="null"/> when the server did not say; with no
+    /// <see cref="DedalusApiException.ErrorCode"/> either, the answer did not come from a Dedalus API.
+    /// </summary>
+    public string? Resource => Details.TryGetValue(ErrorDetailKeys.Resource, out var resource) ? resource : null;
 }

@@ -1,25 +1,5 @@
-using System.Net;
-
 namespace Dedalus.Client;
 
 /// <summary>The server or one of its dependencies failed (5xx).</summary>
-public sealed class DedalusServerException : DedalusApiException
-{
-    /// <summary>Creates the exception.</summary>
-    /// <param name="statusCode">HTTP status of the answer.</param>
-    /// <param name="errorCode">The envelope's <c>error_code</c>, if the body had one.</param>
-    /// <param name="message">The envelope's <c>message</c>, or a description of the status.</param>
-    /// <param name="retryable">The envelope's <c>retryable</c> flag.</param>
-    /// <param name="retryAfterMs">The envelope's <c>retry_after_ms</c> hint.</param>
-    /// <param name="details">The envelope's <c>details</c>.</param>
-    public DedalusServerException(
-        HttpStatusCode statusCode,
-        string? errorCode,
-        string message,
-        bool retryable = false,
-        long? retryAfterMs = null,
-        IReadOnlyDictionary<string, string>? details = null)
-        : base(statusCode, errorCode, message, retryable, retryAfterMs, details)
-    {
-    }
-}
+/// <param name="error">The status and the envelope's fields.</param>
+public sealed class DedalusServerException(DedalusApiError error) : DedalusApiException(error);

@@ -41,21 +41,21 @@ internal static class ErrorMapper
 
     public static DedalusApiException ToException(HttpStatusCode status, ErrorEnvelope? envelope)
     {
-        var code = string.IsNullOrEmpty(envelope?.ErrorCode) ? null : envelope.ErrorCode;
-        var message = string.IsNullOrWhiteSpace(envelope?.Message)
-            ? $"the server answered HTTP {(int)status} ({status})"
-            : envelope.Message;
-        var retryable = envelope?.Retryable ?? false;
-        var retryAfter = envelope?.RetryAfterMs;
-        var details = envelope?.Details;
+        var error = new DedalusApiError(
+            status,
+            string.IsNullOrEmpty(envelope?.ErrorCode) ? null : envelope.ErrorCode,
+            string.IsNullOrWhiteSpace(envelope?.Message) ? $"the server answered HTTP {(int)status} ({status})" : envelope.Message,
+            envelope?.Retryable ?? false,
+            envelope?.RetryAfterMs,
+            envelope?.Details);
         return (int)status switch
         {
-            401 or 403 => new DedalusAuthenticationException(status, code, message, retryable, retryAfter, details),
-            404 => new DedalusNotFoundException(status, code, message, retryable, retryAfter, details),
-            409 => new DedalusConflictException(status, code, message, retryable, retryAfter, details),
-            429 => new DedalusRateLimitException(status, code, message, retryable, retryAfter, details),
-            >= 500 => new DedalusServerException(status, code, message, retryable, retryAfter, details),
-            _ => new DedalusApiException(status, code, message, retryable, retryAfter, details),
+            401 or 403 => new DedalusAuthenticationException(error),
+            404 => new DedalusNotFoundException(error),
+            409 => new DedalusConflictException(error),
+            429 => new DedalusRateLimitException(error),
+            >= 500 => new DedalusServerException(error),
+            _ => new DedalusApiException(error),
         };
     }
 }

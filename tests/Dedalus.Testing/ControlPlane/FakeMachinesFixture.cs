@@ -1,4 +1,6 @@
-namespace Dedalus.Client.Tests.Infrastructure;
+using Xunit;
+
+namespace Dedalus.Testing.ControlPlane;
 
 /// <summary>One <see cref="FakeMachinesApi"/> (with its sshd) shared by the tests of a class.</summary>
 public sealed class FakeMachinesFixture : IAsyncLifetime

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Dedalus.Client.Tests;
+namespace Dedalus.Cli.Tests;
 
 /// <summary><c>dedalus ssh</c> end to end with real ssh and sshd (certificates signed by ssh-keygen).</summary>
 public sealed class CliSshTests(FakeMachinesFixture fixture) : IClassFixture<FakeMachinesFixture>, IDisposable
@@ -79,26 +79,16 @@ public sealed class CliSshTests(FakeMachinesFixture fixture) : IClassFixture<Fak
     {
         using var process = _cli.Start("ssh", Samples.MachineId, "--", "echo started; sleep 30");
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            var line = await process.StandardOutput.ReadLineAsync(cts.Token);
-            Assert.Equal("started", line);
-            Assert.NotEmpty(_cli.Leftovers());
+        var line = await process.StandardOutput.ReadLineAsync(cts.Token);
+        Assert.Equal("started", line);
+        Assert.NotEmpty(_cli.Leftovers());
 
-            var kill = await Dedalus.Testing.ProcessRunner.RunAsync("kill", "-s", signal[3..], process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            Assert.Equal(0, kill.ExitCode);
-            await process.WaitForExitAsync(cts.Token);
+        await process.SignalAsync(signal[3..]);
+        await process.WaitForExitAsync(cts.Token);
 
-            Assert.Equal(expected, process.ExitCode);
-            Assert.Empty(_cli.Leftovers());
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
+        Assert.Equal(expected, process.ExitCode);
+        Assert.EndsWith("dedalus: cancelled\n", await process.StandardError.ReadToEndAsync(cts.Token), StringComparison.Ordinal);
+        Assert.Empty(_cli.Leftovers());
     }
 
     [Fact]
@@ -116,10 +106,11 @@ public sealed class CliSshTests(FakeMachinesFixture fixture) : IClassFixture<Fak
                 await Task.Delay(20, cts.Token);
             }
 
-            await Dedalus.Testing.ProcessRunner.RunAsync("kill", "-s", "INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await process.SignalAsync("INT");
             await process.WaitForExitAsync(cts.Token);
 
             Assert.Equal(130, process.ExitCode);
+            Assert.Equal("dedalus: cancelled\n", await process.StandardError.ReadToEndAsync(cts.Token));
             Assert.Empty(_cli.Leftovers());
         }
         finally

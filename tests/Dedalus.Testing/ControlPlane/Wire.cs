@@ -1,4 +1,6 @@
-namespace Dedalus.Client.Tests.Infrastructure;
+using Dedalus.Contracts;
+
+namespace Dedalus.Testing.ControlPlane;
 
 /// <summary>Wire-format (snake_case) results for stub routes.</summary>
 public static class Wire

@@ -1,7 +1,9 @@
+using Dedalus.Contracts;
+using Dedalus.Testing.Sshd;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace Dedalus.Client.Tests.Infrastructure;
+namespace Dedalus.Testing.ControlPlane;
 
 /// <summary>
 /// A stand-in for the control plane's SSH-session routes in front of a real <see cref="OpenSshServer"/>:
@@ -55,7 +57,7 @@ public sealed class FakeMachinesApi : IAsyncDisposable
             });
             app.MapGet("/v1/machines/{id}", (string id) => id == Samples.MachineId
                 ? Wire.Json(Samples.Machine())
-                : StubApi.Error(404, "NOT_FOUND", $"machine {id} not found"));
+                : StubApi.Error(404, ErrorCodes.NotFound, $"machine {id} not found", resource: NotFoundResources.Machine));
             app.MapPost("/v1/machines/{id}/ssh", fake.CreateSessionAsync);
             app.MapGet("/v1/machines/{id}/ssh/{sid}", (string id, string sid) => fake.Poll(sid));
             app.MapDelete("/v1/machines/{id}/ssh/{sid}", (string id, string sid) => fake.Close(sid));
@@ -74,12 +76,12 @@ public sealed class FakeMachinesApi : IAsyncDisposable
         if (id == DestroyedMachineId)
         {
             return Wire.Json(new SshSession(
-                "ssh-destroyed", id, SshSessionStatuses.Failed, DateTimeOffset.UtcNow, ErrorCode: "MACHINE_DESTROYED", ErrorMessage: $"machine {id} is destroyed"));
+                "ssh-destroyed", id, SshSessionStatuses.Failed, DateTimeOffset.UtcNow, ErrorCode: ErrorCodes.MachineDestroyed, ErrorMessage: $"machine {id} is destroyed"));
         }
 
         if (id != Samples.MachineId)
         {
-            return StubApi.Error(404, "NOT_FOUND", $"machine {id} not found");
+            return StubApi.Error(404, ErrorCodes.NotFound, $"machine {id} not found", resource: NotFoundResources.Machine);
         }
 
         var request = await context.Request.ReadFromJsonAsync(DedalusJsonContext.Default.CreateSshSessionRequest);
@@ -106,7 +108,7 @@ public sealed class FakeMachinesApi : IAsyncDisposable
         {
             if (!_sessions.TryGetValue(sessionId, out var entry))
             {
-                return StubApi.Error(404, "NOT_FOUND", "no such session");
+                return StubApi.Error(404, ErrorCodes.NotFound, $"ssh session {sessionId} not found", resource: NotFoundResources.SshSession);
             }
 
             var closed = entry.Session with { Status = SshSessionStatuses.Closed, Connection = null };
@@ -122,7 +124,7 @@ public sealed class FakeMachinesApi : IAsyncDisposable
         {
             if (!_sessions.TryGetValue(sessionId, out var entry))
             {
-                return StubApi.Error(404, "NOT_FOUND", "no such session");
+                return StubApi.Error(404, ErrorCodes.NotFound, $"ssh session {sessionId} not found", resource: NotFoundResources.SshSession);
             }
 
             if (entry.PollsLeft > 0)

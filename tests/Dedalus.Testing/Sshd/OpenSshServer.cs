@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net.Sockets;
-using Dedalus.Testing;
+using Dedalus.Contracts;
 
-namespace Dedalus.Client.Tests.Infrastructure;
+namespace Dedalus.Testing.Sshd;
 
 /// <summary>
 /// A real <c>sshd</c> on 127.0.0.1:&lt;free port&gt; set up as a Dedalus machine is: it trusts only a user CA,
@@ -11,14 +11,21 @@ namespace Dedalus.Client.Tests.Infrastructure;
 /// </summary>
 public sealed class OpenSshServer : IAsyncDisposable
 {
+    /// <summary>sshd's privilege separation directory; on a fresh host <c>/run</c> is a tmpfs without it.</summary>
+    private const string PrivilegeSeparationDirectory = "/run/sshd";
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
+
     private readonly TempDirectory _directory;
     private readonly Process _sshd;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _stderr;
     private int _serial;
 
-    private OpenSshServer(TempDirectory directory, Process sshd, int port, string machineId, string hostCaPublicKey)
+    private OpenSshServer(TempDirectory directory, Process sshd, System.Collections.Concurrent.ConcurrentQueue<string> stderr, int port, string machineId, string hostCaPublicKey)
     {
         _directory = directory;
         _sshd = sshd;
+        _stderr = stderr;
         Port = port;
         MachineId = machineId;
         HostCaPublicKey = hostCaPublicKey;
@@ -74,13 +81,30 @@ public sealed class OpenSshServer : IAsyncDisposable
                 startInfo.ArgumentList.Add(argument);
             }
 
+            EnsurePrivilegeSeparationDirectory();
+            var stderr = new System.Collections.Concurrent.ConcurrentQueue<string>();
             var sshd = Process.Start(startInfo)!;
-            sshd.ErrorDataReceived += (_, _) => { };
+            sshd.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is { } line && stderr.Count < 200)
+                {
+                    stderr.Enqueue(line);
+                }
+            };
             sshd.OutputDataReceived += (_, _) => { };
             sshd.BeginErrorReadLine();
             sshd.BeginOutputReadLine();
-            var server = new OpenSshServer(directory, sshd, port, machineId, File.ReadAllText(directory.Combine("host_ca.pub")).Trim());
-            await server.WaitListeningAsync();
+            var server = new OpenSshServer(directory, sshd, stderr, port, machineId, File.ReadAllText(directory.Combine("host_ca.pub")).Trim());
+            try
+            {
+                await server.WaitListeningAsync();
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+
             return server;
         }
         catch
@@ -127,10 +151,26 @@ public sealed class OpenSshServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// sshd refuses to start without its privilege separation directory (root-owned, not group or world writable);
+    /// Debian's service unit creates it at boot, so a host that never started the ssh service lacks it.
+    /// </summary>
+    private static void EnsurePrivilegeSeparationDirectory()
+    {
+        if (!Directory.Exists(PrivilegeSeparationDirectory))
+        {
+            Directory.CreateDirectory(PrivilegeSeparationDirectory);
+            File.SetUnixFileMode(
+                PrivilegeSeparationDirectory,
+                UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        }
+    }
+
+    /// <summary>Waits until sshd accepts connections; if it exits or never listens, fails with its exit code and stderr.</summary>
     private async Task WaitListeningAsync()
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (true)
+        var clock = Stopwatch.StartNew();
+        while (!_sshd.HasExited && clock.Elapsed < StartTimeout)
         {
             try
             {
@@ -139,10 +179,21 @@ public sealed class OpenSshServer : IAsyncDisposable
                 await client.ConnectAsync("127.0.0.1", Port, cts.Token);
                 return;
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException && DateTime.UtcNow < deadline && !_sshd.HasExited)
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
             {
                 await Task.Delay(50);
             }
         }
+
+        if (_sshd.HasExited)
+        {
+            // The parameterless wait also waits for the end of the redirected output, so all of stderr is in.
+            _sshd.WaitForExit();
+            throw new InvalidOperationException($"sshd exited with code {_sshd.ExitCode} before listening on 127.0.0.1:{Port}: {Stderr()}");
+        }
+
+        throw new TimeoutException($"sshd did not listen on 127.0.0.1:{Port} within {StartTimeout.TotalSeconds:0} s: {Stderr()}");
     }
+
+    private string Stderr() => _stderr.IsEmpty ? "(nothing on stderr)" : string.Join(" | ", _stderr);
 }

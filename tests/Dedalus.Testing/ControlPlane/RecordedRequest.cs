@@ -1,4 +1,4 @@
-namespace Dedalus.Client.Tests.Infrastructure;
+namespace Dedalus.Testing.ControlPlane;
 
 /// <summary>One request a <see cref="StubApi"/> received.</summary>
 public sealed record RecordedRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, string Body)

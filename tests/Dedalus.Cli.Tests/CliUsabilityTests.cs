@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 
-namespace Dedalus.Client.Tests;
+namespace Dedalus.Cli.Tests;
 
 /// <summary>What a newcomer meets first: help that shows examples, and mistakes caught before any request.</summary>
 public sealed class CliUsabilityTests(FakeMachinesFixture fixture) : IClassFixture<FakeMachinesFixture>, IDisposable
@@ -59,6 +59,10 @@ public sealed class CliUsabilityTests(FakeMachinesFixture fixture) : IClassFixtu
     [InlineData("dedalus: missing --vcpu, --memory-mib, --storage-gib: see", "machines", "create")]
     [InlineData("dedalus: --memory-mib must be a whole number, not '1g'", "machines", "create", "--vcpu", "1", "--memory-mib", "1g", "--storage-gib", "2")]
     [InlineData("dedalus: --machine-id needs a value", "machines", "update", "--machine-id")]
+    [InlineData("dedalus: --format needs a value", "--format")]
+    [InlineData("dedalus: --limit must be a whole number, not 'x'", "machines", "list", "--limit", "x")]
+    [InlineData("dedalus: --wait-timeout must be a number, not 'soon'", "ssh", Samples.MachineId, "--wait-timeout", "soon")]
+    [InlineData("dedalus: --vcpu must be a number, not 'lots'", "machines", "create", "--vcpu", "lots", "--memory-mib", "1024", "--storage-gib", "2")]
     [InlineData("dedalus: nothing to change: pass --vcpu, --memory-mib, --storage-gib or --autosleep", "machines", "update", "--machine-id", Samples.MachineId)]
     public async Task Mistakes_are_usage_errors_on_one_line_before_any_request(string expected, params string[] arguments)
     {
@@ -90,14 +94,15 @@ public sealed class CliUsabilityTests(FakeMachinesFixture fixture) : IClassFixtu
     }
 
     [Theory]
-    [InlineData("memory_mib must be between 128 and 262144", "dedalus: --memory-mib must be between 128 and 262144 (HTTP 400 INVALID_REQUEST)")]
-    [InlineData("vcpu must be a multiple of 0.25", "dedalus: --vcpu must be a multiple of 0.25 (HTTP 400 INVALID_REQUEST)")]
-    [InlineData("storage_gib can only grow", "dedalus: --storage-gib can only grow (HTTP 400 INVALID_REQUEST)")]
-    [InlineData("vcpus are scarce", "dedalus: vcpus are scarce (HTTP 400 INVALID_REQUEST)")]
-    public async Task A_rejected_field_is_named_by_its_flag(string serverMessage, string expected)
+    [InlineData("memory_mib", "memory_mib must be between 128 and 262144", "dedalus: --memory-mib must be between 128 and 262144 (HTTP 400 INVALID_REQUEST)")]
+    [InlineData("vcpu", "vcpu must be a multiple of 0.25", "dedalus: --vcpu must be a multiple of 0.25 (HTTP 400 INVALID_REQUEST)")]
+    [InlineData("storage_gib", "storage_gib can only grow", "dedalus: --storage-gib can only grow (HTTP 400 INVALID_REQUEST)")]
+    [InlineData("vcpu", "vcpus are scarce", "dedalus: vcpus are scarce (HTTP 400 INVALID_REQUEST)")]
+    [InlineData(null, "memory_mib is odd", "dedalus: memory_mib is odd (HTTP 400 INVALID_REQUEST)")]
+    public async Task A_rejected_field_is_named_by_its_flag(string? field, string serverMessage, string expected)
     {
         await using var api = await StubApi.StartAsync(app =>
-            app.MapPost("/v1/machines", () => StubApi.Error(400, "INVALID_REQUEST", serverMessage)));
+            app.MapPost("/v1/machines", () => StubApi.Error(400, ErrorCodes.InvalidRequest, serverMessage, field: field)));
         _cli.Environment["DEDALUS_BASE_URL"] = api.BaseUrl.ToString();
         _cli.Environment["DEDALUS_API_KEY"] = "k";
 

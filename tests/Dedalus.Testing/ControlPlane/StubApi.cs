@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Dedalus.Contracts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -7,11 +8,11 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Dedalus.Client.Tests.Infrastructure;
+namespace Dedalus.Testing.ControlPlane;
 
 /// <summary>
 /// A tiny real HTTP server (Kestrel on 127.0.0.1:0) whose routes a test defines; records every request.
-/// Used to unit-test client logic (retries, paging, errors) that a real server cannot be made to exercise on demand.
+/// Used to test client logic (retries, paging, errors, the CLI's messages) that a real server cannot be made to exercise on demand.
 /// </summary>
 public sealed class StubApi : IAsyncDisposable
 {
@@ -55,15 +56,6 @@ public sealed class StubApi : IAsyncDisposable
         return stub;
     }
 
-    public DedalusClient CreateClient(int maxRetries = 2, TimeSpan? timeout = null, string? apiKey = "test-key") =>
-        new(new DedalusClientOptions
-        {
-            BaseUrl = BaseUrl,
-            ApiKey = apiKey,
-            MaxRetries = maxRetries,
-            Timeout = timeout ?? TimeSpan.FromSeconds(10),
-        });
-
     public async ValueTask DisposeAsync()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -71,14 +63,29 @@ public sealed class StubApi : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    public static IResult Error(int status, string code, string message, bool retryable = false, long? retryAfterMs = null) =>
-        Results.Json(
+    /// <summary>A DCS error envelope; <paramref name="resource"/> and <paramref name="field"/> fill <c>details</c> as the server does.</summary>
+    public static IResult Error(int status, string code, string message, bool retryable = false, long? retryAfterMs = null, string? resource = null, string? field = null)
+    {
+        var details = new Dictionary<string, string>();
+        if (resource is not null)
+        {
+            details[ErrorDetailKeys.Resource] = resource;
+        }
+
+        if (field is not null)
+        {
+            details[ErrorDetailKeys.Field] = field;
+        }
+
+        return Results.Json(
             new Dictionary<string, object?>
             {
                 ["error_code"] = code,
                 ["message"] = message,
                 ["retryable"] = retryable,
                 ["retry_after_ms"] = retryAfterMs,
+                ["details"] = details.Count > 0 ? details : null,
             },
             statusCode: status);
+    }
 }

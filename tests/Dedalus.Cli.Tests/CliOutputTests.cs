@@ -1,4 +1,4 @@
-namespace Dedalus.Client.Tests;
+namespace Dedalus.Cli.Tests;
 
 /// <summary>Output formats and <c>ssh-config --install</c>, against the stand-in API.</summary>
 public sealed class CliOutputTests(FakeMachinesFixture fixture) : IClassFixture<FakeMachinesFixture>, IDisposable

@@ -1,16 +1,23 @@
 using System.Diagnostics;
-using Dedalus.Testing;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Dedalus.Contracts;
+using Xunit;
 
-namespace Dedalus.Client.Tests.Infrastructure;
+namespace Dedalus.Testing.ControlPlane;
 
 /// <summary>
 /// The real <c>dedalus-server</c> (API, gateway, runc machines) as a process on 127.0.0.1 with a temporary data
 /// directory and <c>--dev</c> credentials written to a temporary config home; one running machine is created.
+/// The program is <c>dedalus-server</c> beside the test assembly: a test project that uses this fixture references
+/// the server project for it. Its own calls use plain HTTP and the wire contract, not the SDK under test.
 /// </summary>
 public sealed class RealServer : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new("dedalus-real-server-");
     private readonly StringWriterLog _log = new();
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private Process? _process;
 
     public Uri BaseUrl { get; private set; } = null!;
@@ -22,9 +29,6 @@ public sealed class RealServer : IAsyncLifetime
     public string ConfigHome => _directory.Combine("config");
 
     public static string Program => Path.Combine(AppContext.BaseDirectory, "dedalus-server");
-
-    public DedalusClient CreateClient(string? apiKey = null) =>
-        new(new DedalusClientOptions { BaseUrl = BaseUrl, ApiKey = apiKey ?? ApiKey, Timeout = TimeSpan.FromSeconds(30) });
 
     public async Task InitializeAsync()
     {
@@ -74,30 +78,24 @@ public sealed class RealServer : IAsyncLifetime
         BaseUrl = new Uri(values["DEDALUS_BASE_URL"]);
         ApiKey = values["DEDALUS_API_KEY"];
 
+        _http.BaseAddress = BaseUrl;
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+
         // The first machine on a fresh host builds the shared base userland (debootstrap): allow minutes.
-        using var client = CreateClient();
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        var machine = await client.Machines.CreateAsync(new Contracts.CreateMachineRequest(1, 512, 1, "never"), cts.Token);
+        using var created = await _http.PostAsJsonAsync("/v1/machines", new CreateMachineRequest(1, 512, 1, "never"), DedalusJsonContext.Default.CreateMachineRequest, cts.Token);
+        var machine = await ReadAsync(created, cts.Token);
         MachineId = machine.MachineId;
-        await WaitForPhaseAsync(client, MachineId, MachinePhases.Running, cts.Token);
-    }
-
-    public static async Task<Machine> WaitForPhaseAsync(DedalusClient client, string machineId, string phase, CancellationToken cancellationToken)
-    {
-        while (true)
+        while (machine.Status.Phase != MachinePhases.Running)
         {
-            var machine = await client.Machines.RetrieveAsync(machineId, cancellationToken);
-            if (machine.Status.Phase == phase)
-            {
-                return machine;
-            }
-
             if (machine.Status.Phase == MachinePhases.Failed)
             {
-                throw new InvalidOperationException($"machine {machineId} failed: {machine.Status.LastError}");
+                throw new InvalidOperationException($"machine {MachineId} failed: {machine.Status.LastError}\n{_log}");
             }
 
-            await Task.Delay(100, cancellationToken);
+            await Task.Delay(100, cts.Token);
+            using var retrieved = await _http.GetAsync(new Uri("/v1/machines/" + MachineId, UriKind.Relative), cts.Token);
+            machine = await ReadAsync(retrieved, cts.Token);
         }
     }
 
@@ -109,13 +107,12 @@ public sealed class RealServer : IAsyncLifetime
             {
                 if (MachineId is not null && !_process.HasExited)
                 {
-                    using var client = CreateClient();
                     using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                    await client.Machines.DeleteAsync(MachineId, cts.Token);
-                    await WaitGoneAsync(client, MachineId, cts.Token);
+                    using var deleted = await _http.DeleteAsync(new Uri("/v1/machines/" + MachineId, UriKind.Relative), cts.Token);
+                    await WaitGoneAsync(cts.Token);
                 }
             }
-            catch (Exception e) when (e is DedalusException or OperationCanceledException)
+            catch (Exception e) when (e is HttpRequestException or InvalidOperationException or OperationCanceledException)
             {
             }
 
@@ -137,22 +134,29 @@ public sealed class RealServer : IAsyncLifetime
             _process.Dispose();
         }
 
+        _http.Dispose();
         _directory.Dispose();
     }
 
-    private static async Task WaitGoneAsync(DedalusClient client, string machineId, CancellationToken cancellationToken)
+    private async Task<Machine> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new InvalidOperationException($"dedalus-server answered {(int)response.StatusCode} to {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {body}\n{_log}");
+        }
+
+        return await response.Content.ReadFromJsonAsync(DedalusJsonContext.Default.Machine, cancellationToken)
+            ?? throw new InvalidOperationException("dedalus-server answered with an empty body");
+    }
+
+    private async Task WaitGoneAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
-            try
-            {
-                var machine = await client.Machines.RetrieveAsync(machineId, cancellationToken);
-                if (machine.Status.Phase == MachinePhases.Destroyed)
-                {
-                    return;
-                }
-            }
-            catch (DedalusNotFoundException)
+            using var response = await _http.GetAsync(new Uri("/v1/machines/" + MachineId, UriKind.Relative), cancellationToken);
+            if (response.StatusCode == HttpStatusCode.NotFound
+                || (response.IsSuccessStatusCode && (await ReadAsync(response, cancellationToken)).Status.Phase == MachinePhases.Destroyed))
             {
                 return;
             }

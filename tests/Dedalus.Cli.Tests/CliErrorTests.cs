@@ -1,4 +1,6 @@
-namespace Dedalus.Client.Tests;
+using Microsoft.AspNetCore.Builder;
+
+namespace Dedalus.Cli.Tests;
 
 /// <summary>Every failure is one line on stderr with the documented exit code.</summary>
 public sealed class CliErrorTests(FakeMachinesFixture fixture) : IClassFixture<FakeMachinesFixture>, IDisposable
@@ -38,6 +40,22 @@ public sealed class CliErrorTests(FakeMachinesFixture fixture) : IClassFixture<F
 
         Assert.Equal(11, result.ExitCode);
         AssertOneLine(result.StandardError, "not found (HTTP 404 NOT_FOUND): check the id with `dedalus machines list`");
+    }
+
+    [Theory]
+    [InlineData(NotFoundResources.Machine, "no resource at this session", "check the id with `dedalus machines list`")]
+    [InlineData(NotFoundResources.SshSession, "gone", "check the session id with `dedalus machines ssh list --machine-id <id>`")]
+    [InlineData(NotFoundResources.Path, "nothing here", "is this a Dedalus server? check DEDALUS_BASE_URL or --base-url")]
+    [InlineData(null, "not found", "check the id with `dedalus machines list`")]
+    public async Task A_404_hint_follows_the_resource_the_server_names_not_its_message(string? resource, string message, string hint)
+    {
+        await using var api = await StubApi.StartAsync(app => app.MapGet("/v1/machines/{id}", () =>
+            StubApi.Error(404, ErrorCodes.NotFound, message, resource: resource)));
+
+        var result = await _cli.RunAsync("--base-url", api.BaseUrl.ToString(), "--api-key", "k", "machines", "retrieve", "--machine-id", Samples.MachineId);
+
+        Assert.Equal(11, result.ExitCode);
+        AssertOneLine(result.StandardError, $"dedalus: {message} (HTTP 404 NOT_FOUND): {hint}");
     }
 
     [Fact]

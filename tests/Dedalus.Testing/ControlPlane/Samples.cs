@@ -1,4 +1,6 @@
-namespace Dedalus.Client.Tests.Infrastructure;
+using Dedalus.Contracts;
+
+namespace Dedalus.Testing.ControlPlane;
 
 /// <summary>Wire payloads for stubs.</summary>
 public static class Samples
@@ -19,7 +21,7 @@ public static class Samples
             DateTimeOffset.UnixEpoch,
             status == SshSessionStatuses.Ready ? connection ?? Connection() : null,
             RetryAfterMs: retryAfterMs,
-            ErrorCode: errorMessage is null ? null : "MACHINE_FAILED",
+            ErrorCode: errorMessage is null ? null : ErrorCodes.MachineFailed,
             ErrorMessage: errorMessage);
 
     public static SshConnection Connection(string endpoint = "127.0.0.1", long port = 2222, string pattern = "[127.0.0.1]:*") =>

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Dedalus.Testing;
 
-namespace Dedalus.Client.Tests.Infrastructure;
+namespace Dedalus.Cli.Tests.Infrastructure;
 
 /// <summary>Runs the built <c>dedalus</c> program with a private HOME and TMPDIR, so leftovers can be checked.</summary>
 public sealed class CliProgram : IDisposable
@@ -60,7 +60,7 @@ public sealed class CliProgram : IDisposable
         ProcessRunner.RunAsync(tool, arguments, timeout: TimeSpan.FromSeconds(60), environment: EffectiveEnvironment());
 
     /// <summary>Starts the program without waiting, stdout and stderr redirected.</summary>
-    public Process Start(params string[] arguments)
+    public CliProcess Start(params string[] arguments)
     {
         var startInfo = new ProcessStartInfo(Program)
         {
@@ -79,7 +79,7 @@ public sealed class CliProgram : IDisposable
             startInfo.Environment[key] = value;
         }
 
-        return Process.Start(startInfo)!;
+        return new CliProcess(Process.Start(startInfo)!);
     }
 
     public void Dispose() => _root.Dispose();
