@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json.Serialization.Metadata;
 using Dedalus.Cli.Configuration;
 using Dedalus.Cli.Output;
 using Dedalus.Client;
@@ -52,6 +53,20 @@ internal sealed class GlobalOptions
             Timeout = System.Threading.Timeout.InfiniteTimeSpan,
         };
         return new DedalusClient(options, _http);
+    }
+
+    /// <summary>Prints a command's result in the chosen format; returns the success exit code for the command to return.</summary>
+    public int Print<T>(ParseResult parseResult, T value, JsonTypeInfo<T> typeInfo)
+    {
+        CreateOutput(parseResult).Write(value, typeInfo);
+        return ExitCodes.Ok;
+    }
+
+    /// <inheritdoc cref="Print{T}(ParseResult, T, JsonTypeInfo{T})"/>
+    public int PrintList<T>(ParseResult parseResult, IReadOnlyList<T> values, JsonTypeInfo<T> typeInfo)
+    {
+        CreateOutput(parseResult).WriteList(values, typeInfo);
+        return ExitCodes.Ok;
     }
 
     public OutputWriter CreateOutput(ParseResult parseResult)

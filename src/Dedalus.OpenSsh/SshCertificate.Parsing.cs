@@ -8,12 +8,7 @@ public sealed partial class SshCertificate
     private static SshCertificate ParseBlob(byte[] blob, string? comment, string? expectedType)
     {
         var reader = new SshWireReader(blob);
-        var certificateType = reader.ReadUtf8("certificate type");
-        if (expectedType is not null && certificateType != expectedType)
-        {
-            throw new SshFormatException(
-                $"certificate type '{SshKeyBlob.Printable(expectedType)}' does not match the certificate data, which holds '{SshKeyBlob.Printable(certificateType)}'");
-        }
+        var certificateType = SshKeyBlob.ReadTypeName(ref reader, "certificate", "certificate type", expectedType);
 
         EnsureCertificateType(certificateType);
         SshKeyAlgorithms.TryGetKeyTypeOfCertificate(certificateType, out var keyType);

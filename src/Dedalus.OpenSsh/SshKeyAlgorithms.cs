@@ -42,33 +42,24 @@ public static class SshKeyAlgorithms
     private static readonly (string Key, string Certificate)[] CertificateTypes =
         [.. KeyTypes.Select(key => (key, key.Replace("@openssh.com", string.Empty, StringComparison.Ordinal) + "-cert-v01@openssh.com"))];
 
-    internal static bool TryGetCertificateType(string keyType, out string certificateType)
+    internal static bool TryGetCertificateType(string keyType, out string certificateType) =>
+        TryMap(keyType, fromKey: true, out certificateType);
+
+    internal static bool TryGetKeyTypeOfCertificate(string certificateType, out string keyType) =>
+        TryMap(certificateType, fromKey: false, out keyType);
+
+    private static bool TryMap(string name, bool fromKey, out string mapped)
     {
         foreach (var (key, certificate) in CertificateTypes)
         {
-            if (key == keyType)
+            if ((fromKey ? key : certificate) == name)
             {
-                certificateType = certificate;
+                mapped = fromKey ? certificate : key;
                 return true;
             }
         }
 
-        certificateType = string.Empty;
-        return false;
-    }
-
-    internal static bool TryGetKeyTypeOfCertificate(string certificateType, out string keyType)
-    {
-        foreach (var (key, certificate) in CertificateTypes)
-        {
-            if (certificate == certificateType)
-            {
-                keyType = key;
-                return true;
-            }
-        }
-
-        keyType = string.Empty;
+        mapped = string.Empty;
         return false;
     }
 

@@ -93,17 +93,7 @@ public sealed class SshKeyRevocationListBuilder(SshPublicKey ca)
             var section = writer.BeginString();
             writer.WriteString(_ca.BlobSpan);
             writer.WriteUInt32(0);
-            if (singles.Count > 0)
-            {
-                writer.WriteByte(CertSectionSerialList);
-                var list = writer.BeginString();
-                foreach (var serial in singles)
-                {
-                    writer.WriteUInt64(serial);
-                }
-
-                writer.EndString(list);
-            }
+            WriteSubsection(ref writer, CertSectionSerialList, singles, static (ref SshWireWriter w, ulong serial) => w.WriteUInt64(serial));
 
             foreach (var (first, last) in ranges)
             {
@@ -114,17 +104,7 @@ public sealed class SshKeyRevocationListBuilder(SshPublicKey ca)
                 writer.WriteUInt64(last);
             }
 
-            if (_keyIds.Count > 0)
-            {
-                writer.WriteByte(CertSectionKeyId);
-                var list = writer.BeginString();
-                foreach (var keyId in _keyIds)
-                {
-                    writer.WriteString(keyId);
-                }
-
-                writer.EndString(list);
-            }
+            WriteSubsection(ref writer, CertSectionKeyId, _keyIds, static (ref SshWireWriter w, string keyId) => w.WriteString(keyId));
 
             writer.EndString(section);
             return writer.ToArray();
@@ -134,6 +114,26 @@ public sealed class SshKeyRevocationListBuilder(SshPublicKey ca)
             writer.Dispose();
         }
     }
+
+    /// <summary>A subsection holding a list (<c>byte type, string (item)*</c>); an empty list is left out.</summary>
+    private static void WriteSubsection<T>(ref SshWireWriter writer, byte type, IReadOnlyCollection<T> items, WriteItem<T> write)
+    {
+        if (items.Count == 0)
+        {
+            return;
+        }
+
+        writer.WriteByte(type);
+        var list = writer.BeginString();
+        foreach (var item in items)
+        {
+            write(ref writer, item);
+        }
+
+        writer.EndString(list);
+    }
+
+    private delegate void WriteItem<in T>(ref SshWireWriter writer, T item);
 
     /// <summary>Merges single serials and explicit ranges into sorted, disjoint runs.</summary>
     private (List<ulong> Singles, List<(ulong First, ulong Last)> Ranges) Coalesce()

@@ -87,12 +87,7 @@ public sealed class SshPublicKey : IEquatable<SshPublicKey>
     private static SshPublicKey FromBlobCore(byte[] blob, string? comment, string? expectedType)
     {
         var reader = new SshWireReader(blob);
-        var blobType = reader.ReadUtf8("key type in the key data");
-        if (expectedType is not null && blobType != expectedType)
-        {
-            throw new SshFormatException(
-                $"key type '{expectedType}' does not match the key data, which holds '{SshKeyBlob.Printable(blobType)}'");
-        }
+        var blobType = SshKeyBlob.ReadTypeName(ref reader, "key", "key type in the key data", expectedType);
 
         SshKeyBlob.EnsureAcceptedKeyType(blobType);
         var bits = SshKeyBlob.ReadKeyFields(ref reader, blobType);

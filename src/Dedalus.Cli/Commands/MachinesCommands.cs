@@ -93,8 +93,7 @@ internal static class MachinesCommands
             var request = new CreateMachineRequest(
                 parseResult.GetValue(vcpu), parseResult.GetValue(memory), parseResult.GetValue(storage), parseResult.GetValue(autosleep));
             var machine = await client.Machines.CreateAsync(request, ct);
-            global.CreateOutput(parseResult).Write(machine, DedalusJsonContext.Default.Machine);
-            return ExitCodes.Ok;
+            return global.Print(parseResult, machine, DedalusJsonContext.Default.Machine);
         }));
         return command;
     }
@@ -125,8 +124,7 @@ internal static class MachinesCommands
             var request = new UpdateMachineRequest(
                 parseResult.GetValue(vcpu), parseResult.GetValue(memory), parseResult.GetValue(storage), parseResult.GetValue(autosleep));
             var machine = await client.Machines.UpdateAsync(GetMachineId(parseResult, machineId), request, ct);
-            global.CreateOutput(parseResult).Write(machine, DedalusJsonContext.Default.Machine);
-            return ExitCodes.Ok;
+            return global.Print(parseResult, machine, DedalusJsonContext.Default.Machine);
         }));
         return command;
     }
@@ -148,8 +146,7 @@ internal static class MachinesCommands
                 machines.Add(machine);
             }
 
-            global.CreateOutput(parseResult).WriteList(machines, DedalusJsonContext.Default.Machine);
-            return ExitCodes.Ok;
+            return global.PrintList(parseResult, machines, DedalusJsonContext.Default.Machine);
         }));
         return command;
     }
@@ -185,8 +182,7 @@ internal static class MachinesCommands
         {
             using var client = global.CreateClient(parseResult);
             var machine = await call(client, GetMachineId(parseResult, machineId), ct);
-            global.CreateOutput(parseResult).Write(machine, DedalusJsonContext.Default.Machine);
-            return ExitCodes.Ok;
+            return global.Print(parseResult, machine, DedalusJsonContext.Default.Machine);
         }));
         return command;
     }

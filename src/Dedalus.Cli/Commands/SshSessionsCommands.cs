@@ -36,8 +36,7 @@ internal static class SshSessionsCommands
 
             using var client = global.CreateClient(parseResult);
             var session = await client.Machines.Ssh.CreateAsync(MachinesCommands.GetMachineId(parseResult, createMachine), key, ct);
-            global.CreateOutput(parseResult).Write(session, DedalusJsonContext.Default.SshSession);
-            return ExitCodes.Ok;
+            return global.Print(parseResult, session, DedalusJsonContext.Default.SshSession);
         }));
         ssh.Add(create);
 
@@ -53,8 +52,7 @@ internal static class SshSessionsCommands
                 sessions.Add(session);
             }
 
-            global.CreateOutput(parseResult).WriteList(sessions, DedalusJsonContext.Default.SshSession);
-            return ExitCodes.Ok;
+            return global.PrintList(parseResult, sessions, DedalusJsonContext.Default.SshSession);
         }));
         ssh.Add(list);
 
@@ -76,8 +74,7 @@ internal static class SshSessionsCommands
         {
             using var client = global.CreateClient(parseResult);
             var session = await call(client, MachinesCommands.GetMachineId(parseResult, machineId), parseResult.GetRequiredValue(sessionId), ct);
-            global.CreateOutput(parseResult).Write(session, DedalusJsonContext.Default.SshSession);
-            return ExitCodes.Ok;
+            return global.Print(parseResult, session, DedalusJsonContext.Default.SshSession);
         }));
         return command;
     }

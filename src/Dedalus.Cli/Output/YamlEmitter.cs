@@ -20,55 +20,10 @@ internal static class YamlEmitter
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
-                var first = true;
-                var any = false;
-                foreach (var property in element.EnumerateObject())
-                {
-                    any = true;
-                    if (!(first && inSequence))
-                    {
-                        builder.Append(' ', indent);
-                    }
-
-                    first = false;
-                    builder.Append(Key(property.Name)).Append(':');
-                    WriteNested(builder, property.Value, indent);
-                }
-
-                if (!any)
-                {
-                    builder.Append("{}\n");
-                }
-
+                WriteEntries(builder, element.EnumerateObject().Select(p => (Key(p.Name) + ":", p.Value, IsItem: false)), indent, inSequence, "{}");
                 break;
             case JsonValueKind.Array:
-                var items = false;
-                var firstItem = true;
-                foreach (var item in element.EnumerateArray())
-                {
-                    items = true;
-                    if (!(firstItem && inSequence))
-                    {
-                        builder.Append(' ', indent);
-                    }
-
-                    firstItem = false;
-                    builder.Append("- ");
-                    if (item.ValueKind is JsonValueKind.Object or JsonValueKind.Array && HasChildren(item))
-                    {
-                        WriteValue(builder, item, indent + 2, inSequence: true);
-                    }
-                    else
-                    {
-                        builder.Append(Scalar(item)).Append('\n');
-                    }
-                }
-
-                if (!items)
-                {
-                    builder.Append("[]\n");
-                }
-
+                WriteEntries(builder, element.EnumerateArray().Select(item => ("- ", item, IsItem: true)), indent, inSequence, "[]");
                 break;
             default:
                 builder.Append(Scalar(element)).Append('\n');
@@ -76,16 +31,39 @@ internal static class YamlEmitter
         }
     }
 
-    private static void WriteNested(StringBuilder builder, JsonElement value, int indent)
+    /// <summary>
+    /// The entries of a mapping (<c>key:</c>) or a sequence (<c>- </c>), one per line at <paramref name="indent"/>; the first
+    /// shares the line of the <c>- </c> that holds it when the collection is itself a sequence item.
+    /// </summary>
+    private static void WriteEntries(
+        StringBuilder builder, IEnumerable<(string Prefix, JsonElement Value, bool IsItem)> entries, int indent, bool inSequence, string empty)
     {
-        if (value.ValueKind is JsonValueKind.Object or JsonValueKind.Array && HasChildren(value))
+        var first = true;
+        foreach (var (prefix, value, isItem) in entries)
         {
-            builder.Append('\n');
-            WriteValue(builder, value, indent + 2, inSequence: false);
+            if (!(first && inSequence))
+            {
+                builder.Append(' ', indent);
+            }
+
+            first = false;
+            builder.Append(prefix);
+            var nested = value.ValueKind is JsonValueKind.Object or JsonValueKind.Array && HasChildren(value);
+            if (nested)
+            {
+                // A sequence item's collection starts on the item's line; a mapping value's on the next line.
+                builder.Append(isItem ? string.Empty : "\n");
+                WriteValue(builder, value, indent + 2, inSequence: isItem);
+            }
+            else
+            {
+                builder.Append(isItem ? string.Empty : " ").Append(Scalar(value)).Append('\n');
+            }
         }
-        else
+
+        if (first)
         {
-            builder.Append(' ').Append(Scalar(value)).Append('\n');
+            builder.Append(empty).Append('\n');
         }
     }
 

@@ -76,6 +76,18 @@ internal static class SshKeyBlob
     }
 
     /// <summary>Shortens and cleans a name from untrusted input before it goes into a message.</summary>
+    /// <summary>
+    /// Reads the type name that opens a key or certificate blob (<paramref name="what"/>: "key" or "certificate"); when
+    /// the text line named a type (<paramref name="expectedType"/>), the blob must hold the same one.
+    /// </summary>
+    public static string ReadTypeName(ref SshWireReader reader, string what, string field, string? expectedType)
+    {
+        var type = reader.ReadUtf8(field);
+        return expectedType is null || type == expectedType
+            ? type
+            : throw new SshFormatException($"{what} type '{Printable(expectedType)}' does not match the {what} data, which holds '{Printable(type)}'");
+    }
+
     public static string Printable(string value)
     {
         var clean = new string([.. value.Take(64).Select(c => char.IsControl(c) ? '?' : c)]);

@@ -1,23 +1,13 @@
 using Dedalus.Contracts;
-using Dedalus.Machines.Runc;
-using Dedalus.Machines.Runtime;
-using Dedalus.Machines.Ssh;
 using Dedalus.Server.Auth;
-using Dedalus.Server.Gateway;
 using Dedalus.Server.Http;
-using Dedalus.Server.Machines;
 using Dedalus.Server.Machines.Api;
-using Dedalus.Server.Reconciliation;
-using Dedalus.Server.Sessions;
 using Dedalus.Server.Sessions.Api;
-using Dedalus.Server.Ssh;
-using Dedalus.Server.Store;
 using Dedalus.Server.Store.Sqlite;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Dedalus.Server.Hosting;
 
@@ -68,20 +58,9 @@ public static class ServerApp
         var store = await SqliteStore.OpenAsync(options.DataDirectory, cancellationToken).ConfigureAwait(false);
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        var services = builder.Services;
-        services.AddSingleton(options);
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<IStore>(store);
-        services.AddSingleton<ApiKeys>();
-        services.AddSingleton(sp => SshAuthority.LoadOrCreate(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger<SshAuthority>()));
-        services.AddSingleton<SshTrustPublisher>();
-        AddMachines(services);
-        AddSessions(services);
-        AddReconciliation(services);
-        AddRuntime(services, options);
-        AddGateway(services, options);
-        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, DedalusJsonContext.Default));
-        services.AddOpenApi();
+        builder.Services.AddDedalusServer(options, store);
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, DedalusJsonContext.Default));
+        builder.Services.AddOpenApi();
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -93,59 +72,6 @@ public static class ServerApp
         app.MapMachines();
         app.MapSshSessions();
         return app;
-    }
-
-    private static void AddMachines(IServiceCollection services)
-    {
-        services.AddSingleton<MachineChangeFeed>();
-        services.AddSingleton(sp => new MachineWriter(sp.GetRequiredService<IStore>(), sp.GetRequiredService<MachineChangeFeed>(), MachineMapper.ToJson));
-        services.AddSingleton<MachineActivity>();
-        services.AddSingleton<MachineService>();
-    }
-
-    private static void AddSessions(IServiceCollection services)
-    {
-        services.AddSingleton<SessionLifecycle>();
-        services.AddSingleton<SshSessionService>();
-        services.AddSingleton<SshSessionMapper>();
-    }
-
-    private static void AddReconciliation(IServiceCollection services)
-    {
-        services.AddSingleton<MachineWorkQueue>();
-        services.AddSingleton<Reconciler>();
-        services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
-        services.AddSingleton<MaintenanceService>();
-        services.AddHostedService(sp => sp.GetRequiredService<MaintenanceService>());
-    }
-
-    private static void AddRuntime(IServiceCollection services, ServerOptions options)
-    {
-        // Options are validated: runc is the only engine so far.
-        services.TryAddSingleton<IMachineRuntime>(sp => new RuncMachineRuntime(
-            new RuncRuntimeOptions { DataDirectory = ServerConfiguration.RuntimeDirectory(options) },
-            sp.GetRequiredService<ILogger<RuncMachineRuntime>>()));
-        services.TryAddSingleton<ISshServerConnector>(sp => new InetdSshServerConnector(sp.GetRequiredService<IMachineRuntime>()));
-    }
-
-    private static void AddGateway(IServiceCollection services, ServerOptions options)
-    {
-        if (options.Gateway)
-        {
-            services.AddSingleton<GatewayBackend>();
-            services.AddSingleton<GatewayService>();
-            services.AddSingleton<IMachinePorts>(sp => sp.GetRequiredService<GatewayService>());
-            services.AddSingleton<ISessionConnections>(sp => sp.GetRequiredService<GatewayService>());
-            services.AddSingleton<IOpenConnections>(sp => sp.GetRequiredService<GatewayService>());
-            services.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
-        }
-        else
-        {
-            services.AddSingleton<NoGateway>();
-            services.AddSingleton<IMachinePorts>(sp => sp.GetRequiredService<NoGateway>());
-            services.AddSingleton<ISessionConnections>(sp => sp.GetRequiredService<NoGateway>());
-            services.AddSingleton<IOpenConnections>(sp => sp.GetRequiredService<NoGateway>());
-        }
     }
 
     /// <summary>The base URLs Kestrel actually bound (port 0 resolved).</summary>

@@ -10,35 +10,24 @@ namespace Dedalus.Server.Ssh;
 /// host key. Their keys are Ed25519, created on first start as OpenSSH private key files (0600, in a 0700
 /// directory) under <c>&lt;data-dir&gt;/ca</c> and loaded afterwards. Private keys are never logged or returned.
 /// </summary>
-public sealed class SshAuthority : IDisposable
+/// <param name="userCaKey">The user CA's key; disposed with this authority.</param>
+/// <param name="hostCaKey">The host CA's key; disposed with this authority.</param>
+/// <param name="options">Gateway names (host certificate principals) and the validity back-date.</param>
+public sealed class SshAuthority(SshPrivateKey userCaKey, SshPrivateKey hostCaKey, ServerOptions options) : IDisposable
 {
-    private readonly SshPrivateKey _userCaKey;
-    private readonly SshPrivateKey _hostCaKey;
-    private readonly SshCertificateAuthority _userCa;
-    private readonly SshCertificateAuthority _hostCa;
-    private readonly ServerOptions _options;
-
-    private SshAuthority(SshPrivateKey userCaKey, SshPrivateKey hostCaKey, ServerOptions options)
-    {
-        _userCaKey = userCaKey;
-        _hostCaKey = hostCaKey;
-        _userCa = new SshCertificateAuthority(userCaKey);
-        _hostCa = new SshCertificateAuthority(hostCaKey);
-        _options = options;
-        UserCaPublicKey = userCaKey.PublicKey.ToOpenSshString("dedalus-user-ca");
-        HostCaPublicKey = hostCaKey.PublicKey.ToOpenSshString("dedalus-host-ca");
-    }
+    private readonly SshCertificateAuthority _userCa = new(userCaKey);
+    private readonly SshCertificateAuthority _hostCa = new(hostCaKey);
 
     public const string UserCaFileName = "user_ca";
     public const string HostCaFileName = "host_ca";
 
     /// <summary>The user CA public key line (for <c>TrustedUserCAKeys</c>).</summary>
-    public string UserCaPublicKey { get; }
+    public string UserCaPublicKey { get; } = userCaKey.PublicKey.ToOpenSshString("dedalus-user-ca");
 
     /// <summary>The host CA public key line (for <c>@cert-authority</c>).</summary>
-    public string HostCaPublicKey { get; }
+    public string HostCaPublicKey { get; } = hostCaKey.PublicKey.ToOpenSshString("dedalus-host-ca");
 
-    public SshPublicKey UserCaKey => _userCaKey.PublicKey;
+    public SshPublicKey UserCaKey => userCaKey.PublicKey;
 
     public static string CaDirectory(string dataDirectory) => Path.Combine(dataDirectory, "ca");
 
@@ -139,8 +128,8 @@ public sealed class SshAuthority : IDisposable
             Type = SshCertificateType.Host,
             Serial = serial,
             KeyId = machineId,
-            Principals = [.. _options.GatewayHost, machineId],
-            ValidAfter = now - _options.CertificateBackdate,
+            Principals = [.. options.GatewayHost, machineId],
+            ValidAfter = now - options.CertificateBackdate,
             ValidBefore = DateTimeOffset.MaxValue,
         });
         return new MachineSshMaterial(hostKey.ToOpenSshFormat(machineId), certificate.ToOpenSshString(machineId));
@@ -149,7 +138,7 @@ public sealed class SshAuthority : IDisposable
     /// <summary>An OpenSSH KRL revoking <paramref name="serials"/> of the user CA.</summary>
     public byte[] BuildRevocationList(IEnumerable<ulong> serials, ulong version, DateTimeOffset now)
     {
-        var builder = new SshKeyRevocationListBuilder(_userCaKey.PublicKey);
+        var builder = new SshKeyRevocationListBuilder(userCaKey.PublicKey);
         foreach (var serial in serials)
         {
             builder.RevokeSerial(serial);
@@ -160,7 +149,7 @@ public sealed class SshAuthority : IDisposable
 
     public void Dispose()
     {
-        _userCaKey.Dispose();
-        _hostCaKey.Dispose();
+        userCaKey.Dispose();
+        hostCaKey.Dispose();
     }
 }

@@ -1,0 +1,92 @@
+using Dedalus.Machines.Runc;
+using Dedalus.Machines.Runtime;
+using Dedalus.Machines.Ssh;
+using Dedalus.Server.Auth;
+using Dedalus.Server.Gateway;
+using Dedalus.Server.Machines;
+using Dedalus.Server.Machines.Api;
+using Dedalus.Server.Reconciliation;
+using Dedalus.Server.Sessions;
+using Dedalus.Server.Sessions.Api;
+using Dedalus.Server.Ssh;
+using Dedalus.Server.Store;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Dedalus.Server.Hosting;
+
+/// <summary>The server's services, feature by feature (the composition root's wiring; <see cref="ServerApp"/> adds HTTP).</summary>
+public static class ServerServices
+{
+    /// <summary>
+    /// Registers every service of the control plane. The runtime and the clock are added with TryAdd, so that a host
+    /// (tests, benchmarks) may register its own first or replace them afterwards.
+    /// </summary>
+    public static IServiceCollection AddDedalusServer(this IServiceCollection services, ServerOptions options, IStore store)
+    {
+        services.AddSingleton(options);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(store);
+        services.AddSingleton<ApiKeys>();
+        services.AddSingleton(sp => SshAuthority.LoadOrCreate(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger<SshAuthority>()));
+        services.AddSingleton<SshTrustPublisher>();
+        AddMachines(services);
+        AddSessions(services);
+        AddReconciliation(services);
+        AddRuntime(services, options);
+        AddGateway(services, options);
+        return services;
+    }
+
+    private static void AddMachines(IServiceCollection services)
+    {
+        services.AddSingleton<MachineChangeFeed>();
+        services.AddSingleton(sp => new MachineWriter(sp.GetRequiredService<IStore>(), sp.GetRequiredService<MachineChangeFeed>(), MachineMapper.ToJson));
+        services.AddSingleton<MachineActivity>();
+        services.AddSingleton<MachineService>();
+    }
+
+    private static void AddSessions(IServiceCollection services)
+    {
+        services.AddSingleton<SessionLifecycle>();
+        services.AddSingleton<SshSessionService>();
+        services.AddSingleton<SshSessionMapper>();
+    }
+
+    private static void AddReconciliation(IServiceCollection services)
+    {
+        services.AddSingleton<MachineWorkQueue>();
+        services.AddSingleton<Reconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
+        services.AddSingleton<MaintenanceService>();
+        services.AddHostedService(sp => sp.GetRequiredService<MaintenanceService>());
+    }
+
+    private static void AddRuntime(IServiceCollection services, ServerOptions options)
+    {
+        // Options are validated: runc is the only engine so far.
+        services.TryAddSingleton<IMachineRuntime>(sp => new RuncMachineRuntime(
+            new RuncRuntimeOptions { DataDirectory = ServerConfiguration.RuntimeDirectory(options) },
+            sp.GetRequiredService<ILogger<RuncMachineRuntime>>()));
+        services.TryAddSingleton<ISshServerConnector>(sp => new InetdSshServerConnector(sp.GetRequiredService<IMachineRuntime>()));
+    }
+
+    private static void AddGateway(IServiceCollection services, ServerOptions options)
+    {
+        if (options.Gateway)
+        {
+            services.AddSingleton<GatewayBackend>();
+            services.AddSingleton<GatewayService>();
+            services.AddSingleton<IMachinePorts>(sp => sp.GetRequiredService<GatewayService>());
+            services.AddSingleton<ISessionConnections>(sp => sp.GetRequiredService<GatewayService>());
+            services.AddSingleton<IOpenConnections>(sp => sp.GetRequiredService<GatewayService>());
+            services.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
+        }
+        else
+        {
+            services.AddSingleton<NoGateway>();
+            services.AddSingleton<IMachinePorts>(sp => sp.GetRequiredService<NoGateway>());
+            services.AddSingleton<ISessionConnections>(sp => sp.GetRequiredService<NoGateway>());
+            services.AddSingleton<IOpenConnections>(sp => sp.GetRequiredService<NoGateway>());
+        }
+    }
+}
