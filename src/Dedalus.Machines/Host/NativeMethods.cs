@@ -3,8 +3,9 @@ using System.Runtime.InteropServices;
 namespace Dedalus.Machines.Host;
 
 /// <summary>
-/// The libc calls .NET has no API for: changing the owner of a path without following a symlink, and SIGKILL to a
-/// pid without building a Process object (cheap when hundreds of processes are killed at once).
+/// The libc calls .NET has no API for: changing the owner of a path without following a symlink, SIGKILL to a
+/// pid without building a Process object (cheap when hundreds of processes are killed at once), and waiting for a
+/// process that is not our child to exit (a pidfd, which the kernel makes readable when it does).
 /// </summary>
 internal static partial class NativeMethods
 {
@@ -13,6 +14,15 @@ internal static partial class NativeMethods
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int KillNative(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "pidfd_open", SetLastError = true)]
+    private static partial int PidfdOpen(int pid, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static partial int Poll(ref PollFd fd, nuint count, int timeoutMs);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
 
     /// <summary>Sends SIGKILL to <paramref name="pid"/>; false when it is gone already (or not ours).</summary>
     public static bool SigKill(int pid)
@@ -28,5 +38,60 @@ internal static partial class NativeMethods
             var errno = Marshal.GetLastPInvokeError();
             throw new IOException($"lchown {path} to {owner}:{group} failed: {Marshal.GetPInvokeErrorMessage(errno)}");
         }
+    }
+
+    /// <summary>
+    /// Waits until process <paramref name="pid"/> has exited, at most <paramref name="timeout"/>: true when it is gone,
+    /// false when it still runs (or cannot be watched on this kernel). The wait is the kernel's signal on a pidfd; the
+    /// waiting thread wakes every 250 ms only to honour <paramref name="cancellationToken"/>.
+    /// </summary>
+    public static async Task<bool> WaitForExitAsync(int pid, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        const int NoSuchProcess = 3;
+        var fd = PidfdOpen(pid, 0);
+        if (fd < 0)
+        {
+            return Marshal.GetLastPInvokeError() == NoSuchProcess;
+        }
+
+        try
+        {
+            return await Task.Run(
+                () =>
+                {
+                    const short PollIn = 1;
+                    var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+                    var watched = new PollFd { Fd = fd, Events = PollIn };
+                    while (!cancellationToken.IsCancellationRequested)
+                    {
+                        var left = deadline - Environment.TickCount64;
+                        if (left <= 0)
+                        {
+                            return false;
+                        }
+
+                        if (Poll(ref watched, 1, (int)Math.Min(left, 250)) > 0)
+                        {
+                            return true;
+                        }
+                    }
+
+                    cancellationToken.ThrowIfCancellationRequested();
+                    return false;
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
     }
 }

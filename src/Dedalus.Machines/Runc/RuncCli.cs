@@ -32,24 +32,13 @@ internal sealed class RuncCli(RuncRuntimeOptions options)
     /// <summary>Kills every process of the container and removes it; no-op when there is none.</summary>
     public async Task DeleteAsync(string machineId, CancellationToken cancellationToken)
     {
-        // SIGKILL the init (the pid namespace dies with it) and watch its pid go, faster than delete --force's polling.
+        // SIGKILL the init (the pid namespace dies with it) and wait for the kernel to say it is gone (a pidfd), faster
+        // than delete --force's polling; if it is not gone within the bound, delete --force kills and waits again.
         var pid = await InitPidAsync(machineId, cancellationToken).ConfigureAwait(false);
         if (pid > 0)
         {
             await RunAsync(["kill", machineId, "KILL"], cancellationToken).ConfigureAwait(false);
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(TimeSpan.FromSeconds(5));
-            try
-            {
-                while (IsAlive(pid))
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(5), deadline.Token).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // delete --force below kills and waits again.
-            }
+            await NativeMethods.WaitForExitAsync(pid, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
         }
 
         var result = await RunAsync(["delete", "--force", machineId], cancellationToken).ConfigureAwait(false);
@@ -60,20 +49,6 @@ internal sealed class RuncCli(RuncRuntimeOptions options)
     }
 
     /// <summary>Whether a process exists and is not a zombie (its reaper may be slow: the init is not our child).</summary>
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid.ToString(System.Globalization.CultureInfo.InvariantCulture)}/stat");
-            var afterName = stat.LastIndexOf(')');
-            return afterName > 0 && afterName + 2 < stat.Length && stat[afterName + 2] != 'Z';
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>The host pid of the container's init from runc's state file; 0 when there is none.</summary>
     private async Task<int> InitPidAsync(string machineId, CancellationToken cancellationToken)
     {
