@@ -63,12 +63,12 @@ public sealed class SessionLifecycle(
             };
         }
 
-        await store.InsertSessionAsync(session, cancellationToken).ConfigureAwait(false);
+        var revision = await store.InsertSessionAsync(session, cancellationToken).ConfigureAwait(false);
         ServerLog.SessionCreated(logger, session.Id, machine.Id, session.Status, session.Serial);
 
-        // The reconciler may have moved the machine between our read and the insert, and told the sessions stored
-        // before ours: look again, and apply what a newer revision means to this one too.
-        if (await store.GetMachineAsync(machine.Id, cancellationToken).ConfigureAwait(false) is { } current && current.Revision != machine.Revision)
+        // The reconciler may have moved the machine between our read and the insert, and told only the sessions stored
+        // before ours. The insert saw the machine's revision: when it moved, apply what the new state means to ours too.
+        if (revision != machine.Revision && await store.GetMachineAsync(machine.Id, cancellationToken).ConfigureAwait(false) is { } current)
         {
             await MachineChangedAsync(current, cancellationToken).ConfigureAwait(false);
             return await store.GetSessionAsync(session.Id, cancellationToken).ConfigureAwait(false) ?? session;

@@ -22,7 +22,8 @@ public interface IStore
     Task<IReadOnlyList<MachineEvent>> GetMachineEventsAsync(string machineId, long after, CancellationToken cancellationToken = default);
 
     // SSH sessions.
-    Task InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken = default);
+    /// <summary>Stores a new session (creating it is activity on its machine); returns the machine's revision at that moment, -1 when the machine is gone.</summary>
+    Task<long> InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken = default);
     Task<SessionRecord?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default);
     Task<Page<SessionRecord>> ListSessionsAsync(string machineId, long after, int limit, CancellationToken cancellationToken = default);
     /// <summary>Turns the machine's <c>wake_in_progress</c> sessions ready.</summary>

@@ -7,7 +7,7 @@ public sealed partial class SqliteStore
     private const string SessionColumns =
         "seq, id, org_id, machine_id, status, public_key, serial, certificate, created_at, ready_at, expires_at, closed_at, error_code, error_message";
 
-    public Task InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken = default) =>
+    public Task<long> InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken = default) =>
         WriteAsync(scope =>
         {
             scope.Execute(
@@ -16,9 +16,10 @@ public sealed partial class SqliteStore
                 session.Id, session.OrgId, session.MachineId, session.Status, session.PublicKey, unchecked((long)session.Serial), session.Certificate,
                 Ms(session.CreatedAt), Ms(session.ReadyAt), Ms(session.ExpiresAt), Ms(session.ClosedAt), session.ErrorCode, session.ErrorMessage);
 
-            // Creating a session is activity: it keeps the machine from autosleeping.
-            scope.Execute("UPDATE machines SET last_activity_at = max(last_activity_at, $2) WHERE id = $1", session.MachineId, Ms(session.CreatedAt));
-            return 0;
+            // Creating a session is activity: it keeps the machine from autosleeping. The machine's revision, read in
+            // the same transaction, tells the caller whether the machine moved since it decided the session's status.
+            return scope.Scalar("UPDATE machines SET last_activity_at = max(last_activity_at, $2) WHERE id = $1 RETURNING revision", session.MachineId, Ms(session.CreatedAt))
+                is long revision ? revision : -1;
         }, transaction: true, cancellationToken);
 
     public async Task<SessionRecord?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
