@@ -1,6 +1,4 @@
 using Dedalus.Machines.Runc;
-using Dedalus.Machines.Runtime;
-using Dedalus.Testing;
 
 namespace Dedalus.Machines.Tests;
 
@@ -13,21 +11,19 @@ public sealed class MachineRuntimeFixture : IAsyncLifetime
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
+    private readonly RuncDataDirectory _data = new("dedalus-machines-");
     private readonly List<string> _machines = [];
     private int _counter;
 
     public MachineRuntimeFixture()
     {
-        DataDirectory = Directory.CreateTempSubdirectory("dedalus-machines-").FullName;
-        // runc init runs as the mapped root: it must be able to traverse to the bundle.
-        File.SetUnixFileMode(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
-            UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         Keys = new TempDirectory("dedalus-machines-keys-");
-        Options = new RuncRuntimeOptions { DataDirectory = Path.Combine(DataDirectory, "data") };
+        Options = new RuncRuntimeOptions { DataDirectory = _data.Combine("data") };
         Runtime = new RuncMachineRuntime(Options);
     }
 
-    public string DataDirectory { get; }
+    /// <summary>The host directory that holds the runtime's data directory.</summary>
+    public string DataDirectory => _data.Path;
 
     public TempDirectory Keys { get; }
 
@@ -109,21 +105,13 @@ public sealed class MachineRuntimeFixture : IAsyncLifetime
             }
         }
 
-        // Whatever a failed test left behind: containers, then mounts, then files.
-        var list = await ProcessRunner.RunAsync("runc", ["--root", Options.RuncRoot, "list", "-q"]);
-        foreach (var id in list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        try
         {
-            await ProcessRunner.RunAsync("runc", ["--root", Options.RuncRoot, "delete", "--force", id]);
+            await _data.RemoveAsync(Options.RuncRoot);
         }
-
-        foreach (var mount in Mounts.Under(DataDirectory))
+        catch (IOException e)
         {
-            await ProcessRunner.RunAsync("umount", ["-l", mount]);
-        }
-
-        if (Mounts.Under(DataDirectory).Count == 0)
-        {
-            Directory.Delete(DataDirectory, recursive: true);
+            errors.Add(e);
         }
 
         Keys.Dispose();
