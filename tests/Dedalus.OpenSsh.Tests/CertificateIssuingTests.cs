@@ -168,37 +168,19 @@ public sealed class CertificateIssuingTests
     [Fact]
     public void A_validity_window_that_ends_before_it_starts_is_refused()
     {
-        using var caKey = SshPrivateKey.GenerateEd25519();
-        using var user = SshPrivateKey.GenerateEd25519();
-        var spec = CertificateSpecs.Simple(user.PublicKey) with { ValidBefore = CertificateSpecs.Now.AddHours(-1) };
-
-        var ex = Assert.Throws<ArgumentException>(() => new SshCertificateAuthority(caKey).Issue(spec));
-
-        Assert.Contains("ValidBefore must be later than ValidAfter", ex.Message, StringComparison.Ordinal);
+        AssertIssueRefused(spec => spec with { ValidBefore = CertificateSpecs.Now.AddHours(-1) }, "ValidBefore must be later than ValidAfter");
     }
 
     [Fact]
     public void A_duplicated_extension_is_refused()
     {
-        using var caKey = SshPrivateKey.GenerateEd25519();
-        using var user = SshPrivateKey.GenerateEd25519();
-        var spec = CertificateSpecs.Simple(user.PublicKey) with { Extensions = ["permit-pty", "permit-pty"] };
-
-        var ex = Assert.Throws<ArgumentException>(() => new SshCertificateAuthority(caKey).Issue(spec));
-
-        Assert.Contains("extension 'permit-pty' is given twice", ex.Message, StringComparison.Ordinal);
+        AssertIssueRefused(spec => spec with { Extensions = ["permit-pty", "permit-pty"] }, "extension 'permit-pty' is given twice");
     }
 
     [Fact]
     public void An_empty_principal_is_refused()
     {
-        using var caKey = SshPrivateKey.GenerateEd25519();
-        using var user = SshPrivateKey.GenerateEd25519();
-        var spec = CertificateSpecs.Simple(user.PublicKey) with { Principals = ["ok", string.Empty] };
-
-        var ex = Assert.Throws<ArgumentException>(() => new SshCertificateAuthority(caKey).Issue(spec));
-
-        Assert.Contains("principal is null or empty", ex.Message, StringComparison.Ordinal);
+        AssertIssueRefused(spec => spec with { Principals = ["ok", string.Empty] }, "principal is null or empty");
     }
 
     [Fact]
@@ -221,6 +203,18 @@ public sealed class CertificateIssuingTests
 
         Assert.Equal(principals, cert.Principals);
         Assert.True(cert.VerifySignature());
+    }
+
+    /// <summary>Issuing a simple user certificate changed by <paramref name="change"/> fails naming the problem.</summary>
+    private static void AssertIssueRefused(Func<SshCertificateSpec, SshCertificateSpec> change, string expectedMessagePart)
+    {
+        using var caKey = SshPrivateKey.GenerateEd25519();
+        using var user = SshPrivateKey.GenerateEd25519();
+        var spec = change(CertificateSpecs.Simple(user.PublicKey));
+
+        var ex = Assert.Throws<ArgumentException>(() => new SshCertificateAuthority(caKey).Issue(spec));
+
+        Assert.Contains(expectedMessagePart, ex.Message, StringComparison.Ordinal);
     }
 
     private static void AssertListingMatches(

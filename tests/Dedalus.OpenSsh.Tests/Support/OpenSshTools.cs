@@ -7,7 +7,6 @@ internal static class OpenSshTools
 {
     public const string SshKeygen = "/usr/bin/ssh-keygen";
     public const string Ssh = "/usr/bin/ssh";
-    public const string Sshd = "/usr/sbin/sshd";
 
     private static readonly Dictionary<string, string> Utc = new() { ["TZ"] = "UTC" };
 
