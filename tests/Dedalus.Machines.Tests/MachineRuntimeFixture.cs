@@ -12,7 +12,6 @@ public sealed class MachineRuntimeFixture : IAsyncLifetime
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     private readonly RuncDataDirectory _data = new("dedalus-machines-");
-    private readonly List<string> _machines = [];
     private int _counter;
 
     public MachineRuntimeFixture()
@@ -53,11 +52,7 @@ public sealed class MachineRuntimeFixture : IAsyncLifetime
     public string NewMachineId()
     {
         var id = $"dm-test-{Environment.ProcessId}-{Interlocked.Increment(ref _counter)}-{Guid.NewGuid().ToString("N")[..8]}";
-        lock (_machines)
-        {
-            _machines.Add(id);
-        }
-
+        _data.Track(id);
         return id;
     }
 
@@ -86,38 +81,13 @@ public sealed class MachineRuntimeFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        var errors = new List<Exception>();
-        string[] machines;
-        lock (_machines)
-        {
-            machines = [.. _machines];
-        }
-
-        foreach (var id in machines.Concat(await Runtime.ListAsync()).Distinct())
-        {
-            try
-            {
-                await Runtime.DeleteAsync(id).WaitAsync(Timeout);
-            }
-            catch (Exception e)
-            {
-                errors.Add(e);
-            }
-        }
-
         try
         {
-            await _data.RemoveAsync(Options.RuncRoot);
+            await _data.RemoveAsync(Options.RuncRoot, await Runtime.ListAsync(), id => Runtime.DeleteAsync(id).WaitAsync(Timeout));
         }
-        catch (IOException e)
+        finally
         {
-            errors.Add(e);
-        }
-
-        Keys.Dispose();
-        if (errors.Count > 0)
-        {
-            throw new AggregateException("cleaning up machines failed", errors);
+            Keys.Dispose();
         }
     }
 }

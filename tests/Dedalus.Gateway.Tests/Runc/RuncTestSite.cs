@@ -21,7 +21,6 @@ public sealed class RuncTestSite : ISshClientSite, IAsyncDisposable
     private readonly SshPrivateKey _userCaKey = SshPrivateKey.GenerateEd25519();
     private readonly SshCertificateAuthority _hostCa;
     private readonly SshCertificateAuthority _userCa;
-    private readonly List<string> _machines = [];
     private readonly List<ulong> _revoked = [];
     private readonly SemaphoreSlim _trustLock = new(1, 1);
     private long _nextSerial;
@@ -74,10 +73,7 @@ public sealed class RuncTestSite : ISshClientSite, IAsyncDisposable
     public async Task<string> CreateMachineAsync(bool start = true, MachineResources? resources = null)
     {
         var id = $"dm-{Guid.NewGuid()}";
-        lock (_machines)
-        {
-            _machines.Add(id);
-        }
+        _data.Track(id);
 
         using var hostKey = SshPrivateKey.GenerateEd25519();
         var now = DateTimeOffset.UtcNow;
@@ -157,51 +153,16 @@ public sealed class RuncTestSite : ISshClientSite, IAsyncDisposable
             return;
         }
 
-        var errors = new List<Exception>();
-        string[] machines;
-        lock (_machines)
-        {
-            machines = [.. _machines];
-        }
-
-        IReadOnlyList<string> listed = [];
         try
         {
-            listed = await Runtime.ListAsync();
+            await _data.RemoveAsync(Options.RuncRoot, await Runtime.ListAsync(), id => Runtime.DeleteAsync(id).WaitAsync(Timeout));
         }
-        catch (IOException e)
+        finally
         {
-            errors.Add(e);
-        }
-
-        foreach (var id in machines.Concat(listed).Distinct(StringComparer.Ordinal))
-        {
-            try
-            {
-                await Runtime.DeleteAsync(id).WaitAsync(Timeout);
-            }
-            catch (Exception e) when (e is MachineRuntimeException or IOException or TimeoutException)
-            {
-                errors.Add(e);
-            }
-        }
-
-        try
-        {
-            await _data.RemoveAsync(Options.RuncRoot);
-        }
-        catch (IOException e)
-        {
-            errors.Add(e);
-        }
-
-        Keys.Dispose();
-        _hostCaKey.Dispose();
-        _userCaKey.Dispose();
-        _trustLock.Dispose();
-        if (errors.Count > 0)
-        {
-            throw new AggregateException("cleaning up runc machines failed", errors);
+            Keys.Dispose();
+            _hostCaKey.Dispose();
+            _userCaKey.Dispose();
+            _trustLock.Dispose();
         }
     }
 
