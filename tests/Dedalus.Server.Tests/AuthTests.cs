@@ -6,9 +6,9 @@ using Dedalus.Testing;
 
 namespace Dedalus.Server.Tests;
 
+/// <summary>API keys, orgs and the paths that need no key.</summary>
 public sealed class AuthTests : ServerTestBase
 {
-
     [Fact]
     public async Task A_request_without_a_key_is_401_auth_required()
     {
@@ -16,8 +16,19 @@ public sealed class AuthTests : ServerTestBase
 
         var response = await anonymous.GetAsync("/v1/machines");
 
-        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
-        Assert.Equal(ErrorCodes.AuthRequired, response.Error().ErrorCode);
+        AssertUnauthorized(response, ErrorCodes.AuthRequired);
+    }
+
+    [Fact]
+    public async Task A_v1_path_in_another_case_is_authenticated_like_any_other_401_without_a_key_and_200_with_one()
+    {
+        using var anonymous = Server.Client(null);
+
+        var withoutKey = await anonymous.GetAsync("/V1/machines");
+        var withKey = await Api.GetAsync("/V1/Machines");
+
+        AssertUnauthorized(withoutKey, ErrorCodes.AuthRequired);
+        Assert.Equal(HttpStatusCode.OK, withKey.Status);
     }
 
     [Fact]
@@ -27,8 +38,7 @@ public sealed class AuthTests : ServerTestBase
 
         var response = await stranger.GetAsync("/v1/machines");
 
-        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
-        Assert.Equal(ErrorCodes.AuthInvalid, response.Error().ErrorCode);
+        AssertUnauthorized(response, ErrorCodes.AuthInvalid);
     }
 
     [Theory]
@@ -55,8 +65,7 @@ public sealed class AuthTests : ServerTestBase
 
         Assert.Equal(HttpStatusCode.OK, stale.Status);
         Assert.Equal(HttpStatusCode.OK, same.Status);
-        Assert.Equal(HttpStatusCode.Unauthorized, twoOrgs.Status);
-        Assert.Equal(ErrorCodes.AuthInvalid, twoOrgs.Error().ErrorCode);
+        AssertUnauthorized(twoOrgs, ErrorCodes.AuthInvalid);
     }
 
     [Fact]
@@ -142,5 +151,11 @@ public sealed class AuthTests : ServerTestBase
         Assert.Equal(string.Empty, output.ToString());
         Assert.Contains($"no server database in {typo}", error.ToString(), StringComparison.Ordinal);
         Assert.False(Directory.Exists(typo));
+    }
+
+    private static void AssertUnauthorized(Response response, string errorCode)
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
+        Assert.Equal(errorCode, response.Error().ErrorCode);
     }
 }

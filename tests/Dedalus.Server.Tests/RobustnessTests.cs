@@ -11,19 +11,6 @@ namespace Dedalus.Server.Tests;
 public sealed class RobustnessTests : ServerTestBase
 {
     [Fact]
-    public async Task A_v1_path_in_another_case_is_authenticated_like_any_other_401_without_a_key_and_200_with_one()
-    {
-        using var anonymous = Server.Client(null);
-
-        var withoutKey = await anonymous.GetAsync("/V1/machines");
-        var withKey = await Api.GetAsync("/V1/Machines");
-
-        Assert.Equal(HttpStatusCode.Unauthorized, withoutKey.Status);
-        Assert.Equal(ErrorCodes.AuthRequired, withoutKey.Error().ErrorCode);
-        Assert.Equal(HttpStatusCode.OK, withKey.Status);
-    }
-
-    [Fact]
     public async Task Destroying_a_machine_closes_its_ready_sessions_and_revokes_their_certificates()
     {
         var machine = await Api.CreateRunningMachineAsync();
