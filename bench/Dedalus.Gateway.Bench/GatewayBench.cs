@@ -2,8 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Dedalus.Gateway.Tests.Infrastructure;
-using Dedalus.Testing;
+using Dedalus.Testing.Sshd;
 
 namespace Dedalus.Gateway.Bench;
 
@@ -41,33 +40,24 @@ internal static class GatewayBench
         await using var gateway = new SshGateway(options, sshd, backend);
         var gatewayPort = (await gateway.OpenAsync(Machine, 0)).Port;
         var directPort = FreePort.Next();
-        using var direct = StartDirectSshd(config, directPort);
+        await using var direct = await HostSshd.StartAsync(config, directPort, "-o", $"ListenAddress=127.0.0.1:{directPort}");
         var identity = await site.IssueAsync("sess-bench", Machine, 1);
-        await WaitForPortAsync(directPort);
         Console.WriteLine($"gateway port {gatewayPort}, direct sshd -D port {directPort}, {Environment.ProcessorCount} CPUs, gateway buffer {bufferKib} KiB, OpenSSH {(await ProcessRunner.RunAsync("ssh", "-V")).StandardError.Trim()}");
 
-        try
+        if (all || args.Contains("latency"))
         {
-            if (all || args.Contains("latency"))
-            {
-                await LatencyAsync(site, identity, gatewayPort, directPort, runs);
-            }
-
-            if (all || args.Contains("scp"))
-            {
-                await ScpAsync(site, identity, gatewayPort, directPort, mib);
-            }
-
-            if (all || args.Contains("idle"))
-            {
-                var (runtimeManaged, runtimeRss) = await RuntimeOnlyAsync(sshd, idle);
-                await IdleAsync(gateway, sshd, gatewayPort, idle, runtimeManaged, runtimeRss);
-            }
+            await LatencyAsync(site, identity, gatewayPort, directPort, runs);
         }
-        finally
+
+        if (all || args.Contains("scp"))
         {
-            direct.Kill(entireProcessTree: true);
-            await direct.WaitForExitAsync().WaitAsync(Timeout);
+            await ScpAsync(site, identity, gatewayPort, directPort, mib);
+        }
+
+        if (all || args.Contains("idle"))
+        {
+            var (runtimeManaged, runtimeRss) = await RuntimeOnlyAsync(sshd, idle);
+            await IdleAsync(gateway, sshd, gatewayPort, idle, runtimeManaged, runtimeRss);
         }
 
         return 0;
@@ -237,38 +227,6 @@ internal static class GatewayBench
 
             Console.WriteLine($"  after close: gateway counts {gateway.OpenConnectionCount}, live sshd -i {sshd.LiveProcessCount}, torn down in {deadline.Elapsed.TotalSeconds:F1} s");
         }
-    }
-
-    private static Process StartDirectSshd(string config, int port)
-    {
-        var startInfo = new ProcessStartInfo("/usr/sbin/sshd") { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var argument in new[] { "-D", "-e", "-f", config, "-o", $"ListenAddress=127.0.0.1:{port}" })
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(startInfo) ?? throw new InvalidOperationException("sshd -D did not start");
-        _ = process.StandardError.ReadToEndAsync();
-        return process;
-    }
-
-    private static async Task WaitForPortAsync(int port)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            try
-            {
-                using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
-            }
-        }
-
-        throw new TimeoutException($"nothing listens on {port}");
     }
 
     private static async Task SettleAsync()

@@ -2,11 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Dedalus.Gateway.Tests.Infrastructure;
 using Dedalus.Gateway.Tests.Runc;
 using Dedalus.Machines.Runtime;
 using Dedalus.Machines.Ssh;
-using Dedalus.Testing;
 
 namespace Dedalus.Gateway.Bench;
 
@@ -34,8 +32,8 @@ internal static class RuncBench
         await using var site = await RuncTestSite.CreateAsync("gateway-bench-runc", pidsLimit: (idle * 4) + 512);
         var runtime = site.Runtime;
         var machine = await site.CreateMachineAsync(resources: new MachineResources(2, 8192, 2));
-        var backend = new RuncTestBackend(runtime);
-        backend.Set(machine, RuncTestMachineState.Running);
+        var backend = RecordingBackend.WakingThrough(runtime);
+        backend.Set(machine, GatewayAdmission.Running);
         var options = new GatewayOptions
         {
             ListenAddress = IPAddress.Loopback,
@@ -108,7 +106,7 @@ internal static class RuncBench
         BenchFigures.Report("ssh true (runc machine)", viaGateway, viaDirect, "ms");
     }
 
-    private static async Task WakeAsync(Paths bench, SshGateway gateway, RuncTestBackend backend, int runs)
+    private static async Task WakeAsync(Paths bench, SshGateway gateway, RecordingBackend backend, int runs)
     {
         var asleep = new List<double>();
         var running = new List<double>();
@@ -118,7 +116,7 @@ internal static class RuncBench
             running.Add(await TimeSshAsync(bench.GatewayArguments("true")));
             gateway.CloseMachineConnections(bench.Machine);
             await bench.Site.Runtime.StopAsync(bench.Machine).WaitAsync(Timeout);
-            backend.Set(bench.Machine, RuncTestMachineState.Sleeping, liveSession: true);
+            backend.Set(bench.Machine, GatewayAdmission.SleepingWithLiveSession);
             if (await bench.Site.Runtime.GetStateAsync(bench.Machine) != MachineRuntimeState.Sleeping)
             {
                 throw new InvalidOperationException("the machine did not sleep");
@@ -136,7 +134,7 @@ internal static class RuncBench
             wakeOnly.Add(stopwatch.Elapsed.TotalMilliseconds);
         }
 
-        backend.Set(bench.Machine, RuncTestMachineState.Running);
+        backend.Set(bench.Machine, GatewayAdmission.Running);
         if (backend.Wakes.Count < runs)
         {
             throw new InvalidOperationException($"expected {runs} wakes through the gateway, saw {backend.Wakes.Count}");

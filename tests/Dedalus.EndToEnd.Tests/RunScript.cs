@@ -67,13 +67,7 @@ public sealed class RunScript : IAsyncDisposable
         ProcessRunner.RunAsync(Path.Combine(RepositoryRoot, "run"), arguments, standardInput: null, timeout: timeout, environment: Environment);
 
     /// <summary>Mount points at or below the data directory.</summary>
-    public IReadOnlyList<string> MountsBelowDataDirectory()
-    {
-        var prefix = DataDirectory.TrimEnd('/') + "/";
-        return [.. File.ReadAllLines("/proc/self/mounts")
-            .Select(line => line.Split(' ')[1].Replace("\\040", " ", StringComparison.Ordinal))
-            .Where(mountPoint => mountPoint.StartsWith(prefix, StringComparison.Ordinal))];
-    }
+    public IReadOnlyList<string> MountsBelowDataDirectory() => Mounts.Under(DataDirectory);
 
     /// <summary>Whether the server recorded in the pid file is alive.</summary>
     public bool ServerAlive()

@@ -1,4 +1,3 @@
-using Dedalus.Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Dedalus.Gateway.Tests;
@@ -16,7 +15,7 @@ public sealed class ActivityTests(SshSiteFixture fixture) : IClassFixture<SshSit
         var port = await harness.AddMachineAsync(Machine);
 
         var (socket, _) = await GatewayHarness.ConnectPastBannerAsync(port);
-        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Backend.ActivityReports(Machine) == 1), $"reports: {harness.Backend.ActivityReports(Machine)}");
+        Assert.True(await Eventually.TrueAsync(() => harness.Backend.ActivityReports(Machine) == 1), $"reports: {harness.Backend.ActivityReports(Machine)}");
         clock.Advance(TimeSpan.FromSeconds(30));
         clock.Advance(TimeSpan.FromSeconds(30));
         var whileOpen = harness.Backend.ActivityReports(Machine);

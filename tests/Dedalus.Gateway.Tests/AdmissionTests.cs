@@ -1,5 +1,3 @@
-using Dedalus.Gateway.Tests.Infrastructure;
-
 namespace Dedalus.Gateway.Tests;
 
 /// <summary>The backend's admission decides whether sshd is started at all.</summary>
@@ -17,8 +15,8 @@ public sealed class AdmissionTests(SshSiteFixture fixture) : IClassFixture<SshSi
         var port = await harness.AddMachineAsync(Machine, admission);
 
         using var socket = await GatewayHarness.ConnectAsync(port);
-        var line = await GatewayHarness.ReadLineAsync(socket, TimeSpan.FromSeconds(5));
-        var rest = await GatewayHarness.ReadToEndAsync(socket, TimeSpan.FromSeconds(5));
+        var line = await GatewayHarness.ReadLineAsync(socket);
+        var rest = await GatewayHarness.ReadToEndAsync(socket);
 
         Assert.NotNull(line);
         Assert.StartsWith("dedalus-gateway: ", line, StringComparison.Ordinal);
@@ -29,7 +27,7 @@ public sealed class AdmissionTests(SshSiteFixture fixture) : IClassFixture<SshSi
         Assert.Equal(expected, record.End);
         Assert.True(record.End.IsRefusal());
         Assert.Equal(0, record.BytesFromClient);
-        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Gateway.GetOpenConnectionCount(Machine) == 0));
+        Assert.True(await Eventually.TrueAsync(() => harness.Gateway.GetOpenConnectionCount(Machine) == 0));
     }
 
     [Fact]
@@ -53,7 +51,7 @@ public sealed class AdmissionTests(SshSiteFixture fixture) : IClassFixture<SshSi
     {
         await using var harness = new GatewayHarness(fixture.Site);
         var port = await harness.AddMachineAsync(Machine, GatewayAdmission.SleepingWithLiveSession);
-        harness.Backend.OnWake = machineId =>
+        harness.Backend.OnWake = (machineId, _) =>
         {
             harness.Sshd.SetRunning(machineId, true);
             return Task.CompletedTask;
@@ -74,10 +72,10 @@ public sealed class AdmissionTests(SshSiteFixture fixture) : IClassFixture<SshSi
     {
         await using var harness = new GatewayHarness(fixture.Site);
         var port = await harness.AddMachineAsync(Machine, GatewayAdmission.SleepingWithLiveSession);
-        harness.Backend.OnWake = _ => throw new InvalidOperationException("wake failed: no capacity");
+        harness.Backend.OnWake = (_, _) => throw new InvalidOperationException("wake failed: no capacity");
 
         using var socket = await GatewayHarness.ConnectAsync(port);
-        var line = await GatewayHarness.ReadLineAsync(socket, TimeSpan.FromSeconds(5));
+        var line = await GatewayHarness.ReadLineAsync(socket);
 
         Assert.Equal($"dedalus-gateway: {Machine} cannot be reached right now; try again", line);
         var record = await harness.Backend.WaitForRecordAsync(r => r.MachineId == Machine);

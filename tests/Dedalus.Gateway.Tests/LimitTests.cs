@@ -1,5 +1,3 @@
-using Dedalus.Gateway.Tests.Infrastructure;
-
 namespace Dedalus.Gateway.Tests;
 
 /// <summary>Per-machine and gateway-wide connection limits refuse with one readable line.</summary>
@@ -18,9 +16,9 @@ public sealed class LimitTests(SshSiteFixture fixture) : IClassFixture<SshSiteFi
 
         using (var third = await GatewayHarness.ConnectAsync(port))
         {
-            var line = await GatewayHarness.ReadLineAsync(third, TimeSpan.FromSeconds(5));
+            var line = await GatewayHarness.ReadLineAsync(third);
             Assert.Equal($"dedalus-gateway: too many connections to {MachineA} (limit 2)", line);
-            Assert.Equal(0, await GatewayHarness.ReadToEndAsync(third, TimeSpan.FromSeconds(5)));
+            Assert.Equal(0, await GatewayHarness.ReadToEndAsync(third));
         }
 
         var refused = await harness.Backend.WaitForRecordAsync(r => r.End == GatewayConnectionEnd.RefusedMachineLimit);
@@ -29,7 +27,7 @@ public sealed class LimitTests(SshSiteFixture fixture) : IClassFixture<SshSiteFi
         Assert.Equal(2, harness.Sshd.ConnectCount);
         first.Dispose();
         second.Dispose();
-        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Gateway.GetOpenConnectionCount(MachineA) == 0 && harness.Gateway.OpenConnectionCount == 0));
+        Assert.True(await Eventually.TrueAsync(() => harness.Gateway.GetOpenConnectionCount(MachineA) == 0 && harness.Gateway.OpenConnectionCount == 0));
     }
 
     [Fact]
@@ -43,7 +41,7 @@ public sealed class LimitTests(SshSiteFixture fixture) : IClassFixture<SshSiteFi
 
         using (var third = await GatewayHarness.ConnectAsync(portB))
         {
-            var line = await GatewayHarness.ReadLineAsync(third, TimeSpan.FromSeconds(5));
+            var line = await GatewayHarness.ReadLineAsync(third);
             Assert.Equal("dedalus-gateway: too many connections through this gateway (limit 2)", line);
         }
 
@@ -52,7 +50,7 @@ public sealed class LimitTests(SshSiteFixture fixture) : IClassFixture<SshSiteFi
         Assert.Equal(0, harness.Gateway.GetOpenConnectionCount(MachineB));
         first.Dispose();
         second.Dispose();
-        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Gateway.OpenConnectionCount == 0));
+        Assert.True(await Eventually.TrueAsync(() => harness.Gateway.OpenConnectionCount == 0));
     }
 
     [Fact]

@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using Dedalus.Gateway.Tests.Infrastructure;
-using Dedalus.Testing;
 
 namespace Dedalus.Gateway.Tests;
 
@@ -32,8 +30,8 @@ public sealed class OpenSshThroughGatewayTests(SshSiteFixture fixture) : IClassF
         Assert.True(record.BytesFromClient > 1000 && record.BytesToClient > 1000, $"{record.BytesFromClient} / {record.BytesToClient}");
         Assert.True(record.EndedAt >= record.StartedAt);
         Assert.Contains(record.SshdStderrTail, line => line.Contains("Accepted publickey", StringComparison.Ordinal));
-        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Gateway.GetOpenConnectionCount(Machine) == 0));
-        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Sshd.LiveProcessCount == 0));
+        Assert.True(await Eventually.TrueAsync(() => harness.Gateway.GetOpenConnectionCount(Machine) == 0));
+        Assert.True(await Eventually.TrueAsync(() => harness.Sshd.LiveProcessCount == 0));
     }
 
     [Fact]
@@ -105,10 +103,9 @@ public sealed class OpenSshThroughGatewayTests(SshSiteFixture fixture) : IClassF
         using var echoStop = new CancellationTokenSource(GatewayHarness.Timeout);
         var echoTask = EchoOnceAsync(echo, echoStop.Token);
         var localPort = FreePort.Next();
-        var ssh = harness.StartClient("ssh", [.. fixture.Site.ClientOptions(identity), "-o", "ExitOnForwardFailure=yes", "-N", "-L", $"127.0.0.1:{localPort}:127.0.0.1:{echoPort}", "-p", GatewayHarness.Port(port), "root@127.0.0.1"]);
+        var ssh = await harness.StartSessionAsync(identity, [.. fixture.Site.ClientOptions(identity), "-o", "ExitOnForwardFailure=yes", "-N", "-L", $"127.0.0.1:{localPort}:127.0.0.1:{echoPort}", "-p", GatewayHarness.Port(port), "root@127.0.0.1"]);
 
         var message = "through the tunnel and back"u8.ToArray();
-        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Gateway.GetSessionConnectionCount("sess-forward-1") == 1, GatewayHarness.Timeout));
         var received = await GatewayHarness.RoundTripThroughForwardAsync(localPort, message);
 
         Assert.Equal(message, received);
@@ -133,12 +130,12 @@ public sealed class OpenSshThroughGatewayTests(SshSiteFixture fixture) : IClassF
         var record = await harness.Backend.WaitForRecordAsync(r => r.SessionId == "sess-cat-1");
         Assert.Contains(record.End, new[] { GatewayConnectionEnd.MachineClosed, GatewayConnectionEnd.ClientClosed });
         Assert.InRange(record.BytesFromClient, input.Length, input.Length + 20_000);
-        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Gateway.OpenConnectionCount == 0));
+        Assert.True(await Eventually.TrueAsync(() => harness.Gateway.OpenConnectionCount == 0));
     }
 
     private static async Task<GatewayConnectionRecord[]> WaitForRecordsAsync(GatewayHarness harness, int count)
     {
-        Assert.True(await GatewayHarness.EventuallyAsync(() => harness.Backend.Records.Count >= count, GatewayHarness.Timeout));
+        Assert.True(await Eventually.TrueAsync(() => harness.Backend.Records.Count >= count, GatewayHarness.Timeout));
         return [.. harness.Backend.Records.OrderBy(r => r.ConnectionId)];
     }
 

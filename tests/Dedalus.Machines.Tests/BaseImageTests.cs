@@ -25,7 +25,7 @@ public sealed class BaseImageTests(MachineRuntimeFixture fixture) : IClassFixtur
     {
         var messages = new List<string>();
 
-        var path = await _image.EnsureAsync(new InlineProgress(messages)).WaitAsync(TimeSpan.FromSeconds(10));
+        var path = await _image.EnsureAsync(new InlineProgress(messages)).WaitAsync(MachineRuntimeFixture.Timeout);
 
         Assert.Equal(_image.RootFileSystem, path);
         Assert.True(_image.IsReady);

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using Dedalus.Machines.Runtime;
 using Dedalus.Machines.Ssh;
 
 namespace Dedalus.Machines.Tests;

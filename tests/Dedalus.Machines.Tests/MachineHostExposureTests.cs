@@ -1,5 +1,4 @@
 using Dedalus.Machines.Ssh;
-using Dedalus.Testing;
 
 namespace Dedalus.Machines.Tests;
 

@@ -1,23 +1,20 @@
 using System.Net;
 using System.Net.Sockets;
-using Dedalus.Machines.Runtime;
 
 namespace Dedalus.Machines.Tests;
 
 public sealed class MachineIsolationTests(MachineRuntimeFixture fixture) : IClassFixture<MachineRuntimeFixture>
 {
-    private readonly IMachineRuntime _runtime = fixture.Runtime;
-
     [Fact]
     public async Task Cpu_memory_and_pids_limits_are_visible_inside()
     {
         var id = await fixture.StartMachineAsync(new MachineResources(1.5, 384, 1));
 
         Assert.Equal((384L * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            await Tools.BashCheckedAsync(_runtime, id, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes"));
-        Assert.Equal("150000", await Tools.BashCheckedAsync(_runtime, id, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us"));
-        Assert.Equal("100000", await Tools.BashCheckedAsync(_runtime, id, "cat /sys/fs/cgroup/cpu/cpu.cfs_period_us"));
-        Assert.Equal("1024", await Tools.BashCheckedAsync(_runtime, id, "cat /sys/fs/cgroup/pids/pids.max"));
+            await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes"));
+        Assert.Equal("150000", await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us"));
+        Assert.Equal("100000", await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /sys/fs/cgroup/cpu/cpu.cfs_period_us"));
+        Assert.Equal("1024", await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /sys/fs/cgroup/pids/pids.max"));
     }
 
     [Fact]
@@ -25,11 +22,11 @@ public sealed class MachineIsolationTests(MachineRuntimeFixture fixture) : IClas
     {
         var id = await fixture.StartMachineAsync(new MachineResources(1, 512, 1));
 
-        var result = await Tools.BashAsync(_runtime, id, "dd if=/dev/zero of=/home/machine/fill bs=1M count=1100 conv=fsync", user: "machine");
+        var result = await Tools.BashAsync(fixture.Runtime, id, "dd if=/dev/zero of=/home/machine/fill bs=1M count=1100 conv=fsync", user: "machine");
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("No space left on device", result.StandardError, StringComparison.Ordinal);
-        var size = await Tools.BashCheckedAsync(_runtime, id, "df --output=size -B1M /home/machine | tail -1");
+        var size = await Tools.BashCheckedAsync(fixture.Runtime, id, "df --output=size -B1M /home/machine | tail -1");
         Assert.InRange(long.Parse(size, System.Globalization.CultureInfo.InvariantCulture), 900, 1024);
     }
 
@@ -38,15 +35,15 @@ public sealed class MachineIsolationTests(MachineRuntimeFixture fixture) : IClas
     {
         var id = await fixture.StartMachineAsync();
 
-        var processes = (await Tools.BashCheckedAsync(_runtime, id, "ps -eo comm=")).Split('\n');
+        var processes = (await Tools.BashCheckedAsync(fixture.Runtime, id, "ps -eo comm=")).Split('\n');
         Assert.InRange(processes.Length, 2, 8);
         Assert.DoesNotContain(processes, p => p.Contains("dotnet", StringComparison.Ordinal) || p.Contains("testhost", StringComparison.Ordinal));
-        Assert.Equal("1", await Tools.BashCheckedAsync(_runtime, id, "pgrep -x tini"));
+        Assert.Equal("1", await Tools.BashCheckedAsync(fixture.Runtime, id, "pgrep -x tini"));
         // The fixture's data directory (a host path) does not exist inside; the host's root is not the machine's.
-        Assert.Equal("absent", await Tools.BashCheckedAsync(_runtime, id, $"test -e {fixture.DataDirectory} && echo present || echo absent"));
-        Assert.Equal("absent", await Tools.BashCheckedAsync(_runtime, id, "test -e /work && echo present || echo absent"));
+        Assert.Equal("absent", await Tools.BashCheckedAsync(fixture.Runtime, id, $"test -e {fixture.DataDirectory} && echo present || echo absent"));
+        Assert.Equal("absent", await Tools.BashCheckedAsync(fixture.Runtime, id, "test -e /work && echo present || echo absent"));
         // No host devices beyond the defaults.
-        Assert.Equal("absent", await Tools.BashCheckedAsync(_runtime, id, "test -e /dev/vda && echo present || echo absent"));
+        Assert.Equal("absent", await Tools.BashCheckedAsync(fixture.Runtime, id, "test -e /dev/vda && echo present || echo absent"));
     }
 
     [Fact]
@@ -54,12 +51,12 @@ public sealed class MachineIsolationTests(MachineRuntimeFixture fixture) : IClas
     {
         var id = await fixture.StartMachineAsync();
 
-        Assert.Equal("0 100000 65536", string.Join(' ', (await Tools.BashCheckedAsync(_runtime, id, "cat /proc/self/uid_map")).Split(' ', StringSplitOptions.RemoveEmptyEntries)));
-        var status = await Tools.BashCheckedAsync(_runtime, id, "grep CapEff /proc/self/status");
+        Assert.Equal("0 100000 65536", string.Join(' ', (await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /proc/self/uid_map")).Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+        var status = await Tools.BashCheckedAsync(fixture.Runtime, id, "grep CapEff /proc/self/status");
         Assert.DoesNotContain("ffffff", status, StringComparison.Ordinal);
         // Mounting needs CAP_SYS_ADMIN, which is dropped; a nested user namespace (which would grant it) is refused.
-        Assert.NotEqual(0, (await Tools.BashAsync(_runtime, id, "mount -t tmpfs none /mnt")).ExitCode);
-        var nested = await Tools.BashAsync(_runtime, id, "unshare --user --map-root-user id -u", user: "machine");
+        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, "mount -t tmpfs none /mnt")).ExitCode);
+        var nested = await Tools.BashAsync(fixture.Runtime, id, "unshare --user --map-root-user id -u", user: "machine");
         Assert.NotEqual(0, nested.ExitCode);
         Assert.Contains("Operation not permitted", nested.StandardError, StringComparison.Ordinal);
     }
@@ -72,12 +69,12 @@ public sealed class MachineIsolationTests(MachineRuntimeFixture fixture) : IClas
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
 
-        var result = await Tools.BashAsync(_runtime, id, $"timeout 5 bash -c 'echo > /dev/tcp/127.0.0.1/{port}'");
+        var result = await Tools.BashAsync(fixture.Runtime, id, $"timeout 5 bash -c 'echo > /dev/tcp/127.0.0.1/{port}'");
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.False(listener.Pending());
         // Only the machine's own loopback interface exists.
-        var interfaces = await Tools.BashCheckedAsync(_runtime, id, "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
+        var interfaces = await Tools.BashCheckedAsync(fixture.Runtime, id, "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
         Assert.Equal("lo", interfaces);
     }
 
@@ -85,14 +82,14 @@ public sealed class MachineIsolationTests(MachineRuntimeFixture fixture) : IClas
     public async Task Killing_an_exec_kills_the_process_inside()
     {
         var id = await fixture.StartMachineAsync();
-        await using var process = await _runtime.ExecAsync(id, new MachineExecRequest(["/bin/sleep", "1234"]));
-        await WaitUntilAsync(async () => (await Tools.BashAsync(_runtime, id, "pgrep -x sleep -a | grep 1234")).ExitCode == 0);
+        await using var process = await fixture.Runtime.ExecAsync(id, new MachineExecRequest(["/bin/sleep", "1234"]));
+        Assert.True(await Eventually.TrueAsync(async () => (await Tools.BashAsync(fixture.Runtime, id, "pgrep -x sleep -a | grep 1234")).ExitCode == 0, MachineRuntimeFixture.Timeout));
 
         process.Kill();
 
         await process.Exited.WaitAsync(MachineRuntimeFixture.Timeout);
-        await WaitUntilAsync(async () => (await Tools.BashAsync(_runtime, id, "pgrep -a sleep | grep 1234")).ExitCode != 0);
-        Assert.NotEqual(0, (await Tools.BashAsync(_runtime, id, "pgrep -a sleep | grep 1234")).ExitCode);
+        Assert.True(await Eventually.TrueAsync(async () => (await Tools.BashAsync(fixture.Runtime, id, "pgrep -a sleep | grep 1234")).ExitCode != 0, MachineRuntimeFixture.Timeout));
+        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, "pgrep -a sleep | grep 1234")).ExitCode);
     }
 
     [Fact]
@@ -100,19 +97,10 @@ public sealed class MachineIsolationTests(MachineRuntimeFixture fixture) : IClas
     {
         var id = await fixture.StartMachineAsync();
 
-        var result = await Tools.ExecAsync(_runtime, id, ["/bin/bash", "-c", "tr a-z A-Z; echo err >&2; exit 7"], input: "hello");
+        var result = await Tools.ExecAsync(fixture.Runtime, id, ["/bin/bash", "-c", "tr a-z A-Z; echo err >&2; exit 7"], input: "hello");
 
         Assert.Equal(7, result.ExitCode);
         Assert.Equal("HELLO", result.StandardOutput);
         Assert.Equal("err\n", result.StandardError);
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var cts = new CancellationTokenSource(MachineRuntimeFixture.Timeout);
-        while (!await condition())
-        {
-            await Task.Delay(50, cts.Token);
-        }
     }
 }

@@ -1,40 +1,36 @@
 using Dedalus.Machines.Runc;
-using Dedalus.Machines.Runtime;
-using Dedalus.Testing;
 
 namespace Dedalus.Machines.Tests;
 
 public sealed class MachineLifecycleTests(MachineRuntimeFixture fixture) : IClassFixture<MachineRuntimeFixture>
 {
-    private readonly IMachineRuntime _runtime = fixture.Runtime;
-
     [Fact]
     public async Task A_started_machine_is_named_after_its_id_and_its_machine_user_can_become_root()
     {
         var id = await fixture.StartMachineAsync();
 
-        Assert.Equal(MachineRuntimeState.Running, await _runtime.GetStateAsync(id));
-        Assert.Equal(id, (await Tools.ExecAsync(_runtime, id, ["hostname"])).StandardOutput.Trim());
-        Assert.Equal("uid=1000(machine) gid=1000(machine) groups=1000(machine)", await Tools.BashCheckedAsync(_runtime, id, "id machine"));
-        Assert.Equal("machine", await Tools.BashCheckedAsync(_runtime, id, "id -un", user: "machine"));
-        Assert.Equal("/home/machine", await Tools.BashCheckedAsync(_runtime, id, "cd && pwd", user: "machine"));
-        Assert.Equal("0", await Tools.BashCheckedAsync(_runtime, id, "sudo -n id -u", user: "machine"));
+        Assert.Equal(MachineRuntimeState.Running, await fixture.Runtime.GetStateAsync(id));
+        Assert.Equal(id, (await Tools.ExecAsync(fixture.Runtime, id, ["hostname"])).StandardOutput.Trim());
+        Assert.Equal("uid=1000(machine) gid=1000(machine) groups=1000(machine)", await Tools.BashCheckedAsync(fixture.Runtime, id, "id machine"));
+        Assert.Equal("machine", await Tools.BashCheckedAsync(fixture.Runtime, id, "id -un", user: "machine"));
+        Assert.Equal("/home/machine", await Tools.BashCheckedAsync(fixture.Runtime, id, "cd && pwd", user: "machine"));
+        Assert.Equal("0", await Tools.BashCheckedAsync(fixture.Runtime, id, "sudo -n id -u", user: "machine"));
         // PID 1 is tini, which reaps.
-        Assert.Contains("tini", await Tools.BashCheckedAsync(_runtime, id, "tr '\\0' ' ' </proc/1/cmdline"), StringComparison.Ordinal);
+        Assert.Contains("tini", await Tools.BashCheckedAsync(fixture.Runtime, id, "tr '\\0' ' ' </proc/1/cmdline"), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task A_file_in_home_survives_sleep_wake_and_a_new_runtime_while_a_file_in_root_does_not()
     {
         var id = await fixture.StartMachineAsync();
-        await Tools.BashCheckedAsync(_runtime, id, "echo kept > /home/machine/note && chown machine: /home/machine/note && echo gone > /etc/scratch");
+        await Tools.BashCheckedAsync(fixture.Runtime, id, "echo kept > /home/machine/note && chown machine: /home/machine/note && echo gone > /etc/scratch");
 
-        await _runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
-        Assert.Equal(MachineRuntimeState.Sleeping, await _runtime.GetStateAsync(id));
-        await _runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        Assert.Equal(MachineRuntimeState.Sleeping, await fixture.Runtime.GetStateAsync(id));
+        await fixture.Runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
 
-        Assert.Equal("kept", await Tools.BashCheckedAsync(_runtime, id, "cat /home/machine/note", user: "machine"));
-        Assert.Equal("absent", await Tools.BashCheckedAsync(_runtime, id, "test -e /etc/scratch && echo present || echo absent"));
+        Assert.Equal("kept", await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /home/machine/note", user: "machine"));
+        Assert.Equal("absent", await Tools.BashCheckedAsync(fixture.Runtime, id, "test -e /etc/scratch && echo present || echo absent"));
 
         // A restart of the host process: a new runtime on the same data directory adopts the running machine.
         var restarted = new RuncMachineRuntime(fixture.Options);
@@ -54,17 +50,17 @@ public sealed class MachineLifecycleTests(MachineRuntimeFixture fixture) : IClas
         var pids = $"/sys/fs/cgroup/pids/dedalus/{id}/cgroup.procs";
         Assert.NotEmpty(await File.ReadAllTextAsync(pids));
 
-        await _runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
 
-        Assert.Equal(MachineRuntimeState.Sleeping, await _runtime.GetStateAsync(id));
+        Assert.Equal(MachineRuntimeState.Sleeping, await fixture.Runtime.GetStateAsync(id));
         var state = await ProcessRunner.RunAsync("runc", ["--root", fixture.Options.RuncRoot, "state", id]);
         Assert.NotEqual(0, state.ExitCode);
         Assert.False(File.Exists(pids) && (await File.ReadAllTextAsync(pids)).Trim().Length > 0);
         Assert.Empty(Mounts.Under(Path.Combine(fixture.Options.MachinesDirectory, id)));
-        await Assert.ThrowsAsync<MachineNotRunningException>(() => _runtime.ExecAsync(id, new MachineExecRequest(["true"])));
+        await Assert.ThrowsAsync<MachineNotRunningException>(() => fixture.Runtime.ExecAsync(id, new MachineExecRequest(["true"])));
 
         // Stopping again is fine.
-        await _runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
     }
 
     [Fact]
@@ -74,16 +70,16 @@ public sealed class MachineLifecycleTests(MachineRuntimeFixture fixture) : IClas
         var root = Path.Combine(fixture.Options.MachinesDirectory, id);
         Assert.NotEmpty(Mounts.Under(root));
 
-        await _runtime.DeleteAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.DeleteAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
 
         Assert.Empty(Mounts.Under(root));
         Assert.False(Directory.Exists(root));
-        Assert.Equal(MachineRuntimeState.Missing, await _runtime.GetStateAsync(id));
-        Assert.DoesNotContain(id, await _runtime.ListAsync());
+        Assert.Equal(MachineRuntimeState.Missing, await fixture.Runtime.GetStateAsync(id));
+        Assert.DoesNotContain(id, await fixture.Runtime.ListAsync());
         var list = await ProcessRunner.RunAsync("runc", ["--root", fixture.Options.RuncRoot, "list", "-q"]);
         Assert.DoesNotContain(id, list.StandardOutput, StringComparison.Ordinal);
-        await _runtime.DeleteAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
-        var error = await Assert.ThrowsAsync<MachineNotFoundException>(() => _runtime.StartAsync(id));
+        await fixture.Runtime.DeleteAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        var error = await Assert.ThrowsAsync<MachineNotFoundException>(() => fixture.Runtime.StartAsync(id));
         Assert.Equal(id, error.MachineId);
     }
 
@@ -91,18 +87,18 @@ public sealed class MachineLifecycleTests(MachineRuntimeFixture fixture) : IClas
     public async Task Starting_a_half_created_container_with_stale_mounts_repairs_it()
     {
         var id = await fixture.StartMachineAsync();
-        await Tools.BashCheckedAsync(_runtime, id, "echo kept > /home/machine/note");
+        await Tools.BashCheckedAsync(fixture.Runtime, id, "echo kept > /home/machine/note");
         // Simulate a crash mid-start: the init is gone, runc still holds a stopped container, mounts are left.
         await Tools.CheckedAsync("runc", "--root", fixture.Options.RuncRoot, "kill", id, "KILL");
-        await WaitUntilAsync(async () => await _runtime.GetStateAsync(id) == MachineRuntimeState.Broken);
+        Assert.True(await Eventually.TrueAsync(async () => await fixture.Runtime.GetStateAsync(id) == MachineRuntimeState.Broken, MachineRuntimeFixture.Timeout));
 
-        await _runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
 
-        Assert.Equal(MachineRuntimeState.Running, await _runtime.GetStateAsync(id));
-        Assert.Equal("kept", await Tools.BashCheckedAsync(_runtime, id, "cat /home/machine/note"));
+        Assert.Equal(MachineRuntimeState.Running, await fixture.Runtime.GetStateAsync(id));
+        Assert.Equal("kept", await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /home/machine/note"));
 
         // A container created but never started (runc create, then the host process died) is repaired as well.
-        await _runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
         var root = Path.Combine(fixture.Options.MachinesDirectory, id);
         Directory.CreateDirectory(Path.Combine(root, "upper"));
         Directory.CreateDirectory(Path.Combine(root, "work"));
@@ -113,19 +109,19 @@ public sealed class MachineLifecycleTests(MachineRuntimeFixture fixture) : IClas
         await Tools.CheckedAsync("/bin/sh", "-c", "exec runc --root \"$0\" create --bundle \"$1\" \"$2\" </dev/null >/dev/null 2>&1",
             fixture.Options.RuncRoot, Path.Combine(root, "bundle"), id);
         Assert.Contains("created", (await Tools.CheckedAsync("runc", "--root", fixture.Options.RuncRoot, "state", id)).StandardOutput, StringComparison.Ordinal);
-        Assert.Equal(MachineRuntimeState.Broken, await _runtime.GetStateAsync(id));
+        Assert.Equal(MachineRuntimeState.Broken, await fixture.Runtime.GetStateAsync(id));
 
-        await _runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
 
-        Assert.Equal(MachineRuntimeState.Running, await _runtime.GetStateAsync(id));
-        Assert.Equal("kept", await Tools.BashCheckedAsync(_runtime, id, "cat /home/machine/note"));
+        Assert.Equal(MachineRuntimeState.Running, await fixture.Runtime.GetStateAsync(id));
+        Assert.Equal("kept", await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /home/machine/note"));
 
         // Mounts left without any container (a crash between mount and runc run).
-        await _runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
         await Tools.CheckedAsync("mount", "-o", "loop", Path.Combine(root, "home.img"), Path.Combine(root, "home"));
-        Assert.Equal(MachineRuntimeState.Broken, await _runtime.GetStateAsync(id));
-        await _runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
-        Assert.Equal("kept", await Tools.BashCheckedAsync(_runtime, id, "cat /home/machine/note"));
+        Assert.Equal(MachineRuntimeState.Broken, await fixture.Runtime.GetStateAsync(id));
+        await fixture.Runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        Assert.Equal("kept", await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /home/machine/note"));
     }
 
     [Fact]
@@ -150,15 +146,15 @@ public sealed class MachineLifecycleTests(MachineRuntimeFixture fixture) : IClas
     {
         var id = fixture.NewMachineId();
         var spec = new MachineSpec(id, new MachineResources(1, 256, 1), await fixture.HostMaterialAsync(id));
-        await _runtime.CreateAsync(spec).WaitAsync(MachineRuntimeFixture.Timeout);
-        Assert.Equal(MachineRuntimeState.Sleeping, await _runtime.GetStateAsync(id));
-        await _runtime.CreateAsync(spec).WaitAsync(MachineRuntimeFixture.Timeout);
-        await _runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
-        var init = await Tools.BashCheckedAsync(_runtime, id, "cat /proc/1/stat | cut -d' ' -f22");
+        await fixture.Runtime.CreateAsync(spec).WaitAsync(MachineRuntimeFixture.Timeout);
+        Assert.Equal(MachineRuntimeState.Sleeping, await fixture.Runtime.GetStateAsync(id));
+        await fixture.Runtime.CreateAsync(spec).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        var init = await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /proc/1/stat | cut -d' ' -f22");
 
-        await _runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
 
-        Assert.Equal(init, await Tools.BashCheckedAsync(_runtime, id, "cat /proc/1/stat | cut -d' ' -f22"));
+        Assert.Equal(init, await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /proc/1/stat | cut -d' ' -f22"));
     }
 
     [Fact]
@@ -173,14 +169,5 @@ public sealed class MachineLifecycleTests(MachineRuntimeFixture fixture) : IClas
 
         Assert.Contains($"chmod o+x {closed.Path}", error.Message, StringComparison.Ordinal);
         Assert.Equal(MachineRuntimeState.Missing, await runtime.GetStateAsync(id));
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var cts = new CancellationTokenSource(MachineRuntimeFixture.Timeout);
-        while (!await condition())
-        {
-            await Task.Delay(50, cts.Token);
-        }
     }
 }

@@ -1,33 +1,30 @@
 using System.Globalization;
-using Dedalus.Machines.Runtime;
 
 namespace Dedalus.Machines.Tests;
 
 public sealed class MachineResizeTests(MachineRuntimeFixture fixture) : IClassFixture<MachineRuntimeFixture>
 {
-    private readonly IMachineRuntime _runtime = fixture.Runtime;
-
     [Fact]
     public async Task Resizing_a_running_machine_grows_its_storage_and_changes_its_limits_live()
     {
         var id = await fixture.StartMachineAsync(new MachineResources(1, 256, 1));
-        await Tools.BashCheckedAsync(_runtime, id, "echo kept > /home/machine/note");
+        await Tools.BashCheckedAsync(fixture.Runtime, id, "echo kept > /home/machine/note");
         var before = await HomeSizeMibAsync(id);
 
-        await _runtime.ResizeAsync(id, new MachineResources(2, 768, 3)).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.ResizeAsync(id, new MachineResources(2, 768, 3)).WaitAsync(MachineRuntimeFixture.Timeout);
 
         // ext4 grows online only where the host holds CAP_SYS_RESOURCE; elsewhere the runtime grows it at the next wake.
         var grownMib = await HomeSizeMibAsync(id);
         Assert.True(HostCanResizeOnline ? grownMib > before + 1800 : grownMib >= before, $"home is {grownMib} MiB");
-        Assert.Equal("200000", await Tools.BashCheckedAsync(_runtime, id, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us"));
+        Assert.Equal("200000", await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us"));
         Assert.Equal((768L * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
-            await Tools.BashCheckedAsync(_runtime, id, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes"));
-        Assert.Equal("kept", await Tools.BashCheckedAsync(_runtime, id, "cat /home/machine/note"));
+            await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes"));
+        Assert.Equal("kept", await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /home/machine/note"));
 
         // The new limits hold after sleep and wake too.
-        await _runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
-        await _runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
-        Assert.Equal("200000", await Tools.BashCheckedAsync(_runtime, id, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us"));
+        await fixture.Runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        Assert.Equal("200000", await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us"));
         Assert.InRange(await HomeSizeMibAsync(id), before + 1800, 3 * 1024);
     }
 
@@ -36,8 +33,8 @@ public sealed class MachineResizeTests(MachineRuntimeFixture fixture) : IClassFi
     {
         var id = await fixture.StartMachineAsync(new MachineResources(1, 256, 1), start: false);
 
-        await _runtime.ResizeAsync(id, new MachineResources(1, 256, 2)).WaitAsync(MachineRuntimeFixture.Timeout);
-        await _runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.ResizeAsync(id, new MachineResources(1, 256, 2)).WaitAsync(MachineRuntimeFixture.Timeout);
+        await fixture.Runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
 
         Assert.InRange(await HomeSizeMibAsync(id), 1800, 2 * 1024);
     }
@@ -48,7 +45,7 @@ public sealed class MachineResizeTests(MachineRuntimeFixture fixture) : IClassFi
         var id = await fixture.StartMachineAsync(new MachineResources(1, 256, 2), start: false);
 
         var error = await Assert.ThrowsAsync<MachineRuntimeException>(
-            () => _runtime.ResizeAsync(id, new MachineResources(1, 256, 1)));
+            () => fixture.Runtime.ResizeAsync(id, new MachineResources(1, 256, 1)));
 
         Assert.Contains("only grows", error.Message, StringComparison.Ordinal);
         Assert.Equal(id, error.MachineId);
@@ -66,5 +63,5 @@ public sealed class MachineResizeTests(MachineRuntimeFixture fixture) : IClassFi
     }
 
     private async Task<long> HomeSizeMibAsync(string id) =>
-        long.Parse(await Tools.BashCheckedAsync(_runtime, id, "df --output=size -B1M /home/machine | tail -1"), CultureInfo.InvariantCulture);
+        long.Parse(await Tools.BashCheckedAsync(fixture.Runtime, id, "df --output=size -B1M /home/machine | tail -1"), CultureInfo.InvariantCulture);
 }

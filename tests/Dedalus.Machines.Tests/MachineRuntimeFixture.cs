@@ -1,6 +1,4 @@
 using Dedalus.Machines.Runc;
-using Dedalus.Machines.Runtime;
-using Dedalus.Testing;
 
 namespace Dedalus.Machines.Tests;
 
@@ -13,21 +11,18 @@ public sealed class MachineRuntimeFixture : IAsyncLifetime
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    private readonly List<string> _machines = [];
+    private readonly RuncDataDirectory _data = new("dedalus-machines-");
     private int _counter;
 
     public MachineRuntimeFixture()
     {
-        DataDirectory = Directory.CreateTempSubdirectory("dedalus-machines-").FullName;
-        // runc init runs as the mapped root: it must be able to traverse to the bundle.
-        File.SetUnixFileMode(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
-            UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         Keys = new TempDirectory("dedalus-machines-keys-");
-        Options = new RuncRuntimeOptions { DataDirectory = Path.Combine(DataDirectory, "data") };
+        Options = new RuncRuntimeOptions { DataDirectory = _data.Combine("data") };
         Runtime = new RuncMachineRuntime(Options);
     }
 
-    public string DataDirectory { get; }
+    /// <summary>The host directory that holds the runtime's data directory.</summary>
+    public string DataDirectory => _data.Path;
 
     public TempDirectory Keys { get; }
 
@@ -57,11 +52,7 @@ public sealed class MachineRuntimeFixture : IAsyncLifetime
     public string NewMachineId()
     {
         var id = $"dm-test-{Environment.ProcessId}-{Interlocked.Increment(ref _counter)}-{Guid.NewGuid().ToString("N")[..8]}";
-        lock (_machines)
-        {
-            _machines.Add(id);
-        }
-
+        _data.Track(id);
         return id;
     }
 
@@ -90,46 +81,13 @@ public sealed class MachineRuntimeFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        var errors = new List<Exception>();
-        string[] machines;
-        lock (_machines)
+        try
         {
-            machines = [.. _machines];
+            await _data.RemoveAsync(Options.RuncRoot, await Runtime.ListAsync(), id => Runtime.DeleteAsync(id).WaitAsync(Timeout));
         }
-
-        foreach (var id in machines.Concat(await Runtime.ListAsync()).Distinct())
+        finally
         {
-            try
-            {
-                await Runtime.DeleteAsync(id).WaitAsync(Timeout);
-            }
-            catch (Exception e)
-            {
-                errors.Add(e);
-            }
-        }
-
-        // Whatever a failed test left behind: containers, then mounts, then files.
-        var list = await ProcessRunner.RunAsync("runc", ["--root", Options.RuncRoot, "list", "-q"]);
-        foreach (var id in list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            await ProcessRunner.RunAsync("runc", ["--root", Options.RuncRoot, "delete", "--force", id]);
-        }
-
-        foreach (var mount in Mounts.Under(DataDirectory))
-        {
-            await ProcessRunner.RunAsync("umount", ["-l", mount]);
-        }
-
-        if (Mounts.Under(DataDirectory).Count == 0)
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-
-        Keys.Dispose();
-        if (errors.Count > 0)
-        {
-            throw new AggregateException("cleaning up machines failed", errors);
+            Keys.Dispose();
         }
     }
 }

@@ -1,18 +1,13 @@
-using Dedalus.Machines.Runtime;
-using Dedalus.Testing;
-
 namespace Dedalus.Machines.Tests;
 
 public sealed class MachineSshTests(MachineRuntimeFixture fixture) : IClassFixture<MachineRuntimeFixture>
 {
-    private readonly IMachineRuntime _runtime = fixture.Runtime;
-
     [Fact]
     public async Task A_real_OpenSSH_client_with_a_user_certificate_logs_in_through_sshd_in_inetd_mode()
     {
         var id = await fixture.StartMachineAsync();
         var key = await UserCertificateAsync(id, serial: 41);
-        await using var gateway = new InetdGateway(_runtime, id);
+        await using var gateway = new InetdGateway(fixture.Runtime, id);
 
         var result = await SshAsync(gateway.Port, key, "id -un; hostname; sudo -n id -u");
 
@@ -28,7 +23,7 @@ public sealed class MachineSshTests(MachineRuntimeFixture fixture) : IClassFixtu
     {
         var id = await fixture.StartMachineAsync();
         var key = await UserCertificateAsync("dm-some-other-machine", serial: 42);
-        await using var gateway = new InetdGateway(_runtime, id);
+        await using var gateway = new InetdGateway(fixture.Runtime, id);
 
         var result = await SshAsync(gateway.Port, key, "id -un");
 
@@ -42,20 +37,20 @@ public sealed class MachineSshTests(MachineRuntimeFixture fixture) : IClassFixtu
         var id = await fixture.StartMachineAsync();
         var revoked = await UserCertificateAsync(id, serial: 77);
         var kept = await UserCertificateAsync(id, serial: 78);
-        await using var gateway = new InetdGateway(_runtime, id);
+        await using var gateway = new InetdGateway(fixture.Runtime, id);
         Assert.Equal(0, (await SshAsync(gateway.Port, revoked, "true")).ExitCode);
 
         var spec = fixture.Keys.WriteFile("krl-spec", "serial: 77\n");
         var krl = fixture.Keys.Combine("revoked.krl");
         await Tools.CheckedAsync("ssh-keygen", "-q", "-k", "-f", krl, "-s", fixture.UserCaPath + ".pub", spec);
-        await _runtime.WriteSshTrustAsync(new MachineSshTrust([fixture.UserCaPublicKey], await File.ReadAllBytesAsync(krl)));
+        await fixture.Runtime.WriteSshTrustAsync(new MachineSshTrust([fixture.UserCaPublicKey], await File.ReadAllBytesAsync(krl)));
 
         var refused = await SshAsync(gateway.Port, revoked, "true");
         Assert.Equal(255, refused.ExitCode);
         Assert.Contains("Permission denied", refused.StandardError, StringComparison.Ordinal);
         Assert.Equal(0, (await SshAsync(gateway.Port, kept, "true")).ExitCode);
 
-        await _runtime.WriteSshTrustAsync(new MachineSshTrust([fixture.UserCaPublicKey], ReadOnlyMemory<byte>.Empty));
+        await fixture.Runtime.WriteSshTrustAsync(new MachineSshTrust([fixture.UserCaPublicKey], ReadOnlyMemory<byte>.Empty));
     }
 
     [Fact]
@@ -63,23 +58,23 @@ public sealed class MachineSshTests(MachineRuntimeFixture fixture) : IClassFixtu
     {
         var id = await fixture.StartMachineAsync();
 
-        Assert.Equal("root root", await Tools.BashCheckedAsync(_runtime, id, "stat -c '%U %G' /etc/ssh/dedalus/sshd_config"));
-        Assert.Equal("root 600", await Tools.BashCheckedAsync(_runtime, id, "stat -c '%U %a' /etc/ssh/dedalus/ssh_host_key"));
-        Assert.Equal(id, await Tools.BashCheckedAsync(_runtime, id, "cat /etc/ssh/dedalus/authorized_principals"));
-        var write = await Tools.BashAsync(_runtime, id, "echo x >> /etc/ssh/dedalus/sshd_config");
+        Assert.Equal("root root", await Tools.BashCheckedAsync(fixture.Runtime, id, "stat -c '%U %G' /etc/ssh/dedalus/sshd_config"));
+        Assert.Equal("root 600", await Tools.BashCheckedAsync(fixture.Runtime, id, "stat -c '%U %a' /etc/ssh/dedalus/ssh_host_key"));
+        Assert.Equal(id, await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /etc/ssh/dedalus/authorized_principals"));
+        var write = await Tools.BashAsync(fixture.Runtime, id, "echo x >> /etc/ssh/dedalus/sshd_config");
         Assert.Contains("Read-only file system", write.StandardError, StringComparison.Ordinal);
         // The trust files belong to host root (nobody inside): root inside is refused before the read-only mount is consulted.
-        var trust = await Tools.BashAsync(_runtime, id, "echo x >> /etc/ssh/dedalus-trust/user_ca_keys.pub");
+        var trust = await Tools.BashAsync(fixture.Runtime, id, "echo x >> /etc/ssh/dedalus-trust/user_ca_keys.pub");
         Assert.Contains("Permission denied", trust.StandardError, StringComparison.Ordinal);
-        Assert.Equal("nobody 644", await Tools.BashCheckedAsync(_runtime, id, "stat -c '%U %a' /etc/ssh/dedalus-trust/user_ca_keys.pub"));
+        Assert.Equal("nobody 644", await Tools.BashCheckedAsync(fixture.Runtime, id, "stat -c '%U %a' /etc/ssh/dedalus-trust/user_ca_keys.pub"));
         // Both mounts are read-only, and root inside (no CAP_SYS_ADMIN, no nested user namespace) cannot remount or unmount them.
-        Assert.Equal("ro\nro", await Tools.BashCheckedAsync(_runtime, id, "findmnt -no VFS-OPTIONS /etc/ssh/dedalus | cut -d, -f1; findmnt -no VFS-OPTIONS /etc/ssh/dedalus-trust | cut -d, -f1"));
-        Assert.NotEqual(0, (await Tools.BashAsync(_runtime, id, "mount -o remount,rw,bind /etc/ssh/dedalus-trust")).ExitCode);
-        Assert.NotEqual(0, (await Tools.BashAsync(_runtime, id, "mount -o remount,rw,bind /etc/ssh/dedalus")).ExitCode);
-        Assert.NotEqual(0, (await Tools.BashAsync(_runtime, id, "umount -l /etc/ssh/dedalus")).ExitCode);
-        Assert.Contains("Read-only file system", (await Tools.BashAsync(_runtime, id, "echo x >> /etc/ssh/dedalus/sshd_config")).StandardError, StringComparison.Ordinal);
+        Assert.Equal("ro\nro", await Tools.BashCheckedAsync(fixture.Runtime, id, "findmnt -no VFS-OPTIONS /etc/ssh/dedalus | cut -d, -f1; findmnt -no VFS-OPTIONS /etc/ssh/dedalus-trust | cut -d, -f1"));
+        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, "mount -o remount,rw,bind /etc/ssh/dedalus-trust")).ExitCode);
+        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, "mount -o remount,rw,bind /etc/ssh/dedalus")).ExitCode);
+        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, "umount -l /etc/ssh/dedalus")).ExitCode);
+        Assert.Contains("Read-only file system", (await Tools.BashAsync(fixture.Runtime, id, "echo x >> /etc/ssh/dedalus/sshd_config")).StandardError, StringComparison.Ordinal);
         // sshd accepts its configuration.
-        Assert.Equal(0, (await Tools.ExecAsync(_runtime, id, ["/usr/sbin/sshd", "-t", "-f", "/etc/ssh/dedalus/sshd_config"])).ExitCode);
+        Assert.Equal(0, (await Tools.ExecAsync(fixture.Runtime, id, ["/usr/sbin/sshd", "-t", "-f", "/etc/ssh/dedalus/sshd_config"])).ExitCode);
     }
 
     [Fact]
@@ -88,7 +83,7 @@ public sealed class MachineSshTests(MachineRuntimeFixture fixture) : IClassFixtu
         var id = await fixture.StartMachineAsync();
 
         // sshd -T: the configuration sshd actually runs with, defaults included.
-        var effective = (await Tools.BashCheckedAsync(_runtime, id, "/usr/sbin/sshd -T -f /etc/ssh/dedalus/sshd_config"))
+        var effective = (await Tools.BashCheckedAsync(fixture.Runtime, id, "/usr/sbin/sshd -T -f /etc/ssh/dedalus/sshd_config"))
             .Split('\n').ToHashSet(StringComparer.Ordinal);
 
         string[] expected =

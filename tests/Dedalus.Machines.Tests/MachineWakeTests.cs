@@ -1,13 +1,10 @@
 using System.Diagnostics;
-using Dedalus.Machines.Runtime;
 using Xunit.Abstractions;
 
 namespace Dedalus.Machines.Tests;
 
 public sealed class MachineWakeTests(MachineRuntimeFixture fixture, ITestOutputHelper output) : IClassFixture<MachineRuntimeFixture>
 {
-    private readonly IMachineRuntime _runtime = fixture.Runtime;
-
     [Fact]
     public async Task A_machine_sleeps_and_wakes_ten_times_in_a_row_and_answers_each_time()
     {
@@ -18,14 +15,14 @@ public sealed class MachineWakeTests(MachineRuntimeFixture fixture, ITestOutputH
         for (var i = 0; i < 10; i++)
         {
             var stopwatch = Stopwatch.StartNew();
-            await _runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+            await fixture.Runtime.StopAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
             sleeps.Add(stopwatch.Elapsed.TotalMilliseconds);
-            Assert.Equal(MachineRuntimeState.Sleeping, await _runtime.GetStateAsync(id));
+            Assert.Equal(MachineRuntimeState.Sleeping, await fixture.Runtime.GetStateAsync(id));
 
             stopwatch.Restart();
-            await _runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
+            await fixture.Runtime.StartAsync(id).WaitAsync(MachineRuntimeFixture.Timeout);
             wakes.Add(stopwatch.Elapsed.TotalMilliseconds);
-            Assert.Equal(id, await Tools.BashCheckedAsync(_runtime, id, "hostname"));
+            Assert.Equal(id, await Tools.BashCheckedAsync(fixture.Runtime, id, "hostname"));
         }
 
         // Figures for the report (tests assert behaviour, not timings).

@@ -1,6 +1,3 @@
-using Dedalus.Machines.Runtime;
-using Dedalus.Testing;
-
 namespace Dedalus.Machines.Tests;
 
 /// <summary>Runs host tools and processes inside machines, always with a timeout.</summary>

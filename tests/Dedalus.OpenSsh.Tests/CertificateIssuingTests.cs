@@ -1,5 +1,4 @@
 using Dedalus.OpenSsh.Tests.Support;
-using Dedalus.Testing;
 
 namespace Dedalus.OpenSsh.Tests;
 
@@ -9,13 +8,12 @@ public sealed class CertificateIssuingTests
     [MemberData(nameof(SharedKeys.AllKinds), MemberType = typeof(SharedKeys))]
     public async Task Ssh_keygen_L_reads_every_field_of_a_user_certificate_for_every_key_type(string kind)
     {
-        using var directory = new TempDirectory();
         using var caKey = SshPrivateKey.GenerateEd25519();
         var subject = (await SharedKeys.GetAsync(kind)).PublicKey;
         var spec = CertificateSpecs.Full(subject);
 
         var cert = new SshCertificateAuthority(caKey).Issue(spec);
-        var listing = await OpenSshTools.ListCertificateAsync(directory, cert.ToOpenSshString("issued-by-test"));
+        var listing = await OpenSshTools.ListCertificateAsync(cert.ToOpenSshString("issued-by-test"));
 
         AssertListingMatches(listing, cert, spec, caKey.PublicKey, "user");
     }
@@ -24,7 +22,6 @@ public sealed class CertificateIssuingTests
     [MemberData(nameof(SharedKeys.AllKinds), MemberType = typeof(SharedKeys))]
     public async Task Ssh_keygen_L_reads_a_host_certificate_signed_by_an_ecdsa_ca_for_every_key_type(string kind)
     {
-        using var directory = new TempDirectory();
         using var caKey = SshPrivateKey.GenerateEcdsaNistP256();
         var subject = (await SharedKeys.GetAsync(kind)).PublicKey;
         var spec = CertificateSpecs.Simple(subject, serial: 99, principal: "127.0.0.1") with
@@ -35,7 +32,7 @@ public sealed class CertificateIssuingTests
         };
 
         var cert = new SshCertificateAuthority(caKey).Issue(spec);
-        var listing = await OpenSshTools.ListCertificateAsync(directory, cert.ToOpenSshString());
+        var listing = await OpenSshTools.ListCertificateAsync(cert.ToOpenSshString());
 
         AssertListingMatches(listing, cert, spec, caKey.PublicKey, "host");
         Assert.True(cert.VerifySignature());
@@ -47,7 +44,6 @@ public sealed class CertificateIssuingTests
     [InlineData(true, true)]
     public async Task Ssh_keygen_L_reads_open_ended_validity_windows(bool always, bool forever)
     {
-        using var directory = new TempDirectory();
         using var caKey = SshPrivateKey.GenerateEd25519();
         using var user = SshPrivateKey.GenerateEd25519();
         var spec = CertificateSpecs.Simple(user.PublicKey) with
@@ -57,7 +53,7 @@ public sealed class CertificateIssuingTests
         };
 
         var cert = new SshCertificateAuthority(caKey).Issue(spec);
-        var listing = await OpenSshTools.ListCertificateAsync(directory, cert.ToOpenSshString());
+        var listing = await OpenSshTools.ListCertificateAsync(cert.ToOpenSshString());
 
         Assert.Equal(CertificateListing.FormatValidity(spec.ValidAfter, spec.ValidBefore), listing.Valid);
         Assert.Equal(forever ? ulong.MaxValue : (ulong)spec.ValidBefore.ToUnixTimeSeconds(), cert.ValidBeforeUnixSeconds);
@@ -168,37 +164,19 @@ public sealed class CertificateIssuingTests
     [Fact]
     public void A_validity_window_that_ends_before_it_starts_is_refused()
     {
-        using var caKey = SshPrivateKey.GenerateEd25519();
-        using var user = SshPrivateKey.GenerateEd25519();
-        var spec = CertificateSpecs.Simple(user.PublicKey) with { ValidBefore = CertificateSpecs.Now.AddHours(-1) };
-
-        var ex = Assert.Throws<ArgumentException>(() => new SshCertificateAuthority(caKey).Issue(spec));
-
-        Assert.Contains("ValidBefore must be later than ValidAfter", ex.Message, StringComparison.Ordinal);
+        AssertIssueRefused(spec => spec with { ValidBefore = CertificateSpecs.Now.AddHours(-1) }, "ValidBefore must be later than ValidAfter");
     }
 
     [Fact]
     public void A_duplicated_extension_is_refused()
     {
-        using var caKey = SshPrivateKey.GenerateEd25519();
-        using var user = SshPrivateKey.GenerateEd25519();
-        var spec = CertificateSpecs.Simple(user.PublicKey) with { Extensions = ["permit-pty", "permit-pty"] };
-
-        var ex = Assert.Throws<ArgumentException>(() => new SshCertificateAuthority(caKey).Issue(spec));
-
-        Assert.Contains("extension 'permit-pty' is given twice", ex.Message, StringComparison.Ordinal);
+        AssertIssueRefused(spec => spec with { Extensions = ["permit-pty", "permit-pty"] }, "extension 'permit-pty' is given twice");
     }
 
     [Fact]
     public void An_empty_principal_is_refused()
     {
-        using var caKey = SshPrivateKey.GenerateEd25519();
-        using var user = SshPrivateKey.GenerateEd25519();
-        var spec = CertificateSpecs.Simple(user.PublicKey) with { Principals = ["ok", string.Empty] };
-
-        var ex = Assert.Throws<ArgumentException>(() => new SshCertificateAuthority(caKey).Issue(spec));
-
-        Assert.Contains("principal is null or empty", ex.Message, StringComparison.Ordinal);
+        AssertIssueRefused(spec => spec with { Principals = ["ok", string.Empty] }, "principal is null or empty");
     }
 
     [Fact]
@@ -221,6 +199,18 @@ public sealed class CertificateIssuingTests
 
         Assert.Equal(principals, cert.Principals);
         Assert.True(cert.VerifySignature());
+    }
+
+    /// <summary>Issuing a simple user certificate changed by <paramref name="change"/> fails naming the problem.</summary>
+    private static void AssertIssueRefused(Func<SshCertificateSpec, SshCertificateSpec> change, string expectedMessagePart)
+    {
+        using var caKey = SshPrivateKey.GenerateEd25519();
+        using var user = SshPrivateKey.GenerateEd25519();
+        var spec = change(CertificateSpecs.Simple(user.PublicKey));
+
+        var ex = Assert.Throws<ArgumentException>(() => new SshCertificateAuthority(caKey).Issue(spec));
+
+        Assert.Contains(expectedMessagePart, ex.Message, StringComparison.Ordinal);
     }
 
     private static void AssertListingMatches(

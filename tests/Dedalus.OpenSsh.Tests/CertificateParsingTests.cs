@@ -201,12 +201,6 @@ public sealed class CertificateParsingTests
         return new SshCertificateAuthority(caKey).Issue(CertificateSpecs.Simple(user.PublicKey));
     }
 
-    private static void AssertRefused(string line, string expectedMessagePart)
-    {
-        Assert.False(SshCertificate.TryParse(line, out var cert, out var error));
-        Assert.Null(cert);
-        Assert.Contains(expectedMessagePart, error, StringComparison.Ordinal);
-        var ex = Assert.Throws<SshFormatException>(() => SshCertificate.Parse(line));
-        Assert.Equal(error, ex.Message);
-    }
+    private static void AssertRefused(string line, string expectedMessagePart) =>
+        ParseAssert.Refused<SshCertificate>(line, expectedMessagePart, SshCertificate.TryParse, SshCertificate.Parse);
 }

@@ -167,7 +167,7 @@ public sealed class PrivateKeyTests
 
         // ssh -G only resolves configuration; loading the identity for real happens in the sshd tests.
         var config = await ProcessRunner.RunAsync(OpenSshTools.Ssh, ["-G", "-F", "/dev/null", "-i", keyPath, "-o", $"CertificateFile={certPath}", "example.test"], timeout: TimeSpan.FromSeconds(30));
-        var listing = await OpenSshTools.ListCertificateAsync(directory, cert.ToOpenSshString());
+        var listing = await OpenSshTools.ListCertificateAsync(cert.ToOpenSshString());
 
         Assert.Equal(0, config.ExitCode);
         Assert.Contains($"identityfile {keyPath}", config.StandardOutput, StringComparison.Ordinal);

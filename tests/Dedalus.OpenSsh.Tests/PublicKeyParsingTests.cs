@@ -306,12 +306,6 @@ public sealed class PublicKeyParsingTests
         Assert.Equal(Encoding.UTF8.GetByteCount("clé de Zoë"), Encoding.UTF8.GetByteCount(key.Comment!));
     }
 
-    private static void AssertRefused(string line, string expectedMessagePart)
-    {
-        Assert.False(SshPublicKey.TryParse(line, out var key, out var error));
-        Assert.Null(key);
-        Assert.Contains(expectedMessagePart, error, StringComparison.Ordinal);
-        var ex = Assert.Throws<SshFormatException>(() => SshPublicKey.Parse(line));
-        Assert.Equal(error, ex.Message);
-    }
+    private static void AssertRefused(string line, string expectedMessagePart) =>
+        ParseAssert.Refused<SshPublicKey>(line, expectedMessagePart, SshPublicKey.TryParse, SshPublicKey.Parse);
 }

@@ -20,10 +20,7 @@ public sealed class SshdLoginTests(SshdFixture sshd) : IClassFixture<SshdFixture
         var key = await SharedKeys.GetAsync(kind);
         var cert = Issue(sshd.UserCaKey, key.PublicKey, serial: 100, keyId: $"session-{kind}");
 
-        var result = await LoginAsync(key.PrivateKeyPath!, cert);
-
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal("ok", result.StandardOutput.Trim());
+        await AssertLogsInAsync(key.PrivateKeyPath!, cert);
     }
 
     [Fact]
@@ -33,10 +30,7 @@ public sealed class SshdLoginTests(SshdFixture sshd) : IClassFixture<SshdFixture
         var keyPath = sshd.WriteClientFile("id_ed25519", user.ToOpenSshFormat("ours"));
         var cert = Issue(sshd.UserCaKey, user.PublicKey, serial: 101, keyId: "our-key-file");
 
-        var result = await LoginAsync(keyPath, cert);
-
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal("ok", result.StandardOutput.Trim());
+        await AssertLogsInAsync(keyPath, cert);
     }
 
     [Fact]
@@ -45,10 +39,7 @@ public sealed class SshdLoginTests(SshdFixture sshd) : IClassFixture<SshdFixture
         var key = await SharedKeys.GetAsync("ed25519");
         var cert = Issue(sshd.SecondUserCaKey, key.PublicKey, serial: 102, keyId: "ecdsa-ca");
 
-        var result = await LoginAsync(key.PrivateKeyPath!, cert);
-
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal("ok", result.StandardOutput.Trim());
+        await AssertLogsInAsync(key.PrivateKeyPath!, cert);
     }
 
     [Fact]
@@ -62,8 +53,8 @@ public sealed class SshdLoginTests(SshdFixture sshd) : IClassFixture<SshdFixture
 
         Assert.Equal(0, result.ExitCode);
         Assert.True(
-            await sshd.WaitForLogAsync(logStart, "ID sess_logged_id (serial 4242) CA ED25519 " + sshd.UserCaKey.PublicKey.Fingerprint),
-            sshd.Log[logStart..]);
+            await sshd.Log.WaitForAsync("ID sess_logged_id (serial 4242) CA ED25519 " + sshd.UserCaKey.PublicKey.Fingerprint, logStart),
+            sshd.Log.Text[logStart..]);
     }
 
     [Fact]
@@ -119,7 +110,7 @@ public sealed class SshdLoginTests(SshdFixture sshd) : IClassFixture<SshdFixture
         var cert = Issue(otherCa, key.PublicKey, serial: 204, keyId: "other-ca");
 
         await AssertRefusedAsync(key.PrivateKeyPath!, cert, $"Failed publickey for {sshd.UserName} from 127.0.0.1");
-        Assert.Contains($"ID other-ca (serial 204) CA ED25519 {otherCa.PublicKey.Fingerprint}", sshd.Log, StringComparison.Ordinal);
+        Assert.Contains($"ID other-ca (serial 204) CA ED25519 {otherCa.PublicKey.Fingerprint}", sshd.Log.Text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -163,6 +154,14 @@ public sealed class SshdLoginTests(SshdFixture sshd) : IClassFixture<SshdFixture
         return sshd.RunSshAsync(keyPath, certPath, sshd.KnownHostsFor(sshd.HostCaKey.PublicKey));
     }
 
+    private async Task AssertLogsInAsync(string keyPath, SshCertificate cert)
+    {
+        var result = await LoginAsync(keyPath, cert);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("ok", result.StandardOutput.Trim());
+    }
+
     private async Task AssertRefusedAsync(string keyPath, SshCertificate cert, string sshdReason)
     {
         var logStart = sshd.Log.Length;
@@ -171,6 +170,6 @@ public sealed class SshdLoginTests(SshdFixture sshd) : IClassFixture<SshdFixture
 
         Assert.Equal(255, result.ExitCode);
         Assert.Contains("Permission denied (publickey)", result.StandardError, StringComparison.Ordinal);
-        Assert.True(await sshd.WaitForLogAsync(logStart, sshdReason), $"sshd did not log '{sshdReason}':\n{sshd.Log[logStart..]}");
+        Assert.True(await sshd.Log.WaitForAsync(sshdReason, logStart), $"sshd did not log '{sshdReason}':\n{sshd.Log.Text[logStart..]}");
     }
 }

@@ -33,37 +33,19 @@ public sealed class WireEncodingTests
     [Fact]
     public void A_negative_mpint_is_refused()
     {
-        var ex = Assert.Throws<SshFormatException>(() =>
-        {
-            var reader = new SshWireReader([0, 0, 0, 1, 0x80]);
-            reader.ReadPositiveMPInt("RSA modulus", 8);
-        });
-
-        Assert.Equal("RSA modulus is negative", ex.Message);
+        AssertRefused([0, 0, 0, 1, 0x80], (ref SshWireReader reader) => reader.ReadPositiveMPInt("RSA modulus", 8), "RSA modulus is negative");
     }
 
     [Fact]
     public void A_string_longer_than_the_data_is_refused_naming_the_field()
     {
-        var ex = Assert.Throws<SshFormatException>(() =>
-        {
-            var reader = new SshWireReader([0xFF, 0xFF, 0xFF, 0xFF, 1, 2]);
-            reader.ReadString("key id");
-        });
-
-        Assert.Equal("key id is truncated (declares 4294967295 bytes, 2 left)", ex.Message);
+        AssertRefused([0xFF, 0xFF, 0xFF, 0xFF, 1, 2], (ref SshWireReader reader) => reader.ReadString("key id"), "key id is truncated (declares 4294967295 bytes, 2 left)");
     }
 
     [Fact]
     public void Invalid_utf8_in_a_text_field_is_refused()
     {
-        var ex = Assert.Throws<SshFormatException>(() =>
-        {
-            var reader = new SshWireReader([0, 0, 0, 2, 0xC3, 0x28]);
-            reader.ReadUtf8("principal");
-        });
-
-        Assert.Equal("principal is not valid UTF-8", ex.Message);
+        AssertRefused([0, 0, 0, 2, 0xC3, 0x28], (ref SshWireReader reader) => reader.ReadUtf8("principal"), "principal is not valid UTF-8");
     }
 
     [Fact]
@@ -99,5 +81,19 @@ public sealed class WireEncodingTests
         writer.WriteString("héll");
 
         Assert.Equal(new byte[] { 0, 0, 0, 5, (byte)'h', 0xC3, 0xA9, (byte)'l', (byte)'l' }, buffer);
+    }
+
+    private delegate void ReadField(ref SshWireReader reader);
+
+    /// <summary>Reading <paramref name="data"/> fails with exactly <paramref name="message"/>.</summary>
+    private static void AssertRefused(byte[] data, ReadField read, string message)
+    {
+        var ex = Assert.Throws<SshFormatException>(() =>
+        {
+            var reader = new SshWireReader(data);
+            read(ref reader);
+        });
+
+        Assert.Equal(message, ex.Message);
     }
 }

@@ -6,39 +6,39 @@ using Dedalus.Testing;
 
 namespace Dedalus.Server.Tests;
 
-public sealed class AuthTests : IAsyncLifetime
+/// <summary>API keys, orgs and the paths that need no key.</summary>
+public sealed class AuthTests : ServerTestBase
 {
-    private readonly TempDirectory _data = new();
-    private RunningServer _server = null!;
-
-    public async Task InitializeAsync() => _server = await RunningServer.StartAsync(_data.Path);
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _data.Dispose();
-    }
-
     [Fact]
     public async Task A_request_without_a_key_is_401_auth_required()
     {
-        using var anonymous = _server.Client(null);
+        using var anonymous = Server.Client(null);
 
         var response = await anonymous.GetAsync("/v1/machines");
 
-        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
-        Assert.Equal(ErrorCodes.AuthRequired, response.Error().ErrorCode);
+        AssertUnauthorized(response, ErrorCodes.AuthRequired);
+    }
+
+    [Fact]
+    public async Task A_v1_path_in_another_case_is_authenticated_like_any_other_401_without_a_key_and_200_with_one()
+    {
+        using var anonymous = Server.Client(null);
+
+        var withoutKey = await anonymous.GetAsync("/V1/machines");
+        var withKey = await Api.GetAsync("/V1/Machines");
+
+        AssertUnauthorized(withoutKey, ErrorCodes.AuthRequired);
+        Assert.Equal(HttpStatusCode.OK, withKey.Status);
     }
 
     [Fact]
     public async Task A_request_with_an_unknown_key_is_401_auth_invalid()
     {
-        using var stranger = _server.Client("dk_not-a-real-key");
+        using var stranger = Server.Client("dk_not-a-real-key");
 
         var response = await stranger.GetAsync("/v1/machines");
 
-        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
-        Assert.Equal(ErrorCodes.AuthInvalid, response.Error().ErrorCode);
+        AssertUnauthorized(response, ErrorCodes.AuthInvalid);
     }
 
     [Theory]
@@ -46,7 +46,7 @@ public sealed class AuthTests : IAsyncLifetime
     [InlineData(false)]
     public async Task A_key_works_as_x_api_key_and_as_bearer(bool useXApiKey)
     {
-        using var api = await _server.NewClientAsync("acme", useXApiKey);
+        using var api = await Server.NewClientAsync("acme", useXApiKey);
 
         var response = await api.GetAsync("/v1/machines");
 
@@ -56,8 +56,8 @@ public sealed class AuthTests : IAsyncLifetime
     [Fact]
     public async Task A_valid_bearer_key_is_accepted_beside_a_stale_x_api_key_and_keys_of_two_orgs_are_401()
     {
-        using var api = await _server.NewClientAsync("acme");
-        using var other = await _server.NewClientAsync("globex");
+        using var api = await Server.NewClientAsync("acme");
+        using var other = await Server.NewClientAsync("globex");
 
         var stale = await api.SendAsync(HttpMethod.Get, "/v1/machines", headers: new Dictionary<string, string> { ["x-api-key"] = "dk_stale-key" });
         var same = await api.SendAsync(HttpMethod.Get, "/v1/machines", headers: new Dictionary<string, string> { ["x-api-key"] = api.ApiKey });
@@ -65,14 +65,13 @@ public sealed class AuthTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, stale.Status);
         Assert.Equal(HttpStatusCode.OK, same.Status);
-        Assert.Equal(HttpStatusCode.Unauthorized, twoOrgs.Status);
-        Assert.Equal(ErrorCodes.AuthInvalid, twoOrgs.Error().ErrorCode);
+        AssertUnauthorized(twoOrgs, ErrorCodes.AuthInvalid);
     }
 
     [Fact]
     public async Task An_org_header_naming_another_org_is_403_auth_org_mismatch_and_the_right_one_passes()
     {
-        using var api = await _server.NewClientAsync("acme");
+        using var api = await Server.NewClientAsync("acme");
 
         var wrong = await api.SendAsync(HttpMethod.Get, "/v1/machines", headers: new Dictionary<string, string> { ["X-Dedalus-Org-Id"] = "org-someone-else" });
         var right = await api.SendAsync(HttpMethod.Get, "/v1/machines", headers: new Dictionary<string, string> { ["X-Dedalus-Org-Id"] = api.OrgId });
@@ -85,16 +84,16 @@ public sealed class AuthTests : IAsyncLifetime
     [Fact]
     public async Task Another_orgs_machines_and_sessions_are_404_and_absent_from_lists()
     {
-        using var acme = await _server.NewClientAsync("acme");
-        using var globex = await _server.NewClientAsync("globex");
+        using var acme = await Server.NewClientAsync("acme");
+        using var globex = await Server.NewClientAsync("globex");
         var machine = await acme.CreateRunningMachineAsync();
-        var session = (await acme.PostAsync($"/v1/machines/{machine.MachineId}/ssh", $$"""{"public_key":"{{TestKeys.Ed25519}}"}""")).Session();
+        var session = (await acme.OpenSessionAsync(machine.MachineId)).Session();
 
         Assert.Equal(HttpStatusCode.NotFound, (await globex.GetAsync($"/v1/machines/{machine.MachineId}")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await globex.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"vcpu":2}""")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await globex.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await globex.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null)).Status);
-        Assert.Equal(HttpStatusCode.NotFound, (await globex.PostAsync($"/v1/machines/{machine.MachineId}/ssh", $$"""{"public_key":"{{TestKeys.Ed25519}}"}""")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await globex.OpenSessionAsync(machine.MachineId)).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await globex.GetAsync($"/v1/machines/{machine.MachineId}/ssh/{session.SessionId}")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await globex.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}/ssh/{session.SessionId}")).Status);
         Assert.Empty((await globex.GetAsync("/v1/machines")).MachineList().Items);
@@ -105,7 +104,7 @@ public sealed class AuthTests : IAsyncLifetime
     [Fact]
     public async Task Health_and_openapi_need_no_key_and_openapi_describes_the_machine_paths()
     {
-        using var anonymous = _server.Client(null);
+        using var anonymous = Server.Client(null);
 
         var health = await anonymous.GetAsync("/healthz");
         var ready = await anonymous.GetAsync("/readyz");
@@ -152,5 +151,11 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal(string.Empty, output.ToString());
         Assert.Contains($"no server database in {typo}", error.ToString(), StringComparison.Ordinal);
         Assert.False(Directory.Exists(typo));
+    }
+
+    private static void AssertUnauthorized(Response response, string errorCode)
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
+        Assert.Equal(errorCode, response.Error().ErrorCode);
     }
 }

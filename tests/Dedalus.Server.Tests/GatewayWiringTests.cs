@@ -10,80 +10,65 @@ using Dedalus.Testing;
 namespace Dedalus.Server.Tests;
 
 /// <summary>The in-process gateway: listeners follow machines, and the backend answers admission, wake and audit.</summary>
-public sealed class GatewayWiringTests : IAsyncLifetime
+public sealed class GatewayWiringTests : ServerTestBase
 {
-    private readonly TempDirectory _data = new();
     private readonly int _port = FreePort.Next();
-    private RunningServer _server = null!;
-    private ApiClient _api = null!;
 
-    public async Task InitializeAsync()
-    {
-        _server = await RunningServer.StartAsync(
-            _data.Path,
-            extraArgs: ["--gateway", "true", "--gateway-ports", $"{_port}-{_port}", "--gateway-bind", "127.0.0.1"]);
-        _api = await _server.NewClientAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _api.Dispose();
-        await _server.DisposeAsync();
-        _data.Dispose();
-    }
+    protected override Task<RunningServer> StartServerAsync(string dataDirectory) => RunningServer.StartAsync(
+        dataDirectory, extraArgs: ["--gateway", "true", "--gateway-ports", $"{_port}-{_port}", "--gateway-bind", "127.0.0.1"]);
 
     [Fact]
     public async Task A_created_machine_gets_a_gateway_listener_on_its_port_and_a_second_machine_finds_the_range_full()
     {
-        var machine = await _api.CreateRunningMachineAsync();
+        var machine = await Api.CreateRunningMachineAsync();
 
         using var client = new TcpClient();
         using var cts = new CancellationTokenSource(RunningServer.Timeout);
         await client.ConnectAsync("127.0.0.1", _port, cts.Token);
         var buffer = new byte[512];
         var read = await client.GetStream().ReadAsync(buffer, cts.Token);
-        var full = await _api.PostAsync("/v1/machines", """{"vcpu":1,"memory_mib":1024,"storage_gib":10}""");
+        var full = await Api.PostAsync("/v1/machines", """{"vcpu":1,"memory_mib":1024,"storage_gib":10}""");
 
         // The in-memory runtime cannot start sshd: the gateway says so in one line and closes.
         Assert.Contains("dedalus-gateway", Encoding.ASCII.GetString(buffer, 0, read), StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, full.Status);
         Assert.Equal(ErrorCodes.DependencyUnavailable, full.Error().ErrorCode);
-        Assert.Equal(_port, (await _server.Service<IStore>().GetMachineAsync(machine.MachineId))!.GatewayPort);
+        Assert.Equal(_port, (await Server.Service<IStore>().GetMachineAsync(machine.MachineId))!.GatewayPort);
     }
 
     [Fact]
     public async Task Admission_follows_the_machine_and_its_live_sessions_and_wake_returns_when_it_runs()
     {
-        var backend = _server.Service<GatewayBackend>();
-        var machine = await _api.CreateRunningMachineAsync();
+        var backend = Server.Service<GatewayBackend>();
+        var machine = await Api.CreateRunningMachineAsync();
         using var cts = new CancellationTokenSource(RunningServer.Timeout);
 
         Assert.Equal(GatewayAdmission.Running, await backend.AdmitAsync(machine.MachineId, cts.Token));
         Assert.Equal(GatewayAdmission.Unknown, await backend.AdmitAsync($"dm-{Guid.NewGuid()}", cts.Token));
 
-        var session = (await _api.PostAsync($"/v1/machines/{machine.MachineId}/ssh", $$"""{"public_key":"{{TestKeys.Ed25519}}"}""")).Session();
-        await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
-        await _api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
+        var session = (await Api.OpenSessionAsync(machine.MachineId)).Session();
+        await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
+        await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
         Assert.Equal(GatewayAdmission.SleepingWithLiveSession, await backend.AdmitAsync(machine.MachineId, cts.Token));
 
         await backend.WakeAsync(machine.MachineId, cts.Token);
-        Assert.Equal(MachinePhases.Running, (await _api.GetAsync($"/v1/machines/{machine.MachineId}")).Machine().Phase);
+        Assert.Equal(MachinePhases.Running, (await Api.GetAsync($"/v1/machines/{machine.MachineId}")).Machine().Phase);
 
-        await _api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}/ssh/{session.SessionId}");
-        await _api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
-        await _api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
+        await Api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}/ssh/{session.SessionId}");
+        await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
+        await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
         Assert.Equal(GatewayAdmission.SleepingWithoutLiveSession, await backend.AdmitAsync(machine.MachineId, cts.Token));
 
-        await _api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}");
+        await Api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}");
         Assert.Equal(GatewayAdmission.Deleted, await backend.AdmitAsync(machine.MachineId, cts.Token));
     }
 
     [Fact]
     public async Task A_finished_connection_is_recorded_and_counts_as_activity()
     {
-        var backend = _server.Service<GatewayBackend>();
-        var machine = await _api.CreateRunningMachineAsync();
-        var store = _server.Service<IStore>();
+        var backend = Server.Service<GatewayBackend>();
+        var machine = await Api.CreateRunningMachineAsync();
+        var store = Server.Service<IStore>();
         var before = (await store.GetMachineAsync(machine.MachineId))!.LastActivityAt;
         var ended = DateTimeOffset.UtcNow.AddSeconds(5);
 

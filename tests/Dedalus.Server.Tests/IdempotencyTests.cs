@@ -3,6 +3,7 @@ using System.Text;
 using Dedalus.Contracts;
 using Dedalus.Server.Http;
 using Dedalus.Server.Store;
+using Dedalus.Server.Store.Sqlite;
 using Dedalus.Server.Tests.Infrastructure;
 
 namespace Dedalus.Server.Tests;
@@ -20,12 +21,23 @@ public sealed class IdempotencyTests : ServerTestBase
 
         var second = await Api.PostAsync("/v1/machines", Body, Key("create-1"));
 
-        Assert.Equal(HttpStatusCode.Accepted, first.Status);
+        await AssertReplayedCreateAsync(first, second);
         Assert.Equal(first.Status, second.Status);
         Assert.Equal(first.ETag, second.ETag);
-        Assert.Equal(first.Body, second.Body);
-        Assert.Equal("true", second.Headers.GetValues(IdempotencyMiddleware.ReplayedHeader).Single());
-        Assert.Single((await Api.GetAsync("/v1/machines")).MachineList().Items);
+    }
+
+    [Fact]
+    public async Task A_key_left_in_flight_by_a_request_that_never_finished_is_taken_over_after_its_lease()
+    {
+        var store = Server.Service<IStore>();
+        var hash = IdempotencyMiddleware.RequestHash("POST", "/v1/machines", Encoding.UTF8.GetBytes(Body));
+        var crashedAt = DateTimeOffset.UtcNow - SqliteStore.InFlightLease - TimeSpan.FromSeconds(1);
+        Assert.Null(await store.TryBeginIdempotentAsync(Api.OrgId, "crashed-1", hash, crashedAt));
+
+        var retry = await Api.PostAsync("/v1/machines", Body, Key("crashed-1"));
+        var replay = await Api.PostAsync("/v1/machines", Body, Key("crashed-1"));
+
+        await AssertReplayedCreateAsync(retry, replay);
     }
 
     [Fact]
@@ -117,5 +129,14 @@ public sealed class IdempotencyTests : ServerTestBase
         Assert.Single((await Api.GetAsync($"/v1/machines/{machine.MachineId}/ssh")).SessionList().Items);
         Assert.Equal(HttpStatusCode.Accepted, sleep2.Status);
         Assert.Equal(sleep1.ETag, sleep2.ETag);
+    }
+
+    /// <summary>The first create was accepted, the second replayed its body and said so, and only one machine exists.</summary>
+    private async Task AssertReplayedCreateAsync(Response first, Response replay)
+    {
+        Assert.Equal(HttpStatusCode.Accepted, first.Status);
+        Assert.Equal(first.Body, replay.Body);
+        Assert.Equal("true", replay.Headers.GetValues(IdempotencyMiddleware.ReplayedHeader).Single());
+        Assert.Single((await Api.GetAsync("/v1/machines")).MachineList().Items);
     }
 }

@@ -29,7 +29,7 @@ public sealed partial class PersistenceAndSecretsTests : IDisposable
             sleeping = (await api.CreateRunningMachineAsync()).MachineId;
             await api.PostAsync($"/v1/machines/{sleeping}/sleep", null);
             await api.WaitForPhaseAsync(sleeping, MachinePhases.Sleeping);
-            var session = (await api.PostAsync($"/v1/machines/{running}/ssh", $$"""{"public_key":"{{TestKeys.Ed25519}}"}""")).Session();
+            var session = (await api.OpenSessionAsync(running)).Session();
             sessionId = session.SessionId;
             certificate = session.Connection!.UserCertificate!;
             hostCa = session.Connection.HostTrust!.PublicKey;
@@ -61,7 +61,7 @@ public sealed partial class PersistenceAndSecretsTests : IDisposable
         {
             using var api = await server.NewClientAsync();
             var machine = await api.CreateRunningMachineAsync();
-            var session = await api.PostAsync($"/v1/machines/{machine.MachineId}/ssh", $$"""{"public_key":"{{TestKeys.Ed25519}}"}""");
+            var session = await api.OpenSessionAsync(machine.MachineId);
             bodies.Add(session.Body);
             bodies.Add((await api.GetAsync($"/v1/machines/{machine.MachineId}/ssh")).Body);
             bodies.Add((await api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}/ssh/{session.Session().SessionId}")).Body);

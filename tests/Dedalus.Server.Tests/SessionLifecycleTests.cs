@@ -17,7 +17,7 @@ public sealed class SessionLifecycleTests : ServerTestBase
     {
         var machine = await Api.CreateRunningMachineAsync();
         var stored = await Store.GetMachineAsync(machine.MachineId);
-        var waiting = NewSession(stored!, SshSessionStatuses.WakeInProgress);
+        var waiting = StoredRecords.Session(stored!, SshSessionStatuses.WakeInProgress);
         await Store.InsertSessionAsync(waiting); // as if stored just before the machine's last transition
 
         var read = (await Api.GetAsync($"/v1/machines/{machine.MachineId}/ssh/{waiting.Id}")).Session();
@@ -68,24 +68,8 @@ public sealed class SessionLifecycleTests : ServerTestBase
     [Fact]
     public void An_open_session_past_its_expiry_reads_as_expired_and_an_ended_one_reads_as_it_is()
     {
-        var machine = new MachineRecord
-        {
-            Id = MachineIds.Format(Guid.NewGuid()),
-            OrgId = "org",
-            Vcpu = 1,
-            MemoryMib = 1024,
-            StorageGib = 1,
-            AutosleepSeconds = 300,
-            DesiredState = DesiredStates.Running,
-            Phase = MachinePhases.Running,
-            Reason = "running",
-            Revision = 1,
-            CreatedAt = DateTimeOffset.UnixEpoch,
-            LastTransitionAt = DateTimeOffset.UnixEpoch,
-            LastProgressAt = DateTimeOffset.UnixEpoch,
-            LastActivityAt = DateTimeOffset.UnixEpoch,
-        };
-        var ready = NewSession(machine, SshSessionStatuses.Ready);
+        var machine = StoredRecords.Machine("org", MachinePhases.Running, "running", DateTimeOffset.UnixEpoch);
+        var ready = StoredRecords.Session(machine, SshSessionStatuses.Ready);
         var after = ready.ExpiresAt + TimeSpan.FromMilliseconds(1);
 
         Assert.Equal(SshSessionStatuses.Ready, SessionLifecycle.AsOf(ready, ready.ExpiresAt - TimeSpan.FromSeconds(1)).Status);
@@ -94,16 +78,4 @@ public sealed class SessionLifecycleTests : ServerTestBase
         Assert.Equal(SshSessionStatuses.Closed, SessionLifecycle.AsOf(ready with { Status = SshSessionStatuses.Closed }, after).Status);
         Assert.Equal(SshSessionStatuses.Failed, SessionLifecycle.AsOf(ready with { Status = SshSessionStatuses.Failed }, after).Status);
     }
-
-    private static SessionRecord NewSession(MachineRecord machine, string status) => new()
-    {
-        Id = SessionIds.New(),
-        OrgId = machine.OrgId,
-        MachineId = machine.Id,
-        Status = status,
-        PublicKey = TestKeys.Ed25519,
-        Serial = SessionIds.NewSerial(),
-        CreatedAt = DateTimeOffset.UtcNow,
-        ExpiresAt = DateTimeOffset.UtcNow + TimeSpan.FromHours(1),
-    };
 }

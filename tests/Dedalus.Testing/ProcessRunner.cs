@@ -1,18 +1,14 @@
-using System.Diagnostics;
-
 namespace Dedalus.Testing;
 
-/// <summary>The outcome of a finished process.</summary>
-public sealed record ProcessResult(int ExitCode, string StandardOutput, string StandardError)
-{
-    public override string ToString() => $"exit {ExitCode}\nstdout: {StandardOutput}\nstderr: {StandardError}";
-}
-
-/// <summary>Runs real tools (ssh-keygen, ssh, runc) with a timeout; never hangs a test.</summary>
+/// <summary>Runs real tools (ssh-keygen, ssh, runc) to completion with a timeout; never hangs a test.</summary>
 public static class ProcessRunner
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Runs <paramref name="fileName"/>, feeds it <paramref name="standardInput"/> and collects its output. Past
+    /// <paramref name="timeout"/> the process is killed with its descendants and a <see cref="TimeoutException"/> names it.
+    /// </summary>
     public static async Task<ProcessResult> RunAsync(
         string fileName,
         IEnumerable<string> arguments,
@@ -21,48 +17,27 @@ public static class ProcessRunner
         IDictionary<string, string>? environment = null,
         CancellationToken cancellationToken = default)
     {
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        if (environment is not null)
-        {
-            foreach (var (key, value) in environment)
-            {
-                startInfo.Environment[key] = value;
-            }
-        }
-
-        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {fileName}");
+        var limit = timeout ?? DefaultTimeout;
+        await using var process = TestProcess.Start(fileName, arguments, environment);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        cts.CancelAfter(timeout ?? DefaultTimeout);
-        var stdout = process.StandardOutput.ReadToEndAsync(cts.Token);
-        var stderr = process.StandardError.ReadToEndAsync(cts.Token);
-        if (standardInput is not null)
-        {
-            await process.StandardInput.WriteAsync(standardInput.AsMemory(), cts.Token);
-        }
-
-        process.StandardInput.Close();
+        cts.CancelAfter(limit);
         try
         {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} {string.Join(' ', startInfo.ArgumentList)} did not finish within {timeout ?? DefaultTimeout}");
-        }
+            var stdout = process.StandardOutput.ReadToEndAsync(cts.Token);
+            var stderr = process.StandardError.ReadToEndAsync(cts.Token);
+            if (standardInput is not null)
+            {
+                await process.StandardInput.WriteAsync(standardInput.AsMemory(), cts.Token);
+            }
 
-        return new ProcessResult(process.ExitCode, await stdout, await stderr);
+            process.StandardInput.Close();
+            var exitCode = await process.Exited.WaitAsync(cts.Token);
+            return new ProcessResult(exitCode, await stdout, await stderr);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"{process.CommandLine} did not finish within {limit}");
+        }
     }
 
     public static Task<ProcessResult> RunAsync(string fileName, params string[] arguments) =>

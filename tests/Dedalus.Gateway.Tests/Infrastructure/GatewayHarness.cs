@@ -1,24 +1,21 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Dedalus.Testing;
 
 namespace Dedalus.Gateway.Tests.Infrastructure;
 
 /// <summary>A gateway under test on 127.0.0.1 with a host-sshd runtime and a recording backend.</summary>
-public sealed class GatewayHarness : IAsyncDisposable
+public sealed class GatewayHarness : GatewayUnderTest, IAsyncDisposable
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-
-    private readonly List<Process> _clients = [];
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     public GatewayHarness(SshTestSite site, GatewayOptions? options = null, TimeProvider? timeProvider = null)
+        : base(Timeout)
     {
         Site = site;
         Options = (options ?? new GatewayOptions()) with { ListenAddress = IPAddress.Loopback };
-        Gateway = new SshGateway(Options, Sshd, Backend, timeProvider);
+        StartGateway(Options, Sshd, timeProvider);
     }
 
     public SshTestSite Site { get; }
@@ -27,9 +24,7 @@ public sealed class GatewayHarness : IAsyncDisposable
 
     public HostSshdConnector Sshd { get; } = new();
 
-    public RecordingBackend Backend { get; } = new();
-
-    public SshGateway Gateway { get; }
+    protected override ISshClientSite ClientSite => Site;
 
     /// <summary>Adds a machine (config, runtime, backend answer) and opens its gateway port; returns the port.</summary>
     public async Task<int> AddMachineAsync(string machineId, GatewayAdmission admission = GatewayAdmission.Running)
@@ -39,32 +34,6 @@ public sealed class GatewayHarness : IAsyncDisposable
         Backend.Set(machineId, admission);
         var endPoint = await Gateway.OpenAsync(machineId, 0).WaitAsync(Timeout);
         return endPoint.Port;
-    }
-
-    public Task<ProcessResult> SshAsync(UserIdentity identity, int port, params string[] command) =>
-        ProcessRunner.RunAsync("ssh", Site.SshArguments(identity, port, command), timeout: Timeout);
-
-    public Task<ProcessResult> ToolAsync(string tool, IEnumerable<string> arguments, string? standardInput = null) =>
-        ProcessRunner.RunAsync(tool, arguments, standardInput, Timeout);
-
-    /// <summary>Starts a long-running client process (killed on dispose).</summary>
-    public Process StartClient(string fileName, IEnumerable<string> arguments)
-    {
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"{fileName} did not start");
-        _clients.Add(process);
-        return process;
     }
 
     /// <summary>Opens a raw TCP connection to a gateway port.</summary>
@@ -77,9 +46,9 @@ public sealed class GatewayHarness : IAsyncDisposable
     }
 
     /// <summary>Reads one CRLF/LF-terminated line (bounded), or null at end of stream.</summary>
-    public static async Task<string?> ReadLineAsync(Socket socket, TimeSpan? timeout = null)
+    public static async Task<string?> ReadLineAsync(Socket socket)
     {
-        using var cts = new CancellationTokenSource(timeout ?? Timeout);
+        using var cts = new CancellationTokenSource(Timeout);
         var line = new StringBuilder();
         var one = new byte[1];
         while (true)
@@ -100,9 +69,9 @@ public sealed class GatewayHarness : IAsyncDisposable
     }
 
     /// <summary>Reads until end of stream (bounded); returns the bytes read.</summary>
-    public static async Task<int> ReadToEndAsync(Socket socket, TimeSpan? timeout = null)
+    public static async Task<int> ReadToEndAsync(Socket socket)
     {
-        using var cts = new CancellationTokenSource(timeout ?? Timeout);
+        using var cts = new CancellationTokenSource(Timeout);
         var buffer = new byte[4096];
         var total = 0;
         while (true)
@@ -127,35 +96,19 @@ public sealed class GatewayHarness : IAsyncDisposable
         return (socket, banner);
     }
 
-    /// <summary>Polls <paramref name="condition"/> until true or the timeout passes; returns its last value.</summary>
-    public static async Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)((timeout ?? TimeSpan.FromSeconds(10)).TotalSeconds * Stopwatch.Frequency);
-        while (!condition())
-        {
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                return condition();
-            }
-
-            await Task.Delay(20);
-        }
-
-        return true;
-    }
-
     /// <summary>
     /// Sends <paramref name="message"/> into a local port forward and reads the answer, retrying while ssh is
     /// still setting up its local listener; an empty result means it never answered.
     /// </summary>
     public static async Task<byte[]> RoundTripThroughForwardAsync(int localPort, byte[] message)
     {
-        for (var attempt = 0; attempt < 100; attempt++)
+        var answer = Array.Empty<byte>();
+        await Eventually.TrueAsync(async () =>
         {
             try
             {
                 using var client = await ConnectAsync(localPort);
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                using var cts = new CancellationTokenSource(Timeout);
                 await client.SendAsync(message, SocketFlags.None, cts.Token);
                 client.Shutdown(SocketShutdown.Send);
                 var buffer = new byte[message.Length];
@@ -166,49 +119,22 @@ public sealed class GatewayHarness : IAsyncDisposable
                     total += read;
                 }
 
-                if (total > 0)
-                {
-                    return buffer[..total];
-                }
+                answer = buffer[..total];
+                return total > 0;
             }
             catch (SocketException)
             {
-                await Task.Delay(50); // ssh is still setting up its local listener
+                return false; // ssh is still setting up its local listener
             }
-        }
-
-        return [];
-    }
-
-    /// <summary>Kills (with their trees) and disposes client processes a test started.</summary>
-    public static async Task StopClientsAsync(IEnumerable<Process> clients, TimeSpan timeout)
-    {
-        foreach (var client in clients)
-        {
-            try
-            {
-                if (!client.HasExited)
-                {
-                    client.Kill(entireProcessTree: true);
-                }
-
-                await client.WaitForExitAsync().WaitAsync(timeout);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            client.Dispose();
-        }
+        }, Timeout);
+        return answer;
     }
 
     public static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
 
     public async ValueTask DisposeAsync()
     {
-        await StopClientsAsync(_clients, Timeout);
-
-        await Gateway.DisposeAsync().AsTask().WaitAsync(Timeout);
+        await StopClientsAndGatewayAsync();
         Sshd.KillAll();
     }
 }

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Dedalus.Machines.Runtime;
+using Dedalus.Testing.Sshd;
 
 namespace Dedalus.Gateway.Tests.Infrastructure;
 
@@ -21,8 +21,6 @@ public sealed class HostSshdConnector : ISshServerConnector
     /// <summary>How many sshd processes were started.</summary>
     public int ConnectCount => Volatile.Read(ref _connectCount);
 
-    public IEnumerable<HostMachineProcess> LiveProcesses => _live.Keys.Where(p => !p.Exited.IsCompleted);
-
     public void AddMachine(string machineId, string configPath, bool running = true) =>
         _machines[machineId] = new Machine(configPath) { Running = running };
 
@@ -37,19 +35,7 @@ public sealed class HostSshdConnector : ISshServerConnector
         }
 
         Interlocked.Increment(ref _connectCount);
-        var startInfo = new ProcessStartInfo("/usr/sbin/sshd")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in (string[])["-i", "-e", "-f", machine.ConfigPath])
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        var process = new HostMachineProcess(Process.Start(startInfo) ?? throw new InvalidOperationException("sshd did not start"));
+        var process = new HostMachineProcess(HostSshd.StartInetd(machine.ConfigPath));
         _live[process] = 0;
         _ = process.Exited.ContinueWith(_ => _live.TryRemove(process, out byte _), TaskScheduler.Default);
         return Task.FromResult<IMachineProcess>(process);

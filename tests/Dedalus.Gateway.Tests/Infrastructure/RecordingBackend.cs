@@ -1,8 +1,13 @@
 using System.Collections.Concurrent;
+using Dedalus.Machines.Runtime;
 
 namespace Dedalus.Gateway.Tests.Infrastructure;
 
-/// <summary>An <see cref="IGatewayBackend"/> that answers from a table and records every call.</summary>
+/// <summary>
+/// The control plane for a gateway under test: admission from a table the test sets, wakes through
+/// <see cref="OnWake"/> (which makes the machine run: a host sshd marked running, a runc machine started), and
+/// every audit record and activity report kept for assertions.
+/// </summary>
 public sealed class RecordingBackend : IGatewayBackend
 {
     private readonly ConcurrentDictionary<string, GatewayAdmission> _admissions = new(StringComparer.Ordinal);
@@ -11,8 +16,11 @@ public sealed class RecordingBackend : IGatewayBackend
     private readonly ConcurrentQueue<string> _wakes = new();
     private readonly SemaphoreSlim _recorded = new(0);
 
-    /// <summary>Called by <see cref="WakeAsync"/> (the test makes the machine run).</summary>
-    public Func<string, Task>? OnWake { get; set; }
+    /// <summary>A backend whose wakes start the machine in <paramref name="runtime"/>.</summary>
+    public static RecordingBackend WakingThrough(IMachineRuntime runtime) => new() { OnWake = runtime.StartAsync };
+
+    /// <summary>Called by <see cref="WakeAsync"/> to make the machine run; once it returns, the machine is admitted as running.</summary>
+    public Func<string, CancellationToken, Task>? OnWake { get; set; }
 
     public IReadOnlyCollection<GatewayConnectionRecord> Records => [.. _records];
 
@@ -28,11 +36,12 @@ public sealed class RecordingBackend : IGatewayBackend
     public async ValueTask WakeAsync(string machineId, CancellationToken cancellationToken)
     {
         _wakes.Enqueue(machineId);
-        _admissions[machineId] = GatewayAdmission.Running;
         if (OnWake is not null)
         {
-            await OnWake(machineId);
+            await OnWake(machineId, cancellationToken).ConfigureAwait(false);
         }
+
+        _admissions[machineId] = GatewayAdmission.Running;
     }
 
     public ValueTask RecordConnectionAsync(GatewayConnectionRecord record, CancellationToken cancellationToken)
@@ -44,10 +53,10 @@ public sealed class RecordingBackend : IGatewayBackend
 
     public void ReportActivity(string machineId) => _activity.AddOrUpdate(machineId, 1, (_, count) => count + 1);
 
-    /// <summary>Waits (bounded) for the first record matching <paramref name="predicate"/>.</summary>
+    /// <summary>Waits (bounded, 30 s unless told) for the first record matching <paramref name="predicate"/>.</summary>
     public async Task<GatewayConnectionRecord> WaitForRecordAsync(Func<GatewayConnectionRecord, bool> predicate, TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(15));
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
         while (true)
         {
             var match = _records.FirstOrDefault(predicate);
@@ -58,7 +67,8 @@ public sealed class RecordingBackend : IGatewayBackend
 
             try
             {
-                await _recorded.WaitAsync(TimeSpan.FromMilliseconds(100), cts.Token);
+                // Another look every 100 ms as well: a second waiter may have taken the signal of our record.
+                await _recorded.WaitAsync(TimeSpan.FromMilliseconds(100), cts.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -1,5 +1,4 @@
 using System.Text;
-using Dedalus.Testing;
 
 namespace Dedalus.Gateway.Tests.Infrastructure;
 
@@ -8,7 +7,7 @@ namespace Dedalus.Gateway.Tests.Infrastructure;
 /// with a host certificate, a KRL, and one sshd_config per machine. Lives in a root-owned 0700
 /// directory under /run (sshd's StrictModes refuses principals files under world-writable /tmp).
 /// </summary>
-public sealed class SshTestSite : IDisposable
+public sealed class SshTestSite : ISshClientSite, IDisposable
 {
     /// <summary>The serial the site's KRL revokes.</summary>
     public const ulong RevokedSerial = 4242;
@@ -25,8 +24,9 @@ public sealed class SshTestSite : IDisposable
 
     public string HostCaKey => Path.Combine(Root, "host_ca");
 
-    /// <summary>A known_hosts file holding only "@cert-authority 127.0.0.1,[127.0.0.1]:* &lt;host CA&gt;".</summary>
     public string KnownHostsFile => Path.Combine(Root, "known_hosts");
+
+    public string LoginUser => "root";
 
     public static async Task<SshTestSite> CreateAsync(string purpose = "gateway-tests", int loginGraceSeconds = 30)
     {
@@ -36,7 +36,6 @@ public sealed class SshTestSite : IDisposable
         var root = Path.Combine(parent, Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
         File.SetUnixFileMode(root, PrivateDirectory);
-        Directory.CreateDirectory("/run/sshd"); // sshd's privilege separation directory
         var site = new SshTestSite(root) { LoginGraceSeconds = loginGraceSeconds };
         await site.InitializeAsync();
         return site;
@@ -106,28 +105,9 @@ public sealed class SshTestSite : IDisposable
         return new UserIdentity(key, key + "-cert.pub", sessionId, serial);
     }
 
-    /// <summary>Common OpenSSH client options: strict host checking against the host CA only, the given identity, no config.</summary>
-    public IReadOnlyList<string> ClientOptions(UserIdentity identity) =>
-    [
-        "-F", "/dev/null",
-        "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=yes",
-        "-o", $"UserKnownHostsFile={KnownHostsFile}",
-        "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", "CheckHostIP=no",
-        "-o", "IdentitiesOnly=yes",
-        "-o", "ConnectTimeout=10",
-        "-i", identity.PrivateKey,
-        "-o", $"CertificateFile={identity.Certificate}",
-    ];
-
-    /// <summary>argv of <c>ssh</c> to run <paramref name="command"/> on the machine behind <paramref name="port"/>.</summary>
-    public IReadOnlyList<string> SshArguments(UserIdentity identity, int port, params string[] command) =>
-        [.. ClientOptions(identity), "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "root@127.0.0.1", .. command];
-
     private static async Task KeygenAsync(params string[] arguments)
     {
-        var result = await ProcessRunner.RunAsync("ssh-keygen", arguments, timeout: TimeSpan.FromSeconds(30));
+        var result = await ProcessRunner.RunAsync("ssh-keygen", arguments);
         if (result.ExitCode != 0)
         {
             throw new InvalidOperationException($"ssh-keygen {string.Join(' ', arguments)} failed: {result}");

@@ -1,31 +1,27 @@
-using Dedalus.Machines.Ssh;
-using System.Diagnostics;
 using System.Net;
-using Dedalus.Gateway.Tests.Infrastructure;
-using Dedalus.Testing;
+using Dedalus.Machines.Ssh;
 
 namespace Dedalus.Gateway.Tests.Runc;
 
 /// <summary>
-/// One runc site, one <see cref="SshGateway"/> in front of it and a <see cref="RuncTestBackend"/>, shared by a
-/// test class (machines are created once per class where the tests allow). Client processes a test starts are
-/// killed on dispose; machines, containers and mounts are removed even when a test failed.
+/// One runc site and one <see cref="SshGateway"/> in front of it, its backend waking machines through the runtime,
+/// shared by a test class (machines are created once per class where the tests allow). Client processes a test
+/// starts are killed on dispose; machines, containers and mounts are removed even when a test failed.
 /// </summary>
-public sealed class RuncGatewayFixture : IAsyncLifetime
+public sealed class RuncGatewayFixture : GatewayUnderTest, IAsyncLifetime
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    private readonly List<Process> _clients = [];
+    private readonly Lock _lock = new();
     private RuncTestSite? _site;
-    private RuncTestBackend? _backend;
-    private SshGateway? _gateway;
     private Task<MachinePair>? _pair;
 
+    public RuncGatewayFixture()
+        : base(Timeout)
+    {
+    }
+
     public RuncTestSite Site => _site ?? throw new InvalidOperationException("fixture not initialized");
-
-    public RuncTestBackend Backend => _backend ?? throw new InvalidOperationException("fixture not initialized");
-
-    public SshGateway Gateway => _gateway ?? throw new InvalidOperationException("fixture not initialized");
 
     /// <summary>The gateway options: loopback, any port (a restarted gateway binds the same one again).</summary>
     public static GatewayOptions GatewayOptions { get; } = new()
@@ -36,18 +32,20 @@ public sealed class RuncGatewayFixture : IAsyncLifetime
         ActivityReportInterval = TimeSpan.Zero,
     };
 
+    protected override ISshClientSite ClientSite => Site;
+
     public async Task InitializeAsync()
     {
         _site = await RuncTestSite.CreateAsync("gateway-runc");
-        _backend = new RuncTestBackend(_site.Runtime);
-        _gateway = new SshGateway(GatewayOptions, new InetdSshServerConnector(_site.Runtime), _backend);
+        Backend.OnWake = _site.Runtime.StartAsync;
+        StartGateway(GatewayOptions, new InetdSshServerConnector(_site.Runtime));
     }
 
     /// <summary>Creates a machine (running unless <paramref name="start"/> is false), tells the backend, opens its gateway port.</summary>
     public async Task<(string MachineId, int Port)> AddMachineAsync(bool start = true)
     {
         var id = await Site.CreateMachineAsync(start);
-        Backend.Set(id, start ? RuncTestMachineState.Running : RuncTestMachineState.Sleeping, liveSession: true);
+        Backend.Set(id, start ? GatewayAdmission.Running : GatewayAdmission.SleepingWithLiveSession);
         var endPoint = await Gateway.OpenAsync(id, 0).WaitAsync(Timeout);
         return (id, endPoint.Port);
     }
@@ -55,7 +53,7 @@ public sealed class RuncGatewayFixture : IAsyncLifetime
     /// <summary>Two running machines shared by the tests of a class (created on first use).</summary>
     public Task<MachinePair> MachinePairAsync()
     {
-        lock (_clients)
+        lock (_lock)
         {
             _pair ??= CreatePairAsync();
         }
@@ -77,55 +75,14 @@ public sealed class RuncGatewayFixture : IAsyncLifetime
     {
         Gateway.CloseMachineConnections(machineId);
         await Site.Runtime.StopAsync(machineId).WaitAsync(Timeout);
-        Backend.Set(machineId, RuncTestMachineState.Sleeping, liveSession);
-    }
-
-    public Task<ProcessResult> SshAsync(UserIdentity identity, int port, params string[] command) =>
-        ProcessRunner.RunAsync("ssh", Site.SshArguments(identity, port, command), timeout: Timeout);
-
-    public Task<ProcessResult> ToolAsync(string tool, IEnumerable<string> arguments) =>
-        ProcessRunner.RunAsync(tool, arguments, timeout: Timeout);
-
-    /// <summary>Starts a long-running client process (killed on dispose at the latest).</summary>
-    public Process StartClient(string fileName, IEnumerable<string> arguments)
-    {
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"{fileName} did not start");
-        lock (_clients)
-        {
-            _clients.Add(process);
-        }
-
-        return process;
+        Backend.Set(machineId, liveSession ? GatewayAdmission.SleepingWithLiveSession : GatewayAdmission.SleepingWithoutLiveSession);
     }
 
     public async Task DisposeAsync()
     {
-        Process[] clients;
-        lock (_clients)
-        {
-            clients = [.. _clients];
-        }
-
-        await GatewayHarness.StopClientsAsync(clients, Timeout);
-
         try
         {
-            if (_gateway is not null)
-            {
-                await _gateway.DisposeAsync().AsTask().WaitAsync(Timeout);
-            }
+            await StopClientsAndGatewayAsync();
         }
         finally
         {

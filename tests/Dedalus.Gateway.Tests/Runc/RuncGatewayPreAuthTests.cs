@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Dedalus.Gateway.Tests.Infrastructure;
-using Dedalus.Machines.Runtime;
 
 namespace Dedalus.Gateway.Tests.Runc;
 
@@ -15,6 +13,8 @@ namespace Dedalus.Gateway.Tests.Runc;
 /// </summary>
 public sealed class RuncGatewayPreAuthTests(RuncGatewayFixture fixture) : IClassFixture<RuncGatewayFixture>
 {
+    private static readonly TimeSpan SshdDefaultLoginGraceTime = TimeSpan.FromSeconds(120);
+
     [Fact]
     public async Task A_client_that_never_sends_its_version_is_closed_within_the_login_grace_time_and_leaves_nothing_behind()
     {
@@ -24,24 +24,24 @@ public sealed class RuncGatewayPreAuthTests(RuncGatewayFixture fixture) : IClass
         var stream = client.GetStream();
         var buffer = new byte[512];
         var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(RuncGatewayFixture.Timeout);
+        var stopwatch = Stopwatch.StartNew(); // sshd started its LoginGraceTime timer before it sent this banner
         Assert.StartsWith("SSH-2.0-", Encoding.ASCII.GetString(buffer, 0, read), StringComparison.Ordinal);
         Assert.Equal(1, fixture.Gateway.GetOpenConnectionCount(id));
         Assert.True(await SshdInsideAsync(id) > 0, "sshd -i runs inside while the client is connected");
         Assert.True(RuncExecsOnHost(id) > 0, "runc exec runs on the host while the client is connected");
-        var stopwatch = Stopwatch.StartNew();
 
-        // Send nothing. Before LoginGraceTime 30 this waited sshd's default 120 s (the read is cancelled at 60 s).
-        using (var silence = new CancellationTokenSource(RuncGatewayFixture.Timeout))
+        // Send nothing. Before LoginGraceTime 30 this waited sshd's default 120 s; the read gives up at 100 s.
+        using (var silence = new CancellationTokenSource(SshdDefaultLoginGraceTime - TimeSpan.FromSeconds(20)))
         {
             while (await stream.ReadAsync(buffer, silence.Token) > 0)
             {
             }
         }
 
-        Assert.InRange(stopwatch.Elapsed, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(45));
-        Assert.True(await GatewayHarness.EventuallyAsync(() => fixture.Gateway.GetOpenConnectionCount(id) == 0, RuncGatewayFixture.Timeout));
-        Assert.True(await EventuallyAsync(async () => await SshdInsideAsync(id) == 0), "an sshd stays inside the machine");
-        Assert.True(await EventuallyAsync(() => Task.FromResult(RuncExecsOnHost(id) == 0)), "a runc exec stays on the host");
+        Assert.InRange(stopwatch.Elapsed, TimeSpan.FromSeconds(20), SshdDefaultLoginGraceTime - TimeSpan.FromSeconds(20));
+        Assert.True(await Eventually.TrueAsync(() => fixture.Gateway.GetOpenConnectionCount(id) == 0, RuncGatewayFixture.Timeout));
+        Assert.True(await Eventually.TrueAsync(async () => await SshdInsideAsync(id) == 0, RuncGatewayFixture.Timeout), "an sshd stays inside the machine");
+        Assert.True(await Eventually.TrueAsync(() => RuncExecsOnHost(id) == 0, RuncGatewayFixture.Timeout), "a runc exec stays on the host");
     }
 
     [Fact]
@@ -72,26 +72,16 @@ public sealed class RuncGatewayPreAuthTests(RuncGatewayFixture fixture) : IClass
         });
         await Task.WhenAll(rounds).WaitAsync(TimeSpan.FromMinutes(3));
 
-        Assert.True(await GatewayHarness.EventuallyAsync(() => fixture.Gateway.GetOpenConnectionCount(id) == 0, RuncGatewayFixture.Timeout));
-        Assert.True(await EventuallyAsync(() => Task.FromResult(RuncExecsOnHost(id) == 0)), "a runc exec stays on the host");
-        Assert.True(await EventuallyAsync(async () => await SshdInsideAsync(id) == 0), "an sshd stays inside the machine");
-        Assert.True(await EventuallyAsync(async () => await ProcessesInsideAsync(id) == 0), "processes beyond tini and sleep stay inside");
+        Assert.True(await Eventually.TrueAsync(() => fixture.Gateway.GetOpenConnectionCount(id) == 0, RuncGatewayFixture.Timeout));
+        Assert.True(await Eventually.TrueAsync(() => RuncExecsOnHost(id) == 0, RuncGatewayFixture.Timeout), "a runc exec stays on the host");
+        Assert.True(await Eventually.TrueAsync(async () => await SshdInsideAsync(id) == 0, RuncGatewayFixture.Timeout), "an sshd stays inside the machine");
+        Assert.True(await Eventually.TrueAsync(async () => await ProcessesInsideAsync(id) == 0, RuncGatewayFixture.Timeout), "processes beyond tini and sleep stay inside");
     }
 
     /// <summary>Processes inside other than the init (tini, sleep infinity); pgrep does not count itself.</summary>
-    private Task<int> ProcessesInsideAsync(string machineId) => CountInsideAsync(machineId, ["pgrep", "-c", "-v", "-x", "tini|sleep"]);
+    private Task<int> ProcessesInsideAsync(string machineId) => fixture.Site.CountProcessesAsync(machineId, "-v", "-x", "tini|sleep");
 
-    private Task<int> SshdInsideAsync(string machineId) => CountInsideAsync(machineId, ["pgrep", "-c", "-x", "sshd"]);
-
-    private async Task<int> CountInsideAsync(string machineId, IReadOnlyList<string> pgrep)
-    {
-        await using var process = await fixture.Site.Runtime.ExecAsync(machineId, new MachineExecRequest(pgrep))
-            .WaitAsync(RuncGatewayFixture.Timeout);
-        using var cts = new CancellationTokenSource(RuncGatewayFixture.Timeout);
-        var output = await new StreamReader(process.StandardOutput).ReadToEndAsync(cts.Token);
-        await process.Exited.WaitAsync(RuncGatewayFixture.Timeout);
-        return int.Parse(output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private Task<int> SshdInsideAsync(string machineId) => fixture.Site.CountProcessesAsync(machineId, "-x", "sshd");
 
     /// <summary>Host processes "runc ... exec --process ... &lt;machine id&gt;" (the gateway's sshd connections; our pgrep exec has ended).</summary>
     private static int RuncExecsOnHost(string machineId)
@@ -116,23 +106,5 @@ public sealed class RuncGatewayPreAuthTests(RuncGatewayFixture fixture) : IClass
         }
 
         return count;
-    }
-
-    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition)
-    {
-        using var cts = new CancellationTokenSource(RuncGatewayFixture.Timeout);
-        while (!await condition())
-        {
-            try
-            {
-                await Task.Delay(100, cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }

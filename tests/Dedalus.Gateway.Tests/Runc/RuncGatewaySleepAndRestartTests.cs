@@ -28,7 +28,7 @@ public sealed class RuncGatewaySleepAndRestartTests(RuncGatewayFixture fixture) 
     public async Task A_sleeping_machine_without_a_live_session_is_refused_and_stays_asleep()
     {
         var (id, port) = await fixture.AddMachineAsync(start: false);
-        fixture.Backend.Set(id, RuncTestMachineState.Sleeping, liveSession: false);
+        fixture.Backend.Set(id, GatewayAdmission.SleepingWithoutLiveSession);
         var identity = fixture.Site.IssueUser(id);
 
         var result = await fixture.SshAsync(identity, port, "true");
@@ -74,8 +74,8 @@ public sealed class RuncGatewaySleepAndRestartTests(RuncGatewayFixture fixture) 
 
         // A restarted server: a new runtime on the same data directory and a new gateway on the same port.
         var runtime = new RuncMachineRuntime(fixture.Site.Options);
-        var backend = new RuncTestBackend(runtime);
-        backend.Set(id, RuncTestMachineState.Sleeping, liveSession: true);
+        var backend = RecordingBackend.WakingThrough(runtime);
+        backend.Set(id, GatewayAdmission.SleepingWithLiveSession);
         var gateway = new SshGateway(RuncGatewayFixture.GatewayOptions, new InetdSshServerConnector(runtime), backend);
         try
         {
@@ -113,9 +113,9 @@ public sealed class RuncGatewaySleepAndRestartTests(RuncGatewayFixture fixture) 
         }
 
         await fixture.SleepAsync(id, liveSession: true);
-        await ssh.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        var exitCode = await ssh.WaitForExitAsync(RuncGatewayFixture.Timeout);
 
-        Assert.Equal(255, ssh.ExitCode);
+        Assert.Equal(255, exitCode);
         var record = await fixture.Backend.WaitForRecordAsync(r => r.SessionId == identity.SessionId);
         Assert.Equal(GatewayConnectionEnd.GatewayClosed, record.End);
         var again = await fixture.SshAsync(identity, port, "uptime -p >/dev/null && echo awake");

@@ -1,9 +1,7 @@
 using System.Globalization;
-using Dedalus.Gateway.Tests.Infrastructure;
 using Dedalus.Machines.Runc;
 using Dedalus.Machines.Runtime;
 using Dedalus.OpenSsh;
-using Dedalus.Testing;
 
 namespace Dedalus.Gateway.Tests.Runc;
 
@@ -14,15 +12,15 @@ namespace Dedalus.Gateway.Tests.Runc;
 /// session, and the KRL. Clients get a known_hosts file with only the host CA. Dispose removes every
 /// machine, container, mount and file, even after a failed test.
 /// </summary>
-public sealed class RuncTestSite : IAsyncDisposable
+public sealed class RuncTestSite : ISshClientSite, IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
+    private readonly RuncDataDirectory _data;
     private readonly SshPrivateKey _hostCaKey = SshPrivateKey.GenerateEd25519();
     private readonly SshPrivateKey _userCaKey = SshPrivateKey.GenerateEd25519();
     private readonly SshCertificateAuthority _hostCa;
     private readonly SshCertificateAuthority _userCa;
-    private readonly List<string> _machines = [];
     private readonly List<ulong> _revoked = [];
     private readonly SemaphoreSlim _trustLock = new(1, 1);
     private long _nextSerial;
@@ -31,20 +29,15 @@ public sealed class RuncTestSite : IAsyncDisposable
 
     private RuncTestSite(string purpose, long pidsLimit)
     {
-        DataRoot = Directory.CreateTempSubdirectory($"dedalus-{purpose}-").FullName;
-        File.SetUnixFileMode(DataRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
-            UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        _data = new RuncDataDirectory($"dedalus-{purpose}-");
         Keys = new TempDirectory($"dedalus-{purpose}-keys-");
-        Options = new RuncRuntimeOptions { DataDirectory = Path.Combine(DataRoot, "data"), PidsLimit = pidsLimit };
+        Options = new RuncRuntimeOptions { DataDirectory = _data.Combine("data"), PidsLimit = pidsLimit };
         Runtime = new RuncMachineRuntime(Options);
         _hostCa = new SshCertificateAuthority(_hostCaKey);
         _userCa = new SshCertificateAuthority(_userCaKey);
         KnownHostsFile = Keys.WriteFile("known_hosts", $"@cert-authority 127.0.0.1,[127.0.0.1]:* {_hostCa.PublicKey.ToOpenSshString()}\n");
         UserCaPublicKey = _userCa.PublicKey.ToOpenSshString();
     }
-
-    /// <summary>The temporary directory holding the runtime data directory.</summary>
-    public string DataRoot { get; }
 
     public TempDirectory Keys { get; }
 
@@ -53,8 +46,9 @@ public sealed class RuncTestSite : IAsyncDisposable
     /// <summary>The runtime every test starts with (a test may build a second one on the same options).</summary>
     public RuncMachineRuntime Runtime { get; }
 
-    /// <summary>A known_hosts file holding only "@cert-authority 127.0.0.1,[127.0.0.1]:* &lt;host CA&gt;".</summary>
     public string KnownHostsFile { get; }
+
+    public string LoginUser => "machine";
 
     public string UserCaPublicKey { get; }
 
@@ -79,10 +73,7 @@ public sealed class RuncTestSite : IAsyncDisposable
     public async Task<string> CreateMachineAsync(bool start = true, MachineResources? resources = null)
     {
         var id = $"dm-{Guid.NewGuid()}";
-        lock (_machines)
-        {
-            _machines.Add(id);
-        }
+        _data.Track(id);
 
         using var hostKey = SshPrivateKey.GenerateEd25519();
         var now = DateTimeOffset.UtcNow;
@@ -144,24 +135,16 @@ public sealed class RuncTestSite : IAsyncDisposable
         await WriteTrustAsync();
     }
 
-    /// <summary>Client options: no config, strict host checking against our host CA only, the identity's key and certificate.</summary>
-    public IReadOnlyList<string> ClientOptions(UserIdentity identity) =>
-    [
-        "-F", "/dev/null",
-        "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=yes",
-        "-o", $"UserKnownHostsFile={KnownHostsFile}",
-        "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", "CheckHostIP=no",
-        "-o", "IdentitiesOnly=yes",
-        "-o", "ConnectTimeout=20",
-        "-i", identity.PrivateKey,
-        "-o", $"CertificateFile={identity.Certificate}",
-    ];
-
-    /// <summary>argv of <c>ssh</c> running <paramref name="command"/> as <c>machine</c> behind <paramref name="port"/>.</summary>
-    public IReadOnlyList<string> SshArguments(UserIdentity identity, int port, params string[] command) =>
-        [.. ClientOptions(identity), "-p", port.ToString(CultureInfo.InvariantCulture), "machine@127.0.0.1", .. command];
+    /// <summary>How many processes inside the machine <c>pgrep -c</c> counts with <paramref name="pgrepArguments"/> (pgrep does not count itself).</summary>
+    public async Task<int> CountProcessesAsync(string machineId, params string[] pgrepArguments)
+    {
+        await using var process = await Runtime.ExecAsync(machineId, new MachineExecRequest(["pgrep", "-c", .. pgrepArguments])).WaitAsync(Timeout);
+        await process.StandardInput.DisposeAsync().AsTask().WaitAsync(Timeout);
+        using var cts = new CancellationTokenSource(Timeout);
+        var output = await new StreamReader(process.StandardOutput).ReadToEndAsync(cts.Token);
+        await process.Exited.WaitAsync(Timeout);
+        return int.Parse(output.Trim(), CultureInfo.InvariantCulture);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -170,74 +153,17 @@ public sealed class RuncTestSite : IAsyncDisposable
             return;
         }
 
-        var errors = new List<Exception>();
-        string[] machines;
-        lock (_machines)
-        {
-            machines = [.. _machines];
-        }
-
-        IReadOnlyList<string> listed = [];
         try
         {
-            listed = await Runtime.ListAsync();
+            await _data.RemoveAsync(Options.RuncRoot, await Runtime.ListAsync(), id => Runtime.DeleteAsync(id).WaitAsync(Timeout));
         }
-        catch (IOException e)
+        finally
         {
-            errors.Add(e);
+            Keys.Dispose();
+            _hostCaKey.Dispose();
+            _userCaKey.Dispose();
+            _trustLock.Dispose();
         }
-
-        foreach (var id in machines.Concat(listed).Distinct(StringComparer.Ordinal))
-        {
-            try
-            {
-                await Runtime.DeleteAsync(id).WaitAsync(Timeout);
-            }
-            catch (Exception e) when (e is MachineRuntimeException or IOException or TimeoutException)
-            {
-                errors.Add(e);
-            }
-        }
-
-        // Whatever a failed test left behind: containers, then mounts, then files.
-        var list = await ProcessRunner.RunAsync("runc", ["--root", Options.RuncRoot, "list", "-q"]);
-        foreach (var id in list.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            await ProcessRunner.RunAsync("runc", ["--root", Options.RuncRoot, "delete", "--force", id]);
-        }
-
-        foreach (var mount in MountsUnder(DataRoot))
-        {
-            await ProcessRunner.RunAsync("umount", ["-l", mount]);
-        }
-
-        if (MountsUnder(DataRoot).Count == 0)
-        {
-            Directory.Delete(DataRoot, recursive: true);
-        }
-        else
-        {
-            errors.Add(new IOException($"{DataRoot} still has mounts: {string.Join(", ", MountsUnder(DataRoot))}"));
-        }
-
-        Keys.Dispose();
-        _hostCaKey.Dispose();
-        _userCaKey.Dispose();
-        _trustLock.Dispose();
-        if (errors.Count > 0)
-        {
-            throw new AggregateException("cleaning up runc machines failed", errors);
-        }
-    }
-
-    /// <summary>Mount points under <paramref name="path"/>, deepest first (the test's own reading of mountinfo).</summary>
-    public static IReadOnlyList<string> MountsUnder(string path)
-    {
-        var prefix = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
-        return [.. File.ReadLines("/proc/self/mountinfo")
-            .Select(line => line.Split(' ')[4].Replace("\\040", " ", StringComparison.Ordinal))
-            .Where(mountPoint => mountPoint == prefix || mountPoint.StartsWith(prefix + "/", StringComparison.Ordinal))
-            .Reverse()];
     }
 
     private ulong NextSerial() => (ulong)Interlocked.Increment(ref _nextSerial);

@@ -7,7 +7,6 @@ internal static class OpenSshTools
 {
     public const string SshKeygen = "/usr/bin/ssh-keygen";
     public const string Ssh = "/usr/bin/ssh";
-    public const string Sshd = "/usr/sbin/sshd";
 
     private static readonly Dictionary<string, string> Utc = new() { ["TZ"] = "UTC" };
 
@@ -36,10 +35,11 @@ internal static class OpenSshTools
         return (path, (await File.ReadAllTextAsync(path + ".pub")).Trim());
     }
 
-    /// <summary>Writes a certificate to a file and returns what <c>ssh-keygen -L</c> reads from it.</summary>
-    public static async Task<CertificateListing> ListCertificateAsync(TempDirectory directory, string certificateLine)
+    /// <summary>Writes a certificate to a scratch file and returns what <c>ssh-keygen -L</c> reads from it.</summary>
+    public static async Task<CertificateListing> ListCertificateAsync(string certificateLine)
     {
-        var path = directory.WriteFile($"c{Guid.NewGuid():N}-cert.pub", certificateLine + "\n");
+        using var directory = new TempDirectory();
+        var path = directory.WriteFile("listed-cert.pub", certificateLine + "\n");
         var result = await KeygenOkAsync("-L", "-f", path);
         return CertificateListing.Parse(result.StandardOutput);
     }

@@ -1,7 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Dedalus.Testing;
+using Dedalus.Testing.Sshd;
 
 namespace Dedalus.OpenSsh.Tests.Support;
 
@@ -16,17 +15,12 @@ public sealed class SshdFixture : IAsyncLifetime, IDisposable
     public const ulong RevokedSerial = 666;
     public const string RevokedKeyId = "revoked-session";
 
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
-
-    private readonly StringBuilder _log = new();
-    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Process? _sshd;
+    private HostSshd? _sshd;
     private bool _disposed;
 
     public SshdFixture()
     {
         // StrictModes checks every directory up to "/" (or the user's home): no world-writable /tmp.
-        Directory.CreateDirectory("/run/sshd");
         ConfigDirectory = Path.Combine("/run", "dedalus-openssh-tests-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(ConfigDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         ClientDirectory = new TempDirectory("dedalus-ssh-client-");
@@ -108,46 +102,11 @@ public sealed class SshdFixture : IAsyncLifetime, IDisposable
             string.Empty);
         var configPath = WriteConfigFile("sshd_config", config);
 
-        var check = await ProcessRunner.RunAsync(OpenSshTools.Sshd, ["-t", "-f", configPath], timeout: StartTimeout);
-        Assert.True(check.ExitCode == 0, "sshd -t refused the configuration: " + check);
-
-        var startInfo = new ProcessStartInfo(OpenSshTools.Sshd)
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[] { "-D", "-e", "-f", configPath })
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        _sshd = new Process { StartInfo = startInfo };
-        _sshd.ErrorDataReceived += (_, e) => OnLogLine(e.Data);
-        _sshd.OutputDataReceived += (_, e) => OnLogLine(e.Data);
-        _sshd.Start();
-        _sshd.BeginErrorReadLine();
-        _sshd.BeginOutputReadLine();
-        using var timeout = new CancellationTokenSource(StartTimeout);
-        var exited = _sshd.WaitForExitAsync(timeout.Token);
-        var first = await Task.WhenAny(_listening.Task, exited, Task.Delay(StartTimeout, timeout.Token));
-        if (first != _listening.Task)
-        {
-            throw new InvalidOperationException("sshd did not start listening: " + Log);
-        }
+        _sshd = await HostSshd.StartAsync(configPath, Port);
     }
 
-    /// <summary>Everything sshd has logged so far.</summary>
-    public string Log
-    {
-        get
-        {
-            lock (_log)
-            {
-                return _log.ToString();
-            }
-        }
-    }
+    /// <summary>What sshd has logged so far.</summary>
+    public OutputLog Log => _sshd?.Log ?? throw new InvalidOperationException("sshd has not been started");
 
     /// <summary>Writes a client-side file (0600) in a fresh name and returns its path.</summary>
     public string WriteClientFile(string name, string contents) =>
@@ -170,36 +129,24 @@ public sealed class SshdFixture : IAsyncLifetime, IDisposable
                 "-o", "GlobalKnownHostsFile=/dev/null",
                 "-o", "IdentitiesOnly=yes",
                 "-o", "IdentityAgent=none",
-                "-o", "ConnectTimeout=10",
+                "-o", "ConnectTimeout=30",
                 "-i", keyPath,
                 "-o", $"CertificateFile={certificatePath}",
                 "-l", UserName,
                 "127.0.0.1",
                 command,
             ],
-            timeout: TimeSpan.FromSeconds(30));
+            timeout: TimeSpan.FromSeconds(60));
 
-    /// <summary>Waits (bounded) until sshd has logged <paramref name="text"/> after <paramref name="fromLength"/>.</summary>
-    public async Task<bool> WaitForLogAsync(int fromLength, string text, TimeSpan? timeout = null)
+    public async Task DisposeAsync()
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(5));
-        while (DateTime.UtcNow < deadline)
+        if (_sshd is not null)
         {
-            if (Log[Math.Min(fromLength, Log.Length)..].Contains(text, StringComparison.Ordinal))
-            {
-                return true;
-            }
-
-            await Task.Delay(50);
+            await _sshd.DisposeAsync();
+            _sshd = null;
         }
 
-        return false;
-    }
-
-    public Task DisposeAsync()
-    {
         Dispose();
-        return Task.CompletedTask;
     }
 
     public void Dispose()
@@ -210,24 +157,6 @@ public sealed class SshdFixture : IAsyncLifetime, IDisposable
         }
 
         _disposed = true;
-        if (_sshd is not null)
-        {
-            try
-            {
-                if (!_sshd.HasExited)
-                {
-                    _sshd.Kill(entireProcessTree: true);
-                    _sshd.WaitForExit(5000);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            _sshd.Dispose();
-            _sshd = null;
-        }
-
         UserCaKey.Dispose();
         SecondUserCaKey.Dispose();
         HostCaKey.Dispose();
@@ -248,23 +177,5 @@ public sealed class SshdFixture : IAsyncLifetime, IDisposable
         File.WriteAllText(path, contents);
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         return path;
-    }
-
-    private void OnLogLine(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_log)
-        {
-            _log.AppendLine(line);
-        }
-
-        if (line.Contains("Server listening on 127.0.0.1", StringComparison.Ordinal))
-        {
-            _listening.TrySetResult();
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using Dedalus.Contracts;
 
 namespace Dedalus.Server.Tests.Infrastructure;
@@ -38,6 +39,10 @@ public sealed class ApiClient(HttpClient http, string apiKey, string orgId, Runn
     public Task<Response> PostAsync(string path, string? json, IDictionary<string, string>? headers = null) => SendAsync(HttpMethod.Post, path, json, headers);
 
     public Task<Response> GetAsync(string path) => SendAsync(HttpMethod.Get, path);
+
+    /// <summary>Asks for an SSH session on <paramref name="machineId"/> for <paramref name="publicKey"/> (a valid key unless told).</summary>
+    public Task<Response> OpenSessionAsync(string machineId, string publicKey = TestKeys.Ed25519) =>
+        PostAsync($"/v1/machines/{machineId}/ssh", JsonSerializer.Serialize(new CreateSshSessionRequest(publicKey), DedalusJsonContext.Default.CreateSshSessionRequest));
 
     public async Task<Machine> CreateMachineAsync(string json = """{"vcpu":1,"memory_mib":1024,"storage_gib":10}""")
     {

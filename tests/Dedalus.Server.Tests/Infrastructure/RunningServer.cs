@@ -16,7 +16,7 @@ namespace Dedalus.Server.Tests.Infrastructure;
 /// </summary>
 public sealed class RunningServer : IAsyncDisposable
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     private RunningServer(WebApplication app, string dataDirectory, LogCollector logs, string baseUrl)
     {

@@ -2,10 +2,15 @@ using Dedalus.Testing;
 
 namespace Dedalus.Server.Tests.Infrastructure;
 
-/// <summary>A fresh server on its own data directory per test, with an API client of a new org.</summary>
+/// <summary>
+/// A fresh server on its own data directory per test, with an API client of a new org and a work directory for
+/// client-side files. A class that needs other server settings overrides <see cref="StartServerAsync"/>.
+/// </summary>
 public abstract class ServerTestBase : IAsyncLifetime
 {
-    private readonly TempDirectory _data = new();
+    protected TempDirectory Data { get; } = new();
+
+    protected TempDirectory Work { get; } = new();
 
     protected RunningServer Server { get; private set; } = null!;
 
@@ -13,7 +18,7 @@ public abstract class ServerTestBase : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = await RunningServer.StartAsync(_data.Path);
+        Server = await StartServerAsync(Data.Path);
         Api = await Server.NewClientAsync();
     }
 
@@ -21,6 +26,12 @@ public abstract class ServerTestBase : IAsyncLifetime
     {
         Api.Dispose();
         await Server.DisposeAsync();
-        _data.Dispose();
+        Data.Dispose();
+        Work.Dispose();
     }
+
+    protected virtual Task<RunningServer> StartServerAsync(string dataDirectory) => RunningServer.StartAsync(dataDirectory);
+
+    /// <summary>A new Ed25519 key from ssh-keygen in the work directory: its public key line and private key path.</summary>
+    protected Task<(string PublicKey, string Path)> NewClientKeyAsync(string name = "id") => ClientKeys.GenerateAsync(Work, name);
 }

@@ -1,8 +1,9 @@
-namespace Dedalus.Machines.Tests;
+namespace Dedalus.Testing;
 
 /// <summary>The test's own reading of /proc/self/mountinfo (an oracle independent of the runtime's).</summary>
 public static class Mounts
 {
+    /// <summary>Mount points at or below <paramref name="path"/>, deepest first.</summary>
     public static IReadOnlyList<string> Under(string path)
     {
         var prefix = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));

@@ -1,0 +1,2 @@
+global using Dedalus.Gateway.Tests.Infrastructure;
+global using Dedalus.Testing;

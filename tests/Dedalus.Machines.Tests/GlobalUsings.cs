@@ -1,0 +1,2 @@
+global using Dedalus.Machines.Runtime;
+global using Dedalus.Testing;
