@@ -55,12 +55,12 @@ public sealed class CliRealServerTests(RealServer server) : IClassFixture<RealSe
     [Fact]
     public async Task Cli_ssh_is_stopped_by_sigterm_without_leftovers()
     {
-        using var process = _cli.Start("ssh", server.MachineId, "--", "echo started; sleep 30");
+        await using var process = _cli.Start("ssh", server.MachineId, "--", "echo started; sleep 30");
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         Assert.Equal("started", await process.StandardOutput.ReadLineAsync(cts.Token));
 
         await process.SignalAsync("TERM");
-        await process.WaitForExitAsync(cts.Token);
+        await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(143, process.ExitCode);
         Assert.EndsWith("dedalus: cancelled\n", await process.StandardError.ReadToEndAsync(cts.Token), StringComparison.Ordinal);

@@ -28,14 +28,14 @@ public sealed class CliSignalTests : IDisposable
             await context.Response.Body.FlushAsync(context.RequestAborted);
             await Task.Delay(Timeout.Infinite, context.RequestAborted);
         }));
-        using var process = _cli.Start("--base-url", api.BaseUrl.ToString(), "--api-key", "k", "machines", "watch", "--machine-id", Samples.MachineId, "--format", "raw");
+        await using var process = _cli.Start("--base-url", api.BaseUrl.ToString(), "--api-key", "k", "machines", "watch", "--machine-id", Samples.MachineId, "--format", "raw");
         using var cts = new CancellationTokenSource(Limit);
         var stderr = process.StandardError.ReadToEndAsync(cts.Token);
         var first = await process.StandardOutput.ReadLineAsync(cts.Token);
         Assert.StartsWith("{\"machine_id\":\"" + Samples.MachineId + "\"", first, StringComparison.Ordinal);
 
         await process.SignalAsync("INT");
-        await process.WaitForExitAsync(cts.Token);
+        await process.WaitForExitAsync(Limit);
 
         Assert.Equal(130, process.ExitCode);
         Assert.Equal("dedalus: cancelled\n", await stderr);
@@ -49,14 +49,14 @@ public sealed class CliSignalTests : IDisposable
         using var silent = new TcpListener(IPAddress.Loopback, 0);
         silent.Start();
         var port = ((IPEndPoint)silent.LocalEndpoint).Port;
-        using var process = _cli.Start(
+        await using var process = _cli.Start(
             "--base-url", $"http://127.0.0.1:{port}", "--api-key", "k", "machines", "create", "--vcpu", "1", "--memory-mib", "1024", "--storage-gib", "2");
         using var cts = new CancellationTokenSource(Limit);
         var stderr = process.StandardError.ReadToEndAsync(cts.Token);
         using var connection = await silent.AcceptTcpClientAsync(cts.Token);
 
         await process.SignalAsync(signal);
-        await process.WaitForExitAsync(cts.Token);
+        await process.WaitForExitAsync(Limit);
 
         Assert.Equal(expected, process.ExitCode);
         Assert.Equal("dedalus: cancelled\n", await stderr);

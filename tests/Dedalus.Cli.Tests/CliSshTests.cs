@@ -77,14 +77,14 @@ public sealed class CliSshTests(FakeMachinesFixture fixture) : IClassFixture<Fak
     [InlineData("SIGHUP", 129)]
     public async Task A_signal_stops_ssh_removes_the_temp_dir_and_exits_with_128_plus_the_signal(string signal, int expected)
     {
-        using var process = _cli.Start("ssh", Samples.MachineId, "--", "echo started; sleep 30");
+        await using var process = _cli.Start("ssh", Samples.MachineId, "--", "echo started; sleep 30");
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var line = await process.StandardOutput.ReadLineAsync(cts.Token);
         Assert.Equal("started", line);
         Assert.NotEmpty(_cli.Leftovers());
 
         await process.SignalAsync(signal[3..]);
-        await process.WaitForExitAsync(cts.Token);
+        await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(expected, process.ExitCode);
         Assert.EndsWith("dedalus: cancelled\n", await process.StandardError.ReadToEndAsync(cts.Token), StringComparison.Ordinal);
@@ -97,7 +97,7 @@ public sealed class CliSshTests(FakeMachinesFixture fixture) : IClassFixture<Fak
         fixture.Fake.Asleep = true;
         try
         {
-            using var process = _cli.Start("ssh", "--wait-timeout", "30", Samples.MachineId, "--", "true");
+            await using var process = _cli.Start("ssh", "--wait-timeout", "30", Samples.MachineId, "--", "true");
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             var sessions = fixture.Fake.SessionsCreated;
             var clock = Stopwatch.StartNew();
@@ -107,7 +107,7 @@ public sealed class CliSshTests(FakeMachinesFixture fixture) : IClassFixture<Fak
             }
 
             await process.SignalAsync("INT");
-            await process.WaitForExitAsync(cts.Token);
+            await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
             Assert.Equal(130, process.ExitCode);
             Assert.Equal("dedalus: cancelled\n", await process.StandardError.ReadToEndAsync(cts.Token));

@@ -217,23 +217,9 @@ public sealed class CliUsabilityTests(FakeMachinesFixture fixture) : IClassFixtu
         var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
         _cli.Environment["DEDALUS_BASE_URL"] = $"http://127.0.0.1:{port}";
         _cli.Environment["DEDALUS_API_KEY"] = "k";
-        var startInfo = new System.Diagnostics.ProcessStartInfo("script")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[] { "-qfec", "'" + CliProgram.Program.Replace("'", "'\\''", StringComparison.Ordinal) + "'" + " machines list", "/dev/null" })
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in _cli.EffectiveEnvironment())
-        {
-            startInfo.Environment[key] = value;
-        }
-
-        using var process = System.Diagnostics.Process.Start(startInfo)!;
+        // script(1) gives the CLI a terminal, where the notice is drawn.
+        await using var process = Dedalus.Testing.TestProcess.Start(
+            "script", ["-qfec", "'" + CliProgram.Program.Replace("'", "'\\''", StringComparison.Ordinal) + "'" + " machines list", "/dev/null"], _cli.EffectiveEnvironment());
         var output = new System.Text.StringBuilder();
         var reader = Task.Run(async () =>
         {
@@ -261,9 +247,9 @@ public sealed class CliUsabilityTests(FakeMachinesFixture fixture) : IClassFixtu
         }
         finally
         {
-            process.Kill(entireProcessTree: true);
+            process.Kill();
             await process.WaitForExitAsync();
-            await reader.WaitAsync(TimeSpan.FromSeconds(5));
+            await reader.WaitAsync(TimeSpan.FromSeconds(30));
         }
     }
 

@@ -99,6 +99,16 @@ public sealed class TestProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends <paramref name="signal"/> (<c>INT</c>, <c>TERM</c>, <c>HUP</c>) as a terminal or a service manager would.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        var kill = await ProcessRunner.RunAsync("kill", "-s", signal, Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -s {signal} {CommandLine} failed: {kill}");
+        }
+    }
+
     /// <summary>Kills the process and its descendants (no-op once it has exited).</summary>
     public void Kill() => ProcessTree.Kill(_process);
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Dedalus.Testing;
 
 namespace Dedalus.Cli.Tests.Infrastructure;
@@ -59,28 +58,8 @@ public sealed class CliProgram : IDisposable
     public Task<ProcessResult> RunToolAsync(string tool, params string[] arguments) =>
         ProcessRunner.RunAsync(tool, arguments, timeout: TimeSpan.FromSeconds(60), environment: EffectiveEnvironment());
 
-    /// <summary>Starts the program without waiting, stdout and stderr redirected.</summary>
-    public CliProcess Start(params string[] arguments)
-    {
-        var startInfo = new ProcessStartInfo(Program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in EffectiveEnvironment())
-        {
-            startInfo.Environment[key] = value;
-        }
-
-        return new CliProcess(Process.Start(startInfo)!);
-    }
+    /// <summary>Starts the program without waiting, stdin, stdout and stderr redirected; disposing kills it if a failed test left it running.</summary>
+    public TestProcess Start(params string[] arguments) => TestProcess.Start(Program, arguments, EffectiveEnvironment());
 
     public void Dispose() => _root.Dispose();
 }

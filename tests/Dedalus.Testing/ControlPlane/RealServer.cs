@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -16,9 +15,8 @@ namespace Dedalus.Testing.ControlPlane;
 public sealed class RealServer : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new("dedalus-real-server-");
-    private readonly StringWriterLog _log = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
-    private Process? _process;
+    private TestProcess? _process;
 
     public Uri BaseUrl { get; private set; } = null!;
 
@@ -36,44 +34,26 @@ public sealed class RealServer : IAsyncLifetime
         File.SetUnixFileMode(_directory.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         var port = FreePort.Next();
         var gatewayLow = FreePort.Next();
-        var startInfo = new ProcessStartInfo(Program)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[]
-        {
-            "--data-dir", _directory.Combine("data"),
-            "--listen", $"127.0.0.1:{port}",
-            "--runtime", "runc",
-            "--gateway",
-            "--gateway-ports", $"{gatewayLow}-{gatewayLow + 3}",
-            "--dev",
-        })
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
+        _process = TestProcess.Start(
+            Program,
+            [
+                "--data-dir", _directory.Combine("data"),
+                "--listen", $"127.0.0.1:{port}",
+                "--runtime", "runc",
+                "--gateway", "true",
+                "--gateway-ports", $"{gatewayLow}-{gatewayLow + 3}",
+                "--dev",
+            ],
+            [new("XDG_CONFIG_HOME", ConfigHome)],
+            drainOutput: true);
 
-        startInfo.Environment["XDG_CONFIG_HOME"] = ConfigHome;
-        _process = Process.Start(startInfo)!;
-        _process.OutputDataReceived += (_, e) => _log.Add(e.Data);
-        _process.ErrorDataReceived += (_, e) => _log.Add(e.Data);
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        // The server logs the dev credentials once it has written them (after it listens).
+        if (!await _process.Output.WaitForAsync("Dev credentials for org", timeout: TimeSpan.FromSeconds(120)))
+        {
+            throw new InvalidOperationException("dedalus-server did not start:\n" + Log);
+        }
 
         var devFile = Path.Combine(ConfigHome, "dedalus", "dev.env");
-        var clock = Stopwatch.StartNew();
-        while (!File.Exists(devFile) || !File.ReadAllText(devFile).Contains("DEDALUS_API_KEY=", StringComparison.Ordinal))
-        {
-            if (_process.HasExited || clock.Elapsed > TimeSpan.FromSeconds(120))
-            {
-                throw new InvalidOperationException("dedalus-server did not start:\n" + _log);
-            }
-
-            await Task.Delay(100);
-        }
-
         var values = File.ReadAllLines(devFile).Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
         BaseUrl = new Uri(values["DEDALUS_BASE_URL"]);
         ApiKey = values["DEDALUS_API_KEY"];
@@ -90,7 +70,7 @@ public sealed class RealServer : IAsyncLifetime
         {
             if (machine.Status.Phase == MachinePhases.Failed)
             {
-                throw new InvalidOperationException($"machine {MachineId} failed: {machine.Status.LastError}\n{_log}");
+                throw new InvalidOperationException($"machine {MachineId} failed: {machine.Status.LastError}\n{Log}");
             }
 
             await Task.Delay(100, cts.Token);
@@ -118,20 +98,18 @@ public sealed class RealServer : IAsyncLifetime
 
             if (!_process.HasExited)
             {
-                // SIGTERM: a graceful stop lets the runtime stop its machines.
-                await ProcessRunner.RunAsync("kill", "-s", "TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+                // SIGTERM: a graceful stop lets the runtime stop its machines; disposing kills what is left.
+                await _process.SignalAsync("TERM");
                 try
                 {
-                    await _process.WaitForExitAsync(grace.Token);
+                    await _process.WaitForExitAsync(TimeSpan.FromSeconds(30));
                 }
-                catch (OperationCanceledException)
+                catch (TimeoutException)
                 {
-                    _process.Kill(entireProcessTree: true);
                 }
             }
 
-            _process.Dispose();
+            await _process.DisposeAsync();
         }
 
         _http.Dispose();
@@ -143,7 +121,7 @@ public sealed class RealServer : IAsyncLifetime
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw new InvalidOperationException($"dedalus-server answered {(int)response.StatusCode} to {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {body}\n{_log}");
+            throw new InvalidOperationException($"dedalus-server answered {(int)response.StatusCode} to {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {body}\n{Log}");
         }
 
         return await response.Content.ReadFromJsonAsync(DedalusJsonContext.Default.Machine, cancellationToken)
@@ -165,18 +143,6 @@ public sealed class RealServer : IAsyncLifetime
         }
     }
 
-    private sealed class StringWriterLog
-    {
-        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
-
-        public void Add(string? line)
-        {
-            if (line is not null && _lines.Count < 2000)
-            {
-                _lines.Enqueue(line);
-            }
-        }
-
-        public override string ToString() => string.Join('\n', _lines);
-    }
+    /// <summary>What the server has printed so far (its log), for failure messages.</summary>
+    private string Log => _process is null ? "(not started)" : _process.Output.Text + _process.Errors.Text;
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Net.Sockets;
 using Dedalus.Contracts;
 
 namespace Dedalus.Testing.Sshd;
@@ -11,27 +9,19 @@ namespace Dedalus.Testing.Sshd;
 /// </summary>
 public sealed class OpenSshServer : IAsyncDisposable
 {
-    /// <summary>sshd's privilege separation directory; on a fresh host <c>/run</c> is a tmpfs without it.</summary>
-    private const string PrivilegeSeparationDirectory = "/run/sshd";
-
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
-
     private readonly TempDirectory _directory;
-    private readonly Process _sshd;
-    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _stderr;
+    private readonly HostSshd _sshd;
     private int _serial;
 
-    private OpenSshServer(TempDirectory directory, Process sshd, System.Collections.Concurrent.ConcurrentQueue<string> stderr, int port, string machineId, string hostCaPublicKey)
+    private OpenSshServer(TempDirectory directory, HostSshd sshd, string machineId, string hostCaPublicKey)
     {
         _directory = directory;
         _sshd = sshd;
-        _stderr = stderr;
-        Port = port;
         MachineId = machineId;
         HostCaPublicKey = hostCaPublicKey;
     }
 
-    public int Port { get; }
+    public int Port => _sshd.Port;
 
     public string MachineId { get; }
 
@@ -70,42 +60,8 @@ public sealed class OpenSshServer : IAsyncDisposable
                 LogLevel ERROR
 
                 """);
-            var startInfo = new ProcessStartInfo("/usr/sbin/sshd")
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            };
-            foreach (var argument in new[] { "-D", "-e", "-f", config })
-            {
-                startInfo.ArgumentList.Add(argument);
-            }
-
-            EnsurePrivilegeSeparationDirectory();
-            var stderr = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            var sshd = Process.Start(startInfo)!;
-            sshd.ErrorDataReceived += (_, e) =>
-            {
-                if (e.Data is { } line && stderr.Count < 200)
-                {
-                    stderr.Enqueue(line);
-                }
-            };
-            sshd.OutputDataReceived += (_, _) => { };
-            sshd.BeginErrorReadLine();
-            sshd.BeginOutputReadLine();
-            var server = new OpenSshServer(directory, sshd, stderr, port, machineId, File.ReadAllText(directory.Combine("host_ca.pub")).Trim());
-            try
-            {
-                await server.WaitListeningAsync();
-            }
-            catch
-            {
-                await server.DisposeAsync();
-                throw;
-            }
-
-            return server;
+            var sshd = await HostSshd.StartAsync(config, port);
+            return new OpenSshServer(directory, sshd, machineId, File.ReadAllText(directory.Combine("host_ca.pub")).Trim());
         }
         catch
         {
@@ -128,17 +84,7 @@ public sealed class OpenSshServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        try
-        {
-            _sshd.Kill(entireProcessTree: true);
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await _sshd.WaitForExitAsync(cts.Token);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        _sshd.Dispose();
+        await _sshd.DisposeAsync();
         _directory.Dispose();
     }
 
@@ -150,50 +96,4 @@ public sealed class OpenSshServer : IAsyncDisposable
             throw new InvalidOperationException("ssh-keygen failed: " + result);
         }
     }
-
-    /// <summary>
-    /// sshd refuses to start without its privilege separation directory (root-owned, not group or world writable);
-    /// Debian's service unit creates it at boot, so a host that never started the ssh service lacks it.
-    /// </summary>
-    private static void EnsurePrivilegeSeparationDirectory()
-    {
-        if (!Directory.Exists(PrivilegeSeparationDirectory))
-        {
-            Directory.CreateDirectory(PrivilegeSeparationDirectory);
-            File.SetUnixFileMode(
-                PrivilegeSeparationDirectory,
-                UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        }
-    }
-
-    /// <summary>Waits until sshd accepts connections; if it exits or never listens, fails with its exit code and stderr.</summary>
-    private async Task WaitListeningAsync()
-    {
-        var clock = Stopwatch.StartNew();
-        while (!_sshd.HasExited && clock.Elapsed < StartTimeout)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await client.ConnectAsync("127.0.0.1", Port, cts.Token);
-                return;
-            }
-            catch (Exception e) when (e is SocketException or OperationCanceledException)
-            {
-                await Task.Delay(50);
-            }
-        }
-
-        if (_sshd.HasExited)
-        {
-            // The parameterless wait also waits for the end of the redirected output, so all of stderr is in.
-            _sshd.WaitForExit();
-            throw new InvalidOperationException($"sshd exited with code {_sshd.ExitCode} before listening on 127.0.0.1:{Port}: {Stderr()}");
-        }
-
-        throw new TimeoutException($"sshd did not listen on 127.0.0.1:{Port} within {StartTimeout.TotalSeconds:0} s: {Stderr()}");
-    }
-
-    private string Stderr() => _stderr.IsEmpty ? "(nothing on stderr)" : string.Join(" | ", _stderr);
 }
