@@ -4,7 +4,8 @@
 # Summarises the TRX files that `dotnet test --logger trx --results-directory RESULTS_DIR` wrote.
 # The last line is always `tests: N passed, N failed, N skipped`, counted from the TRX files.
 # Before it, only when something went wrong: each failed test (fully qualified name and the first
-# lines of its error message, at most DEDALUS_TEST_SUMMARY_MAX tests, default 30), each test run
+# lines of its error message (DEDALUS_TEST_SUMMARY_LINES, default 4), at most DEDALUS_TEST_SUMMARY_MAX
+# tests (default 30)), each test run
 # that aborted (test host crash), and each expected test ASSEMBLY (name without .dll) that no TRX
 # file has results for. ./test calls it; it also runs on its own against any results directory.
 # Reads the TRX with xmllint (Debian package libxml2-utils, which ./test installs); without it,
@@ -109,7 +110,7 @@ for trx in "${trx_files[@]}"; do
       failure_lines+=("FAILED $test_name")
       while IFS= read -r line; do
         failure_lines+=("$line")
-      done < <(sed 1,2d <<<"$details" | first_lines 2)
+      done < <(sed 1,2d <<<"$details" | first_lines "${DEDALUS_TEST_SUMMARY_LINES:-4}")
       total_failed_listed=$((total_failed_listed + 1))
     done
   else
