@@ -5,8 +5,7 @@
 # The last line is always `tests: N passed, N failed, N skipped`, counted from the TRX files.
 # Before it, only when something went wrong: each failed test (fully qualified name and the first
 # lines of its error message (DEDALUS_TEST_SUMMARY_LINES, default 4), at most DEDALUS_TEST_SUMMARY_MAX
-# tests (default 30)), each test run
-# that aborted (test host crash), and each expected test ASSEMBLY (name without .dll) that no TRX
+# tests (default 30)), each test run that aborted (test host crash), and each expected test ASSEMBLY (name without .dll) that no TRX
 # file has results for. ./test calls it; it also runs on its own against any results directory.
 # Reads the TRX with xmllint (Debian package libxml2-utils, which ./test installs); without it,
 # it lists failed test names only.
