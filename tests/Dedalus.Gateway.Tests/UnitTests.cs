@@ -5,7 +5,7 @@ public sealed class UnitTests
 {
     [Theory]
     [InlineData("Accepted publickey for root from UNKNOWN port 65535 ssh2: ED25519-CERT SHA256:abc/def ID sess-1 (serial 42) CA ED25519 SHA256:xyz", "sess-1", 42UL)]
-    [InlineData("sshd[12]: Accepted publickey for machine from 10.0.0.1 port 5000 ssh2: ECDSA-CERT SHA256:q ID ses_01J (serial) x (serial 18446744073709551615) CA RSA SHA256:z\r", "ses_01J (serial) x", 18446744073709551615UL)]
+    [InlineData("sshd[12]: Accepted publickey for machine from 192.0.2.10 port 5000 ssh2: ECDSA-CERT SHA256:q ID ses_01J (serial) x (serial 18446744073709551615) CA RSA SHA256:z\r", "ses_01J (serial) x", 18446744073709551615UL)]
     public void The_accepted_line_yields_the_session_id_and_serial(string line, string sessionId, ulong serial)
     {
         Assert.True(SshdAcceptedLine.TryParse(line.TrimEnd('\r'), out var parsedSession, out var parsedSerial));
@@ -14,8 +14,8 @@ public sealed class UnitTests
     }
 
     [Theory]
-    [InlineData("Accepted publickey for root from 1.2.3.4 port 1 ssh2: ED25519 SHA256:plainkey")]
-    [InlineData("Failed publickey for root from 1.2.3.4 port 1 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y")]
+    [InlineData("Accepted publickey for root from 198.51.100.4 port 1 ssh2: ED25519 SHA256:plainkey")]
+    [InlineData("Failed publickey for root from 198.51.100.4 port 1 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y")]
     [InlineData("Accepted publickey for root ID s (serial -1) CA x")]
     public void Lines_without_an_accepted_certificate_yield_nothing(string line)
     {
