@@ -23,7 +23,7 @@ public static class ServerApp
     public static async Task<WebApplication> BuildAsync(ServerArguments arguments, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(arguments);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [.. arguments.ConfigurationArgs] });
+        var builder = WebApplication.CreateSlimBuilder();
 
         // Precedence: command-line options, then --Section:Key arguments, then DEDALUS_* variables, then appsettings.json.
         builder.Configuration.AddInMemoryCollection(ServerConfiguration.FromEnvironment());
