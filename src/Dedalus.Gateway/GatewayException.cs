@@ -18,11 +18,20 @@ public sealed class GatewayException : Exception
     }
 
     public GatewayException(string message, string? machineId, int? port, Exception? innerException = null)
+        : this(message, GatewayError.Other, machineId, port, innerException)
+    {
+    }
+
+    public GatewayException(string message, GatewayError error, string? machineId, int? port, Exception? innerException = null)
         : base(message, innerException)
     {
+        Error = error;
         MachineId = machineId;
         Port = port;
     }
+
+    /// <summary>What went wrong, for callers to decide on.</summary>
+    public GatewayError Error { get; }
 
     /// <summary>The machine concerned, when there is one.</summary>
     public string? MachineId { get; }

@@ -67,14 +67,18 @@ public sealed partial class SshGateway : IAsyncDisposable
     /// configured range; <c>0</c> binds an ephemeral port, for tests). Idempotent for the same port.
     /// </summary>
     /// <returns>The bound end point.</returns>
-    /// <exception cref="GatewayException">The port is outside the range, in use, or the machine already listens on another port.</exception>
+    /// <exception cref="GatewayException">
+    /// The port is outside the range, in use, cannot be bound, or the machine already listens on another port
+    /// (<see cref="GatewayException.Error"/> says which).
+    /// </exception>
     public async Task<IPEndPoint> OpenAsync(string machineId, int port, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(machineId);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (port != 0 && (port < _options.PortRangeStart || port > _options.PortRangeEnd))
         {
-            throw new GatewayException($"port {port} is outside the gateway range {_options.PortRangeStart}-{_options.PortRangeEnd}", machineId, port);
+            throw new GatewayException(
+                $"port {port} is outside the gateway range {_options.PortRangeStart}-{_options.PortRangeEnd}", GatewayError.PortOutsideRange, machineId, port);
         }
 
         await _listenerLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -84,7 +88,7 @@ public sealed partial class SshGateway : IAsyncDisposable
             {
                 return port == 0 || existing.EndPoint.Port == port
                     ? existing.EndPoint
-                    : throw new GatewayException($"{machineId} already listens on port {existing.EndPoint.Port}", machineId, port);
+                    : throw new GatewayException($"{machineId} already listens on port {existing.EndPoint.Port}", GatewayError.ListeningOnAnotherPort, machineId, port);
             }
 
             var socket = new Socket(_options.ListenAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -102,7 +106,8 @@ public sealed partial class SshGateway : IAsyncDisposable
             catch (SocketException ex)
             {
                 socket.Dispose();
-                throw new GatewayException($"cannot listen for {machineId} on {_options.ListenAddress}:{port}: {ex.SocketErrorCode}", machineId, port, ex);
+                var error = ex.SocketErrorCode == SocketError.AddressAlreadyInUse ? GatewayError.PortInUse : GatewayError.BindFailed;
+                throw new GatewayException($"cannot listen for {machineId} on {_options.ListenAddress}:{port}: {ex.SocketErrorCode}", error, machineId, port, ex);
             }
 
             var listener = new MachineListener(machineId, socket);

@@ -117,6 +117,7 @@ public sealed class ConnectionLifecycleTests(SshSiteFixture fixture) : IClassFix
 
         Assert.Equal(39999, error.Port);
         Assert.Equal(Machine, error.MachineId);
+        Assert.Equal(GatewayError.PortOutsideRange, error.Error);
     }
 
     [Fact]
@@ -130,6 +131,7 @@ public sealed class ConnectionLifecycleTests(SshSiteFixture fixture) : IClassFix
         var error = await Assert.ThrowsAsync<GatewayException>(() => harness.Gateway.OpenAsync(Machine, taken));
 
         Assert.Equal(taken, error.Port);
+        Assert.Equal(GatewayError.PortInUse, error.Error);
         Assert.Null(harness.Gateway.GetEndPoint(Machine));
     }
 
@@ -143,6 +145,7 @@ public sealed class ConnectionLifecycleTests(SshSiteFixture fixture) : IClassFix
 
         Assert.Equal(port, again.Port);
         Assert.Equal([Machine], harness.Gateway.ListeningMachines);
-        await Assert.ThrowsAsync<GatewayException>(() => harness.Gateway.OpenAsync(Machine, port == 65535 ? 65534 : port + 1));
+        var elsewhere = await Assert.ThrowsAsync<GatewayException>(() => harness.Gateway.OpenAsync(Machine, port == 65535 ? 65534 : port + 1));
+        Assert.Equal(GatewayError.ListeningOnAnotherPort, elsewhere.Error);
     }
 }
