@@ -61,6 +61,18 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Dedalus server: data in {DataDirectory}, runtime {Runtime}, gateway {GatewayHost} ports {PortLow}-{PortHigh}")]
     public static partial void Starting(ILogger logger, string dataDirectory, string runtime, string gatewayHost, int portLow, int portHigh);
 
-    [LoggerMessage(EventId = 1500, Level = LogLevel.Warning, Message = "Gateway for {MachineId} on port {Port} could not open")]
+    [LoggerMessage(EventId = 1500, Level = LogLevel.Debug, Message = "Gateway for {MachineId} on port {Port} could not open")]
     public static partial void GatewayOpenFailed(ILogger logger, string machineId, int port, Exception exception);
+
+    [LoggerMessage(EventId = 1501, Level = LogLevel.Warning, Message = "Gateway port {Port} of {MachineId} is not ours ({Result}, failed attempt {Failures}); retrying in {RetryIn}")]
+    public static partial void GatewayPortUnavailable(ILogger logger, string machineId, int port, Gateway.PortOpenResult result, int failures, TimeSpan retryIn);
+
+    [LoggerMessage(EventId = 1502, Level = LogLevel.Warning, Message = "Machine {MachineId} moved from gateway port {From} ({Result}) to {To} (revision {Revision})")]
+    public static partial void GatewayPortMoved(ILogger logger, string machineId, int from, int to, Gateway.PortOpenResult result, long revision);
+
+    [LoggerMessage(EventId = 1503, Level = LogLevel.Warning, Message = "Machine {MachineId} cannot leave gateway port {Port}: no other port of {Range} is free; retrying in {RetryIn}")]
+    public static partial void GatewayPortNoneFree(ILogger logger, string machineId, int port, string range, TimeSpan retryIn);
+
+    [LoggerMessage(EventId = 1504, Level = LogLevel.Information, Message = "Gateway port {Port} of {MachineId} is ours again after {Failures} failed attempts")]
+    public static partial void GatewayPortListening(ILogger logger, string machineId, int port, int failures);
 }

@@ -77,7 +77,7 @@ public sealed partial class ArchitectureTests
     [GeneratedRegex(@"Microsoft\.AspNetCore|\bStatusCodes\b|\bHttpContext\b|\bHttpRequest\b|\bHttpResponse\b|\bIResult\b|\bTypedResults\b")]
     private static partial Regex AspNetCoreUse();
 
-    [GeneratedRegex(@"\b(InsertSessionAsync|CloseSessionAsync|MarkSessionsReadyAsync|FailWaitingSessionsAsync|EndMachineSessionsAsync|ExpireSessionsAsync)\(")]
+    [GeneratedRegex(@"\b(InsertSessionAsync|CloseSessionAsync|MarkSessionsReadyAsync|MarkSessionsWaitingAsync|FailWaitingSessionsAsync|EndMachineSessionsAsync|ExpireSessionsAsync)\(")]
     private static partial Regex SessionStatusWrite();
 
     [GeneratedRegex(@"\bIServiceProvider\b|\bGetRequiredService\b|\bGetService\s*<")]

@@ -41,15 +41,30 @@ public sealed class GatewayService : IHostedService, IMachinePorts, ISessionConn
 
     public Task StopAsync(CancellationToken cancellationToken) => _gateway.DisposeAsync().AsTask();
 
-    public async Task OpenAsync(string machineId, int port, CancellationToken cancellationToken = default)
+    public async Task<PortOpenResult> OpenAsync(string machineId, int port, CancellationToken cancellationToken = default)
     {
+        if (_gateway.GetEndPoint(machineId) is { } current && current.Port != port)
+        {
+            // The machine moved (or a move was not stored): the stored port wins. One reconciler pass per machine at a
+            // time opens and closes its listener, so nothing races this.
+            await _gateway.CloseAsync(machineId, cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             await _gateway.OpenAsync(machineId, port, cancellationToken).ConfigureAwait(false);
+            return PortOpenResult.Listening;
         }
         catch (GatewayException ex)
         {
+            // The caller decides what a failure means and logs that; the socket error is detail.
             ServerLog.GatewayOpenFailed(_logger, machineId, port, ex);
+            return ex.Error switch
+            {
+                GatewayError.PortInUse => PortOpenResult.InUse,
+                GatewayError.PortOutsideRange => PortOpenResult.OutsideRange,
+                _ => PortOpenResult.Unavailable,
+            };
         }
     }
 

@@ -3,7 +3,7 @@ namespace Dedalus.Server.Gateway;
 /// <summary>Stands in for the gateway when it is disabled: nothing to open, close, cut or count.</summary>
 public sealed class NoGateway : IMachinePorts, ISessionConnections, IOpenConnections
 {
-    public Task OpenAsync(string machineId, int port, CancellationToken cancellationToken = default) => Task.CompletedTask;
+    public Task<PortOpenResult> OpenAsync(string machineId, int port, CancellationToken cancellationToken = default) => Task.FromResult(PortOpenResult.Listening);
 
     public Task CloseAsync(string machineId, CancellationToken cancellationToken = default) => Task.CompletedTask;
 

@@ -32,6 +32,9 @@ public static class ServerConfiguration
             "Create a dev org and API key on first start and write them to ~/.config/dedalus/dev.env for the CLI", IsSwitch: true),
         new("SweepInterval", null, null, "TIMESPAN", "How often autosleep, session expiry and retention run, 10 ms to 45 days [default: 00:00:05]"),
         new("ReconcileRetryDelay", null, null, "TIMESPAN", "Back-off step between retries of a failing runtime step, 0 to 5 min [default: 00:00:00.5]"),
+        new("GatewayPortRetryDelay", null, null, "TIMESPAN",
+            "First back-off before retrying a gateway port another process holds, doubling up to 10 times it; 10 ms to 5 min [default: 00:00:03]"),
+        new("GatewayPortAttempts", null, null, "N", "Failed attempts on a held gateway port before its machine moves to a free port, 1 to 1000 [default: 3]"),
     ];
 
     /// <summary><c>/var/lib/dedalus-server</c> for root (the server's usual user), else <c>$XDG_DATA_HOME/dedalus-server</c>.</summary>
@@ -103,6 +106,9 @@ public static class ServerConfiguration
                 "a time span from 00:00:00.010 to 45.00:00:00"),
             ReconcileRetryDelay = reader.Read("ReconcileRetryDelay", defaults.ReconcileRetryDelay, Within(TryTimeSpan, TimeSpan.Zero, TimeSpan.FromMinutes(5)),
                 "a time span from 00:00:00 to 00:05:00"),
+            GatewayPortRetryDelay = reader.Read("GatewayPortRetryDelay", defaults.GatewayPortRetryDelay,
+                Within(TryTimeSpan, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5)), "a time span from 00:00:00.010 to 00:05:00"),
+            GatewayPortAttempts = reader.Read("GatewayPortAttempts", defaults.GatewayPortAttempts, TryAttempts, "a whole number from 1 to 1000"),
         };
 
         return (options, errors);
@@ -184,6 +190,9 @@ public static class ServerConfiguration
 
     private static bool TryMaxVcpu(string text, out double vcpu) =>
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out vcpu) && vcpu is >= 0.25 and <= 1024 && vcpu % 0.25 == 0;
+
+    private static bool TryAttempts(string text, out int attempts) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out attempts) && attempts is >= 1 and <= 1000;
 
     private static bool TryTimeSpan(string text, out TimeSpan value) => TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value);
 

@@ -56,6 +56,15 @@ public sealed record ServerOptions
     /// <summary>How often the reconciler tries a failing runtime step before it marks the machine failed.</summary>
     public int ReconcileAttempts { get; init; } = 3;
 
+    /// <summary>
+    /// Back-off before the first retry of a machine's gateway port that another process holds; each later retry waits
+    /// twice as long as the one before, up to ten times this.
+    /// </summary>
+    public TimeSpan GatewayPortRetryDelay { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How many attempts to listen on a machine's gateway port fail before the machine moves to a free port of the range.</summary>
+    public int GatewayPortAttempts { get; init; } = 3;
+
     /// <summary>Back-dating of certificate validity for clock skew.</summary>
     public TimeSpan CertificateBackdate { get; init; } = TimeSpan.FromSeconds(60);
 

@@ -55,6 +55,7 @@ public static class ServerServices
     private static void AddReconciliation(IServiceCollection services)
     {
         services.AddSingleton<MachineWorkQueue>();
+        services.AddSingleton<GatewayPortRecovery>();
         services.AddSingleton<Reconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
         services.AddSingleton<MaintenanceService>();

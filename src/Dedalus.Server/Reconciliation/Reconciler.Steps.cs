@@ -19,10 +19,15 @@ public sealed partial class Reconciler
                 return;
             }
 
-            if (step == 0 && machine.DesiredState != DesiredStates.Destroyed)
+            // Idempotent: a machine's port opens on its first pass (creation, or start-up repair) and stays open; a port
+            // another process holds is retried, then moved (Reconciler.Ports.cs). A written port status is read back.
+            if (step == 0 && machine.DesiredState != DesiredStates.Destroyed && await EnsureListeningAsync(machine, cancellationToken).ConfigureAwait(false))
             {
-                // Idempotent: a machine's port opens on its first pass (creation, or start-up repair) and stays open.
-                await ports.OpenAsync(machine.Id, machine.GatewayPort, cancellationToken).ConfigureAwait(false);
+                machine = await store.GetMachineAsync(machineId, cancellationToken).ConfigureAwait(false);
+                if (machine is null)
+                {
+                    return;
+                }
             }
 
             if (machine.Phase == MachinePhases.Destroyed || (machine.Phase == MachinePhases.Failed && machine.DesiredState != DesiredStates.Destroyed))
@@ -102,6 +107,7 @@ public sealed partial class Reconciler
                 }
 
                 await ports.CloseAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+                portRecovery.Forget(machine.Id);
                 await runtime.DeleteAsync(machine.Id, cancellationToken).ConfigureAwait(false);
                 return await TransitionAsync(machine, MachinePhases.Destroyed, "destroyed", cancellationToken).ConfigureAwait(false) is not null;
 

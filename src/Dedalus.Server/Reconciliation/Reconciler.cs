@@ -13,9 +13,9 @@ namespace Dedalus.Server.Reconciliation;
 /// Drives each machine to its desired state through <see cref="IMachineRuntime"/>, one worker per machine at a time
 /// (kicks from the <see cref="MachineWorkQueue"/> arriving meanwhile coalesce into one more pass), recording every
 /// phase with a new revision and event and telling the <see cref="SessionLifecycle"/> after each transition. It opens
-/// a machine's gateway port as it first sees it and closes it as it destroys it. A failing runtime step is retried a
-/// few times with back-off before the machine is marked failed. On start it publishes the SSH trust and repairs every
-/// live machine.
+/// a machine's gateway port as it first sees it (retrying a port another process holds, then moving the machine to a
+/// free one: Reconciler.Ports.cs) and closes it as it destroys it. A failing runtime step is retried a few times with
+/// back-off before the machine is marked failed. On start it publishes the SSH trust and repairs every live machine.
 /// </summary>
 public sealed partial class Reconciler(
     IStore store,
@@ -26,6 +26,7 @@ public sealed partial class Reconciler(
     SshAuthority authority,
     SshTrustPublisher trust,
     IMachinePorts ports,
+    GatewayPortRecovery portRecovery,
     ServerOptions options,
     TimeProvider timeProvider,
     ILogger<Reconciler> logger) : BackgroundService

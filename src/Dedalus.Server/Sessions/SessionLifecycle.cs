@@ -8,10 +8,12 @@ using Dedalus.Server.Store;
 namespace Dedalus.Server.Sessions;
 
 /// <summary>
-/// The one owner of SSH session status (DESIGN.md section 4). A session opens <c>ready</c> on a running machine and
-/// <c>wake_in_progress</c> on any other live one; then the machine decides: running makes waiting sessions ready,
-/// failed fails them, destroyed ends them all and revokes their certificates. Close revokes one session and cuts its
-/// connections; expiry is a sweep. Nothing else writes a session's status, and reading never writes.
+/// The one owner of SSH session status (DESIGN.md section 4). A session opens <c>ready</c> on a running machine whose
+/// gateway port is ours, <c>ssh_in_progress</c> on a running machine whose port another process holds (the reconciler
+/// retries it, then moves the machine), and <c>wake_in_progress</c> on any other live one; then the machine decides:
+/// running with its port makes waiting sessions ready, failed fails them, destroyed ends them all and revokes their
+/// certificates. Close revokes one session and cuts its connections; expiry is a sweep. Nothing else writes a
+/// session's status, and reading never writes.
 /// </summary>
 public sealed class SessionLifecycle(
     IStore store,
@@ -24,9 +26,9 @@ public sealed class SessionLifecycle(
 {
     /// <summary>
     /// Stores a new session for <paramref name="key"/> on <paramref name="machine"/>, with its certificate unless the
-    /// machine is failed or destroyed (then the session is stored <c>failed</c>). A <c>wake_in_progress</c> session
-    /// turns ready when the reconciler reports the machine running (<see cref="MachineChangedAsync"/>); the caller
-    /// asks for the wake.
+    /// machine is failed or destroyed (then the session is stored <c>failed</c>). A waiting session turns ready when the
+    /// reconciler reports the machine running with its gateway port (<see cref="MachineChangedAsync"/>); for a
+    /// <c>wake_in_progress</c> one the caller asks for the wake.
     /// </summary>
     public async Task<SessionRecord> OpenAsync(MachineRecord machine, SshPublicKey key, CancellationToken cancellationToken = default)
     {
@@ -54,12 +56,12 @@ public sealed class SessionLifecycle(
         else
         {
             var certificate = authority.IssueUserCertificate(key, session.Id, session.Serial, machine.Id, now - options.CertificateBackdate, session.ExpiresAt);
-            var runs = IsRunning(machine);
+            var status = LiveStatus(machine);
             session = session with
             {
                 Certificate = certificate,
-                Status = runs ? SshSessionStatuses.Ready : SshSessionStatuses.WakeInProgress,
-                ReadyAt = runs ? now : null,
+                Status = status,
+                ReadyAt = status == SshSessionStatuses.Ready ? now : null,
             };
         }
 
@@ -113,9 +115,14 @@ public sealed class SessionLifecycle(
         {
             await store.FailWaitingSessionsAsync(machine.Id, ErrorCodes.MachineFailed, FailedMessage(machine), cancellationToken).ConfigureAwait(false);
         }
-        else if (IsRunning(machine))
+        else if (LiveStatus(machine) == SshSessionStatuses.Ready)
         {
             await store.MarkSessionsReadyAsync(machine.Id, now, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // Running without its gateway port (ssh_in_progress), or not running (wake_in_progress).
+            await store.MarkSessionsWaitingAsync(machine.Id, LiveStatus(machine), now, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -136,11 +143,19 @@ public sealed class SessionLifecycle(
     /// sweeper has stored it so. Pure: nothing is written.
     /// </summary>
     public static SessionRecord AsOf(SessionRecord session, DateTimeOffset now) =>
-        session.Status is SshSessionStatuses.Ready or SshSessionStatuses.WakeInProgress && now >= session.ExpiresAt
+        session.Status is SshSessionStatuses.Ready or SshSessionStatuses.WakeInProgress or SshSessionStatuses.SshInProgress && now >= session.ExpiresAt
             ? session with { Status = SshSessionStatuses.Expired }
             : session;
 
-    private static bool IsRunning(MachineRecord machine) => machine.Phase == MachinePhases.Running && machine.DesiredState == DesiredStates.Running;
+    /// <summary>
+    /// What a live machine means for a session on it: <c>ready</c> when it runs and the gateway listens on its port;
+    /// <c>ssh_in_progress</c> when it runs but another process holds its port (no <c>ready</c> for a port that is not
+    /// ours); else <c>wake_in_progress</c>.
+    /// </summary>
+    private static string LiveStatus(MachineRecord machine) =>
+        !(machine.Phase == MachinePhases.Running && machine.DesiredState == DesiredStates.Running) ? SshSessionStatuses.WakeInProgress
+        : !machine.IsGatewayPortUnavailable ? SshSessionStatuses.Ready
+        : SshSessionStatuses.SshInProgress;
 
     private static bool IsDestroyed(MachineRecord machine) =>
         machine.DesiredState == DesiredStates.Destroyed || machine.Phase is MachinePhases.Destroying or MachinePhases.Destroyed;

@@ -17,7 +17,10 @@ public interface IStore
     Task<MachineRecord?> GetMachineAsync(string machineId, CancellationToken cancellationToken = default);
     Task<Page<MachineRecord>> ListMachinesAsync(string orgId, long after, int limit, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<MachineRecord>> ListLiveMachinesAsync(CancellationToken cancellationToken = default);
-    /// <summary>Writes <paramref name="machine"/> if the stored revision is still <paramref name="expectedRevision"/>, and appends its event.</summary>
+    /// <summary>
+    /// Writes <paramref name="machine"/> if the stored revision is still <paramref name="expectedRevision"/> and, when its
+    /// gateway port changes, no other live machine has the new port; appends its event.
+    /// </summary>
     Task<bool> TryUpdateMachineAsync(MachineRecord machine, long expectedRevision, string eventPayload, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<MachineEvent>> GetMachineEventsAsync(string machineId, long after, CancellationToken cancellationToken = default);
 
@@ -26,13 +29,15 @@ public interface IStore
     Task<long> InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken = default);
     Task<SessionRecord?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default);
     Task<Page<SessionRecord>> ListSessionsAsync(string machineId, long after, int limit, CancellationToken cancellationToken = default);
-    /// <summary>Turns the machine's <c>wake_in_progress</c> sessions ready.</summary>
+    /// <summary>Turns the machine's waiting (<c>wake_in_progress</c>, <c>ssh_in_progress</c>) unexpired sessions ready.</summary>
     Task<int> MarkSessionsReadyAsync(string machineId, DateTimeOffset now, CancellationToken cancellationToken = default);
-    /// <summary>Fails the machine's open (<c>wake_in_progress</c>) sessions.</summary>
+    /// <summary>Gives the machine's waiting unexpired sessions the waiting status <paramref name="status"/> (<c>wake_in_progress</c> or <c>ssh_in_progress</c>).</summary>
+    Task<int> MarkSessionsWaitingAsync(string machineId, string status, DateTimeOffset now, CancellationToken cancellationToken = default);
+    /// <summary>Fails the machine's waiting (<c>wake_in_progress</c>, <c>ssh_in_progress</c>) sessions.</summary>
     Task<int> FailWaitingSessionsAsync(string machineId, string errorCode, string errorMessage, CancellationToken cancellationToken = default);
     /// <summary>
     /// Ends every open session of a destroyed machine in one transaction: <c>ready</c> ones become <c>closed</c>,
-    /// <c>wake_in_progress</c> ones <c>failed</c>, both with the error; every unexpired serial is revoked. Returns how many were revoked.
+    /// waiting ones <c>failed</c>, both with the error; every unexpired serial is revoked. Returns how many were revoked.
     /// </summary>
     Task<int> EndMachineSessionsAsync(string machineId, DateTimeOffset now, string errorCode, string errorMessage, CancellationToken cancellationToken = default);
     /// <summary>Marks every open session whose <c>expires_at</c> has passed as expired.</summary>
@@ -44,7 +49,7 @@ public interface IStore
 
     // Gateway audit.
     Task RecordConnectionAsync(ConnectionAudit audit, CancellationToken cancellationToken = default);
-    /// <summary>Whether the machine has a session that can still log in (ready or waking, unexpired).</summary>
+    /// <summary>Whether the machine has a session that can still log in (ready or waiting, unexpired).</summary>
     Task<bool> HasLiveSessionAsync(string machineId, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     // Idempotency.

@@ -8,6 +8,9 @@ namespace Dedalus.Server.Machines.Api;
 /// <summary>Maps stored machines to the wire contract; their status events carry the same JSON.</summary>
 public static class MachineMapper
 {
+    /// <summary>The status reason of a live machine whose gateway port another process holds (its <c>last_error</c> says which port and what next).</summary>
+    public const string GatewayPortUnavailable = "gateway_port_unavailable";
+
     public static Machine ToContract(MachineRecord m) => new(
         m.Id,
         m.Vcpu,
@@ -16,8 +19,17 @@ public static class MachineMapper
         m.AutosleepSeconds,
         m.DesiredState,
         m.Phase,
-        new LifecycleStatus(m.Phase, m.Reason, m.Retryable, Revision(m), m.LastTransitionAt, m.LastProgressAt, m.LastError),
+        Status(m),
         m.CreatedAt);
+
+    /// <summary>
+    /// The machine's lifecycle status. A gateway port the gateway cannot listen on comes first while the machine is
+    /// otherwise alive (nobody can reach it): a failed machine shows its failure, a machine being destroyed its end.
+    /// </summary>
+    public static LifecycleStatus Status(MachineRecord m) =>
+        m.IsGatewayPortUnavailable
+            ? new LifecycleStatus(m.Phase, GatewayPortUnavailable, true, Revision(m), m.LastTransitionAt, m.LastProgressAt, m.GatewayPortError)
+            : new LifecycleStatus(m.Phase, m.Reason, m.Retryable, Revision(m), m.LastTransitionAt, m.LastProgressAt, m.LastError);
 
     public static string Revision(MachineRecord m) => m.Revision.ToString(CultureInfo.InvariantCulture);
 

@@ -11,7 +11,7 @@ namespace Dedalus.Server.Machines.Api;
 /// <c>GET /v1/machines/{id}/status/stream</c>: server-sent events <c>event: status</c>, <c>id:</c> = the
 /// machine event sequence (monotonic), <c>data:</c> = the machine JSON. Without <c>Last-Event-ID</c> the
 /// current state comes first; with it, every later event. The stream ends once the machine is at its
-/// desired state with no resize pending (or failed). A comment line every 15 s keeps proxies from cutting long waits.
+/// desired state with no resize pending and its gateway port listening (or failed). A comment line every 15 s keeps proxies from cutting long waits.
 /// </summary>
 public static class MachineStatusStream
 {
@@ -58,8 +58,9 @@ public static class MachineStatusStream
                     await context.Response.Body.FlushAsync(cancellationToken);
                 }
 
-                // At the desired state means with a pending resize applied too (a PATCH answered 202 for it).
-                if ((machine.IsConverged && !machine.ResourcesDirty) || machine.Phase == MachinePhases.Failed)
+                // At the desired state means with a pending resize applied too (a PATCH answered 202 for it), and
+                // reachable: a machine whose gateway port another process holds has its retry or move still to come.
+                if ((machine.IsConverged && !machine.ResourcesDirty && !machine.IsGatewayPortUnavailable) || machine.Phase == MachinePhases.Failed)
                 {
                     return;
                 }

@@ -5,11 +5,17 @@ using Dedalus.Server.Store;
 
 namespace Dedalus.Server.Sessions.Api;
 
-/// <summary>Maps stored sessions to the wire contract: the connection (gateway endpoint, port, certificate, host trust) once ready.</summary>
+/// <summary>
+/// Maps stored sessions to the wire contract: the connection (gateway endpoint, port, certificate, host trust) once
+/// ready. The port is the machine's as read now, so a session follows its machine when the machine moves to another port.
+/// </summary>
 public sealed class SshSessionMapper(ServerOptions options, SshAuthority authority)
 {
-    /// <summary>The poll pace suggested to clients while a session waits for its machine.</summary>
+    /// <summary>The poll pace suggested to clients while a session waits for its machine to wake.</summary>
     public const long WakeRetryAfterMs = 500;
+
+    /// <summary>The poll pace suggested while a session waits for its running machine's gateway port (retried every few seconds).</summary>
+    public const long GatewayRetryAfterMs = 1000;
 
     public SshSession ToContract(SessionRecord s, MachineRecord machine)
     {
@@ -29,7 +35,12 @@ public sealed class SshSessionMapper(ServerOptions options, SshAuthority authori
                 : null,
             s.ReadyAt,
             s.ExpiresAt,
-            s.Status == SshSessionStatuses.WakeInProgress ? WakeRetryAfterMs : null,
+            s.Status switch
+            {
+                SshSessionStatuses.WakeInProgress => WakeRetryAfterMs,
+                SshSessionStatuses.SshInProgress => GatewayRetryAfterMs,
+                _ => null,
+            },
             s.ErrorCode,
             s.ErrorMessage);
     }

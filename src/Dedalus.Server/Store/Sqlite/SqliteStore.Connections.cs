@@ -20,7 +20,7 @@ public sealed partial class SqliteStore
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var command = ReadCommand(
             connection,
-            "SELECT EXISTS (SELECT 1 FROM ssh_sessions WHERE machine_id = $1 AND status IN ('ready', 'wake_in_progress') AND expires_at > $2)",
+            "SELECT EXISTS (SELECT 1 FROM ssh_sessions WHERE machine_id = $1 AND status IN ('ready', 'wake_in_progress', 'ssh_in_progress') AND expires_at > $2)",
             machineId, Ms(now));
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) != 0;
     }

@@ -6,7 +6,7 @@ public sealed partial class SqliteStore
 {
     private const string MachineColumns =
         "seq, id, org_id, vcpu, memory_mib, storage_gib, autosleep_seconds, desired_state, phase, reason, retryable, last_error, " +
-        "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at";
+        "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at, gateway_port_error";
 
     public Task<MachineRecord?> InsertMachineAsync(MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, CancellationToken cancellationToken = default) =>
         WriteAsync(scope =>
@@ -84,13 +84,16 @@ public sealed partial class SqliteStore
     public Task<bool> TryUpdateMachineAsync(MachineRecord machine, long expectedRevision, string eventPayload, CancellationToken cancellationToken = default) =>
         WriteAsync(scope =>
         {
+            // A machine that moves takes a port no other live machine has (the rule of InsertMachineAsync).
             var changed = scope.Execute(
                 "UPDATE machines SET vcpu = $2, memory_mib = $3, storage_gib = $4, autosleep_seconds = $5, desired_state = $6, phase = $7, reason = $8, " +
-                "retryable = $9, last_error = $10, revision = $11, resources_dirty = $12, last_transition_at = $13, last_progress_at = $14, last_activity_at = $15 " +
-                "WHERE id = $1 AND revision = $16",
+                "retryable = $9, last_error = $10, revision = $11, resources_dirty = $12, last_transition_at = $13, last_progress_at = $14, last_activity_at = $15, " +
+                "gateway_port = $17, gateway_port_error = $18 " +
+                "WHERE id = $1 AND revision = $16 " +
+                "AND ($17 = gateway_port OR NOT EXISTS (SELECT 1 FROM machines o WHERE o.gateway_port = $17 AND o.id <> $1 AND o.phase <> 'destroyed'))",
                 machine.Id, machine.Vcpu, machine.MemoryMib, machine.StorageGib, machine.AutosleepSeconds, machine.DesiredState, machine.Phase, machine.Reason,
                 machine.Retryable ? 1 : 0, machine.LastError, machine.Revision, machine.ResourcesDirty ? 1 : 0, Ms(machine.LastTransitionAt),
-                Ms(machine.LastProgressAt), Ms(machine.LastActivityAt), expectedRevision);
+                Ms(machine.LastProgressAt), Ms(machine.LastActivityAt), expectedRevision, machine.GatewayPort, machine.GatewayPortError);
             if (changed == 0)
             {
                 return false;
@@ -155,5 +158,6 @@ public sealed partial class SqliteStore
         LastTransitionAt = Time(r, 16),
         LastProgressAt = Time(r, 17),
         LastActivityAt = Time(r, 18),
+        GatewayPortError = NullableString(r, 19),
     };
 }

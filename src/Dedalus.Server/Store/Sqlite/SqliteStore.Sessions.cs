@@ -39,13 +39,23 @@ public sealed partial class SqliteStore
 
     public Task<int> MarkSessionsReadyAsync(string machineId, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         WriteAsync(
-            scope => scope.Execute("UPDATE ssh_sessions SET status = 'ready', ready_at = $2 WHERE machine_id = $1 AND status = 'wake_in_progress' AND expires_at > $2", machineId, Ms(now)),
+            scope => scope.Execute(
+                "UPDATE ssh_sessions SET status = 'ready', ready_at = $2 WHERE machine_id = $1 AND status IN ('wake_in_progress', 'ssh_in_progress') AND expires_at > $2",
+                machineId, Ms(now)),
+            transaction: false,
+            cancellationToken);
+
+    public Task<int> MarkSessionsWaitingAsync(string machineId, string status, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        WriteAsync(
+            scope => scope.Execute(
+                "UPDATE ssh_sessions SET status = $2 WHERE machine_id = $1 AND status IN ('wake_in_progress', 'ssh_in_progress') AND status <> $2 AND expires_at > $3",
+                machineId, status, Ms(now)),
             transaction: false,
             cancellationToken);
 
     public Task<int> FailWaitingSessionsAsync(string machineId, string errorCode, string errorMessage, CancellationToken cancellationToken = default) =>
         WriteAsync(
-            scope => scope.Execute("UPDATE ssh_sessions SET status = 'failed', error_code = $2, error_message = $3 WHERE machine_id = $1 AND status = 'wake_in_progress'", machineId, errorCode, errorMessage),
+            scope => scope.Execute("UPDATE ssh_sessions SET status = 'failed', error_code = $2, error_message = $3 WHERE machine_id = $1 AND status IN ('wake_in_progress', 'ssh_in_progress')", machineId, errorCode, errorMessage),
             transaction: false,
             cancellationToken);
 
@@ -55,25 +65,25 @@ public sealed partial class SqliteStore
             // Revoke first (the status filter below would no longer find them): a certificate already handed out must not outlive its machine.
             var revoked = scope.Execute(
                 "INSERT OR IGNORE INTO revocations (serial, session_id, revoked_at, expires_at) " +
-                "SELECT serial, id, $2, expires_at FROM ssh_sessions WHERE machine_id = $1 AND status IN ('ready', 'wake_in_progress') AND certificate IS NOT NULL AND expires_at > $2",
+                "SELECT serial, id, $2, expires_at FROM ssh_sessions WHERE machine_id = $1 AND status IN ('ready', 'wake_in_progress', 'ssh_in_progress') AND certificate IS NOT NULL AND expires_at > $2",
                 machineId, Ms(now));
             scope.Execute(
                 "UPDATE ssh_sessions SET status = CASE status WHEN 'ready' THEN 'closed' ELSE 'failed' END, closed_at = CASE status WHEN 'ready' THEN $2 ELSE closed_at END, " +
-                "error_code = $3, error_message = $4 WHERE machine_id = $1 AND status IN ('ready', 'wake_in_progress')",
+                "error_code = $3, error_message = $4 WHERE machine_id = $1 AND status IN ('ready', 'wake_in_progress', 'ssh_in_progress')",
                 machineId, Ms(now), errorCode, errorMessage);
             return revoked;
         }, transaction: true, cancellationToken);
 
     public Task<int> ExpireSessionsAsync(DateTimeOffset now, CancellationToken cancellationToken = default) =>
         WriteAsync(
-            scope => scope.Execute("UPDATE ssh_sessions SET status = 'expired' WHERE status IN ('ready', 'wake_in_progress') AND expires_at <= $1", Ms(now)),
+            scope => scope.Execute("UPDATE ssh_sessions SET status = 'expired' WHERE status IN ('ready', 'wake_in_progress', 'ssh_in_progress') AND expires_at <= $1", Ms(now)),
             transaction: false,
             cancellationToken);
 
     public Task<bool> CloseSessionAsync(string sessionId, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         WriteAsync(scope =>
         {
-            var changed = scope.Execute("UPDATE ssh_sessions SET status = 'closed', closed_at = $2 WHERE id = $1 AND status IN ('ready', 'wake_in_progress')", sessionId, Ms(now));
+            var changed = scope.Execute("UPDATE ssh_sessions SET status = 'closed', closed_at = $2 WHERE id = $1 AND status IN ('ready', 'wake_in_progress', 'ssh_in_progress')", sessionId, Ms(now));
             if (changed == 0)
             {
                 return false;
