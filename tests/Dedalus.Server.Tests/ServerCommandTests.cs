@@ -73,6 +73,18 @@ public sealed class ServerCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task The_gateway_port_retry_settings_are_checked_like_every_other()
+    {
+        var result = await RunAsync(["--data-dir", _home.Combine("data"), "--Dedalus:GatewayPortAttempts", "0", "--Dedalus:GatewayPortRetryDelay", "00:00:00"]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("dedalus-server: Dedalus:GatewayPortAttempts: must be a whole number from 1 to 1000, not '0'", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains(
+            "dedalus-server: Dedalus:GatewayPortRetryDelay: must be a time span from 00:00:00.010 to 00:05:00, not '00:00:00'", result.StandardError, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_home.Path));
+    }
+
+    [Fact]
     public async Task A_data_directory_the_machines_mapped_root_cannot_reach_is_a_start_up_error_with_the_fix()
     {
         File.SetUnixFileMode(_home.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherExecute);
