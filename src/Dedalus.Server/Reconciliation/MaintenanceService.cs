@@ -10,7 +10,7 @@ namespace Dedalus.Server.Reconciliation;
 /// <summary>
 /// Periodic work on the injected clock: expires lapsed SSH sessions and puts idle machines to sleep after
 /// <c>autosleep_seconds</c> without activity (session creation, API wake, open gateway connections), and
-/// requeues machines left short of their desired state.
+/// requeues machines left short of their desired state or without their gateway port.
 /// </summary>
 public sealed class MaintenanceService(
     IStore store,
@@ -58,16 +58,18 @@ public sealed class MaintenanceService(
     public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
 
     /// <summary>
-    /// Queues a pass for every machine not at its desired state (and not failed): a pass that crashed on a store
-    /// error, or a kick lost between a committed write and its caller, must not leave a machine stuck until a restart.
-    /// Passes coalesce, so a machine already being reconciled only gets one more look.
+    /// Queues a pass for every machine not at its desired state (and not failed), or whose gateway port is not ours: a
+    /// pass that crashed on a store error, or a kick lost between a committed write and its caller, must not leave a
+    /// machine stuck until a restart, and a held port that was let go is taken at the next sweep even while its back-off
+    /// runs (such a pass tries the port but counts no failure). Passes coalesce, so a machine already being reconciled
+    /// only gets one more look.
     /// </summary>
     public async Task<int> RequeueUnconvergedAsync(CancellationToken cancellationToken = default)
     {
         var queued = 0;
         foreach (var machine in await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false))
         {
-            if ((!machine.IsConverged || machine.ResourcesDirty) && machine.Phase != MachinePhases.Failed)
+            if (((!machine.IsConverged || machine.ResourcesDirty) && machine.Phase != MachinePhases.Failed) || machine.IsGatewayPortUnavailable)
             {
                 workQueue.Kick(machine.Id);
                 queued++;

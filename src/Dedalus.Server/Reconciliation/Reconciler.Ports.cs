@@ -37,12 +37,16 @@ public sealed partial class Reconciler
         if (result == PortOpenResult.Listening)
         {
             var failures = portRecovery.Succeeded(machine.Id);
+            if (failures > 0 || machine.GatewayPortError is not null)
+            {
+                ServerLog.GatewayPortListening(logger, machine.Id, machine.GatewayPort, failures);
+            }
+
             if (machine.GatewayPortError is null)
             {
                 return false;
             }
 
-            ServerLog.GatewayPortListening(logger, machine.Id, machine.GatewayPort, failures);
             var cleared = await WritePortAsync(
                 machine,
                 m => m.GatewayPort == machine.GatewayPort && m.GatewayPortError is not null ? m with { GatewayPortError = null } : null,
