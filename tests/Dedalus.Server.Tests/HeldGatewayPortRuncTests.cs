@@ -204,17 +204,23 @@ public sealed class HeldGatewayPortRuncTests : IAsyncLifetime
     {
         var (machineId, early, keyPath) = await RestartWithPortHeldAsync(attempts: "3", retryDelay: "00:00:00.500");
 
-        var moved = await WaitForMachineAsync(machineId, m => m.Status.Reason == "gateway_port_moved", PortTimeout);
+        var store = _app!.Services.GetRequiredService<Dedalus.Server.Store.IStore>();
+        Assert.True(
+            await Eventually.TrueAsync(async () => (await store.GetMachineAsync(machineId))!.GatewayPort == _low + 1, PortTimeout),
+            "the machine never moved off its held port");
         var followed = await GetSessionAsync(machineId, early.SessionId);
         var (publicKey, freshKeyPath) = await ClientKeys.GenerateAsync(_client, "fresh");
         var fresh = await OpenSessionAsync(machineId, publicKey);
+        var machine = await SendAsync(HttpMethod.Get, $"/v1/machines/{machineId}", null, DedalusJsonContext.Default.Machine);
 
-        Assert.Equal($"gateway port {_low} is held by another process; moved to port {_low + 1}", moved.Status.LastError);
+        // Its status said so on the way (the stream's events): the held port, then the move.
+        var history = await store.GetMachineEventsAsync(machineId, 0);
+        Assert.Contains(history, e => e.Payload.Contains("\"reason\":\"gateway_port_unavailable\"", StringComparison.Ordinal));
+        Assert.Contains(history, e => e.Payload.Contains($"gateway port {_low} is held by another process; moved to port {_low + 1}", StringComparison.Ordinal));
+        Assert.NotEqual("gateway_port_unavailable", machine.Status.Reason);
         Assert.Equal(_low + 1, followed.Connection!.Port);
         Assert.Equal(SshSessionStatuses.Ready, fresh.Status);
         Assert.Equal(_low + 1, fresh.Connection!.Port);
-        var history = await _app!.Services.GetRequiredService<Dedalus.Server.Store.IStore>().GetMachineEventsAsync(machineId, 0);
-        Assert.Contains(history, e => e.Payload.Contains("\"reason\":\"gateway_port_unavailable\"", StringComparison.Ordinal));
 
         // The session from before the restart and a new one both log in on the new port.
         var before = await SshAsync(keyPath, followed, "echo", "moved-early");

@@ -222,6 +222,33 @@ public sealed class HeldGatewayPortTests : IAsyncLifetime
         Assert.Contains("dedalus-gateway", await GatewayGreetingAsync(_low + 1), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Sessions_waiting_for_a_held_port_close_expire_and_end_with_their_machine_like_any_open_session()
+    {
+        var (machineId, _) = await RestartWithPortHeldAsync(high: _low + 1);
+        var store = Server.Service<IStore>();
+        var closing = (await Api.OpenSessionAsync(machineId)).Session();
+        var expiring = (await Api.OpenSessionAsync(machineId)).Session();
+
+        var closed = (await Api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machineId}/ssh/{closing.SessionId}")).Session();
+        var revoked = await store.ListRevokedSerialsAsync(_clock.GetUtcNow());
+        await NextAttemptAsync(TimeSpan.FromHours(1));
+        await Server.Service<Dedalus.Server.Sessions.SessionLifecycle>().ExpireLapsedAsync();
+        var ending = (await Api.OpenSessionAsync(machineId)).Session();
+        await Api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machineId}");
+        await Api.WaitForPhaseAsync(machineId, MachinePhases.Destroyed);
+
+        Assert.Equal(SshSessionStatuses.SshInProgress, closing.Status);
+        Assert.Equal(SshSessionStatuses.Closed, closed.Status);
+        Assert.Contains((await store.GetSessionAsync(closing.SessionId))!.Serial, revoked);
+        Assert.Equal(SshSessionStatuses.Expired, (await store.GetSessionAsync(expiring.SessionId))!.Status);
+        Assert.Equal(SshSessionStatuses.SshInProgress, ending.Status);
+        var ended = await SessionAsync(machineId, ending.SessionId);
+        Assert.Equal(SshSessionStatuses.Failed, ended.Status);
+        Assert.Equal(ErrorCodes.MachineDestroyed, ended.ErrorCode);
+        Assert.Equal(0, Server.Service<GatewayPortRecovery>().Count);
+    }
+
     /// <summary>Follows the machine's status stream until it ends by itself; the events' machines in order.</summary>
     private async Task<List<Machine>> WatchAsync(string machineId, TaskCompletionSource firstEvent)
     {

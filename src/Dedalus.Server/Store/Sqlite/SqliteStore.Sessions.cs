@@ -55,7 +55,9 @@ public sealed partial class SqliteStore
 
     public Task<int> FailWaitingSessionsAsync(string machineId, string errorCode, string errorMessage, CancellationToken cancellationToken = default) =>
         WriteAsync(
-            scope => scope.Execute("UPDATE ssh_sessions SET status = 'failed', error_code = $2, error_message = $3 WHERE machine_id = $1 AND status IN ('wake_in_progress', 'ssh_in_progress')", machineId, errorCode, errorMessage),
+            scope => scope.Execute(
+                "UPDATE ssh_sessions SET status = 'failed', error_code = $2, error_message = $3 WHERE machine_id = $1 AND status IN ('wake_in_progress', 'ssh_in_progress')",
+                machineId, errorCode, errorMessage),
             transaction: false,
             cancellationToken);
 
