@@ -34,7 +34,7 @@ internal static class SshIdentificationLine
         // The prefix, as far as it has arrived.
         var prefix = "SSH-"u8;
         var compared = Math.Min(line.Length, prefix.Length);
-        if (!line[..compared].SequenceEqual(prefix[..compared]))
+        if (!line[..compared].SequenceEqual(prefix[..compared]) || (end >= 0 && line.Length < prefix.Length))
         {
             problem = $"the first line is not an SSH identification: \"{Sample(received)}\"";
             return SshIdentificationStatus.NotSsh;

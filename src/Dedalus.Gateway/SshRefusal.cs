@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Dedalus.Gateway;
@@ -19,8 +18,6 @@ internal static class SshRefusal
     public const string Identification = "SSH-2.0-dedalus-gateway";
 
     private const byte MessageDisconnect = 1;
-    private const int BlockSize = 8;
-    private const int MinPadding = 4;
 
     /// <summary>The refusal's bytes: text line, identification line, disconnect packet.</summary>
     public static byte[] Build(string detail, SshDisconnectReason reason)
@@ -32,40 +29,24 @@ internal static class SshRefusal
     }
 
     /// <summary>
-    /// SSH_MSG_DISCONNECT (RFC 4253 section 11.1) in a binary packet (section 6) before key exchange:
+    /// SSH_MSG_DISCONNECT (RFC 4253 section 11.1), in a packet before key exchange (<see cref="SshPlainPacket"/>):
     /// <code>
-    ///   uint32    packet_length     length of what follows (no MAC before keys are exchanged)
-    ///   byte      padding_length    at least 4
-    ///   byte[n1]  payload:
-    ///               byte      SSH_MSG_DISCONNECT (1)
-    ///               uint32    reason code
-    ///               string    description (ISO-10646 UTF-8)
-    ///               string    language tag ("")
-    ///   byte[n2]  random padding    n2 = padding_length
+    ///   byte      SSH_MSG_DISCONNECT (1)
+    ///   uint32    reason code
+    ///   string    description (ISO-10646 UTF-8)
+    ///   string    language tag ("")
     /// </code>
-    /// packet_length || padding_length || payload || padding is a multiple of 8 (the block size of cipher "none").
     /// </summary>
     public static byte[] DisconnectPacket(SshDisconnectReason reason, string description)
     {
         var descriptionBytes = Encoding.UTF8.GetBytes(description);
-        var payloadLength = 1 + 4 + 4 + descriptionBytes.Length + 4;
-        var padding = BlockSize - ((4 + 1 + payloadLength) % BlockSize);
-        if (padding < MinPadding)
-        {
-            padding += BlockSize;
-        }
-
-        var packet = new byte[4 + 1 + payloadLength + padding];
-        var span = packet.AsSpan();
-        BinaryPrimitives.WriteUInt32BigEndian(span, (uint)(1 + payloadLength + padding));
-        span[4] = (byte)padding;
-        var payload = span[5..];
-        payload[0] = MessageDisconnect;
-        BinaryPrimitives.WriteUInt32BigEndian(payload[1..], (uint)reason);
-        BinaryPrimitives.WriteUInt32BigEndian(payload[5..], (uint)descriptionBytes.Length);
-        descriptionBytes.CopyTo(payload[9..]);
-        BinaryPrimitives.WriteUInt32BigEndian(payload[(9 + descriptionBytes.Length)..], 0);
-        RandomNumberGenerator.Fill(span[(5 + payloadLength)..]);
-        return packet;
+        var payload = new byte[1 + 4 + 4 + descriptionBytes.Length + 4];
+        var span = payload.AsSpan();
+        span[0] = MessageDisconnect;
+        BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)reason);
+        BinaryPrimitives.WriteUInt32BigEndian(span[5..], (uint)descriptionBytes.Length);
+        descriptionBytes.CopyTo(span[9..]);
+        BinaryPrimitives.WriteUInt32BigEndian(span[(9 + descriptionBytes.Length)..], 0);
+        return SshPlainPacket.Frame(payload);
     }
 }
