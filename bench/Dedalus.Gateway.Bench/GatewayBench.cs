@@ -54,6 +54,18 @@ internal static class GatewayBench
         var identity = await site.IssueAsync("sess-bench", Machine, 1);
         Console.WriteLine($"gateway port {gatewayPort}, direct sshd -D port {directPort}, {Environment.ProcessorCount} CPUs, gateway buffer {bufferKib} KiB, OpenSSH {(await ProcessRunner.RunAsync("ssh", "-V")).StandardError.Trim()}");
 
+        if (all || args.Contains("preauth"))
+        {
+            // First, on a heap that has not grown yet (RSS deltas of a later phase reuse freed memory).
+            await PreAuthBench.MemoryAsync(sshd, () => sshd.ConnectCount, backend, Machine, silent);
+            await PreAuthBench.FloodAsync(sshd, () => sshd.ConnectCount, backend, Machine, flood, Math.Max(runs, 10), async port =>
+            {
+                var stopwatch = Stopwatch.StartNew();
+                var result = await ProcessRunner.RunAsync("ssh", site.SshArguments(identity, port, "true"), timeout: Timeout);
+                return result.ExitCode == 0 ? stopwatch.Elapsed.TotalMilliseconds : throw new InvalidOperationException(result.ToString());
+            });
+        }
+
         if (all || args.Contains("latency"))
         {
             await LatencyAsync(site, identity, gatewayPort, directPort, runs);
@@ -68,17 +80,6 @@ internal static class GatewayBench
         {
             var (runtimeManaged, runtimeRss) = await RuntimeOnlyAsync(sshd, idle);
             await IdleAsync(gateway, sshd, gatewayPort, idle, runtimeManaged, runtimeRss);
-        }
-
-        if (all || args.Contains("preauth"))
-        {
-            await PreAuthBench.MemoryAsync(sshd, () => sshd.ConnectCount, backend, Machine, silent);
-            await PreAuthBench.FloodAsync(sshd, () => sshd.ConnectCount, backend, Machine, flood, Math.Max(runs, 10), async port =>
-            {
-                var stopwatch = Stopwatch.StartNew();
-                var result = await ProcessRunner.RunAsync("ssh", site.SshArguments(identity, port, "true"), timeout: Timeout);
-                return result.ExitCode == 0 ? stopwatch.Elapsed.TotalMilliseconds : throw new InvalidOperationException(result.ToString());
-            });
         }
 
         return 0;

@@ -44,7 +44,7 @@ internal static class PreAuthBench
                 $"gateway holds {gateway.GetPendingConnectionCount(machine)} pending, started {started} SSH servers for them");
             Console.WriteLine(
                 $"  per silent connection: gateway process RSS {delta.Rss / 1024:F1} KiB, managed heap {delta.Managed / 1024:F1} KiB; " +
-                $"whole host (MemAvailable: both ends' sockets, the client process, and whatever else runs) {delta.HostUsed / 1024:F1} KiB");
+                $"kernel slab (the socket structures of both ends) {delta.Slab / 1024:F1} KiB");
         }
 
         await WaitForAsync(() => gateway.OpenConnectionCount == 0);

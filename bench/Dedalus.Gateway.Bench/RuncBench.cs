@@ -64,6 +64,14 @@ internal static class RuncBench
             $"{(await ProcessRunner.RunAsync("ssh", "-V")).StandardError.Trim()}, {(await ProcessRunner.RunAsync("runc", "--version")).StandardOutput.Split('\n')[0]}");
         Console.WriteLine($"direct baseline: ProxyCommand={bench.ProxyCommand}");
 
+        if (all || args.Contains("preauth"))
+        {
+            // First, on a heap that has not grown yet (RSS deltas of a later phase reuse freed memory).
+            await PreAuthBench.MemoryAsync(connector, () => connector.ConnectCount, backend, machine, silent);
+            await PreAuthBench.FloodAsync(connector, () => connector.ConnectCount, backend, machine, flood, Math.Max(runs, 10), async port =>
+                await TimeSshAsync([.. site.ClientOptions(identity), "-p", port.ToString(CultureInfo.InvariantCulture), "machine@127.0.0.1", "true"]));
+        }
+
         if (all || args.Contains("latency"))
         {
             await LatencyAsync(bench, runs);
@@ -92,13 +100,6 @@ internal static class RuncBench
                 $"idle, gateway's own share: managed {(throughGateway.Managed - runtimeOnly.Managed) / 1024:F1} KiB per connection " +
                 $"(gateway phase {throughGateway.Managed / 1024:F1} KiB minus runtime-only {runtimeOnly.Managed / 1024:F1} KiB; includes the bench's client socket); " +
                 $"RSS of the gateway phase {throughGateway.Rss / 1024:F1} KiB per connection (gateway + runtime in-process)");
-        }
-
-        if (all || args.Contains("preauth"))
-        {
-            await PreAuthBench.MemoryAsync(connector, () => connector.ConnectCount, backend, machine, silent);
-            await PreAuthBench.FloodAsync(connector, () => connector.ConnectCount, backend, machine, flood, Math.Max(runs, 10), async port =>
-                await TimeSshAsync([.. site.ClientOptions(identity), "-p", port.ToString(CultureInfo.InvariantCulture), "machine@127.0.0.1", "true"]));
         }
 
         return 0;

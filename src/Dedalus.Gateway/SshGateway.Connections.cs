@@ -91,11 +91,6 @@ public sealed partial class SshGateway
                         _timeProvider,
                         line => OnSshdStderrLine(listener, connection, line)).ConfigureAwait(false);
                     connection.TrySetEnd(end);
-                    if (connection.End == GatewayConnectionEnd.AuthenticationTimeout)
-                    {
-                        detail = $"not authenticated within {Seconds(_options.AuthenticationTimeout)}";
-                        GatewayLog.AuthenticationTimedOut(_logger, id, machineId, connection.Peer, detail);
-                    }
                 }
             }
 
@@ -148,6 +143,13 @@ public sealed partial class SshGateway
             {
                 // Before the count drops: whoever sees zero open connections also sees this activity.
                 ReportActivity(machineId);
+            }
+
+            if (connection.End == GatewayConnectionEnd.AuthenticationTimeout && detail is null)
+            {
+                // Cut in its handshake (a refusal while it waited for one has its own detail).
+                detail = $"not authenticated within {Seconds(_options.AuthenticationTimeout)}";
+                GatewayLog.AuthenticationTimedOut(_logger, id, machineId, connection.Peer, detail);
             }
 
             _connections.TryRemove(id, out _);
