@@ -8,8 +8,9 @@ namespace Dedalus.Gateway.Bench;
 
 /// <summary>
 /// Measures the gateway against the same sshd reached without it (a plain <c>sshd -D</c> on a
-/// port, same configuration): <c>ssh true</c> latency, scp throughput, and the memory cost of
-/// idle connections (each with an <c>sshd -i</c> behind it).
+/// port, same configuration): <c>ssh true</c> latency, scp throughput, the memory cost of
+/// idle connections (each with an <c>sshd -i</c> behind it), and what silent unauthenticated
+/// connections cost and take from a login (<see cref="PreAuthBench"/>).
 /// </summary>
 internal static class GatewayBench
 {
@@ -18,10 +19,12 @@ internal static class GatewayBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var all = !args.Any(a => a is "latency" or "scp" or "idle");
+        var all = !args.Any(a => a is "latency" or "scp" or "idle" or "preauth");
         var runs = Option(args, "--runs", 20);
         var mib = Option(args, "--mib", 256);
         var idle = Option(args, "--idle", 500);
+        var silent = Option(args, "--silent", 1000);
+        var flood = Option(args, "--flood", 200);
         var bufferKib = Option(args, "--buffer-kib", 64);
 
         using var site = await SshTestSite.CreateAsync("gateway-bench", loginGraceSeconds: 0);
@@ -30,11 +33,18 @@ internal static class GatewayBench
         var config = site.AddMachine(Machine);
         sshd.AddMachine(Machine, config);
         backend.Set(Machine, GatewayAdmission.Running);
+        // Room for the idle phase's connections into sshd, which never log in (the default budgets would queue them).
         var options = new GatewayOptions
         {
             ListenAddress = IPAddress.Loopback,
             MaxConnectionsPerMachine = idle + 100,
             MaxConnections = idle + 100,
+            MaxPendingConnections = idle + 100,
+            MaxPendingConnectionsPerMachine = idle + 100,
+            MaxPendingConnectionsPerSource = idle + 100,
+            MaxHandshakesPerMachine = idle + 100,
+            MaxHandshakesPerSource = idle + 100,
+            AuthenticationTimeout = TimeSpan.FromMinutes(10),
             BufferSize = bufferKib * 1024,
         };
         await using var gateway = new SshGateway(options, sshd, backend);
@@ -43,6 +53,18 @@ internal static class GatewayBench
         await using var direct = await HostSshd.StartAsync(config, directPort, "-o", $"ListenAddress=127.0.0.1:{directPort}");
         var identity = await site.IssueAsync("sess-bench", Machine, 1);
         Console.WriteLine($"gateway port {gatewayPort}, direct sshd -D port {directPort}, {Environment.ProcessorCount} CPUs, gateway buffer {bufferKib} KiB, OpenSSH {(await ProcessRunner.RunAsync("ssh", "-V")).StandardError.Trim()}");
+
+        if (all || args.Contains("preauth"))
+        {
+            // First, on a heap that has not grown yet (RSS deltas of a later phase reuse freed memory).
+            await PreAuthBench.MemoryAsync(sshd, () => sshd.ConnectCount, backend, Machine, silent);
+            await PreAuthBench.FloodAsync(sshd, () => sshd.ConnectCount, backend, Machine, flood, Math.Max(runs, 10), async port =>
+            {
+                var stopwatch = Stopwatch.StartNew();
+                var result = await ProcessRunner.RunAsync("ssh", site.SshArguments(identity, port, "true"), timeout: Timeout);
+                return result.ExitCode == 0 ? stopwatch.Elapsed.TotalMilliseconds : throw new InvalidOperationException(result.ToString());
+            });
+        }
 
         if (all || args.Contains("latency"))
         {
@@ -193,13 +215,13 @@ internal static class GatewayBench
                 var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, gatewayPort), cts.Token);
+                await socket.SendAsync(clientBanner, SocketFlags.None, cts.Token); // first: the gateway starts sshd after it
                 var read = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token); // sshd's version line
                 if (read == 0 || buffer[0] != (byte)'S')
                 {
                     throw new InvalidOperationException($"connection {i}: no SSH banner");
                 }
 
-                await socket.SendAsync(clientBanner, SocketFlags.None, cts.Token);
                 sockets.Add(socket);
             }
 

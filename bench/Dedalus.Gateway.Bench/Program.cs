@@ -1,7 +1,10 @@
 using Dedalus.Gateway.Bench;
 
-// Usage: dotnet run -c Release --project bench/Dedalus.Gateway.Bench -- [latency] [scp] [idle] [--runs N] [--mib N] [--idle N]
+// Usage: dotnet run -c Release --project bench/Dedalus.Gateway.Bench -- [latency] [scp] [idle] [preauth] [--runs N] [--mib N] [--idle N] [--silent N] [--flood N]
 //        (host sshd; against a plain sshd -D)
-//    or: dotnet run -c Release --project bench/Dedalus.Gateway.Bench -- runc [latency] [wake] [scp] [idle] [--runs N] [--wake-runs N] [--mib N] [--idle N]
+//    or: dotnet run -c Release --project bench/Dedalus.Gateway.Bench -- runc [latency] [wake] [scp] [idle] [preauth] [--runs N] [--wake-runs N] [--mib N] [--idle N] [--silent N] [--flood N]
 //        (a real runc machine; against the same sshd -i reached by runc exec without the gateway; needs root)
-return args.Contains("runc") ? await RuncBench.RunAsync(args) : await GatewayBench.RunAsync(args);
+//    (internal) Dedalus.Gateway.Bench hold PORT COUNT SOURCES MAX_SECONDS: the silent clients of "preauth", in a process of their own
+return args.FirstOrDefault() == "hold" ? await SilentClients.HoldAsync(args)
+    : args.Contains("runc") ? await RuncBench.RunAsync(args)
+    : await GatewayBench.RunAsync(args);

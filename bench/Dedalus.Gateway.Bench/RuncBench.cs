@@ -21,13 +21,15 @@ internal static class RuncBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var modes = new[] { "latency", "wake", "scp", "idle" };
+        var modes = new[] { "latency", "wake", "scp", "idle", "preauth" };
         var all = !args.Any(modes.Contains);
         var runs = Option(args, "--runs", 20);
         var wakeRuns = Option(args, "--wake-runs", 10);
         var mib = Option(args, "--mib", 256);
         var idle = Option(args, "--idle", 500);
         var bufferKib = Option(args, "--buffer-kib", 64);
+        var silent = Option(args, "--silent", 1000);
+        var flood = Option(args, "--flood", 200);
 
         await using var site = await RuncTestSite.CreateAsync("gateway-bench-runc", pidsLimit: (idle * 4) + 512);
         var runtime = site.Runtime;
@@ -41,10 +43,19 @@ internal static class RuncBench
             PortRangeEnd = 65535,
             MaxConnectionsPerMachine = idle + 100,
             MaxConnections = idle + 100,
+
+            // Room for the idle phase's connections into sshd, which never log in (the default budgets would queue them).
+            MaxPendingConnections = idle + 100,
+            MaxPendingConnectionsPerMachine = idle + 100,
+            MaxPendingConnectionsPerSource = idle + 100,
+            MaxHandshakesPerMachine = idle + 100,
+            MaxHandshakesPerSource = idle + 100,
+            AuthenticationTimeout = TimeSpan.FromMinutes(10),
             BufferSize = bufferKib * 1024,
             ActivityReportInterval = TimeSpan.Zero,
         };
-        await using var gateway = new SshGateway(options, new InetdSshServerConnector(runtime), backend);
+        var connector = new CountingConnector(new InetdSshServerConnector(runtime));
+        await using var gateway = new SshGateway(options, connector, backend);
         var port = (await gateway.OpenAsync(machine, 0)).Port;
         var identity = site.IssueUser(machine);
         var bench = new Paths(site, identity, machine, port, args.Contains("--tty"));
@@ -52,6 +63,14 @@ internal static class RuncBench
             $"runc machine {machine} (2 vCPU, 8 GiB limit), gateway port {port}, {Environment.ProcessorCount} host CPUs, gateway buffer {bufferKib} KiB, " +
             $"{(await ProcessRunner.RunAsync("ssh", "-V")).StandardError.Trim()}, {(await ProcessRunner.RunAsync("runc", "--version")).StandardOutput.Split('\n')[0]}");
         Console.WriteLine($"direct baseline: ProxyCommand={bench.ProxyCommand}");
+
+        if (all || args.Contains("preauth"))
+        {
+            // First, on a heap that has not grown yet (RSS deltas of a later phase reuse freed memory).
+            await PreAuthBench.MemoryAsync(connector, () => connector.ConnectCount, backend, machine, silent);
+            await PreAuthBench.FloodAsync(connector, () => connector.ConnectCount, backend, machine, flood, Math.Max(runs, 10), async port =>
+                await TimeSshAsync([.. site.ClientOptions(identity), "-p", port.ToString(CultureInfo.InvariantCulture), "machine@127.0.0.1", "true"]));
+        }
 
         if (all || args.Contains("latency"))
         {
@@ -203,7 +222,7 @@ internal static class RuncBench
     private static async Task<Footprint> RuntimeOnlyAsync(IMachineRuntime runtime, string machine, int count)
     {
         var processes = new List<IMachineProcess>(count);
-        var before = await MeasureAsync();
+        var before = await Footprint.MeasureAsync();
         var stopwatch = Stopwatch.StartNew();
         try
         {
@@ -225,7 +244,7 @@ internal static class RuncBench
                 }
             });
             var opened = stopwatch.Elapsed;
-            var after = await MeasureAsync();
+            var after = await Footprint.MeasureAsync();
             var delta = (after - before) / count;
             Console.WriteLine(
                 $"runtime only (no gateway, after the gateway phase: its RSS reuses freed memory): {count} runc exec sshd -i held (opened in {opened.TotalSeconds:F1} s): per process managed {delta.Managed / 1024:F1} KiB, " +
@@ -244,7 +263,7 @@ internal static class RuncBench
     {
         var sockets = new List<Socket>(count);
         var clientBanner = "SSH-2.0-DedalusBench\r\n"u8.ToArray();
-        var before = await MeasureAsync();
+        var before = await Footprint.MeasureAsync();
         var stopwatch = Stopwatch.StartNew();
         try
         {
@@ -259,16 +278,16 @@ internal static class RuncBench
                 var buffer = new byte[256];
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
                 await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cts.Token);
+                await socket.SendAsync(clientBanner, SocketFlags.None, cts.Token); // first: the gateway starts sshd after it
                 var read = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token); // sshd's version line
                 if (read == 0 || buffer[0] != (byte)'S')
                 {
                     throw new InvalidOperationException($"connection {i}: no SSH banner");
                 }
 
-                await socket.SendAsync(clientBanner, SocketFlags.None, cts.Token);
             });
             var opened = stopwatch.Elapsed;
-            var after = await MeasureAsync();
+            var after = await Footprint.MeasureAsync();
             var delta = (after - before) / count;
             var held = gateway.GetOpenConnectionCount(machine);
             Console.WriteLine($"idle: {count} connections into the runc machine past the SSH version exchange, opened in {opened.TotalSeconds:F1} s; gateway counts {held}");
@@ -330,28 +349,6 @@ internal static class RuncBench
         await Task.WhenAll(tasks);
     }
 
-    private static async Task<Footprint> MeasureAsync()
-    {
-        await Task.Delay(1000);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        return new Footprint(GC.GetTotalMemory(forceFullCollection: true), ReadKib("/proc/self/status", "VmRSS:"), -ReadKib("/proc/meminfo", "MemAvailable:"));
-    }
-
-    private static double ReadKib(string file, string key)
-    {
-        foreach (var line in File.ReadLines(file))
-        {
-            if (line.StartsWith(key, StringComparison.Ordinal))
-            {
-                return long.Parse(line.AsSpan(key.Length).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture) * 1024.0;
-            }
-        }
-
-        return 0;
-    }
-
     private static int Option(string[] args, string name, int fallback)
     {
         var index = Array.IndexOf(args, name);
@@ -394,14 +391,6 @@ internal static class RuncBench
             File.WriteAllText(MaxKeys, _keys);
             File.WriteAllText(MaxBytes, _bytes);
         }
-    }
-
-    /// <summary>Bytes: managed heap, this process's RSS, host memory in use (negated MemAvailable).</summary>
-    private sealed record Footprint(double Managed, double Rss, double HostUsed)
-    {
-        public static Footprint operator -(Footprint a, Footprint b) => new(a.Managed - b.Managed, a.Rss - b.Rss, a.HostUsed - b.HostUsed);
-
-        public static Footprint operator /(Footprint a, int n) => new(a.Managed / n, a.Rss / n, a.HostUsed / n);
     }
 
     /// <summary>Client argv for both paths.</summary>

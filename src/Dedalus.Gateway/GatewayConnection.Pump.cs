@@ -26,14 +26,15 @@ internal sealed partial class GatewayConnection
 
     /// <summary>
     /// Bridges client and sshd until both directions end, one fails, or the connection is cut;
-    /// returns how it ended.
+    /// returns how it ended. <paramref name="received"/> (the client's identification line and whatever came with it)
+    /// reaches sshd first.
     /// </summary>
-    public async Task<GatewayConnectionEnd> PumpAsync(IMachineProcess process, TimeSpan halfCloseTimeout, int bufferSize, TimeProvider timeProvider, Action<string> onStderrLine)
+    public async Task<GatewayConnectionEnd> PumpAsync(IMachineProcess process, ReadOnlyMemory<byte> received, TimeSpan halfCloseTimeout, int bufferSize, TimeProvider timeProvider, Action<string> onStderrLine)
     {
         var token = Aborted;
         var stderr = ReadStderrAsync(process.StandardError, onStderrLine, token);
         using var pumps = CancellationTokenSource.CreateLinkedTokenSource(token);
-        var up = ClientToMachineAsync(process.StandardInput, bufferSize, pumps.Token);
+        var up = ClientToMachineAsync(process.StandardInput, received, bufferSize, pumps.Token);
         var down = MachineToClientAsync(process.StandardOutput, bufferSize, pumps.Token);
 
         var first = await Task.WhenAny(up, down).ConfigureAwait(false);
@@ -83,10 +84,29 @@ internal sealed partial class GatewayConnection
         return End ?? end;
     }
 
-    private async Task<PumpResult> ClientToMachineAsync(Stream stdin, int bufferSize, CancellationToken cancellationToken)
+    private async Task<PumpResult> ClientToMachineAsync(Stream stdin, ReadOnlyMemory<byte> received, int bufferSize, CancellationToken cancellationToken)
     {
         try
         {
+            if (!received.IsEmpty)
+            {
+                try
+                {
+                    await stdin.WriteAsync(received, cancellationToken).ConfigureAwait(false);
+                    await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    return PumpResult.ProcessFailed;
+                }
+                catch (ObjectDisposedException)
+                {
+                    return PumpResult.ProcessFailed;
+                }
+
+                Interlocked.Add(ref _bytesFromClient, received.Length);
+            }
+
             var bulk = false;
             while (true)
             {

@@ -6,7 +6,8 @@ namespace Dedalus.Gateway;
 
 /// <summary>
 /// One client TCP connection bridged to one <c>sshd -i</c> process inside a machine. State and
-/// cutting live here; the byte pumps are in GatewayConnection.Pump.cs, stderr in GatewayConnection.Stderr.cs.
+/// cutting live here; the byte pumps are in GatewayConnection.Pump.cs, stderr in GatewayConnection.Stderr.cs, the way
+/// to authentication (stage, deadline, budgets) in GatewayConnection.PreAuthentication.cs.
 /// </summary>
 internal sealed partial class GatewayConnection
 {
@@ -32,7 +33,9 @@ internal sealed partial class GatewayConnection
         _socket = socket;
         StartedAt = startedAt;
         _stderrTailLimit = stderrTailLimit;
-        Peer = socket.RemoteEndPoint is IPEndPoint remote ? remote.ToString() : "unknown";
+        var remote = socket.RemoteEndPoint as IPEndPoint;
+        Peer = remote?.ToString() ?? "unknown";
+        Source = SourceAddress.Of(remote?.Address ?? IPAddress.None);
     }
 
     public long Id { get; }
@@ -40,6 +43,9 @@ internal sealed partial class GatewayConnection
     public string MachineId { get; }
 
     public string Peer { get; }
+
+    /// <summary>What the per-source budgets count this client as.</summary>
+    public SourceAddress Source { get; }
 
     public DateTimeOffset StartedAt { get; }
 
@@ -95,12 +101,15 @@ internal sealed partial class GatewayConnection
         {
         }
 
+        CancelPreAuthentication();
         Reset();
     }
 
     public void MarkCompleted()
     {
+        _deadline?.Dispose();
         _aborted.Dispose();
+        _preAuthentication.Dispose();
         _completed.TrySetResult();
     }
 

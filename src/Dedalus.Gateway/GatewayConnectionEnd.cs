@@ -32,4 +32,25 @@ public enum GatewayConnectionEnd
 
     /// <summary>Something failed (backend, wake, exec, I/O); the record's detail says what.</summary>
     Error,
+
+    /// <summary>Refused: the client's first bytes are not an SSH identification line (another protocol, or an SSH version other than 2.0).</summary>
+    RefusedNotSsh,
+
+    /// <summary>Refused: <see cref="GatewayOptions.MaxPendingConnectionsPerSource"/> reached for the client's address.</summary>
+    RefusedSourceLimit,
+
+    /// <summary>
+    /// Refused: <see cref="GatewayOptions.MaxPendingConnectionsPerMachine"/> or <see cref="GatewayOptions.MaxPendingConnections"/>
+    /// reached, with no silent connection to drop instead.
+    /// </summary>
+    RefusedPendingLimit,
+
+    /// <summary>Dropped while it waited for its identification line, to make room for a new connection (a pending budget was full).</summary>
+    PendingEvicted,
+
+    /// <summary>No identification line within <see cref="GatewayOptions.IdentificationTimeout"/>; nothing was started.</summary>
+    IdentificationTimeout,
+
+    /// <summary>Not authenticated within <see cref="GatewayOptions.AuthenticationTimeout"/>: cut (its sshd, if any, killed).</summary>
+    AuthenticationTimeout,
 }

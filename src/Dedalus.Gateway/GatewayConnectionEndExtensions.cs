@@ -16,10 +16,23 @@ public static class GatewayConnectionEndExtensions
         GatewayConnectionEnd.RefusedMachineLimit => "refused_machine_limit",
         GatewayConnectionEnd.RefusedGatewayLimit => "refused_gateway_limit",
         GatewayConnectionEnd.Error => "error",
+        GatewayConnectionEnd.RefusedNotSsh => "refused_not_ssh",
+        GatewayConnectionEnd.RefusedSourceLimit => "refused_source_limit",
+        GatewayConnectionEnd.RefusedPendingLimit => "refused_pending_limit",
+        GatewayConnectionEnd.PendingEvicted => "pending_evicted",
+        GatewayConnectionEnd.IdentificationTimeout => "identification_timeout",
+        GatewayConnectionEnd.AuthenticationTimeout => "authentication_timeout",
         _ => throw new ArgumentOutOfRangeException(nameof(end), end, null),
     };
 
     /// <summary>True for the refused_* outcomes (sshd never started).</summary>
-    public static bool IsRefusal(this GatewayConnectionEnd end) =>
-        end is >= GatewayConnectionEnd.RefusedUnknownMachine and <= GatewayConnectionEnd.RefusedGatewayLimit;
+    public static bool IsRefusal(this GatewayConnectionEnd end) => end is
+        GatewayConnectionEnd.RefusedUnknownMachine or
+        GatewayConnectionEnd.RefusedDeleted or
+        GatewayConnectionEnd.RefusedSleeping or
+        GatewayConnectionEnd.RefusedMachineLimit or
+        GatewayConnectionEnd.RefusedGatewayLimit or
+        GatewayConnectionEnd.RefusedNotSsh or
+        GatewayConnectionEnd.RefusedSourceLimit or
+        GatewayConnectionEnd.RefusedPendingLimit;
 }

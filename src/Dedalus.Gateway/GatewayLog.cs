@@ -40,4 +40,19 @@ internal static partial class GatewayLog
 
     [LoggerMessage(EventId = 3030, Level = LogLevel.Warning, Message = "Gateway backend call {Call} failed for {MachineId}")]
     public static partial void BackendCallFailed(ILogger logger, string call, string machineId, Exception exception);
+
+    [LoggerMessage(EventId = 3040, Level = LogLevel.Information, Message = "Connection {ConnectionId} to {MachineId} from {Peer} dropped: {Detail}")]
+    public static partial void PendingConnectionEvicted(ILogger logger, long connectionId, string machineId, string peer, string detail);
+
+    [LoggerMessage(EventId = 3041, Level = LogLevel.Information, Message = "Connection {ConnectionId} to {MachineId} from {Peer} sent no identification line: {Detail}")]
+    public static partial void IdentificationTimedOut(ILogger logger, long connectionId, string machineId, string peer, string detail);
+
+    [LoggerMessage(EventId = 3042, Level = LogLevel.Information, Message = "Connection {ConnectionId} to {MachineId} from {Peer} did not authenticate in time: {Detail}")]
+    public static partial void AuthenticationTimedOut(ILogger logger, long connectionId, string machineId, string peer, string detail);
+
+    [LoggerMessage(EventId = 3043, Level = LogLevel.Information, Message = "Connection {ConnectionId} to {MachineId} from {Peer} is not an SSH client: {Detail}")]
+    public static partial void NotSsh(ILogger logger, long connectionId, string machineId, string peer, string detail);
+
+    [LoggerMessage(EventId = 3044, Level = LogLevel.Debug, Message = "Connection {ConnectionId} to {MachineId} waits for a handshake slot")]
+    public static partial void WaitingForHandshake(ILogger logger, long connectionId, string machineId);
 }

@@ -9,6 +9,7 @@ internal sealed class MachineListener(string machineId, Socket socket)
 {
     private readonly CancellationTokenSource _stopping = new();
     private int _count;
+    private int _authenticated;
 
     public string MachineId { get; } = machineId;
 
@@ -22,12 +23,19 @@ internal sealed class MachineListener(string machineId, Socket socket)
 
     public Task AcceptLoop { get; set; } = Task.CompletedTask;
 
-    /// <summary>Connections counted against the per-machine limit (admission in progress or open).</summary>
+    /// <summary>Open connections: identified and not ended (admission, handshake or session); they keep the machine awake.</summary>
     public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Authenticated connections, counted against <see cref="GatewayOptions.MaxConnectionsPerMachine"/>.</summary>
+    public int AuthenticatedCount => Volatile.Read(ref _authenticated);
 
     public int Increment() => Interlocked.Increment(ref _count);
 
     public int Decrement() => Interlocked.Decrement(ref _count);
+
+    public int IncrementAuthenticated() => Interlocked.Increment(ref _authenticated);
+
+    public int DecrementAuthenticated() => Interlocked.Decrement(ref _authenticated);
 
     public void Stop()
     {

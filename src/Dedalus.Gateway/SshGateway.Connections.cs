@@ -1,10 +1,13 @@
 using System.Net.Sockets;
-using System.Text;
 using Dedalus.Machines.Runtime;
 
 namespace Dedalus.Gateway;
 
-/// <summary>Accepting, limiting, admitting and bridging connections.</summary>
+/// <summary>
+/// Accepting, limiting, admitting and bridging connections. A connection costs a socket and a few small objects until
+/// it has sent its identification line (SshGateway.Identification.cs) and is admitted and given a handshake slot; only
+/// then is sshd started. Refusals are in SshGateway.Refusals.cs.
+/// </summary>
 public sealed partial class SshGateway
 {
     private async Task AcceptLoopAsync(MachineListener listener)
@@ -57,66 +60,50 @@ public sealed partial class SshGateway
         var connection = new GatewayConnection(id, machineId, socket, _timeProvider.GetUtcNow(), _options.StderrTailLines);
         GatewayLog.ConnectionAccepted(_logger, id, machineId, connection.Peer);
         string? detail = null;
-        var countedGlobal = false;
-        var countedMachine = false;
         IMachineProcess? process = null;
         var closedGracefully = false;
         try
         {
             ConfigureClientSocket(socket);
-            countedGlobal = true;
-            if (Interlocked.Increment(ref _total) > _options.MaxConnections)
+            var refusal = Enter(connection);
+            byte[]? received = null;
+            if (refusal is null)
             {
-                detail = $"too many connections through this gateway (limit {_options.MaxConnections})";
-                await RefuseAsync(connection, GatewayConnectionEnd.RefusedGatewayLimit, detail).ConfigureAwait(false);
-                return;
+                _connections[id] = connection;
+                listener.Connections[id] = connection;
+                connection.StartDeadline(_timeProvider, _options.IdentificationTimeout);
+                (refusal, received) = await IdentifyAsync(connection).ConfigureAwait(false);
             }
 
-            countedMachine = true;
-            if (listener.Increment() > _options.MaxConnectionsPerMachine)
+            if (refusal is null && received is not null)
             {
-                detail = $"too many connections to {machineId} (limit {_options.MaxConnectionsPerMachine})";
-                await RefuseAsync(connection, GatewayConnectionEnd.RefusedMachineLimit, detail).ConfigureAwait(false);
-                return;
+                refusal = await AdmitAndQueueAsync(listener, connection).ConfigureAwait(false);
+                if (refusal is null && connection.Stage == ConnectionStage.Handshaking)
+                {
+                    process = await ConnectSshServerAsync(connection).ConfigureAwait(false);
+                    connection.AttachProcess(process);
+                    ReportActivity(machineId);
+                    var end = await connection.PumpAsync(
+                        process,
+                        received,
+                        _options.HalfCloseTimeout,
+                        _options.BufferSize,
+                        _timeProvider,
+                        line => OnSshdStderrLine(listener, connection, line)).ConfigureAwait(false);
+                    connection.TrySetEnd(end);
+                }
             }
 
-            _connections[id] = connection;
-            listener.Connections[id] = connection;
-
-            var admission = await AdmitAsync(connection).ConfigureAwait(false);
-            switch (admission)
+            if (refusal is { } refused)
             {
-                case GatewayAdmission.Unknown:
-                    detail = $"unknown machine {machineId}";
-                    await RefuseAsync(connection, GatewayConnectionEnd.RefusedUnknownMachine, detail).ConfigureAwait(false);
-                    return;
-                case GatewayAdmission.Deleted:
-                    detail = $"{machineId} is deleted";
-                    await RefuseAsync(connection, GatewayConnectionEnd.RefusedDeleted, detail).ConfigureAwait(false);
-                    return;
-                case GatewayAdmission.SleepingWithoutLiveSession:
-                    detail = $"{machineId} is asleep; create an SSH session to wake it";
-                    await RefuseAsync(connection, GatewayConnectionEnd.RefusedSleeping, detail).ConfigureAwait(false);
-                    return;
-                case GatewayAdmission.SleepingWithLiveSession:
-                    await WakeAsync(connection).ConfigureAwait(false);
-                    break;
-                case GatewayAdmission.Running:
-                    break;
-                default:
-                    throw new InvalidOperationException($"unexpected admission {admission}");
-            }
+                detail = refused.Detail;
+                connection.TrySetEnd(refused.End);
 
-            process = await ConnectSshServerAsync(connection).ConfigureAwait(false);
-            connection.AttachProcess(process);
-            ReportActivity(machineId);
-            var end = await connection.PumpAsync(
-                process,
-                _options.HalfCloseTimeout,
-                _options.BufferSize,
-                _timeProvider,
-                line => OnSshdStderrLine(connection, line)).ConfigureAwait(false);
-            connection.TrySetEnd(end);
+                // A refused connection holds no budget while the client reads why.
+                ReleaseSlots(listener, connection);
+                await RefuseAsync(connection, refused).ConfigureAwait(false);
+                closedGracefully = true;
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -129,7 +116,9 @@ public sealed partial class SshGateway
                 if (process is null)
                 {
                     // sshd never started: tell the human, without internal details.
-                    await SendLineAndCloseAsync(connection, $"{machineId} cannot be reached right now; try again").ConfigureAwait(false);
+                    ReleaseSlots(listener, connection);
+                    await SendRefusalAsync(connection, new GatewayRefusal(
+                        GatewayConnectionEnd.Error, SshDisconnectReason.ServiceNotAvailable, $"{machineId} cannot be reached right now; try again")).ConfigureAwait(false);
                     closedGracefully = true;
                 }
             }
@@ -156,20 +145,156 @@ public sealed partial class SshGateway
                 ReportActivity(machineId);
             }
 
+            if (connection.End == GatewayConnectionEnd.AuthenticationTimeout && detail is null)
+            {
+                // Cut in its handshake (a refusal while it waited for one has its own detail).
+                detail = $"not authenticated within {Seconds(_options.AuthenticationTimeout)}";
+                GatewayLog.AuthenticationTimedOut(_logger, id, machineId, connection.Peer, detail);
+            }
+
             _connections.TryRemove(id, out _);
             listener.Connections.TryRemove(id, out _);
-            if (countedMachine)
-            {
-                listener.Decrement();
-            }
-
-            if (countedGlobal)
-            {
-                Interlocked.Decrement(ref _total);
-            }
-
+            ReleaseSlots(listener, connection);
             await RecordAsync(connection, detail).ConfigureAwait(false);
             connection.MarkCompleted();
+        }
+    }
+
+    /// <summary>Counts a new connection gateway-wide and in the pending budgets; a refusal when one is full.</summary>
+    private GatewayRefusal? Enter(GatewayConnection connection)
+    {
+        connection.Hold(ConnectionSlots.Total);
+        if (Interlocked.Increment(ref _total) > _options.MaxConnections)
+        {
+            return new GatewayRefusal(
+                GatewayConnectionEnd.RefusedGatewayLimit,
+                SshDisconnectReason.TooManyConnections,
+                $"too many connections through this gateway (limit {_options.MaxConnections})");
+        }
+
+        var entry = new PreAuthenticationEntry(connection);
+        var admission = _budget.TryEnter(entry, out var evicted);
+        if (evicted is not null)
+        {
+            evicted.CancelPreAuthentication();
+        }
+
+        switch (admission)
+        {
+            case PreAuthenticationAdmission.Entered:
+                connection.BudgetEntry = entry;
+                return null;
+            case PreAuthenticationAdmission.SourceFull:
+                return new GatewayRefusal(
+                    GatewayConnectionEnd.RefusedSourceLimit,
+                    SshDisconnectReason.TooManyConnections,
+                    $"too many unauthenticated connections from {connection.Source} (limit {_options.MaxPendingConnectionsPerSource})");
+            case PreAuthenticationAdmission.MachineFull:
+                return new GatewayRefusal(
+                    GatewayConnectionEnd.RefusedPendingLimit,
+                    SshDisconnectReason.TooManyConnections,
+                    $"too many unauthenticated connections to {connection.MachineId} (limit {_options.MaxPendingConnectionsPerMachine}); try again");
+            case PreAuthenticationAdmission.GatewayFull:
+                return new GatewayRefusal(
+                    GatewayConnectionEnd.RefusedPendingLimit,
+                    SshDisconnectReason.TooManyConnections,
+                    $"too many unauthenticated connections through this gateway (limit {_options.MaxPendingConnections}); try again");
+            default:
+                throw new InvalidOperationException($"unexpected budget answer {admission}");
+        }
+    }
+
+    /// <summary>
+    /// After the identification line: the backend's admission (and wake), a handshake slot, the machine's limit of
+    /// authenticated connections. Null when sshd may start (the stage is then <see cref="ConnectionStage.Handshaking"/>),
+    /// or when the connection was cut meanwhile.
+    /// </summary>
+    private async Task<GatewayRefusal?> AdmitAndQueueAsync(MachineListener listener, GatewayConnection connection)
+    {
+        var machineId = connection.MachineId;
+        connection.Hold(ConnectionSlots.Open);
+        listener.Increment();
+        if (MachineFull(listener) is { } full)
+        {
+            return full;
+        }
+
+        var admission = await AdmitAsync(connection).ConfigureAwait(false);
+        switch (admission)
+        {
+            case GatewayAdmission.Unknown:
+                return new GatewayRefusal(GatewayConnectionEnd.RefusedUnknownMachine, SshDisconnectReason.ServiceNotAvailable, $"unknown machine {machineId}");
+            case GatewayAdmission.Deleted:
+                return new GatewayRefusal(GatewayConnectionEnd.RefusedDeleted, SshDisconnectReason.ServiceNotAvailable, $"{machineId} is deleted");
+            case GatewayAdmission.SleepingWithoutLiveSession:
+                return new GatewayRefusal(
+                    GatewayConnectionEnd.RefusedSleeping, SshDisconnectReason.ServiceNotAvailable, $"{machineId} is asleep; create an SSH session to wake it");
+            case GatewayAdmission.SleepingWithLiveSession:
+                await WakeAsync(connection).ConfigureAwait(false);
+                break;
+            case GatewayAdmission.Running:
+                break;
+            default:
+                throw new InvalidOperationException($"unexpected admission {admission}");
+        }
+
+        if (!connection.TryQueue(_options.AuthenticationTimeout))
+        {
+            return PreAuthenticationRefusal(connection);
+        }
+
+        var entry = connection.BudgetEntry!;
+        if (_budget.GetHandshakeCount(machineId) >= _options.MaxHandshakesPerMachine)
+        {
+            GatewayLog.WaitingForHandshake(_logger, connection.Id, machineId);
+        }
+
+        try
+        {
+            await _budget.WaitForHandshakeAsync(entry, connection.PreAuthenticationEnded).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return PreAuthenticationRefusal(connection);
+        }
+
+        if (MachineFull(listener) is { } stillFull)
+        {
+            return stillFull;
+        }
+
+        return connection.TryStartHandshake() ? null : PreAuthenticationRefusal(connection);
+    }
+
+    private GatewayRefusal? MachineFull(MachineListener listener) =>
+        listener.AuthenticatedCount >= _options.MaxConnectionsPerMachine
+            ? new GatewayRefusal(
+                GatewayConnectionEnd.RefusedMachineLimit,
+                SshDisconnectReason.TooManyConnections,
+                $"too many connections to {listener.MachineId} (limit {_options.MaxConnectionsPerMachine})")
+            : null;
+
+    /// <summary>Gives back whatever the connection is counted in; safe to call more than once.</summary>
+    private void ReleaseSlots(MachineListener listener, GatewayConnection connection)
+    {
+        if (connection.BudgetEntry is { } entry)
+        {
+            _budget.Leave(entry);
+        }
+
+        if (connection.EndStage() == ConnectionStage.Authenticated)
+        {
+            listener.DecrementAuthenticated();
+        }
+
+        if (connection.TryRelease(ConnectionSlots.Open))
+        {
+            listener.Decrement();
+        }
+
+        if (connection.TryRelease(ConnectionSlots.Total))
+        {
+            Interlocked.Decrement(ref _total);
         }
     }
 
@@ -206,7 +331,7 @@ public sealed partial class SshGateway
         return await _sshServers.ConnectAsync(connection.MachineId, timeout.Token).ConfigureAwait(false);
     }
 
-    private void OnSshdStderrLine(GatewayConnection connection, string line)
+    private void OnSshdStderrLine(MachineListener listener, GatewayConnection connection, string line)
     {
         GatewayLog.SshdStderr(_logger, connection.Id, line);
         if (!SshdAcceptedLine.TryParse(line, out var sessionId, out var serial) || !connection.TrySetSession(sessionId, serial))
@@ -214,53 +339,22 @@ public sealed partial class SshGateway
             return;
         }
 
+        // Counted before the stage changes, uncounted if it did not: ReleaseSlots uncounts exactly what the stage says.
+        listener.IncrementAuthenticated();
+        if (connection.TryAuthenticate())
+        {
+            _budget.Leave(connection.BudgetEntry!);
+        }
+        else
+        {
+            listener.DecrementAuthenticated();
+        }
+
         GatewayLog.ConnectionAuthenticated(_logger, connection.Id, connection.MachineId, sessionId, serial);
         if (_closedSessions.ContainsKey(sessionId))
         {
             // The session was closed while this login raced the revocation list: cut it.
             connection.Cut(GatewayConnectionEnd.SessionClosed);
-        }
-    }
-
-    /// <summary>Sends one human-readable line (RFC 4253 4.2: lines before the version string are allowed), then closes.</summary>
-    private async Task RefuseAsync(GatewayConnection connection, GatewayConnectionEnd end, string detail)
-    {
-        connection.TrySetEnd(end);
-        GatewayLog.ConnectionRefused(_logger, connection.Id, connection.MachineId, connection.Peer, end.ToWireName(), detail);
-        await SendLineAndCloseAsync(connection, detail).ConfigureAwait(false);
-    }
-
-    private async Task SendLineAndCloseAsync(GatewayConnection connection, string detail)
-    {
-        if (!_options.SendRefusalLine)
-        {
-            return;
-        }
-
-        var socket = connection.Socket;
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.Aborted);
-            timeout.CancelAfter(TimeSpan.FromSeconds(2));
-            var line = Encoding.UTF8.GetBytes($"dedalus-gateway: {detail}\r\n");
-            await socket.SendAsync(line, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-            socket.Shutdown(SocketShutdown.Send);
-
-            // Drain what the client already sent (its version string) so that closing does not
-            // turn into a reset that could discard our line before the client reads it.
-            var sink = new byte[256];
-            while (await socket.ReceiveAsync(sink, SocketFlags.None, timeout.Token).ConfigureAwait(false) > 0)
-            {
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (SocketException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
         }
     }
 }

@@ -9,14 +9,17 @@ namespace Dedalus.Gateway;
 
 /// <summary>
 /// The TCP SSH gateway: one listener per machine on the machine's stable port; per connection it
-/// asks the <see cref="IGatewayBackend"/> for admission, connects to the machine's SSH server through
-/// <see cref="ISshServerConnector"/> (the runc engine starts <c>sshd -i</c> inside it) and pumps bytes both ways. Listeners are in
-/// this file; connection handling in SshGateway.Connections.cs; cutting in SshGateway.Closing.cs;
-/// activity reports in SshGateway.Activity.cs.
+/// waits for the client's SSH identification line, asks the <see cref="IGatewayBackend"/> for admission, waits for a
+/// handshake slot, connects to the machine's SSH server through <see cref="ISshServerConnector"/> (the runc engine
+/// starts <c>sshd -i</c> inside it) and pumps bytes both ways. Connections that have not authenticated live within
+/// budgets of their own (<see cref="GatewayOptions"/>), so they never take what authenticated ones need. Listeners are in
+/// this file; connection handling in SshGateway.Connections.cs and SshGateway.Identification.cs; refusals in
+/// SshGateway.Refusals.cs; cutting in SshGateway.Closing.cs; activity reports in SshGateway.Activity.cs.
 /// </summary>
 public sealed partial class SshGateway : IAsyncDisposable
 {
     private readonly GatewayOptions _options;
+    private readonly PreAuthenticationBudget _budget;
     private readonly ISshServerConnector _sshServers;
     private readonly IGatewayBackend _backend;
     private readonly TimeProvider _timeProvider;
@@ -42,6 +45,7 @@ public sealed partial class SshGateway : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(backend);
         options.Validate();
         _options = options;
+        _budget = new PreAuthenticationBudget(options);
         _sshServers = sshServers;
         _backend = backend;
         _timeProvider = timeProvider ?? TimeProvider.System;
@@ -59,8 +63,11 @@ public sealed partial class SshGateway : IAsyncDisposable
     /// <summary>The options in force.</summary>
     public GatewayOptions Options => _options;
 
-    /// <summary>Open (or being admitted) connections across the gateway.</summary>
+    /// <summary>Connections across the gateway in any state, from accept (counted against <see cref="GatewayOptions.MaxConnections"/>).</summary>
     public int OpenConnectionCount => Volatile.Read(ref _total);
+
+    /// <summary>Connections across the gateway accepted and not yet authenticated (counted against <see cref="GatewayOptions.MaxPendingConnections"/>).</summary>
+    public int PendingConnectionCount => _budget.PendingCount;
 
     /// <summary>
     /// Starts listening for <paramref name="machineId"/> on <paramref name="port"/> (from the
@@ -161,9 +168,22 @@ public sealed partial class SshGateway : IAsyncDisposable
     /// <summary>Machines with a listener.</summary>
     public IReadOnlyCollection<string> ListeningMachines => [.. _listeners.Keys];
 
-    /// <summary>Open (or being admitted) connections to one machine; an open connection keeps the machine awake.</summary>
+    /// <summary>
+    /// Open connections to one machine: those that have sent their identification line and not ended (being admitted,
+    /// waiting for or in their handshake, logged in). An open connection keeps the machine awake; a silent one does not.
+    /// </summary>
     public int GetOpenConnectionCount(string machineId) =>
         _listeners.TryGetValue(machineId, out var listener) ? listener.Count : 0;
+
+    /// <summary>Authenticated connections to one machine (counted against <see cref="GatewayOptions.MaxConnectionsPerMachine"/>).</summary>
+    public int GetAuthenticatedConnectionCount(string machineId) =>
+        _listeners.TryGetValue(machineId, out var listener) ? listener.AuthenticatedCount : 0;
+
+    /// <summary>Connections to one machine accepted and not yet authenticated (counted against <see cref="GatewayOptions.MaxPendingConnectionsPerMachine"/>).</summary>
+    public int GetPendingConnectionCount(string machineId) => _budget.GetPendingCount(machineId);
+
+    /// <summary>Connections to one machine waiting for a handshake slot (<see cref="GatewayOptions.MaxHandshakesPerMachine"/>).</summary>
+    internal int GetHandshakeWaitingCount(string machineId) => _budget.GetWaitingCount(machineId);
 
     /// <summary>Open connections that logged in with the session (certificate key id) <paramref name="sessionId"/>.</summary>
     public int GetSessionConnectionCount(string sessionId)

@@ -11,7 +11,9 @@ public sealed class ActivityTests(SshSiteFixture fixture) : IClassFixture<SshSit
     public async Task An_open_connection_reports_activity_on_open_every_interval_and_on_close()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
-        await using var harness = new GatewayHarness(fixture.Site, new GatewayOptions { ActivityReportInterval = TimeSpan.FromSeconds(30) }, clock);
+        // The fake clock runs the grace period too: long enough for the minutes this test advances it.
+        var options = new GatewayOptions { ActivityReportInterval = TimeSpan.FromSeconds(30), AuthenticationTimeout = TimeSpan.FromHours(1) };
+        await using var harness = new GatewayHarness(fixture.Site, options, clock);
         var port = await harness.AddMachineAsync(Machine);
 
         var (socket, _) = await GatewayHarness.ConnectPastBannerAsync(port);

@@ -14,20 +14,23 @@ public sealed class AdmissionTests(SshSiteFixture fixture) : IClassFixture<SshSi
         await using var harness = new GatewayHarness(fixture.Site);
         var port = await harness.AddMachineAsync(Machine, admission);
 
-        using var socket = await GatewayHarness.ConnectAsync(port);
+        using var socket = await GatewayHarness.ConnectAndIdentifyAsync(port);
         var line = await GatewayHarness.ReadLineAsync(socket);
-        var rest = await GatewayHarness.ReadToEndAsync(socket);
+        var identification = await GatewayHarness.ReadLineAsync(socket);
+        var packet = await GatewayHarness.ReadToEndAsync(socket);
 
         Assert.NotNull(line);
         Assert.StartsWith("dedalus-gateway: ", line, StringComparison.Ordinal);
-        Assert.Equal(0, rest);
+        Assert.Equal("SSH-2.0-dedalus-gateway", identification);
+        Assert.True(packet > 0 && packet % 8 == 0, $"a disconnect packet of {packet} bytes");
         Assert.Equal(0, harness.Sshd.ConnectCount);
+        Assert.Equal(1, harness.Backend.AdmissionCount);
         Assert.Empty(harness.Backend.Wakes);
         var record = await harness.Backend.WaitForRecordAsync(r => r.MachineId == Machine);
         Assert.Equal(expected, record.End);
         Assert.True(record.End.IsRefusal());
         Assert.Equal(0, record.BytesFromClient);
-        Assert.True(await Eventually.TrueAsync(() => harness.Gateway.GetOpenConnectionCount(Machine) == 0));
+        Assert.True(await Eventually.TrueAsync(() => harness.Gateway.GetOpenConnectionCount(Machine) == 0 && harness.Gateway.GetPendingConnectionCount(Machine) == 0));
     }
 
     [Fact]
@@ -40,6 +43,7 @@ public sealed class AdmissionTests(SshSiteFixture fixture) : IClassFixture<SshSi
         var result = await harness.SshAsync(identity, port, "true");
 
         Assert.Equal(255, result.ExitCode);
+        Assert.Contains($"dedalus-gateway: {Machine} is asleep; create an SSH session to wake it", result.StandardError, StringComparison.Ordinal);
         Assert.Empty(harness.Backend.Wakes);
         Assert.Equal(0, harness.Sshd.ConnectCount);
         var record = await harness.Backend.WaitForRecordAsync(r => r.MachineId == Machine);
@@ -74,7 +78,7 @@ public sealed class AdmissionTests(SshSiteFixture fixture) : IClassFixture<SshSi
         var port = await harness.AddMachineAsync(Machine, GatewayAdmission.SleepingWithLiveSession);
         harness.Backend.OnWake = (_, _) => throw new InvalidOperationException("wake failed: no capacity");
 
-        using var socket = await GatewayHarness.ConnectAsync(port);
+        using var socket = await GatewayHarness.ConnectAndIdentifyAsync(port);
         var line = await GatewayHarness.ReadLineAsync(socket);
 
         Assert.Equal($"dedalus-gateway: {Machine} cannot be reached right now; try again", line);

@@ -1,6 +1,10 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Text;
+
 namespace Dedalus.Gateway.Tests;
 
-/// <summary>Pure pieces: sshd log parsing, audit names, option validation.</summary>
+/// <summary>Pure pieces: sshd log parsing, audit names, option validation, identification lines, refusal packets, sources.</summary>
 public sealed class UnitTests
 {
     [Theory]
@@ -31,7 +35,121 @@ public sealed class UnitTests
         Assert.All(names, n => Assert.Matches("^[a-z]+(_[a-z]+)*$", n));
         Assert.Equal("session_closed", GatewayConnectionEnd.SessionClosed.ToWireName());
         Assert.True(GatewayConnectionEnd.RefusedGatewayLimit.IsRefusal());
+        Assert.True(GatewayConnectionEnd.RefusedNotSsh.IsRefusal());
+        Assert.True(GatewayConnectionEnd.RefusedSourceLimit.IsRefusal());
+        Assert.True(GatewayConnectionEnd.RefusedPendingLimit.IsRefusal());
         Assert.False(GatewayConnectionEnd.Error.IsRefusal());
+        Assert.False(GatewayConnectionEnd.IdentificationTimeout.IsRefusal());
+        Assert.False(GatewayConnectionEnd.AuthenticationTimeout.IsRefusal());
+        Assert.False(GatewayConnectionEnd.PendingEvicted.IsRefusal());
+        Assert.Equal("authentication_timeout", GatewayConnectionEnd.AuthenticationTimeout.ToWireName());
+        Assert.Equal("pending_evicted", GatewayConnectionEnd.PendingEvicted.ToWireName());
+    }
+
+    [Theory]
+    [InlineData("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n", (int)SshIdentificationStatus.Complete)]
+    [InlineData("SSH-2.0-Go\n", (int)SshIdentificationStatus.Complete)]
+    [InlineData("SSH-1.99-OldButTwo\r\n", (int)SshIdentificationStatus.Complete)]
+    [InlineData("SSH-2.0-paramiko_3.4.0\r\n\u0000\u0000\u0004\u0014\u0007\u0014", (int)SshIdentificationStatus.Complete)]
+    [InlineData("", (int)SshIdentificationStatus.Incomplete)]
+    [InlineData("S", (int)SshIdentificationStatus.Incomplete)]
+    [InlineData("SSH-2.0-Half", (int)SshIdentificationStatus.Incomplete)]
+    [InlineData("SSH-2.0-Half\r", (int)SshIdentificationStatus.Incomplete)]
+    [InlineData("GET /", (int)SshIdentificationStatus.NotSsh)]
+    [InlineData("ssh-2.0-lowercase\r\n", (int)SshIdentificationStatus.NotSsh)]
+    [InlineData("\r\nSSH-2.0-AfterABlankLine\r\n", (int)SshIdentificationStatus.NotSsh)]
+    [InlineData("SSH-2.0-\r\n", (int)SshIdentificationStatus.NotSsh)]
+    [InlineData("SSH-2.0- spaced\r\n", (int)SshIdentificationStatus.NotSsh)]
+    [InlineData("SSH-2.0\r\n", (int)SshIdentificationStatus.NotSsh)]
+    [InlineData("SSH-2.0-Tab\there\r\n", (int)SshIdentificationStatus.NotSsh)]
+    [InlineData("SSH-2.0-Caf\u00e9\r\n", (int)SshIdentificationStatus.NotSsh)]
+    [InlineData("SSH-1.5-Old\r\n", (int)SshIdentificationStatus.UnsupportedVersion)]
+    [InlineData("SSH-3.0-Future\r\n", (int)SshIdentificationStatus.UnsupportedVersion)]
+    public void The_client_identification_line_is_checked_as_rfc_4253_says(string received, int expectedStatus)
+    {
+        var expected = (SshIdentificationStatus)expectedStatus;
+
+        var status = SshIdentificationLine.Check(Encoding.Latin1.GetBytes(received), out var problem);
+
+        Assert.Equal(expected, status);
+        Assert.Equal(expected is SshIdentificationStatus.NotSsh or SshIdentificationStatus.UnsupportedVersion, problem is not null);
+    }
+
+    [Theory]
+    [InlineData(253, "\r\n", (int)SshIdentificationStatus.Complete)]
+    [InlineData(254, "\n", (int)SshIdentificationStatus.Complete)]
+    [InlineData(254, "\r\n", (int)SshIdentificationStatus.NotSsh)]
+    [InlineData(255, "", (int)SshIdentificationStatus.NotSsh)]
+    [InlineData(254, "", (int)SshIdentificationStatus.Incomplete)]
+    public void The_identification_line_may_be_255_bytes_with_its_line_end_and_no_more(int lineLength, string end, int expectedStatus)
+    {
+        var expected = (SshIdentificationStatus)expectedStatus;
+        var line = "SSH-2.0-" + new string('x', lineLength - "SSH-2.0-".Length) + end;
+
+        Assert.Equal(expected, SshIdentificationLine.Check(Encoding.ASCII.GetBytes(line), out _));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(100)]
+    public void The_disconnect_packet_is_framed_as_rfc_4253_section_6_says(int descriptionLength)
+    {
+        var description = new string('d', descriptionLength);
+
+        var packet = SshRefusal.DisconnectPacket(SshDisconnectReason.TooManyConnections, description);
+
+        Assert.Equal(0, packet.Length % 8);
+        var packetLength = (int)BinaryPrimitives.ReadUInt32BigEndian(packet);
+        Assert.Equal(packet.Length - 4, packetLength);
+        var padding = packet[4];
+        Assert.InRange(padding, 4, 11);
+        var payload = packet.AsSpan(5, packetLength - 1 - padding);
+        Assert.Equal(1, payload[0]);
+        Assert.Equal(12u, BinaryPrimitives.ReadUInt32BigEndian(payload[1..]));
+        Assert.Equal((uint)descriptionLength, BinaryPrimitives.ReadUInt32BigEndian(payload[5..]));
+        Assert.Equal(description, Encoding.UTF8.GetString(payload.Slice(9, descriptionLength)));
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32BigEndian(payload[(9 + descriptionLength)..]));
+        Assert.Equal(9 + descriptionLength + 4, payload.Length);
+    }
+
+    [Fact]
+    public void A_refusal_is_a_text_line_the_gateway_identification_and_a_disconnect_packet()
+    {
+        var refusal = SshRefusal.Build("unknown machine dm-1", SshDisconnectReason.ServiceNotAvailable);
+
+        var text = Encoding.Latin1.GetString(refusal);
+        Assert.StartsWith("dedalus-gateway: unknown machine dm-1\r\nSSH-2.0-dedalus-gateway\r\n", text, StringComparison.Ordinal);
+        var packet = refusal.AsSpan(Encoding.ASCII.GetByteCount("dedalus-gateway: unknown machine dm-1\r\nSSH-2.0-dedalus-gateway\r\n"));
+        Assert.Equal(packet.Length - 4, (int)BinaryPrimitives.ReadUInt32BigEndian(packet));
+        Assert.Equal(7u, BinaryPrimitives.ReadUInt32BigEndian(packet[6..]));
+        Assert.Contains("dedalus-gateway: unknown machine dm-1", Encoding.UTF8.GetString(packet[14..]), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.2", "::ffff:127.0.0.2", true)]
+    [InlineData("127.0.0.2", "127.0.0.3", false)]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe", true)]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:3::1", false)]
+    [InlineData("0.0.0.1", "::1", false)]
+    public void Sources_are_ipv4_addresses_and_ipv6_slash_64s(string first, string second, bool same)
+    {
+        var a = SourceAddress.Of(IPAddress.Parse(first));
+        var b = SourceAddress.Of(IPAddress.Parse(second));
+
+        Assert.Equal(same, a == b);
+    }
+
+    [Fact]
+    public void Sources_read_as_an_address_or_a_prefix()
+    {
+        Assert.Equal("127.0.0.2", SourceAddress.Of(IPAddress.Parse("::ffff:127.0.0.2")).ToString());
+        Assert.Equal("192.0.2.255", SourceAddress.Of(IPAddress.Parse("192.0.2.255")).ToString());
+        Assert.Equal("2001:db8:1:2::/64", SourceAddress.Of(IPAddress.Parse("2001:db8:1:2:3:4:5:6")).ToString());
     }
 
     [Fact]
@@ -40,5 +158,13 @@ public sealed class UnitTests
         Assert.Throws<ArgumentException>(() => new GatewayOptions { PortRangeStart = 3000, PortRangeEnd = 2000 }.Validate());
         Assert.Throws<ArgumentException>(() => new GatewayOptions { MaxConnectionsPerMachine = 0 }.Validate());
         Assert.Throws<ArgumentException>(() => new GatewayOptions { BufferSize = 512 }.Validate());
+        Assert.Throws<ArgumentException>(() => new GatewayOptions { MaxPendingConnections = 0 }.Validate());
+        Assert.Throws<ArgumentException>(() => new GatewayOptions { MaxPendingConnectionsPerMachine = 0 }.Validate());
+        Assert.Throws<ArgumentException>(() => new GatewayOptions { MaxPendingConnectionsPerSource = 0 }.Validate());
+        Assert.Throws<ArgumentException>(() => new GatewayOptions { MaxHandshakesPerMachine = 0 }.Validate());
+        Assert.Throws<ArgumentException>(() => new GatewayOptions { MaxHandshakesPerSource = 0 }.Validate());
+        Assert.Throws<ArgumentException>(() => new GatewayOptions { IdentificationTimeout = TimeSpan.Zero }.Validate());
+        Assert.Throws<ArgumentException>(() => new GatewayOptions { AuthenticationTimeout = TimeSpan.FromDays(2) }.Validate());
+        new GatewayOptions().Validate();
     }
 }

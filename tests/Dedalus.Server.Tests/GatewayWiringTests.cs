@@ -25,6 +25,8 @@ public sealed class GatewayWiringTests : ServerTestBase
         using var client = new TcpClient();
         using var cts = new CancellationTokenSource(RunningServer.Timeout);
         await client.ConnectAsync("127.0.0.1", _port, cts.Token);
+        // The gateway starts nothing until the client's SSH identification line.
+        await client.GetStream().WriteAsync("SSH-2.0-WiringTest\r\n"u8.ToArray(), cts.Token);
         var buffer = new byte[512];
         var read = await client.GetStream().ReadAsync(buffer, cts.Token);
         var full = await Api.PostAsync("/v1/machines", """{"vcpu":1,"memory_mib":1024,"storage_gib":10}""");

@@ -36,13 +36,59 @@ public sealed class GatewayHarness : GatewayUnderTest, IAsyncDisposable
         return endPoint.Port;
     }
 
-    /// <summary>Opens a raw TCP connection to a gateway port.</summary>
-    public static async Task<Socket> ConnectAsync(int port)
+    /// <summary>The identification line the raw test clients send.</summary>
+    public static readonly byte[] ClientIdentification = "SSH-2.0-DedalusGatewayTest\r\n"u8.ToArray();
+
+    /// <summary>Opens a raw TCP connection to a gateway port, from <paramref name="source"/> (another 127.x address) when given.</summary>
+    public static async Task<Socket> ConnectAsync(int port, IPAddress? source = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (source is not null)
+            {
+                socket.Bind(new IPEndPoint(source, 0));
+            }
+
+            using var cts = new CancellationTokenSource(Timeout);
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cts.Token);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Connects and sends the identification line, as SSH clients do at once; nothing read yet.</summary>
+    public static async Task<Socket> ConnectAndIdentifyAsync(int port, IPAddress? source = null)
+    {
+        var socket = await ConnectAsync(port, source);
         using var cts = new CancellationTokenSource(Timeout);
-        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cts.Token);
+        await socket.SendAsync(ClientIdentification, SocketFlags.None, cts.Token);
         return socket;
+    }
+
+    /// <summary>Reads until end of stream (bounded, a reset counts as the end); returns everything read as Latin-1 text.</summary>
+    public static async Task<string> ReadAllTextAsync(Socket socket)
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        var received = new List<byte>();
+        var buffer = new byte[4096];
+        try
+        {
+            int read;
+            while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token)) > 0)
+            {
+                received.AddRange(buffer.AsSpan(0, read));
+            }
+        }
+        catch (SocketException)
+        {
+        }
+
+        return Encoding.Latin1.GetString([.. received]);
     }
 
     /// <summary>Reads one CRLF/LF-terminated line (bounded), or null at end of stream.</summary>
@@ -86,13 +132,14 @@ public sealed class GatewayHarness : GatewayUnderTest, IAsyncDisposable
         }
     }
 
-    /// <summary>Connects and completes the version exchange with sshd; returns the socket and sshd's version line.</summary>
-    public static async Task<(Socket Socket, string Banner)> ConnectPastBannerAsync(int port)
+    /// <summary>
+    /// Completes the version exchange with sshd (the client's line first: the gateway starts sshd only after it); returns
+    /// the socket and sshd's version line. The connection then holds a handshake slot until it ends.
+    /// </summary>
+    public static async Task<(Socket Socket, string Banner)> ConnectPastBannerAsync(int port, IPAddress? source = null)
     {
-        var socket = await ConnectAsync(port);
+        var socket = await ConnectAndIdentifyAsync(port, source);
         var banner = await ReadLineAsync(socket) ?? throw new InvalidOperationException("no banner");
-        using var cts = new CancellationTokenSource(Timeout);
-        await socket.SendAsync("SSH-2.0-DedalusGatewayTest\r\n"u8.ToArray(), SocketFlags.None, cts.Token);
         return (socket, banner);
     }
 

@@ -15,6 +15,7 @@ public sealed class RecordingBackend : IGatewayBackend
     private readonly ConcurrentDictionary<string, int> _activity = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _wakes = new();
     private readonly SemaphoreSlim _recorded = new(0);
+    private int _admissionCount;
 
     /// <summary>A backend whose wakes start the machine in <paramref name="runtime"/>.</summary>
     public static RecordingBackend WakingThrough(IMachineRuntime runtime) => new() { OnWake = runtime.StartAsync };
@@ -30,8 +31,14 @@ public sealed class RecordingBackend : IGatewayBackend
 
     public int ActivityReports(string machineId) => _activity.TryGetValue(machineId, out var count) ? count : 0;
 
-    public ValueTask<GatewayAdmission> AdmitAsync(string machineId, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(_admissions.TryGetValue(machineId, out var admission) ? admission : GatewayAdmission.Unknown);
+    /// <summary>How many admissions the gateway asked for.</summary>
+    public int AdmissionCount => Volatile.Read(ref _admissionCount);
+
+    public ValueTask<GatewayAdmission> AdmitAsync(string machineId, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _admissionCount);
+        return ValueTask.FromResult(_admissions.TryGetValue(machineId, out var admission) ? admission : GatewayAdmission.Unknown);
+    }
 
     public async ValueTask WakeAsync(string machineId, CancellationToken cancellationToken)
     {

@@ -23,13 +23,17 @@ public sealed class RuncGatewayFixture : GatewayUnderTest, IAsyncLifetime
 
     public RuncTestSite Site => _site ?? throw new InvalidOperationException("fixture not initialized");
 
-    /// <summary>The gateway options: loopback, any port (a restarted gateway binds the same one again).</summary>
+    /// <summary>
+    /// The gateway options: loopback, any port (a restarted gateway binds the same one again), a short identification
+    /// timeout (SSH clients send their line at once; a test that waits for the timeout waits less).
+    /// </summary>
     public static GatewayOptions GatewayOptions { get; } = new()
     {
         ListenAddress = IPAddress.Loopback,
         PortRangeStart = 1024,
         PortRangeEnd = 65535,
         ActivityReportInterval = TimeSpan.Zero,
+        IdentificationTimeout = TimeSpan.FromSeconds(5),
     };
 
     protected override ISshClientSite ClientSite => Site;

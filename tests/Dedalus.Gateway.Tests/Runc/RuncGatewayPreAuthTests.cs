@@ -1,47 +1,77 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
+using Dedalus.Machines.Ssh;
 
 namespace Dedalus.Gateway.Tests.Runc;
 
 /// <summary>
-/// Clients that connect and never authenticate: the gateway starts sshd -i at once (a runc exec on the host, an sshd
-/// inside) and has no timer of its own; sshd's LoginGraceTime must end such a connection soon, and with it everything
-/// the connection held. Each one also holds one of the machine's connection slots. And connections that end any
-/// other way leave no process behind either.
+/// Clients that connect and never authenticate, against real runc machines: nothing starts for a connection until it
+/// has sent its identification line (no runc exec on the host, no sshd inside), a silent one is cut after the
+/// identification timeout, a flood of them does not keep a user with a valid certificate out, and connections that end
+/// any other way leave no process behind either.
 /// </summary>
 public sealed class RuncGatewayPreAuthTests(RuncGatewayFixture fixture) : IClassFixture<RuncGatewayFixture>
 {
-    private static readonly TimeSpan SshdDefaultLoginGraceTime = TimeSpan.FromSeconds(120);
-
     [Fact]
-    public async Task A_client_that_never_sends_its_version_is_closed_within_the_login_grace_time_and_leaves_nothing_behind()
+    public async Task A_client_that_never_sends_its_identification_starts_nothing_and_is_cut_after_the_identification_timeout()
     {
         var (id, port) = await fixture.AddMachineAsync();
         using var client = new TcpClient();
         await client.ConnectAsync(IPAddress.Loopback, port).WaitAsync(RuncGatewayFixture.Timeout);
-        var stream = client.GetStream();
-        var buffer = new byte[512];
-        var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(RuncGatewayFixture.Timeout);
-        var stopwatch = Stopwatch.StartNew(); // sshd started its LoginGraceTime timer before it sent this banner
-        Assert.StartsWith("SSH-2.0-", Encoding.ASCII.GetString(buffer, 0, read), StringComparison.Ordinal);
-        Assert.Equal(1, fixture.Gateway.GetOpenConnectionCount(id));
-        Assert.True(await SshdInsideAsync(id) > 0, "sshd -i runs inside while the client is connected");
-        Assert.True(RuncExecsOnHost(id) > 0, "runc exec runs on the host while the client is connected");
+        Assert.True(await Eventually.TrueAsync(() => fixture.Gateway.GetPendingConnectionCount(id) == 1, RuncGatewayFixture.Timeout));
 
-        // Send nothing. Before LoginGraceTime 30 this waited sshd's default 120 s; the read gives up at 100 s.
-        using (var silence = new CancellationTokenSource(SshdDefaultLoginGraceTime - TimeSpan.FromSeconds(20)))
+        Assert.Equal(0, RuncExecsOnHost(id));
+        Assert.Equal(0, await SshdInsideAsync(id));
+        Assert.Equal(0, fixture.Gateway.GetOpenConnectionCount(id));
+        var text = await GatewayHarness.ReadAllTextAsync(client.Client);
+
+        var timeout = RuncGatewayFixture.GatewayOptions.IdentificationTimeout.TotalSeconds;
+        Assert.StartsWith($"dedalus-gateway: no SSH identification line within {timeout} s\r\nSSH-2.0-dedalus-gateway\r\n", text, StringComparison.Ordinal);
+        var record = await fixture.Backend.WaitForRecordAsync(r => r.MachineId == id);
+        Assert.Equal(GatewayConnectionEnd.IdentificationTimeout, record.End);
+        Assert.True(await Eventually.TrueAsync(() => fixture.Gateway.GetPendingConnectionCount(id) == 0, RuncGatewayFixture.Timeout));
+        Assert.Equal(0, RuncExecsOnHost(id));
+    }
+
+    [Fact]
+    public async Task A_flood_of_silent_connections_starts_nothing_while_a_user_with_a_valid_certificate_logs_in_and_runs_a_command()
+    {
+        var (id, _) = await fixture.AddMachineAsync();
+        var identity = fixture.Site.IssueUser(id);
+        // A gateway of its own: the fixture's options, a counting connector, and silence tolerated for the whole test.
+        var connector = new CountingConnector(new InetdSshServerConnector(fixture.Site.Runtime));
+        var options = RuncGatewayFixture.GatewayOptions with { IdentificationTimeout = TimeSpan.FromMinutes(10) };
+        await using var gateway = new SshGateway(options, connector, fixture.Backend);
+        var port = (await gateway.OpenAsync(id, 0).WaitAsync(RuncGatewayFixture.Timeout)).Port;
+        var flood = new List<Socket>();
+        try
         {
-            while (await stream.ReadAsync(buffer, silence.Token) > 0)
+            // 200 silent connections from 127.0.0.2 ... 127.0.0.9, 25 from each.
+            for (var i = 0; i < 200; i++)
             {
+                var source = new IPAddress([127, 0, 0, (byte)(2 + (i % 8))]);
+                flood.Add(await GatewayHarness.ConnectAsync(port, source));
             }
+
+            Assert.True(await Eventually.TrueAsync(() => gateway.GetPendingConnectionCount(id) == 200, RuncGatewayFixture.Timeout), $"pending: {gateway.GetPendingConnectionCount(id)}");
+
+            var login = await fixture.ToolAsync("ssh", fixture.Site.SshArguments(identity, port, "echo", "in-despite-the-flood"));
+
+            Assert.True(login.ExitCode == 0, login.ToString());
+            Assert.Equal("in-despite-the-flood", login.StandardOutput.Trim());
+            Assert.Equal(1, connector.ConnectCount);
+            Assert.Equal(200, gateway.GetPendingConnectionCount(id));
+            Assert.True(await Eventually.TrueAsync(() => RuncExecsOnHost(id) == 0, RuncGatewayFixture.Timeout), "a runc exec runs on the host for the flood");
+            Assert.Equal(0, await SshdInsideAsync(id));
+            Assert.DoesNotContain(fixture.Backend.Records, r => r.MachineId == id && r.End != GatewayConnectionEnd.MachineClosed && r.End != GatewayConnectionEnd.ClientClosed);
+        }
+        finally
+        {
+            flood.ForEach(s => s.Dispose());
         }
 
-        Assert.InRange(stopwatch.Elapsed, TimeSpan.FromSeconds(20), SshdDefaultLoginGraceTime - TimeSpan.FromSeconds(20));
-        Assert.True(await Eventually.TrueAsync(() => fixture.Gateway.GetOpenConnectionCount(id) == 0, RuncGatewayFixture.Timeout));
-        Assert.True(await Eventually.TrueAsync(async () => await SshdInsideAsync(id) == 0, RuncGatewayFixture.Timeout), "an sshd stays inside the machine");
-        Assert.True(await Eventually.TrueAsync(() => RuncExecsOnHost(id) == 0, RuncGatewayFixture.Timeout), "a runc exec stays on the host");
+        Assert.True(await Eventually.TrueAsync(() => gateway.OpenConnectionCount == 0 && gateway.PendingConnectionCount == 0, RuncGatewayFixture.Timeout));
+        Assert.Equal(1, connector.ConnectCount);
     }
 
     [Fact]
@@ -51,31 +81,28 @@ public sealed class RuncGatewayPreAuthTests(RuncGatewayFixture fixture) : IClass
         var identity = fixture.Site.IssueUser(id);
         var rounds = Enumerable.Range(0, 8).Select(async i =>
         {
-            // A full login, a client that hangs up after the banner, and one that speaks another protocol.
+            // A full login, a client that hangs up after sshd's version line, and one that speaks another protocol.
             var login = await fixture.SshAsync(identity, port, "true");
             Assert.True(login.ExitCode == 0, login.ToString());
-            using (var quitter = new TcpClient())
+            using (var quitter = await GatewayHarness.ConnectAndIdentifyAsync(port))
             {
-                await quitter.ConnectAsync(IPAddress.Loopback, port).WaitAsync(RuncGatewayFixture.Timeout);
-                _ = await quitter.GetStream().ReadAsync(new byte[64]).AsTask().WaitAsync(RuncGatewayFixture.Timeout);
+                Assert.StartsWith("SSH-2.0-OpenSSH", await GatewayHarness.ReadLineAsync(quitter), StringComparison.Ordinal);
             }
 
             using var stranger = new TcpClient();
             await stranger.ConnectAsync(IPAddress.Loopback, port).WaitAsync(RuncGatewayFixture.Timeout);
             var stream = stranger.GetStream();
             await stream.WriteAsync("GET / HTTP/1.0\r\n\r\n"u8.ToArray()).AsTask().WaitAsync(RuncGatewayFixture.Timeout);
-            using var cts = new CancellationTokenSource(RuncGatewayFixture.Timeout);
-            var buffer = new byte[512];
-            while (await stream.ReadAsync(buffer, cts.Token) > 0)
-            {
-            }
+            var refusal = await GatewayHarness.ReadAllTextAsync(stranger.Client);
+            Assert.StartsWith("dedalus-gateway: this port speaks SSH only", refusal, StringComparison.Ordinal);
         });
         await Task.WhenAll(rounds).WaitAsync(TimeSpan.FromMinutes(3));
 
-        Assert.True(await Eventually.TrueAsync(() => fixture.Gateway.GetOpenConnectionCount(id) == 0, RuncGatewayFixture.Timeout));
+        Assert.True(await Eventually.TrueAsync(() => fixture.Gateway.GetOpenConnectionCount(id) == 0 && fixture.Gateway.GetPendingConnectionCount(id) == 0, RuncGatewayFixture.Timeout));
         Assert.True(await Eventually.TrueAsync(() => RuncExecsOnHost(id) == 0, RuncGatewayFixture.Timeout), "a runc exec stays on the host");
         Assert.True(await Eventually.TrueAsync(async () => await SshdInsideAsync(id) == 0, RuncGatewayFixture.Timeout), "an sshd stays inside the machine");
         Assert.True(await Eventually.TrueAsync(async () => await ProcessesInsideAsync(id) == 0, RuncGatewayFixture.Timeout), "processes beyond tini and sleep stay inside");
+        Assert.Equal(8, fixture.Backend.Records.Count(r => r.MachineId == id && r.End == GatewayConnectionEnd.RefusedNotSsh));
     }
 
     /// <summary>Processes inside other than the init (tini, sleep infinity); pgrep does not count itself.</summary>
