@@ -35,4 +35,13 @@ public enum ErrorKind
 
     /// <summary>A dependency (store, runtime, port range) cannot serve the request now; retry later.</summary>
     Unavailable,
+
+    /// <summary>The org's quota refuses the request; it stays refused until the org frees something or the operator raises the quota.</summary>
+    QuotaExceeded,
+
+    /// <summary>The org's quota on things that end by themselves (live sessions) refuses the request; it may pass once one ends.</summary>
+    QuotaExceededForNow,
+
+    /// <summary>The host cannot back the storage asked for.</summary>
+    InsufficientStorage,
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Dedalus.Machines.Runc;
 using Dedalus.Server.Machines;
+using Dedalus.Server.Quotas;
 
 namespace Dedalus.Server.Hosting;
 
@@ -32,6 +33,10 @@ public static class ServerConfiguration
             "Create a dev org and API key on first start and write them to ~/.config/dedalus/dev.env for the CLI", IsSwitch: true),
         new("SweepInterval", null, null, "TIMESPAN", "How often autosleep, session expiry and retention run, 10 ms to 45 days [default: 00:00:05]"),
         new("ReconcileRetryDelay", null, null, "TIMESPAN", "Back-off step between retries of a failing runtime step, 0 to 5 min [default: 00:00:00.5]"),
+        .. QuotaCatalog.All.Select(q => new ServerSetting(q.SettingKey, q.Flag, q.Environment, q.PercentOf is null ? "N|unlimited" : "N|P%|unlimited",
+            $"Default per-org quota on {QuotaDescription(q)}; `dedalus-server quota set` overrides it per org [default: {q.Default}]")),
+        new("StorageOvercommit", "--storage-overcommit", "DEDALUS_STORAGE_OVERCOMMIT", "RATIO",
+            "Storage the machines may have committed per byte the data directory's disk can back (free space plus machine images), 0.01 to 100 [default: 1]"),
     ];
 
     /// <summary><c>/var/lib/dedalus-server</c> for root (the server's usual user), else <c>$XDG_DATA_HOME/dedalus-server</c>.</summary>
@@ -103,6 +108,12 @@ public static class ServerConfiguration
                 "a time span from 00:00:00.010 to 45.00:00:00"),
             ReconcileRetryDelay = reader.Read("ReconcileRetryDelay", defaults.ReconcileRetryDelay, Within(TryTimeSpan, TimeSpan.Zero, TimeSpan.FromMinutes(5)),
                 "a time span from 00:00:00 to 00:05:00"),
+            QuotaMachines = ReadQuota(reader, QuotaCatalog.Machines),
+            QuotaVcpu = ReadQuota(reader, QuotaCatalog.Vcpu),
+            QuotaMemoryMib = ReadQuota(reader, QuotaCatalog.MemoryMib),
+            QuotaStorageGib = ReadQuota(reader, QuotaCatalog.StorageGib),
+            QuotaSessions = ReadQuota(reader, QuotaCatalog.Sessions),
+            StorageOvercommit = reader.Read("StorageOvercommit", defaults.StorageOvercommit, TryOvercommit, "a ratio from 0.01 to 100, such as 1 or 1.5"),
         };
 
         return (options, errors);
@@ -184,6 +195,21 @@ public static class ServerConfiguration
 
     private static bool TryMaxVcpu(string text, out double vcpu) =>
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out vcpu) && vcpu is >= 0.25 and <= 1024 && vcpu % 0.25 == 0;
+
+    private static QuotaLimit ReadQuota(SettingReader reader, QuotaInfo quota) =>
+        reader.Read(quota.SettingKey, quota.Default, (string text, out QuotaLimit limit) => QuotaLimit.TryParse(text, quota, out limit), quota.Expected);
+
+    private static string QuotaDescription(QuotaInfo quota) => quota.Quota switch
+    {
+        Quota.Machines => "machines (a % is of the gateway port range)",
+        Quota.Vcpu => "the vcpu of its machines (a % is of the host's CPUs)",
+        Quota.MemoryMib => "the memory_mib of its machines (a % is of the host's memory)",
+        Quota.StorageGib => "the storage_gib of its machines (a % is of the storage the host can back)",
+        _ => "live SSH sessions",
+    };
+
+    private static bool TryOvercommit(string text, out double ratio) =>
+        double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out ratio) && ratio is >= 0.01 and <= 100;
 
     private static bool TryTimeSpan(string text, out TimeSpan value) => TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value);
 
