@@ -151,6 +151,24 @@ public sealed class QuotaTests : IDisposable
         Assert.Contains(server.Logs.Lines, l => l.Contains("[1602] Default org quotas: machines 10% (1)", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Only_answers_that_a_retry_cannot_change_tell_clients_not_to_retry()
+    {
+        await using var server = await RunningServer.StartAsync(_data.Path);
+        using var api = await server.NewClientAsync();
+        var machine = await api.CreateMachineAsync();
+        var path = $"/v1/machines/{machine.MachineId}";
+
+        var stale = await api.SendAsync(HttpMethod.Patch, path, """{"vcpu":2}""", new Dictionary<string, string> { ["If-Match"] = "\"999\"" });
+        await api.SendAsync(HttpMethod.Delete, path);
+        var destroyed = await api.PostAsync(path + "/wake", null);
+
+        Assert.True(stale.Status == HttpStatusCode.Conflict && stale.Error().Retryable, stale.ToString());
+        Assert.False(stale.Headers.Contains("x-should-retry"));
+        Assert.True(destroyed.Status == HttpStatusCode.Conflict && !destroyed.Error().Retryable, destroyed.ToString());
+        Assert.Equal("false", Assert.Single(destroyed.Headers.GetValues("x-should-retry")));
+    }
+
     /// <summary>The DCS envelope of a quota refusal: status, code, the quota's details and message, and no automatic retry.</summary>
     internal static void AssertRefused(Response response, HttpStatusCode status, string quota, string limit, string used, string requested)
     {
