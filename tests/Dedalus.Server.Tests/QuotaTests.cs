@@ -36,9 +36,36 @@ public sealed class QuotaTests : IDisposable
         Assert.False(refused.Error().Retryable);
         Assert.Equal(2, (await api.GetAsync("/v1/machines")).MachineList().Items.Count);
 
-        // A destroyed machine stops counting at once: the org's next create passes.
+        // A destroyed machine stops counting: the org's next create passes.
         await api.SendAsync(HttpMethod.Delete, $"/v1/machines/{first.MachineId}");
+        await api.WaitForPhaseAsync(first.MachineId, MachinePhases.Destroyed);
         Assert.Equal(HttpStatusCode.Accepted, (await api.PostAsync("/v1/machines", body)).Status);
+    }
+
+    [Fact]
+    public async Task A_machine_being_destroyed_still_counts_and_the_refusal_says_to_retry_once_it_is_gone()
+    {
+        await using var server = await RunningServer.StartAsync(_data.Path, extraArgs: ["--quota-machines", "1"]);
+        using var api = await server.NewClientAsync();
+        var machine = await api.CreateRunningMachineAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        server.Runtime.BeforeDelete = (_, cancellationToken) => release.Task.WaitAsync(cancellationToken);
+        await api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}");
+
+        // Its port, image and processes exist until the runtime has destroyed it: deleting and creating in a loop
+        // cannot hold more than the quota.
+        var refused = await api.PostAsync("/v1/machines", SmallMachine);
+
+        Assert.True(refused.Status == HttpStatusCode.TooManyRequests, refused.ToString());
+        var error = refused.Error();
+        Assert.Equal((ErrorCodes.QuotaExceeded, true, 1000L), (error.ErrorCode, error.Retryable, error.RetryAfterMs));
+        Assert.StartsWith("org quota exceeded: machines 1 of 1 in use, 1 more asked; 1 of that is held by machines being destroyed: retry once they are gone", error.Message, StringComparison.Ordinal);
+        Assert.False(refused.Headers.Contains("x-should-retry"));
+        Assert.Single((await api.GetAsync("/v1/machines")).MachineList().Items);
+
+        release.SetResult();
+        await api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Destroyed);
+        Assert.Equal(HttpStatusCode.Accepted, (await api.PostAsync("/v1/machines", SmallMachine)).Status);
     }
 
     [Fact]

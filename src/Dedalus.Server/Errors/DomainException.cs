@@ -52,7 +52,8 @@ public sealed class DomainException : Exception
 
     /// <summary>
     /// The org's <paramref name="quota"/> refuses: <paramref name="used"/> of <paramref name="limit"/> in use and
-    /// <paramref name="requested"/> more asked. With <paramref name="retryAfter"/> the use ends by itself (live sessions).
+    /// <paramref name="requested"/> more asked. With <paramref name="retryAfter"/> the use ends by itself (live sessions,
+    /// machines being destroyed).
     /// </summary>
     public static DomainException QuotaExceeded(string quota, string limit, string used, string requested, string message, TimeSpan? retryAfter = null) =>
         new(retryAfter is null ? ErrorKind.QuotaExceeded : ErrorKind.QuotaExceededForNow, message, new Dictionary<string, string>

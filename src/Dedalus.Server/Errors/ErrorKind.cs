@@ -39,7 +39,10 @@ public enum ErrorKind
     /// <summary>The org's quota refuses the request; it stays refused until the org frees something or the operator raises the quota.</summary>
     QuotaExceeded,
 
-    /// <summary>The org's quota on things that end by themselves (live sessions) refuses the request; it may pass once one ends.</summary>
+    /// <summary>
+    /// The org's quota refuses the request for now: what holds it ends by itself (live sessions expire, machines being
+    /// destroyed release their share), and the same request may pass then.
+    /// </summary>
     QuotaExceededForNow,
 
     /// <summary>The host cannot back the storage asked for.</summary>

@@ -11,7 +11,7 @@ public sealed record OrgQuotaReport(OrgRecord Org, IReadOnlyList<QuotaLine> Line
         store.ReadResourcesAsync(reader =>
         {
             var applied = AppliedQuota.For(settings, reader.QuotaOverrides(org.Id));
-            var machines = reader.Machines(org.Id);
+            var machines = reader.Machines(org.Id).Held;
             double[] used = [machines.Machines, machines.Vcpu, machines.MemoryMib, machines.StorageGib, reader.LiveSessions(org.Id, now)];
             return new OrgQuotaReport(org, [.. applied.Select(q => new QuotaLine(q, q.Resolve(settings, host, storage), used[(int)q.Info.Quota]))]);
         }, cancellationToken);

@@ -6,16 +6,19 @@ namespace Dedalus.Server.Quotas;
 /// </summary>
 public enum Quota
 {
-    /// <summary>Machines that are not destroyed (desired state other than destroyed).</summary>
+    /// <summary>
+    /// Machines not yet destroyed: a machine whose deletion was asked holds its port, image and processes until the
+    /// runtime has destroyed it, so it counts until then (otherwise creating and deleting in a loop would hold more).
+    /// </summary>
     Machines,
 
-    /// <summary>The sum of <c>vcpu</c> over the org's machines that are not destroyed.</summary>
+    /// <summary>The sum of <c>vcpu</c> over the org's machines not yet destroyed.</summary>
     Vcpu,
 
-    /// <summary>The sum of <c>memory_mib</c> over the org's machines that are not destroyed.</summary>
+    /// <summary>The sum of <c>memory_mib</c> over the org's machines not yet destroyed.</summary>
     MemoryMib,
 
-    /// <summary>The sum of <c>storage_gib</c> over the org's machines that are not destroyed.</summary>
+    /// <summary>The sum of <c>storage_gib</c> over the org's machines not yet destroyed.</summary>
     StorageGib,
 
     /// <summary>Live SSH sessions: <c>wake_in_progress</c>, <c>ssh_in_progress</c> or <c>ready</c>, and not expired.</summary>

@@ -16,6 +16,9 @@ public sealed class QuotaService(ServerOptions options, IHostResources host, Tim
 {
     private static readonly Quota[] MachineQuotas = [Quota.Machines, Quota.Vcpu, Quota.MemoryMib, Quota.StorageGib];
 
+    /// <summary>How long a client may wait for machines being destroyed to release what they hold.</summary>
+    private static readonly TimeSpan ReleaseWait = TimeSpan.FromSeconds(1);
+
     /// <summary>The defaults this server applies.</summary>
     public QuotaSettings Settings { get; } = QuotaSettings.From(options);
 
@@ -30,15 +33,23 @@ public sealed class QuotaService(ServerOptions options, IHostResources host, Tim
         return reader =>
         {
             var quotas = AppliedQuota.For(Settings, reader.QuotaOverrides(orgId));
-            var usage = reader.Machines(orgId);
+            var machines = reader.Machines(orgId);
             foreach (var quota in MachineQuotas)
             {
                 var asked = delta.Of(quota);
                 var applied = quotas[(int)quota];
-                if (asked > 0 && applied.Resolve(Settings, host, storage) is { } limit && Used(usage, quota) + asked > limit)
+                var used = Used(machines.Held, quota);
+                if (asked <= 0 || applied.Resolve(Settings, host, storage) is not { } limit || used + asked <= limit)
                 {
-                    throw Refuse(orgId, applied.Info, limit, Used(usage, quota), asked, retryAfter: null, applied.Info.Remedy);
+                    continue;
                 }
+
+                // Machines being destroyed release their share shortly: when that is enough, the refusal is for now.
+                var releasing = Used(machines.Releasing, quota);
+                throw used - releasing + asked <= limit
+                    ? Refuse(orgId, applied.Info, limit, used, asked, ReleaseWait,
+                        $"{AppliedQuota.Format(releasing)} of that is held by machines being destroyed: retry once they are gone")
+                    : Refuse(orgId, applied.Info, limit, used, asked, retryAfter: null, applied.Info.Remedy);
             }
 
             if (storage is not null)

@@ -10,8 +10,8 @@ public interface IResourceReader
     /// <summary>The org's quota overrides: quota name (<c>machines</c>) to limit text (<c>5</c>, <c>25%</c>, <c>unlimited</c>).</summary>
     IReadOnlyDictionary<string, string> QuotaOverrides(string orgId);
 
-    /// <summary>What the org's machines that are not destroyed (desired state) hold.</summary>
-    MachineUsage Machines(string orgId);
+    /// <summary>What the org's machines that are not destroyed (phase) hold, and how much of it is being released.</summary>
+    OrgMachines Machines(string orgId);
 
     /// <summary>The <c>storage_gib</c> of every org's machines whose storage still exists (phase not destroyed).</summary>
     long CommittedStorageGib();

@@ -119,13 +119,18 @@ public sealed partial class SqliteStore
             return overrides;
         }
 
-        public MachineUsage Machines(string orgId)
+        public OrgMachines Machines(string orgId)
         {
             using var reader = command(
-                "SELECT COUNT(*), TOTAL(vcpu), TOTAL(memory_mib), TOTAL(storage_gib) FROM machines WHERE org_id = $1 AND desired_state <> 'destroyed'",
+                "SELECT COUNT(*), TOTAL(vcpu), TOTAL(memory_mib), TOTAL(storage_gib), " +
+                "TOTAL(desired_state = 'destroyed'), TOTAL(IIF(desired_state = 'destroyed', vcpu, 0)), " +
+                "TOTAL(IIF(desired_state = 'destroyed', memory_mib, 0)), TOTAL(IIF(desired_state = 'destroyed', storage_gib, 0)) " +
+                "FROM machines WHERE org_id = $1 AND phase <> 'destroyed'",
                 [orgId]).ExecuteReader();
             reader.Read();
-            return new MachineUsage(reader.GetInt64(0), reader.GetDouble(1), (long)reader.GetDouble(2), (long)reader.GetDouble(3));
+            return new OrgMachines(
+                new MachineUsage(reader.GetInt64(0), reader.GetDouble(1), (long)reader.GetDouble(2), (long)reader.GetDouble(3)),
+                new MachineUsage((long)reader.GetDouble(4), reader.GetDouble(5), (long)reader.GetDouble(6), (long)reader.GetDouble(7)));
         }
 
         public long CommittedStorageGib() =>

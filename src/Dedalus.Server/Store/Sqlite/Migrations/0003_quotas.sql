@@ -14,8 +14,8 @@ CREATE TABLE server_settings (
     updated_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- An org's machines that count against its quotas.
-CREATE INDEX machines_org_live ON machines(org_id) WHERE desired_state <> 'destroyed';
+-- An org's machines that count against its quotas (until destroyed: their port and image exist until then).
+CREATE INDEX machines_org_live ON machines(org_id) WHERE phase <> 'destroyed';
 -- Storage committed on the host (covering: the sum reads the index only).
 CREATE INDEX machines_storage_live ON machines(storage_gib) WHERE phase <> 'destroyed';
 -- An org's live sessions.
