@@ -51,7 +51,8 @@ public sealed partial class SqliteStore
     public async Task<T> ReadResourcesAsync<T>(Func<IResourceReader, T> read, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        // Deferred: a read snapshot that takes no write lock (an immediate transaction would hold the server's writes).
+        await using var transaction = connection.BeginTransaction(deferred: true);
         var commands = new List<SqliteCommand>();
         try
         {
