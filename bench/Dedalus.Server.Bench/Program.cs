@@ -23,6 +23,9 @@ try
     [
         "--urls", "http://127.0.0.1:0", "--data-dir", dataDirectory, "--gateway", "false",
         "--Logging:LogLevel:Default", "Warning",
+
+        // One org opens tens of thousands of sessions; DEDALUS_BENCH_QUOTA_SESSIONS measures the check with a limit.
+        "--quota-sessions", Environment.GetEnvironmentVariable("DEDALUS_BENCH_QUOTA_SESSIONS") is { Length: > 0 } limit ? limit : "unlimited",
     ], builder =>
     {
         // The load driver measures the API, store and certificate path: machines are kept in memory.

@@ -42,6 +42,10 @@ public static class ErrorCodes
     public const string MachineFailed = "MACHINE_FAILED";
     /// <summary>An SSH session ended or failed because its machine was destroyed (the session's <c>error_code</c>).</summary>
     public const string MachineDestroyed = "MACHINE_DESTROYED";
+    /// <summary>The org's quota does not allow the request; <c>details.quota</c> names it, with its limit, use and the request.</summary>
+    public const string QuotaExceeded = "QUOTA_EXCEEDED";
+    /// <summary>The host cannot back the storage asked for; <c>details</c> carry what is committed and what the host can back.</summary>
+    public const string InsufficientStorage = "INSUFFICIENT_STORAGE";
 }
 
 /// <summary>Keys of the error envelope's <c>details</c>.</summary>
@@ -51,6 +55,8 @@ public static class ErrorDetailKeys
     public const string Field = "field";
     /// <summary>On <c>NOT_FOUND</c>: what was not found; see <see cref="NotFoundResources"/>.</summary>
     public const string Resource = "resource";
+    /// <summary>On <c>QUOTA_EXCEEDED</c>: the quota (<c>machines</c>, <c>vcpu</c>, <c>memory_mib</c>, <c>storage_gib</c>, <c>sessions</c>).</summary>
+    public const string Quota = "quota";
 }
 
 /// <summary>Values of <see cref="ErrorDetailKeys.Resource"/> on a <c>NOT_FOUND</c> answer.</summary>

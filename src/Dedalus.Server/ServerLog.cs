@@ -2,8 +2,8 @@ namespace Dedalus.Server;
 
 /// <summary>
 /// Source-generated log messages of the server with stable event ids, by feature: 1000 HTTP, 1100 SSH authority,
-/// 1200 sessions, 1300 reconciliation, 1400 hosting, 1500 gateway wiring (the runc engine uses 2000-2199, the gateway
-/// 3000-3099). Never pass keys, certificates or tokens.
+/// 1200 sessions, 1300 reconciliation, 1400 hosting, 1500 gateway wiring, 1600 quotas (the runc engine uses 2000-2199,
+/// the gateway 3000-3099). Never pass keys, certificates or tokens.
 /// </summary>
 internal static partial class ServerLog
 {
@@ -75,4 +75,15 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 1504, Level = LogLevel.Information, Message = "Gateway port {Port} of {MachineId} is ours again after {Failures} failed attempts")]
     public static partial void GatewayPortListening(ILogger logger, string machineId, int port, int failures);
+    [LoggerMessage(EventId = 1600, Level = LogLevel.Information, Message = "Org {OrgId}: {Quota} quota refused the request ({Used} of {Limit} in use, {Requested} more asked)")]
+    public static partial void QuotaRefused(ILogger logger, string orgId, string quota, string used, string limit, string requested);
+
+    [LoggerMessage(EventId = 1601, Level = LogLevel.Warning, Message = "Org {OrgId}: the host cannot back {RequestedGib} GiB more storage ({CommittedGib} of {CapacityGib} GiB committed; {Capacity})")]
+    public static partial void StorageRefused(ILogger logger, string orgId, long requestedGib, long committedGib, long capacityGib, string capacity);
+
+    [LoggerMessage(EventId = 1602, Level = LogLevel.Information, Message = "Default org quotas: {Quotas}; storage overcommit {Overcommit}")]
+    public static partial void QuotaDefaults(ILogger logger, string quotas, double overcommit);
+
+    [LoggerMessage(EventId = 1603, Level = LogLevel.Warning, Message = "The default machines quota ({Limit}) covers the whole gateway port range ({Ports} ports): one org can take every port and make the others' creates fail")]
+    public static partial void MachinesQuotaCoversPorts(ILogger logger, string limit, int ports);
 }

@@ -15,7 +15,7 @@ public sealed class ErrorResponsesTests
         Assert.All(mapped, m => Assert.InRange(m.Answer.Status, 400, 599));
         Assert.Equal(mapped.Count, mapped.Select(m => (m.Answer.Status, m.Answer.Error.ErrorCode)).Distinct().Count());
         Assert.Equal(
-            [ErrorKind.RevisionMismatch, ErrorKind.Busy, ErrorKind.Unavailable],
+            [ErrorKind.RevisionMismatch, ErrorKind.Busy, ErrorKind.Unavailable, ErrorKind.QuotaExceededForNow],
             mapped.Where(m => m.Answer.Error.Retryable).Select(m => m.Kind));
     }
 

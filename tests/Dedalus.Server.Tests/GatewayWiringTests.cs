@@ -15,7 +15,7 @@ public sealed class GatewayWiringTests : ServerTestBase
     private readonly int _port = FreePort.Next();
 
     protected override Task<RunningServer> StartServerAsync(string dataDirectory) => RunningServer.StartAsync(
-        dataDirectory, extraArgs: ["--gateway", "true", "--gateway-ports", $"{_port}-{_port}", "--gateway-bind", "127.0.0.1"]);
+        dataDirectory, extraArgs: ["--gateway", "true", "--gateway-ports", $"{_port}-{_port}", "--gateway-bind", "127.0.0.1", "--quota-machines", "2"]);
 
     [Fact]
     public async Task A_created_machine_gets_a_gateway_listener_on_its_port_and_a_second_machine_finds_the_range_full()

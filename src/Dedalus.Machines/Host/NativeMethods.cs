@@ -4,8 +4,9 @@ namespace Dedalus.Machines.Host;
 
 /// <summary>
 /// The libc calls .NET has no API for: changing the owner of a path without following a symlink, SIGKILL to a
-/// pid without building a Process object (cheap when hundreds of processes are killed at once), and waiting for a
-/// process that is not our child to exit (a pidfd, which the kernel makes readable when it does).
+/// pid without building a Process object (cheap when hundreds of processes are killed at once), waiting for a
+/// process that is not our child to exit (a pidfd, which the kernel makes readable when it does), and the disk
+/// space a sparse file holds (statx's block count).
 /// </summary>
 internal static partial class NativeMethods
 {
@@ -23,6 +24,30 @@ internal static partial class NativeMethods
 
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statx(int directoryFd, string path, int flags, uint mask, Span<byte> buffer);
+
+    /// <summary>
+    /// Bytes allocated to the file at <paramref name="path"/> on its file system (512-byte blocks, as <c>du</c> counts),
+    /// which for a sparse file is far less than its size; 0 when it does not exist.
+    /// </summary>
+    public static long AllocatedBytes(string path)
+    {
+        // statx(2): struct statx is 256 bytes on every architecture; stx_blocks is the u64 at offset 48.
+        const int AtCurrentDirectory = -100;
+        const int AtSymlinkNoFollow = 0x100;
+        const uint StatxBlocks = 0x400;
+        const int NoSuchFile = 2;
+        Span<byte> buffer = stackalloc byte[256];
+        if (Statx(AtCurrentDirectory, path, AtSymlinkNoFollow, StatxBlocks, buffer) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            return errno == NoSuchFile ? 0 : throw new IOException($"statx {path} failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+
+        return checked((long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(buffer[48..]) * 512);
+    }
 
     /// <summary>Sends SIGKILL to <paramref name="pid"/>; false when it is gone already (or not ours).</summary>
     public static bool SigKill(int pid)

@@ -49,4 +49,27 @@ public sealed class DomainException : Exception
         });
 
     public static DomainException Unavailable(string message) => new(ErrorKind.Unavailable, message);
+
+    /// <summary>
+    /// The org's <paramref name="quota"/> refuses: <paramref name="used"/> of <paramref name="limit"/> in use and
+    /// <paramref name="requested"/> more asked. With <paramref name="retryAfter"/> the use ends by itself (live sessions,
+    /// machines being destroyed).
+    /// </summary>
+    public static DomainException QuotaExceeded(string quota, string limit, string used, string requested, string message, TimeSpan? retryAfter = null) =>
+        new(retryAfter is null ? ErrorKind.QuotaExceeded : ErrorKind.QuotaExceededForNow, message, new Dictionary<string, string>
+        {
+            [ErrorDetailKeys.Quota] = quota,
+            ["limit"] = limit,
+            ["used"] = used,
+            ["requested"] = requested,
+        }, retryAfter);
+
+    /// <summary>The host cannot back <paramref name="requestedGib"/> more GiB: <paramref name="committedGib"/> of <paramref name="capacityGib"/> are committed.</summary>
+    public static DomainException InsufficientStorage(long requestedGib, long committedGib, long capacityGib, string message) =>
+        new(ErrorKind.InsufficientStorage, message, new Dictionary<string, string>
+        {
+            ["requested_gib"] = requestedGib.ToString(CultureInfo.InvariantCulture),
+            ["committed_gib"] = committedGib.ToString(CultureInfo.InvariantCulture),
+            ["capacity_gib"] = capacityGib.ToString(CultureInfo.InvariantCulture),
+        });
 }

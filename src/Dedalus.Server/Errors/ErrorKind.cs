@@ -35,4 +35,16 @@ public enum ErrorKind
 
     /// <summary>A dependency (store, runtime, port range) cannot serve the request now; retry later.</summary>
     Unavailable,
+
+    /// <summary>The org's quota refuses the request; it stays refused until the org frees something or the operator raises the quota.</summary>
+    QuotaExceeded,
+
+    /// <summary>
+    /// The org's quota refuses the request for now: what holds it ends by itself (live sessions expire, machines being
+    /// destroyed release their share), and the same request may pass then.
+    /// </summary>
+    QuotaExceededForNow,
+
+    /// <summary>The host cannot back the storage asked for.</summary>
+    InsufficientStorage,
 }

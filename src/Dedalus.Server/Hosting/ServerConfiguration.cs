@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Dedalus.Machines.Runc;
 using Dedalus.Server.Machines;
+using Dedalus.Server.Quotas;
 
 namespace Dedalus.Server.Hosting;
 
@@ -35,6 +36,10 @@ public static class ServerConfiguration
         new("GatewayPortRetryDelay", null, null, "TIMESPAN",
             "First back-off before retrying a gateway port another process holds, doubling up to 10 times it; 10 ms to 5 min [default: 00:00:03]"),
         new("GatewayPortAttempts", null, null, "N", "Failed attempts on a held gateway port before its machine moves to a free port, 1 to 1000 [default: 3]"),
+        .. QuotaCatalog.All.Select(q => new ServerSetting(q.SettingKey, q.Flag, q.Environment, q.PercentOf is null ? "N|unlimited" : "N|P%|unlimited",
+            $"Default per-org quota on {QuotaDescription(q)}; `dedalus-server quota set` overrides it per org [default: {q.Default}]")),
+        new("StorageOvercommit", "--storage-overcommit", "DEDALUS_STORAGE_OVERCOMMIT", "RATIO",
+            "Storage the machines may have committed per byte the data directory's disk can back (free space plus machine images), 0.01 to 100 [default: 1]"),
     ];
 
     /// <summary><c>/var/lib/dedalus-server</c> for root (the server's usual user), else <c>$XDG_DATA_HOME/dedalus-server</c>.</summary>
@@ -109,6 +114,12 @@ public static class ServerConfiguration
             GatewayPortRetryDelay = reader.Read("GatewayPortRetryDelay", defaults.GatewayPortRetryDelay,
                 Within(TryTimeSpan, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5)), "a time span from 00:00:00.010 to 00:05:00"),
             GatewayPortAttempts = reader.Read("GatewayPortAttempts", defaults.GatewayPortAttempts, TryAttempts, "a whole number from 1 to 1000"),
+            QuotaMachines = ReadQuota(reader, QuotaCatalog.Machines),
+            QuotaVcpu = ReadQuota(reader, QuotaCatalog.Vcpu),
+            QuotaMemoryMib = ReadQuota(reader, QuotaCatalog.MemoryMib),
+            QuotaStorageGib = ReadQuota(reader, QuotaCatalog.StorageGib),
+            QuotaSessions = ReadQuota(reader, QuotaCatalog.Sessions),
+            StorageOvercommit = reader.Read("StorageOvercommit", defaults.StorageOvercommit, TryOvercommit, "a ratio from 0.01 to 100, such as 1 or 1.5"),
         };
 
         return (options, errors);
@@ -193,6 +204,20 @@ public static class ServerConfiguration
 
     private static bool TryAttempts(string text, out int attempts) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out attempts) && attempts is >= 1 and <= 1000;
+    private static QuotaLimit ReadQuota(SettingReader reader, QuotaInfo quota) =>
+        reader.Read(quota.SettingKey, quota.Default, (string text, out QuotaLimit limit) => QuotaLimit.TryParse(text, quota, out limit), quota.Expected);
+
+    private static string QuotaDescription(QuotaInfo quota) => quota.Quota switch
+    {
+        Quota.Machines => "machines (a % is of the gateway port range)",
+        Quota.Vcpu => "the vcpu of its machines (a % is of the host's CPUs)",
+        Quota.MemoryMib => "the memory_mib of its machines (a % is of the host's memory)",
+        Quota.StorageGib => "the storage_gib of its machines (a % is of the storage the host can back)",
+        _ => "live SSH sessions",
+    };
+
+    private static bool TryOvercommit(string text, out double ratio) =>
+        double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out ratio) && ratio is >= 0.01 and <= 100;
 
     private static bool TryTimeSpan(string text, out TimeSpan value) => TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value);
 

@@ -1,4 +1,5 @@
 using Dedalus.Server.Machines;
+using Dedalus.Server.Quotas;
 
 namespace Dedalus.Server.Hosting;
 
@@ -69,6 +70,34 @@ public sealed record ServerOptions
     public TimeSpan CertificateBackdate { get; init; } = TimeSpan.FromSeconds(60);
 
     public string SshUsername { get; init; } = "machine";
+
+    /// <summary>Default per-org quota on machines that are not destroyed; an org's override beats it (<see cref="QuotaCatalog"/>).</summary>
+    public QuotaLimit QuotaMachines { get; init; } = QuotaCatalog.Machines.Default;
+
+    /// <summary>Default per-org quota on the vcpu of its machines.</summary>
+    public QuotaLimit QuotaVcpu { get; init; } = QuotaCatalog.Vcpu.Default;
+
+    /// <summary>Default per-org quota on the memory_mib of its machines.</summary>
+    public QuotaLimit QuotaMemoryMib { get; init; } = QuotaCatalog.MemoryMib.Default;
+
+    /// <summary>Default per-org quota on the storage_gib of its machines.</summary>
+    public QuotaLimit QuotaStorageGib { get; init; } = QuotaCatalog.StorageGib.Default;
+
+    /// <summary>Default per-org quota on live SSH sessions.</summary>
+    public QuotaLimit QuotaSessions { get; init; } = QuotaCatalog.Sessions.Default;
+
+    /// <summary>Storage the machines may have committed in all, per byte the disk can hold (<see cref="StorageCapacity"/>).</summary>
+    public double StorageOvercommit { get; init; } = 1.0;
+
+    /// <summary>The server's default of <paramref name="quota"/>.</summary>
+    public QuotaLimit DefaultQuota(Quota quota) => quota switch
+    {
+        Quota.Machines => QuotaMachines,
+        Quota.Vcpu => QuotaVcpu,
+        Quota.MemoryMib => QuotaMemoryMib,
+        Quota.StorageGib => QuotaStorageGib,
+        _ => QuotaSessions,
+    };
 
     /// <summary>Bounds of machine sizes.</summary>
     public MachineLimits Limits => new() { MaxVcpu = MaxVcpu };

@@ -5,6 +5,7 @@ using Dedalus.Server.Auth;
 using Dedalus.Server.Gateway;
 using Dedalus.Server.Machines;
 using Dedalus.Server.Machines.Api;
+using Dedalus.Server.Quotas;
 using Dedalus.Server.Reconciliation;
 using Dedalus.Server.Sessions;
 using Dedalus.Server.Sessions.Api;
@@ -29,12 +30,22 @@ public static class ServerServices
         services.AddSingleton<ApiKeys>();
         services.AddSingleton(sp => SshAuthority.LoadOrCreate(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger<SshAuthority>()));
         services.AddSingleton<SshTrustPublisher>();
+        AddQuotas(services, options);
         AddMachines(services);
         AddSessions(services);
         AddReconciliation(services);
         AddRuntime(services, options);
         AddGateway(services, options);
         return services;
+    }
+
+    private static void AddQuotas(IServiceCollection services, ServerOptions options)
+    {
+        // The real host; a test may register a fixed one first.
+        var runtime = new RuncRuntimeOptions { DataDirectory = ServerConfiguration.RuntimeDirectory(options) };
+        services.TryAddSingleton<IHostResources>(new HostResources(options.DataDirectory, options.StorageOvercommit, () => RuncMachineRuntime.HomeImageBytes(runtime)));
+        services.AddSingleton<QuotaService>();
+        services.AddHostedService<QuotaStartup>();
     }
 
     private static void AddMachines(IServiceCollection services)

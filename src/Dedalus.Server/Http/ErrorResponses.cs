@@ -9,6 +9,8 @@ public static class ErrorResponses
 {
     private static readonly TimeSpan BusyRetryAfter = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan UnavailableRetryAfter = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxClientRetryWait = TimeSpan.FromSeconds(60);
+    private const string ShouldRetryHeader = "x-should-retry";
 
     public static (int Status, ErrorEnvelope Error) From(DomainException exception)
     {
@@ -24,17 +26,29 @@ public static class ErrorResponses
             ErrorKind.IdempotencyKeyReused => (StatusCodes.Status409Conflict, ErrorCodes.IdempotencyKeyReused, false, null),
             ErrorKind.Busy => (StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, true, BusyRetryAfter),
             ErrorKind.Unavailable => (StatusCodes.Status503ServiceUnavailable, ErrorCodes.DependencyUnavailable, true, UnavailableRetryAfter),
+            ErrorKind.QuotaExceeded => (StatusCodes.Status409Conflict, ErrorCodes.QuotaExceeded, false, null),
+            ErrorKind.QuotaExceededForNow => (StatusCodes.Status429TooManyRequests, ErrorCodes.QuotaExceeded, true, null),
+            ErrorKind.InsufficientStorage => (StatusCodes.Status409Conflict, ErrorCodes.InsufficientStorage, false, null),
             _ => throw new ArgumentOutOfRangeException(nameof(exception), exception.Kind, "unknown error kind"),
         };
         var after = exception.RetryAfter ?? retryAfter;
         return (status, new ErrorEnvelope(code, exception.Message, retryable, after is { } a ? (long)a.TotalMilliseconds : null, exception.Details));
     }
 
-    /// <summary>Writes <paramref name="error"/> as the response, never cached.</summary>
+    /// <summary>
+    /// Writes <paramref name="error"/> as the response, never cached. An answer that a client's automatic retry cannot
+    /// change (not retryable, or not before more than the 60 s the DCS SDKs wait at most) carries
+    /// <c>x-should-retry: false</c>, which the SDKs obey even on 409 and 429.
+    /// </summary>
     public static Task WriteAsync(HttpContext context, int statusCode, ErrorEnvelope error)
     {
         context.Response.StatusCode = statusCode;
         context.Response.Headers.CacheControl = "no-store";
+        if (!error.Retryable || error.RetryAfterMs > MaxClientRetryWait.TotalMilliseconds)
+        {
+            context.Response.Headers[ShouldRetryHeader] = "false";
+        }
+
         return context.Response.WriteAsJsonAsync(error, DedalusJsonContext.Default.ErrorEnvelope, contentType: "application/json", context.RequestAborted);
     }
 }

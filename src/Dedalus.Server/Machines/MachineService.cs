@@ -1,6 +1,7 @@
 using Dedalus.Contracts;
 using Dedalus.Server.Errors;
 using Dedalus.Server.Hosting;
+using Dedalus.Server.Quotas;
 using Dedalus.Server.Reconciliation;
 using Dedalus.Server.Store;
 
@@ -14,6 +15,7 @@ public sealed class MachineService(
     IStore store,
     MachineWriter writer,
     MachineWorkQueue workQueue,
+    QuotaService quotas,
     ServerOptions options,
     TimeProvider timeProvider)
 {
@@ -47,7 +49,9 @@ public sealed class MachineService(
             LastProgressAt = now,
             LastActivityAt = now,
         };
-        var stored = await writer.InsertAsync(machine, options.GatewayPorts, cancellationToken).ConfigureAwait(false)
+        // The org's quotas and the host's storage are checked in the insert's transaction, before a port is taken.
+        var admit = quotas.AdmitMachine(orgId, new ResourceDelta(1, vcpu, memory, storage));
+        var stored = await writer.InsertAsync(machine, options.GatewayPorts, admit, cancellationToken).ConfigureAwait(false)
             ?? throw DomainException.Unavailable($"no free gateway port in {options.GatewayPorts}; destroy a machine or widen the range");
 
         // The reconciler provisions it and opens its gateway port, whatever the caller does now.
@@ -122,7 +126,7 @@ public sealed class MachineService(
             }
 
             return next with { ResourcesDirty = m.ResourcesDirty || resized, Reason = resized ? "resize_requested" : m.Reason };
-        }, cancellationToken);
+        }, quotas.AdmitResize, cancellationToken);
     }
 
     public async Task<MachineRecord> DeleteAsync(string orgId, string rawId, long? expectedRevision, CancellationToken cancellationToken = default)
@@ -203,7 +207,16 @@ public sealed class MachineService(
     /// Reads, checks the caller's <paramref name="expectedRevision"/> (null: any), applies <paramref name="change"/>
     /// (null = nothing to change) and writes with compare-and-swap.
     /// </summary>
-    private async Task<MachineRecord> MutateAsync(string orgId, string rawId, long? expectedRevision, Func<MachineRecord, MachineRecord?> change, CancellationToken cancellationToken)
+    private Task<MachineRecord> MutateAsync(string orgId, string rawId, long? expectedRevision, Func<MachineRecord, MachineRecord?> change, CancellationToken cancellationToken) =>
+        MutateAsync(orgId, rawId, expectedRevision, change, admit: null, cancellationToken);
+
+    /// <summary>
+    /// <inheritdoc cref="MutateAsync(string, string, long?, Func{MachineRecord, MachineRecord?}, CancellationToken)"/> <paramref name="admit"/>,
+    /// given the machine before and after the change, may return a quota check for the write's transaction.
+    /// </summary>
+    private async Task<MachineRecord> MutateAsync(
+        string orgId, string rawId, long? expectedRevision, Func<MachineRecord, MachineRecord?> change,
+        Func<MachineRecord, MachineRecord, Action<IResourceReader>?>? admit, CancellationToken cancellationToken)
     {
         for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
         {
@@ -221,7 +234,7 @@ public sealed class MachineService(
 
             var now = timeProvider.GetUtcNow();
             next = next with { LastProgressAt = now };
-            if (await writer.TryWriteAndReturnAsync(current, next, cancellationToken).ConfigureAwait(false) is { } written)
+            if (await writer.TryWriteAndReturnAsync(current, next, admit?.Invoke(current, next), cancellationToken).ConfigureAwait(false) is { } written)
             {
                 workQueue.Kick(written.Id);
                 return written;

@@ -9,10 +9,13 @@ namespace Dedalus.Server.Machines;
 /// </summary>
 public sealed class MachineWriter(IStore store, MachineChangeFeed feed, Func<MachineRecord, string> eventPayload)
 {
-    /// <summary>Inserts <paramref name="machine"/> with the lowest free port of <paramref name="ports"/>; null when none is free.</summary>
-    public async Task<MachineRecord?> InsertAsync(MachineRecord machine, PortRange ports, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Inserts <paramref name="machine"/> with the lowest free port of <paramref name="ports"/>; null when none is free.
+    /// <paramref name="admit"/> (a quota check) runs first in the insert's transaction and refuses by throwing.
+    /// </summary>
+    public async Task<MachineRecord?> InsertAsync(MachineRecord machine, PortRange ports, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default)
     {
-        var stored = await store.InsertMachineAsync(machine, ports.Low, ports.High, eventPayload, cancellationToken).ConfigureAwait(false);
+        var stored = await store.InsertMachineAsync(machine, ports.Low, ports.High, eventPayload, admit, cancellationToken).ConfigureAwait(false);
         if (stored is not null)
         {
             feed.Publish(stored.Id);
@@ -25,10 +28,17 @@ public sealed class MachineWriter(IStore store, MachineChangeFeed feed, Func<Mac
         await TryWriteAndReturnAsync(current, next, cancellationToken).ConfigureAwait(false) is not null;
 
     /// <summary>Writes <paramref name="next"/> if the stored revision is still <paramref name="current"/>'s; the written machine, or null when another write came first.</summary>
-    public async Task<MachineRecord?> TryWriteAndReturnAsync(MachineRecord current, MachineRecord next, CancellationToken cancellationToken = default)
+    public Task<MachineRecord?> TryWriteAndReturnAsync(MachineRecord current, MachineRecord next, CancellationToken cancellationToken = default) =>
+        TryWriteAndReturnAsync(current, next, admit: null, cancellationToken);
+
+    /// <summary>
+    /// <inheritdoc cref="TryWriteAndReturnAsync(MachineRecord, MachineRecord, CancellationToken)"/> <paramref name="admit"/>
+    /// (a quota check) runs first in the write's transaction and refuses by throwing.
+    /// </summary>
+    public async Task<MachineRecord?> TryWriteAndReturnAsync(MachineRecord current, MachineRecord next, Action<IResourceReader>? admit, CancellationToken cancellationToken = default)
     {
         var written = next with { Revision = current.Revision + 1 };
-        if (!await store.TryUpdateMachineAsync(written, current.Revision, eventPayload(written), cancellationToken).ConfigureAwait(false))
+        if (!await store.TryUpdateMachineAsync(written, current.Revision, eventPayload(written), admit, cancellationToken).ConfigureAwait(false))
         {
             return null;
         }

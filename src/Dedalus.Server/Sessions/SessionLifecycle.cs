@@ -28,9 +28,10 @@ public sealed class SessionLifecycle(
     /// Stores a new session for <paramref name="key"/> on <paramref name="machine"/>, with its certificate unless the
     /// machine is failed or destroyed (then the session is stored <c>failed</c>). A waiting session turns ready when the
     /// reconciler reports the machine running with its gateway port (<see cref="MachineChangedAsync"/>); for a
-    /// <c>wake_in_progress</c> one the caller asks for the wake.
+    /// <c>wake_in_progress</c> one the caller asks for the wake. <paramref name="admit"/> (the org's session quota) runs in
+    /// the insert's transaction for a session that would be live, and refuses by throwing: then nothing is stored.
     /// </summary>
-    public async Task<SessionRecord> OpenAsync(MachineRecord machine, SshPublicKey key, CancellationToken cancellationToken = default)
+    public async Task<SessionRecord> OpenAsync(MachineRecord machine, SshPublicKey key, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default)
     {
         var now = timeProvider.GetUtcNow();
         var session = new SessionRecord
@@ -65,7 +66,7 @@ public sealed class SessionLifecycle(
             };
         }
 
-        var revision = await store.InsertSessionAsync(session, cancellationToken).ConfigureAwait(false);
+        var revision = await store.InsertSessionAsync(session, session.Status == SshSessionStatuses.Failed ? null : admit, cancellationToken).ConfigureAwait(false);
         ServerLog.SessionCreated(logger, session.Id, machine.Id, session.Status, session.Serial);
 
         // The reconciler may have moved the machine between our read and the insert, and told only the sessions stored

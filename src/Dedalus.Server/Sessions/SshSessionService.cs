@@ -1,6 +1,7 @@
 using Dedalus.Contracts;
 using Dedalus.Server.Errors;
 using Dedalus.Server.Machines;
+using Dedalus.Server.Quotas;
 using Dedalus.Server.Ssh;
 using Dedalus.Server.Store;
 
@@ -10,7 +11,7 @@ namespace Dedalus.Server.Sessions;
 /// The SSH session operations of a caller's machine: create (validate the key, open the session, wake the machine
 /// if needed), list, get and close. Status changes belong to <see cref="SessionLifecycle"/>; reads never write.
 /// </summary>
-public sealed class SshSessionService(IStore store, MachineService machines, SessionLifecycle lifecycle, TimeProvider timeProvider)
+public sealed class SshSessionService(IStore store, MachineService machines, SessionLifecycle lifecycle, QuotaService quotas, TimeProvider timeProvider)
 {
     public async Task<(SessionRecord Session, MachineRecord Machine)> CreateAsync(string orgId, string rawMachineId, CreateSshSessionRequest request, CancellationToken cancellationToken = default)
     {
@@ -20,7 +21,7 @@ public sealed class SshSessionService(IStore store, MachineService machines, Ses
             throw DomainException.InvalidRequest(keyError, "public_key");
         }
 
-        var session = await lifecycle.OpenAsync(machine, key, cancellationToken).ConfigureAwait(false);
+        var session = await lifecycle.OpenAsync(machine, key, quotas.AdmitSession(orgId), cancellationToken).ConfigureAwait(false);
         if (session.Status == SshSessionStatuses.WakeInProgress)
         {
             // The session is stored: the wake must happen even if the caller hangs up now.

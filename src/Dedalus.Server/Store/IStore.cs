@@ -12,21 +12,28 @@ public interface IStore
     Task<string?> FindOrgByApiKeyHashAsync(byte[] keyHash, CancellationToken cancellationToken = default);
 
     // Machines.
-    /// <summary>Inserts a machine with the lowest free gateway port in the range; null when the range is exhausted.</summary>
-    Task<MachineRecord?> InsertMachineAsync(MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Inserts a machine with the lowest free gateway port in the range; null when the range is exhausted. <paramref name="admit"/>,
+    /// when given, runs first in the same transaction and refuses by throwing (nothing is written).
+    /// </summary>
+    Task<MachineRecord?> InsertMachineAsync(MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default);
     Task<MachineRecord?> GetMachineAsync(string machineId, CancellationToken cancellationToken = default);
     Task<Page<MachineRecord>> ListMachinesAsync(string orgId, long after, int limit, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<MachineRecord>> ListLiveMachinesAsync(CancellationToken cancellationToken = default);
     /// <summary>
     /// Writes <paramref name="machine"/> if the stored revision is still <paramref name="expectedRevision"/> and, when its
-    /// gateway port changes, no other live machine has the new port; appends its event.
+    /// gateway port changes, no other live machine has the new port; appends its event. <paramref name="admit"/>, when
+    /// given, runs first in the same transaction and refuses by throwing (nothing is written).
     /// </summary>
-    Task<bool> TryUpdateMachineAsync(MachineRecord machine, long expectedRevision, string eventPayload, CancellationToken cancellationToken = default);
+    Task<bool> TryUpdateMachineAsync(MachineRecord machine, long expectedRevision, string eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<MachineEvent>> GetMachineEventsAsync(string machineId, long after, CancellationToken cancellationToken = default);
 
     // SSH sessions.
-    /// <summary>Stores a new session (creating it is activity on its machine); returns the machine's revision at that moment, -1 when the machine is gone.</summary>
-    Task<long> InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Stores a new session (creating it is activity on its machine); returns the machine's revision at that moment, -1 when the machine is gone.
+    /// <paramref name="admit"/>, when given, runs first in the same transaction and refuses by throwing (nothing is written).
+    /// </summary>
+    Task<long> InsertSessionAsync(SessionRecord session, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default);
     Task<SessionRecord?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default);
     Task<Page<SessionRecord>> ListSessionsAsync(string machineId, long after, int limit, CancellationToken cancellationToken = default);
     /// <summary>Turns the machine's waiting (<c>wake_in_progress</c>, <c>ssh_in_progress</c>) unexpired sessions ready.</summary>
@@ -57,6 +64,17 @@ public interface IStore
     Task<IdempotencyRecord?> TryBeginIdempotentAsync(string orgId, string key, string requestHash, DateTimeOffset now, CancellationToken cancellationToken = default);
     Task CompleteIdempotentAsync(string orgId, string key, int statusCode, string? etag, string? contentType, byte[] body, string? storageOperationId = null, CancellationToken cancellationToken = default);
     Task AbandonIdempotentAsync(string orgId, string key, CancellationToken cancellationToken = default);
+
+    // Quotas.
+    Task<OrgRecord?> FindOrgAsync(string name, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<OrgRecord>> ListOrgsAsync(CancellationToken cancellationToken = default);
+    /// <summary>Sets (a value) or removes (null) the org's quota overrides, by quota name, in one transaction.</summary>
+    Task SetQuotaOverridesAsync(string orgId, IReadOnlyDictionary<string, string?> changes, DateTimeOffset now, CancellationToken cancellationToken = default);
+    /// <summary>Runs <paramref name="read"/> on a consistent snapshot (a read transaction), outside the write lock.</summary>
+    Task<T> ReadResourcesAsync<T>(Func<IResourceReader, T> read, CancellationToken cancellationToken = default);
+    /// <summary>Replaces the recorded settings of the running server (configuration key to canonical text).</summary>
+    Task SaveServerSettingsAsync(IReadOnlyDictionary<string, string> settings, DateTimeOffset now, CancellationToken cancellationToken = default);
+    Task<IReadOnlyDictionary<string, string>> GetServerSettingsAsync(CancellationToken cancellationToken = default);
 
     // Retention.
     /// <summary>Deletes idempotency records and machine events older than <paramref name="before"/>, and revocations of lapsed certificates.</summary>

@@ -16,6 +16,9 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
     /// <summary>Awaited before every start (tests hold wakes with it).</summary>
     public Func<string, CancellationToken, Task>? BeforeStart { get; set; }
 
+    /// <summary>Awaited before every delete (tests hold destructions with it).</summary>
+    public Func<string, CancellationToken, Task>? BeforeDelete { get; set; }
+
     /// <summary>Awaited before every resize (tests hold resizes with it).</summary>
     public Func<string, CancellationToken, Task>? BeforeResize { get; set; }
 
@@ -54,11 +57,15 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
         return Task.CompletedTask;
     }
 
-    public Task DeleteAsync(string machineId, CancellationToken cancellationToken = default)
+    public async Task DeleteAsync(string machineId, CancellationToken cancellationToken = default)
     {
+        if (BeforeDelete is { } hook)
+        {
+            await hook(machineId, cancellationToken).ConfigureAwait(false);
+        }
+
         Check(machineId);
         _machines.TryRemove(machineId, out _);
-        return Task.CompletedTask;
     }
 
     public async Task ResizeAsync(string machineId, MachineResources resources, CancellationToken cancellationToken = default)

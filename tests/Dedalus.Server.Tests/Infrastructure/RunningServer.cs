@@ -54,6 +54,12 @@ public sealed class RunningServer : IAsyncDisposable
             ["--gateway-host", "gw.test,localhost"],
             ["--gateway-ports", "2200-2299"],
             ["--Dedalus:ReconcileRetryDelay", "00:00:00.020"],
+
+            // Limits measured on the host (its CPUs, memory and free disk) would make a test's outcome depend on the host it
+            // runs on; the quota tests set what they test. The machines and sessions defaults apply as they are.
+            ["--quota-vcpu", "unlimited"],
+            ["--quota-memory-mib", "unlimited"],
+            ["--storage-overcommit", "100"],
         ];
         string[] args = [.. defaults.Where(d => !extra.Contains(d[0])).SelectMany(d => d), .. extra];
         var collector = logs;

@@ -42,6 +42,9 @@ public sealed class RealServer : IAsyncLifetime
                 "--runtime", "runc",
                 "--gateway", "true",
                 "--gateway-ports", $"{gatewayLow}-{gatewayLow + 3}",
+
+                // One org on four ports: its machines may take all of them (the default quota is a tenth of the range).
+                "--quota-machines", "100%",
                 "--dev",
             ],
             [new("XDG_CONFIG_HOME", ConfigHome)],

@@ -8,9 +8,12 @@ public sealed partial class SqliteStore
         "seq, id, org_id, vcpu, memory_mib, storage_gib, autosleep_seconds, desired_state, phase, reason, retryable, last_error, " +
         "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at, gateway_port_error";
 
-    public Task<MachineRecord?> InsertMachineAsync(MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, CancellationToken cancellationToken = default) =>
+    public Task<MachineRecord?> InsertMachineAsync(
+        MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default) =>
         WriteAsync(scope =>
         {
+            admit?.Invoke(new ResourceReader(scope.Command));
+
             // Lowest free port: a port is free again once its machine is destroyed, not merely asked to be
             // (until then the gateway may still listen on it, and a new machine's listener would fail).
             var used = new HashSet<long>();
@@ -81,9 +84,10 @@ public sealed partial class SqliteStore
         return page.Items;
     }
 
-    public Task<bool> TryUpdateMachineAsync(MachineRecord machine, long expectedRevision, string eventPayload, CancellationToken cancellationToken = default) =>
+    public Task<bool> TryUpdateMachineAsync(MachineRecord machine, long expectedRevision, string eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default) =>
         WriteAsync(scope =>
         {
+            admit?.Invoke(new ResourceReader(scope.Command));
             // A machine that moves takes a port no other live machine has (the rule of InsertMachineAsync).
             var changed = scope.Execute(
                 "UPDATE machines SET vcpu = $2, memory_mib = $3, storage_gib = $4, autosleep_seconds = $5, desired_state = $6, phase = $7, reason = $8, " +

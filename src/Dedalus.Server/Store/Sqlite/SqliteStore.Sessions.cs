@@ -7,9 +7,10 @@ public sealed partial class SqliteStore
     private const string SessionColumns =
         "seq, id, org_id, machine_id, status, public_key, serial, certificate, created_at, ready_at, expires_at, closed_at, error_code, error_message";
 
-    public Task<long> InsertSessionAsync(SessionRecord session, CancellationToken cancellationToken = default) =>
+    public Task<long> InsertSessionAsync(SessionRecord session, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default) =>
         WriteAsync(scope =>
         {
+            admit?.Invoke(new ResourceReader(scope.Command));
             scope.Execute(
                 "INSERT INTO ssh_sessions (id, org_id, machine_id, status, public_key, serial, certificate, created_at, ready_at, expires_at, closed_at, error_code, error_message) " +
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",

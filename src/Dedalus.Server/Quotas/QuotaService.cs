@@ -1,0 +1,125 @@
+using System.Globalization;
+using Dedalus.Server.Errors;
+using Dedalus.Server.Hosting;
+using Dedalus.Server.Store;
+
+namespace Dedalus.Server.Quotas;
+
+/// <summary>
+/// Decides whether an org may take more: a machine, a resize, an SSH session. Each decision is an admission check that
+/// the store runs inside the write's own transaction (<see cref="IResourceReader"/>): the org's overrides and use are
+/// read there, so a change made with <c>dedalus-server quota set</c> applies to the next request, and concurrent
+/// requests cannot both pass a limit. A refusal throws a <see cref="DomainException"/> that names the quota, its limit,
+/// the use and the request; nothing is written.
+/// </summary>
+public sealed class QuotaService(ServerOptions options, IHostResources host, TimeProvider timeProvider, ILogger<QuotaService> logger)
+{
+    private static readonly Quota[] MachineQuotas = [Quota.Machines, Quota.Vcpu, Quota.MemoryMib, Quota.StorageGib];
+
+    /// <summary>How long a client may wait for machines being destroyed to release what they hold.</summary>
+    private static readonly TimeSpan ReleaseWait = TimeSpan.FromSeconds(1);
+
+    /// <summary>The defaults this server applies.</summary>
+    public QuotaSettings Settings { get; } = QuotaSettings.From(options);
+
+    /// <summary>
+    /// The check for a new machine of <paramref name="delta"/>'s size, or a resize by it: every machine quota the request
+    /// adds to, then (when it asks for storage) the host's storage, measured now.
+    /// </summary>
+    public Action<IResourceReader> AdmitMachine(string orgId, ResourceDelta delta)
+    {
+        // Measured before the write lock is taken: statvfs and the images' sizes are not the store's to wait for.
+        var storage = delta.StorageGib > 0 ? host.MeasureStorage() : null;
+        return reader =>
+        {
+            var quotas = AppliedQuota.For(Settings, reader.QuotaOverrides(orgId));
+            var machines = reader.Machines(orgId);
+            foreach (var quota in MachineQuotas)
+            {
+                var asked = delta.Of(quota);
+                var applied = quotas[(int)quota];
+                var used = Used(machines.Held, quota);
+                if (asked <= 0 || applied.Resolve(Settings, host, storage) is not { } limit || used + asked <= limit)
+                {
+                    continue;
+                }
+
+                // Machines being destroyed release their share shortly: when that is enough, the refusal is for now.
+                var releasing = Used(machines.Releasing, quota);
+                throw used - releasing + asked <= limit
+                    ? Refuse(orgId, applied.Info, limit, used, asked, ReleaseWait,
+                        $"{AppliedQuota.Format(releasing)} of that is held by machines being destroyed: retry once they are gone")
+                    : Refuse(orgId, applied.Info, limit, used, asked, retryAfter: null, applied.Info.Remedy);
+            }
+
+            if (storage is not null)
+            {
+                var committed = reader.CommittedStorageGib();
+                var capacity = storage.BackedGib;
+                if (committed + delta.StorageGib > capacity)
+                {
+                    ServerLog.StorageRefused(logger, orgId, delta.StorageGib, committed, capacity, storage.Explain());
+                    throw DomainException.InsufficientStorage(delta.StorageGib, committed, capacity,
+                        $"the host cannot back {delta.StorageGib} GiB more storage: {committed} of the {capacity} GiB it can back are committed to machines " +
+                        $"({storage.Explain()}); ask for less storage_gib, or ask the operator to free disk space or raise the storage overcommit");
+                }
+            }
+        };
+    }
+
+    /// <summary>The check for changing <paramref name="current"/> into <paramref name="next"/>; null when nothing grows.</summary>
+    public Action<IResourceReader>? AdmitResize(MachineRecord current, MachineRecord next)
+    {
+        var delta = new ResourceDelta(
+            0, Math.Max(0, next.Vcpu - current.Vcpu), Math.Max(0, next.MemoryMib - current.MemoryMib), Math.Max(0, next.StorageGib - current.StorageGib));
+        return delta is { Vcpu: 0, MemoryMib: 0, StorageGib: 0 } ? null : AdmitMachine(current.OrgId, delta);
+    }
+
+    /// <summary>
+    /// The check for a new live SSH session. Live sessions end by themselves (close, expiry): when the org has one, the
+    /// refusal says when the first expires (429 <c>retry_after_ms</c>).
+    /// </summary>
+    public Action<IResourceReader> AdmitSession(string orgId) => reader =>
+    {
+        var applied = AppliedQuota.For(Settings, reader.QuotaOverrides(orgId))[(int)Quota.Sessions];
+        if (applied.Resolve(Settings, host, null) is not { } limit)
+        {
+            return;
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var used = reader.LiveSessions(orgId, now);
+        if (used + 1 <= limit)
+        {
+            return;
+        }
+
+        if (reader.NextSessionExpiry(orgId, now) is { } next)
+        {
+            var wait = next - now;
+            var seconds = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            throw Refuse(orgId, applied.Info, limit, used, 1, wait,
+                $"close one (DELETE /v1/machines/{{machine_id}}/ssh/{{session_id}}) or wait until one expires (the next in {seconds} s)");
+        }
+
+        throw Refuse(orgId, applied.Info, limit, used, 1, retryAfter: null, "the org may have none");
+    };
+
+    private DomainException Refuse(string orgId, QuotaInfo quota, double limit, double used, double asked, TimeSpan? retryAfter, string remedy)
+    {
+        var (limitText, usedText, askedText) = (AppliedQuota.Format(limit), AppliedQuota.Format(used), AppliedQuota.Format(asked));
+        ServerLog.QuotaRefused(logger, orgId, quota.Name, usedText, limitText, askedText);
+        var inUse = quota.Quota == Quota.Sessions ? "live" : "in use";
+        return DomainException.QuotaExceeded(quota.Name, limitText, usedText, askedText,
+            $"org quota exceeded: {quota.Name} {usedText} of {limitText} {inUse}, {askedText} more asked; {remedy}, or ask the operator to raise the quota",
+            retryAfter);
+    }
+
+    private static double Used(MachineUsage usage, Quota quota) => quota switch
+    {
+        Quota.Machines => usage.Machines,
+        Quota.Vcpu => usage.Vcpu,
+        Quota.MemoryMib => usage.MemoryMib,
+        _ => usage.StorageGib,
+    };
+}
