@@ -3,7 +3,10 @@ using Dedalus.Contracts;
 
 namespace Dedalus.Client;
 
-/// <summary>The <c>/v1/machines</c> resource.</summary>
+/// <summary>
+/// The <c>/v1/machines</c> resource. Machine ids are checked before anything is sent: text that is neither
+/// <c>dm-&lt;uuid&gt;</c> nor a bare uuid is an <see cref="ArgumentException"/>.
+/// </summary>
 public sealed partial class MachinesResource
 {
     private readonly ApiRequester _requester;
@@ -100,17 +103,32 @@ public sealed partial class MachinesResource
     /// <param name="lastEventId">Resume after this event id (from an earlier watch).</param>
     /// <param name="cancellationToken">Cancels the watch.</param>
     /// <returns>The machine at each status event.</returns>
-    public IAsyncEnumerable<Machine> WatchAsync(string machineId, string? lastEventId = null, CancellationToken cancellationToken = default) =>
-        MachineWatch.WatchAsync(_requester, MachinePath(machineId) + "/status/stream", lastEventId, cancellationToken);
+    public IAsyncEnumerable<Machine> WatchAsync(string machineId, string? lastEventId = null, CancellationToken cancellationToken = default)
+    {
+        var path = MachinePath(machineId) + "/status/stream";
+        if (lastEventId is not null && lastEventId.AsSpan().IndexOfAny("\r\n\0") >= 0)
+        {
+            // It goes into a header (Last-Event-ID): a line break would end the header early.
+            throw new ArgumentException("lastEventId must be an event id from an earlier watch, on one line; nothing was sent", nameof(lastEventId));
+        }
+
+        return MachineWatch.WatchAsync(_requester, path, lastEventId, cancellationToken);
+    }
 
     /// <summary>
     /// The path of a machine. Either form of a machine id (any case, surrounding white space trimmed) is sent in its
-    /// canonical form; any other text is sent as it is, for the server to refuse.
+    /// canonical form, which is letters, digits and hyphens only. Any other text is refused here and nothing is sent:
+    /// System.Uri would remove a <c>..</c> from the path (so <c>v1/machines/..</c> would name the collection) and the
+    /// server could only guess what was meant.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="machineId"/> is not a machine id.</exception>
     internal static string MachinePath(string machineId)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(machineId);
-        var trimmed = machineId.Trim();
-        return "v1/machines/" + Uri.EscapeDataString(MachineIds.TryParse(trimmed, out var canonical) ? canonical : trimmed);
+        ArgumentNullException.ThrowIfNull(machineId);
+        return MachineIds.TryParse(machineId.Trim(), out var canonical)
+            ? "v1/machines/" + canonical
+            : throw new ArgumentException(
+                $"'{IdText.Shown(machineId)}' is not a machine id: pass dm-<uuid> or the bare uuid, as a machine's machine_id; nothing was sent",
+                nameof(machineId));
     }
 }

@@ -4,7 +4,11 @@ using Dedalus.Contracts;
 
 namespace Dedalus.Client;
 
-/// <summary>The <c>/v1/machines/{id}/ssh</c> resource: short-lived certificates for OpenSSH access.</summary>
+/// <summary>
+/// The <c>/v1/machines/{id}/ssh</c> resource: short-lived certificates for OpenSSH access. Ids are checked before anything
+/// is sent: a machine id in neither form, or a session id of another shape than <see cref="SshSessionIds"/>, is an
+/// <see cref="ArgumentException"/>.
+/// </summary>
 public sealed partial class SshSessionsResource
 {
     private readonly ApiRequester _requester;
@@ -124,6 +128,8 @@ public sealed partial class SshSessionsResource
                         isTimeout: true);
                 }
 
+                ThrowIfUnaddressable(session, machineId);
+
                 // While the machine wakes, also follow its status stream: the session is read again as soon as the
                 // machine runs rather than only after retry_after_ms (a wake takes tens of milliseconds here).
                 if (session.Status == SshSessionStatuses.WakeInProgress)
@@ -179,6 +185,18 @@ public sealed partial class SshSessionsResource
         }
     }
 
+    /// <summary>The ids the server sent go into paths next: ids of another shape are the server's bug, not a request to send.</summary>
+    private static void ThrowIfUnaddressable(SshSession session, string machineId)
+    {
+        if (!SshSessionIds.IsWellFormed(session.SessionId) || !MachineIds.TryParse(machineId, out _))
+        {
+            throw new DedalusSshSessionException(
+                $"the server sent ssh session id '{IdText.Shown(session.SessionId ?? string.Empty)}' on machine '{IdText.Shown(machineId ?? string.Empty)}', " +
+                "which are not ids a request can name; this is a server bug",
+                session);
+        }
+    }
+
     private static TimeSpan PollDelay(SshSession session) => session.RetryAfterMs switch
     {
         null or 0 => TimeSpan.FromMilliseconds(500),
@@ -192,9 +210,16 @@ public sealed partial class SshSessionsResource
 
     private static string SessionsPath(string machineId) => MachinesResource.MachinePath(machineId) + "/ssh";
 
+    /// <summary>The path of a session; a session id of another shape than <see cref="SshSessionIds"/> is refused and nothing is sent.</summary>
+    /// <exception cref="ArgumentException"><paramref name="machineId"/> or <paramref name="sessionId"/> is not an id.</exception>
     private static string SessionPath(string machineId, string sessionId)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(sessionId);
-        return SessionsPath(machineId) + "/" + Uri.EscapeDataString(sessionId);
+        ArgumentNullException.ThrowIfNull(sessionId);
+        var machinePath = SessionsPath(machineId);
+        return SshSessionIds.IsWellFormed(sessionId)
+            ? machinePath + "/" + sessionId
+            : throw new ArgumentException(
+                $"'{IdText.Shown(sessionId)}' is not an ssh session id: pass a session's session_id, {SshSessionIds.FormatDescription}; nothing was sent",
+                nameof(sessionId));
     }
 }

@@ -138,15 +138,14 @@ public sealed class ErrorTests
     }
 
     [Fact]
-    public async Task Text_that_is_not_a_machine_id_is_left_for_the_server_to_refuse()
+    public async Task Text_that_is_not_a_machine_id_is_refused_before_anything_is_sent()
     {
-        await using var api = await StubApi.StartAsync(app => app.MapGet("/v1/machines/{id}", () =>
-            StubApi.Error(400, ErrorCodes.InvalidRequest, "'dm-nope' is not a machine id")));
+        await using var api = await StubApi.StartAsync(app => app.MapGet("/v1/machines/{id}", () => Wire.Json(Samples.Machine())));
         using var client = api.CreateClient(maxRetries: 0);
 
-        var error = await Assert.ThrowsAsync<DedalusApiException>(() => client.Machines.RetrieveAsync("dm-nope"));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => client.Machines.RetrieveAsync("dm-nope"));
 
-        Assert.Equal(ErrorCodes.InvalidRequest, error.ErrorCode);
-        Assert.Equal("/v1/machines/dm-nope", Assert.Single(api.Requests).PathAndQuery);
+        Assert.Equal("machineId", error.ParamName);
+        Assert.Empty(api.Requests);
     }
 }

@@ -155,6 +155,14 @@ internal static class MachinesCommands
     {
         var machineId = MachineIdOption();
         var lastEventId = new Option<string?>("--last-event-id") { Description = "Resume after this event id" };
+        lastEventId.Validators.Add(result =>
+        {
+            // It is sent as a header (Last-Event-ID): a control character would break the request.
+            if (result.Tokens is [.., var last] && last.Value.Any(char.IsControl))
+            {
+                result.AddError("--last-event-id must be an event id from an earlier watch (the id: lines), without control characters");
+            }
+        });
         var command = new Command("watch", "Follow a machine's status events until it reaches its desired state") { machineId, lastEventId };
         command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {

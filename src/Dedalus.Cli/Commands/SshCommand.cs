@@ -187,7 +187,7 @@ internal static class SshCommand
         {
             await client.Machines.Ssh.DeleteAsync(session.MachineId, session.SessionId, cts.Token);
         }
-        catch (Exception e) when (e is DedalusApiException or DedalusConnectionException or OperationCanceledException)
+        catch (Exception e) when (e is DedalusApiException or DedalusConnectionException or OperationCanceledException or ArgumentException)
         {
             Console.Error.WriteLine(
                 $"dedalus: could not close session {session.SessionId} ({e.Message}); its certificate stays valid until it expires" +

@@ -68,7 +68,15 @@ internal static class SshSessionsCommands
         Func<Client.DedalusClient, string, string, CancellationToken, Task<SshSession>> call)
     {
         var machineId = MachinesCommands.MachineIdOption();
-        var sessionId = new Option<string>("--session-id") { Description = "Session id", Required = true };
+        var sessionId = new Option<string>("--session-id") { Description = "Session id (ss-<hex>, as `dedalus machines ssh list` shows)", Required = true };
+        sessionId.Validators.Add(result =>
+        {
+            // Checked before anything is sent: `..` in a path would name the machine itself (issue #10).
+            if (result.Tokens is [.., var last] && !SshSessionIds.IsWellFormed(last.Value))
+            {
+                result.AddError($"'{last.Value}' is not an ssh session id: pass {SshSessionIds.FormatDescription}, as `dedalus machines ssh list` shows");
+            }
+        });
         var command = new Command(name, description) { machineId, sessionId };
         command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {

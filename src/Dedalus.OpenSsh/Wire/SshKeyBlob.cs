@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Security.Cryptography;
+using Dedalus.OpenSsh.Curves;
 
 namespace Dedalus.OpenSsh.Wire;
 
@@ -8,16 +9,19 @@ namespace Dedalus.OpenSsh.Wire;
 /// RFC 8709 4, PROTOCOL.u2f). The same fields appear after the type name in a key blob and
 /// after the nonce in a certificate, so both parsers share this code.
 /// <code>
-/// ssh-ed25519:            string pk (32 bytes)
+/// ssh-ed25519:            string pk (32 bytes: a canonical point, not of small order; RFC 8032 5.1.3)
 /// ecdsa-sha2-[curve]:     string curve ("nistp256" | "nistp384" | "nistp521"), string Q (0x04 || X || Y)
 /// ssh-rsa:                mpint e, mpint n
-/// sk-ssh-ed25519@...:     string pk (32 bytes), string application
-/// sk-ecdsa-sha2-nistp256@: string curve ("nistp256"), string Q, string application
+/// sk-ssh-ed25519@...:     string pk (32 bytes, as above), string application ("ssh:...")
+/// sk-ecdsa-sha2-nistp256@: string curve ("nistp256"), string Q, string application ("ssh:...")
 /// </code>
 /// </summary>
 internal static class SshKeyBlob
 {
     private const int MaxRsaBits = 16384;
+
+    /// <summary>The prefix of an SSH security key's application (PROTOCOL.u2f).</summary>
+    private const string SecurityKeyApplicationPrefix = "ssh:";
 
     private static readonly Lazy<CurveInfo> P256 = new(() => CurveInfo.Create(ECCurve.NamedCurves.nistP256, 256));
     private static readonly Lazy<CurveInfo> P384 = new(() => CurveInfo.Create(ECCurve.NamedCurves.nistP384, 384));
@@ -97,18 +101,59 @@ internal static class SshKeyBlob
     private static void ReadEd25519(ref SshWireReader reader)
     {
         var pk = reader.ReadString("Ed25519 public key");
-        if (pk.Length != 32)
+        if (pk.Length != Ed25519Point.EncodedLength)
         {
-            throw new SshFormatException($"Ed25519 public key is {pk.Length} bytes; 32 expected");
+            throw new SshFormatException($"Ed25519 public key is {pk.Length} bytes; {Ed25519Point.EncodedLength} expected");
+        }
+
+        EnsureLargeOrderEd25519Point(pk);
+    }
+
+    /// <summary>
+    /// An Ed25519 public key must be a canonically encoded point of the curve (RFC 8032 5.1.3) outside the small torsion
+    /// subgroup: for a small-order key (the all-zero key, the identity 0x01 00..00, the other six torsion points) a
+    /// signature verifies for some message whatever the signer knows, so anyone can sign for it. Real keys are multiples
+    /// of the base point and pass.
+    /// </summary>
+    private static void EnsureLargeOrderEd25519Point(ReadOnlySpan<byte> pk)
+    {
+        var decoding = Ed25519Point.TryDecode(pk, out var point);
+        switch (decoding)
+        {
+            case Ed25519Decoding.Decoded:
+                break;
+            case Ed25519Decoding.NotOnCurve:
+                throw new SshFormatException("Ed25519 public key is not a point of the curve (RFC 8032 5.1.3); generate a real key with ssh-keygen -t ed25519");
+            default:
+                throw new SshFormatException("Ed25519 public key is not a canonical point encoding (RFC 8032 5.1.3); generate a real key with ssh-keygen -t ed25519");
+        }
+
+        if (point.SmallOrder() is var order and > 0)
+        {
+            throw new SshFormatException(
+                $"Ed25519 public key is a small-order point (order {order}; the all-zero key and the identity are such points), " +
+                "for which anyone can make signatures; generate a real key with ssh-keygen -t ed25519");
         }
     }
 
+    /// <summary>
+    /// The application of a security key: OpenSSH enrolls keys for <c>ssh:</c> applications (PROTOCOL.u2f; ssh-keygen
+    /// refuses any other). A key enrolled for a web origin (<c>https://...</c>) is a WebAuthn credential of a website, not
+    /// an SSH key, and its signatures may be obtained through that website.
+    /// </summary>
     private static void ReadApplication(ref SshWireReader reader)
     {
         var application = reader.ReadUtf8("security key application");
         if (application.Length == 0)
         {
             throw new SshFormatException("security key application is empty");
+        }
+
+        if (!application.StartsWith(SecurityKeyApplicationPrefix, StringComparison.Ordinal))
+        {
+            throw new SshFormatException(
+                $"security key application '{Printable(application)}' does not start with '{SecurityKeyApplicationPrefix}': only keys enrolled for SSH " +
+                "(ssh-keygen -t ed25519-sk or ecdsa-sk) are accepted, not credentials of a website");
         }
     }
 

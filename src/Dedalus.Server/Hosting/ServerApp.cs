@@ -45,11 +45,7 @@ public static class ServerApp
             builder.WebHost.UseUrls(ServerConfiguration.ListenUrl(listen));
         }
 
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
-        });
+        builder.WebHost.ConfigureKestrel(HttpLimits.Apply);
 
         Directory.CreateDirectory(options.DataDirectory);
         // 0711: others may traverse (runc's mapped root must reach the machine bundles) but not list;
@@ -65,9 +61,11 @@ public static class ServerApp
 
         var app = builder.Build();
         app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.UseMiddleware<MalformedRequestMiddleware>(); // on the raw target, before routing matches the normalised path
+        app.UseRouting();
         app.UseMiddleware<AuthenticationMiddleware>();
         app.UseMiddleware<IdempotencyMiddleware>();
-        app.MapOpenApi();
+        app.MapOpenApi("/openapi/v1.json"); // one document: any other name is a route miss, answered in the envelope
         app.MapHealth();
         app.MapMachines();
         app.MapSshSessions();

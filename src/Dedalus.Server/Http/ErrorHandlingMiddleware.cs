@@ -51,11 +51,12 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
             var error = status switch
             {
                 StatusCodes.Status404NotFound => new ErrorEnvelope(
-                    ErrorCodes.NotFound, $"no resource at {context.Request.Path}", false, Details: new Dictionary<string, string> { [ErrorDetailKeys.Resource] = NotFoundResources.Path }),
+                    ErrorCodes.NotFound, $"no resource at {(context.Request.Path.HasValue ? context.Request.Path : "*")}", false, Details: new Dictionary<string, string> { [ErrorDetailKeys.Resource] = NotFoundResources.Path }),
                 StatusCodes.Status405MethodNotAllowed => new ErrorEnvelope(ErrorCodes.InvalidRequest, $"method {context.Request.Method} is not allowed on {context.Request.Path}", false),
                 StatusCodes.Status415UnsupportedMediaType => new ErrorEnvelope(ErrorCodes.InvalidRequest, "request body must be application/json", false),
                 StatusCodes.Status413PayloadTooLarge => new ErrorEnvelope(ErrorCodes.InvalidRequest, "request body too large", false),
                 StatusCodes.Status400BadRequest => new ErrorEnvelope(ErrorCodes.InvalidRequest, "bad request", false),
+                >= 400 and < 500 => new ErrorEnvelope(ErrorCodes.InvalidRequest, $"the request was refused (HTTP {status})", false),
                 _ => null,
             };
             if (error is not null && context.Features.Get<IHttpResponseBodyFeature>() is not null)
