@@ -97,12 +97,16 @@ public sealed class HeldGatewayPortTests : IAsyncLifetime
         await Server.SettleAsync();
     }
 
-    /// <summary>Whatever answers on the port says it is the gateway (the in-memory runtime has no sshd: one line, then close).</summary>
+    /// <summary>
+    /// Whatever answers on the port says it is the gateway: after the client's identification line (the gateway starts
+    /// nothing before it) the in-memory runtime, which has no sshd, gets a refusal line, then close.
+    /// </summary>
     private static async Task<string> GatewayGreetingAsync(int port)
     {
         using var client = new TcpClient();
         using var cts = new CancellationTokenSource(RunningServer.Timeout);
         await client.ConnectAsync(IPAddress.Loopback, port, cts.Token);
+        await client.GetStream().WriteAsync("SSH-2.0-HeldPortTest\r\n"u8.ToArray(), cts.Token);
         var buffer = new byte[512];
         var read = await client.GetStream().ReadAsync(buffer, cts.Token);
         return Encoding.ASCII.GetString(buffer, 0, read);
