@@ -69,6 +69,35 @@ public sealed class QuotaTests : IDisposable
     }
 
     [Fact]
+    public async Task A_refusal_does_not_use_up_its_idempotency_key_so_the_same_request_passes_once_there_is_room()
+    {
+        await using var server = await RunningServer.StartAsync(_data.Path, extraArgs: ["--quota-machines", "1"]);
+        using var api = await server.NewClientAsync();
+        var first = await api.CreateMachineAsync(SmallMachine);
+        var key = new Dictionary<string, string> { ["Idempotency-Key"] = "create-after-room" };
+
+        var refused = await api.PostAsync("/v1/machines", SmallMachine, key);
+        var repeated = await api.PostAsync("/v1/machines", SmallMachine, key);
+
+        foreach (var answer in new[] { refused, repeated })
+        {
+            Assert.True(answer.Status == HttpStatusCode.Conflict, answer.ToString());
+            Assert.Equal(ErrorCodes.QuotaExceeded, answer.Error().ErrorCode);
+            Assert.Equal("false", answer.Headers.GetValues("x-should-retry").Single());
+            Assert.False(answer.Headers.Contains("Idempotent-Replayed"), "a refusal was replayed instead of checked afresh");
+        }
+
+        await api.SendAsync(HttpMethod.Delete, $"/v1/machines/{first.MachineId}");
+        await api.WaitForPhaseAsync(first.MachineId, MachinePhases.Destroyed);
+        var created = await api.PostAsync("/v1/machines", SmallMachine, key);
+        var replayed = await api.PostAsync("/v1/machines", SmallMachine, key);
+
+        Assert.True(created.Status == HttpStatusCode.Accepted, created.ToString());
+        Assert.Equal("true", replayed.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(created.Machine().MachineId, replayed.Machine().MachineId);
+    }
+
+    [Fact]
     public async Task A_resize_that_would_pass_a_quota_is_refused_and_the_machine_keeps_its_size_and_revision()
     {
         await using var server = await RunningServer.StartAsync(_data.Path, extraArgs: ["--quota-vcpu", "2", "--quota-storage-gib", "20"]);

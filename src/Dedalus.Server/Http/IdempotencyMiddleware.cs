@@ -11,7 +11,8 @@ namespace Dedalus.Server.Http;
 /// Honours <c>Idempotency-Key</c> on every mutation: the first request with a key runs and its answer
 /// (status, ETag, storage operation id, content type, body) is stored per org and key; a repeat with the same request replays it, a repeat with
 /// another request is 409 <c>IDEMPOTENCY_KEY_REUSED</c>, and a repeat while the first still runs is 429.
-/// Failures (exceptions, 5xx, 429) release the key so that a retry runs afresh.
+/// Only a success is stored: a refusal (any 4xx, 5xx or exception) changed nothing, so it releases the key and a retry
+/// runs afresh (after the operator raised a quota, say) and answers with its own headers (<c>x-should-retry</c>).
 /// </summary>
 public sealed class IdempotencyMiddleware(RequestDelegate next, IStore store, TimeProvider timeProvider)
 {
@@ -51,7 +52,7 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IStore store, Ti
         {
             await next(context);
             var status = context.Response.StatusCode;
-            if (status < 500 && status != StatusCodes.Status429TooManyRequests)
+            if (status < StatusCodes.Status400BadRequest)
             {
                 await store.CompleteIdempotentAsync(
                     orgId, key, status, context.Response.Headers.ETag.ToString() is { Length: > 0 } etag ? etag : null,
