@@ -33,20 +33,11 @@ internal static class GatewayBench
         var config = site.AddMachine(Machine);
         sshd.AddMachine(Machine, config);
         backend.Set(Machine, GatewayAdmission.Running);
-        // Room for the idle phase's connections into sshd, which never log in (the default budgets would queue them).
         var options = new GatewayOptions
         {
             ListenAddress = IPAddress.Loopback,
-            MaxConnectionsPerMachine = idle + 100,
-            MaxConnections = idle + 100,
-            MaxPendingConnections = idle + 100,
-            MaxPendingConnectionsPerMachine = idle + 100,
-            MaxPendingConnectionsPerSource = idle + 100,
-            MaxHandshakesPerMachine = idle + 100,
-            MaxHandshakesPerSource = idle + 100,
-            AuthenticationTimeout = TimeSpan.FromMinutes(10),
             BufferSize = bufferKib * 1024,
-        };
+        }.WithRoomFor(idle);
         await using var gateway = new SshGateway(options, sshd, backend);
         var gatewayPort = (await gateway.OpenAsync(Machine, 0)).Port;
         var directPort = FreePort.Next();

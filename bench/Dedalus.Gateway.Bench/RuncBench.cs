@@ -41,19 +41,9 @@ internal static class RuncBench
             ListenAddress = IPAddress.Loopback,
             PortRangeStart = 1024,
             PortRangeEnd = 65535,
-            MaxConnectionsPerMachine = idle + 100,
-            MaxConnections = idle + 100,
-
-            // Room for the idle phase's connections into sshd, which never log in (the default budgets would queue them).
-            MaxPendingConnections = idle + 100,
-            MaxPendingConnectionsPerMachine = idle + 100,
-            MaxPendingConnectionsPerSource = idle + 100,
-            MaxHandshakesPerMachine = idle + 100,
-            MaxHandshakesPerSource = idle + 100,
-            AuthenticationTimeout = TimeSpan.FromMinutes(10),
             BufferSize = bufferKib * 1024,
             ActivityReportInterval = TimeSpan.Zero,
-        };
+        }.WithRoomFor(idle);
         var connector = new CountingConnector(new InetdSshServerConnector(runtime));
         await using var gateway = new SshGateway(options, connector, backend);
         var port = (await gateway.OpenAsync(machine, 0)).Port;

@@ -169,16 +169,7 @@ internal sealed class PreAuthenticationBudget(GatewayOptions options)
                 released = true;
             }
 
-            if (entry.HoldsPending)
-            {
-                entry.HoldsPending = false;
-                _machines[entry.MachineId].Pending--;
-                _sources[entry.Source].Pending--;
-                _pending--;
-            }
-
-            Prune(_machines, entry.MachineId);
-            Prune(_sources, entry.Source);
+            ReleasePending(entry);
             if (released)
             {
                 ServeWaiting();
@@ -245,6 +236,21 @@ internal sealed class PreAuthenticationBudget(GatewayOptions options)
         }
     }
 
+    /// <summary>Gives back the entry's pending slot, if it holds one, and forgets counts that dropped to nothing (under the lock).</summary>
+    private void ReleasePending(PreAuthenticationEntry entry)
+    {
+        if (entry.HoldsPending)
+        {
+            entry.HoldsPending = false;
+            _machines[entry.MachineId].Pending--;
+            _sources[entry.Source].Pending--;
+            _pending--;
+        }
+
+        Prune(_machines, entry.MachineId);
+        Prune(_sources, entry.Source);
+    }
+
     /// <summary>Drops the oldest connection (of <paramref name="machineId"/>, or any) still waiting for its identification line.</summary>
     private GatewayConnection? EvictOldestSilent(string? machineId)
     {
@@ -264,12 +270,7 @@ internal sealed class PreAuthenticationBudget(GatewayOptions options)
             {
                 _identifying.Remove(current);
                 entry.IdentifyingNode = null;
-                entry.HoldsPending = false;
-                _machines[entry.MachineId].Pending--;
-                _sources[entry.Source].Pending--;
-                _pending--;
-                Prune(_machines, entry.MachineId);
-                Prune(_sources, entry.Source);
+                ReleasePending(entry);
                 return entry.Connection;
             }
         }

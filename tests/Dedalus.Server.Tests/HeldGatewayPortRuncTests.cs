@@ -109,20 +109,8 @@ public sealed class HeldGatewayPortRuncTests : IAsyncLifetime
     private Task<SshSession> GetSessionAsync(string machineId, string sessionId) =>
         SendAsync(HttpMethod.Get, $"/v1/machines/{machineId}/ssh/{sessionId}", null, DedalusJsonContext.Default.SshSession);
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, string? json, JsonTypeInfo<T> type)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        if (json is not null)
-        {
-            request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
-        }
-
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        using var response = await Http.SendAsync(request, cts.Token);
-        var body = await response.Content.ReadAsStringAsync(cts.Token);
-        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode} {body}");
-        return JsonSerializer.Deserialize(body, type)!;
-    }
+    private Task<T> SendAsync<T>(HttpMethod method, string path, string? json, JsonTypeInfo<T> type) =>
+        Http.SendJsonAsync(method, path, json, type);
 
     private async Task<Machine> WaitForMachineAsync(string machineId, Func<Machine, bool> condition, TimeSpan timeout)
     {

@@ -55,20 +55,8 @@ public sealed class RuncEndToEndTests : IAsyncLifetime
         _client.Dispose();
     }
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, string? json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        if (json is not null)
-        {
-            request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
-        }
-
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        using var response = await _http.SendAsync(request, cts.Token);
-        var body = await response.Content.ReadAsStringAsync(cts.Token);
-        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode} {body}");
-        return System.Text.Json.JsonSerializer.Deserialize(body, type)!;
-    }
+    private Task<T> SendAsync<T>(HttpMethod method, string path, string? json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
+        _http.SendJsonAsync(method, path, json, type);
 
     private string[] SshArguments(string keyPath, params string[] command) =>
     [
