@@ -3,8 +3,9 @@ namespace Dedalus.Server.Quotas;
 /// <summary>
 /// Every quota with its names, step, what a percentage of it means and its built-in default. The defaults keep one org
 /// from taking what the others need: a tenth of the gateway ports (one per machine: with the default range of 1000
-/// ports, 100 machines), all of the host's CPUs and half of its memory (limits, not reservations: the scheduler still
-/// shares CPUs between every org's machines, while memory is not given back, so one org is kept to half), half of the
+/// ports, 100 machines), four times the host's CPUs and twice its memory (limits, not reservations, and sleeping machines
+/// count too: an org may have more machines than run at once, while the scheduler shares CPUs and the kernel memory
+/// between the machines that do run; a tighter cap is one `quota set` away), half of the
 /// storage the host can back (a reservation: committed storage is refused beyond what the disk can hold), and 1000 live
 /// SSH sessions (ten on each of 100 machines).
 /// </summary>
@@ -14,10 +15,10 @@ public static class QuotaCatalog
         Quota.Machines, "machines", "QuotaMachines", 1, HostResource.GatewayPorts, QuotaLimit.PercentOf(10), "destroy a machine");
 
     public static readonly QuotaInfo Vcpu = new(
-        Quota.Vcpu, "vcpu", "QuotaVcpu", 0.25, HostResource.Cpus, QuotaLimit.PercentOf(100), "destroy a machine or lower another machine's vcpu");
+        Quota.Vcpu, "vcpu", "QuotaVcpu", 0.25, HostResource.Cpus, QuotaLimit.PercentOf(400), "destroy a machine or lower another machine's vcpu");
 
     public static readonly QuotaInfo MemoryMib = new(
-        Quota.MemoryMib, "memory_mib", "QuotaMemoryMib", 1, HostResource.MemoryMib, QuotaLimit.PercentOf(50), "destroy a machine or lower another machine's memory_mib");
+        Quota.MemoryMib, "memory_mib", "QuotaMemoryMib", 1, HostResource.MemoryMib, QuotaLimit.PercentOf(200), "destroy a machine or lower another machine's memory_mib");
 
     public static readonly QuotaInfo StorageGib = new(
         Quota.StorageGib, "storage_gib", "QuotaStorageGib", 1, HostResource.StorageGib, QuotaLimit.PercentOf(50), "destroy a machine (storage only grows)");
