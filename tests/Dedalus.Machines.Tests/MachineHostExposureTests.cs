@@ -55,7 +55,7 @@ public sealed class MachineHostExposureTests(MachineRuntimeFixture fixture) : IC
         Assert.NotEqual(0, replace.ExitCode);
         Assert.Equal(trusted, await File.ReadAllTextAsync(trustFile));
         // Inside, sshd still reads the trust (owned by an unmapped user, it shows as nobody) and the CA file is intact.
-        Assert.Equal(trusted.Trim(), await Tools.BashCheckedAsync(fixture.Runtime, id, $"cat {MachineSshd.TrustDirectory}/{MachineSshd.UserCaKeysFileName}"));
+        Assert.Equal(trusted.Trim(), await Tools.BashCheckedAsync(fixture.Runtime, id, $"cat {MachineSshd.HostTreeMountPoint}{MachineSshd.TrustDirectory}/{MachineSshd.UserCaKeysFileName}"));
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using Dedalus.Machines.Ssh;
+
 namespace Dedalus.Machines.Tests;
 
 public sealed class MachineSshTests(MachineRuntimeFixture fixture) : IClassFixture<MachineRuntimeFixture>
@@ -57,24 +59,37 @@ public sealed class MachineSshTests(MachineRuntimeFixture fixture) : IClassFixtu
     public async Task The_sshd_configuration_is_read_only_and_owned_by_root_inside()
     {
         var id = await fixture.StartMachineAsync();
+        const string Config = "/.dedalus/etc/ssh/dedalus";
+        const string Trust = "/.dedalus/etc/ssh/dedalus-trust";
 
-        Assert.Equal("root root", await Tools.BashCheckedAsync(fixture.Runtime, id, "stat -c '%U %G' /etc/ssh/dedalus/sshd_config"));
-        Assert.Equal("root 600", await Tools.BashCheckedAsync(fixture.Runtime, id, "stat -c '%U %a' /etc/ssh/dedalus/ssh_host_key"));
-        Assert.Equal(id, await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /etc/ssh/dedalus/authorized_principals"));
-        var write = await Tools.BashAsync(fixture.Runtime, id, "echo x >> /etc/ssh/dedalus/sshd_config");
+        Assert.Equal("root root", await Tools.BashCheckedAsync(fixture.Runtime, id, $"stat -c '%U %G' {Config}/sshd_config"));
+        Assert.Equal("root 600", await Tools.BashCheckedAsync(fixture.Runtime, id, $"stat -c '%U %a' {Config}/ssh_host_key"));
+        Assert.Equal(id, await Tools.BashCheckedAsync(fixture.Runtime, id, $"cat {Config}/authorized_principals"));
+        var write = await Tools.BashAsync(fixture.Runtime, id, $"echo x >> {Config}/sshd_config");
         Assert.Contains("Read-only file system", write.StandardError, StringComparison.Ordinal);
         // The trust files belong to host root (nobody inside): root inside is refused before the read-only mount is consulted.
-        var trust = await Tools.BashAsync(fixture.Runtime, id, "echo x >> /etc/ssh/dedalus-trust/user_ca_keys.pub");
+        var trust = await Tools.BashAsync(fixture.Runtime, id, $"echo x >> {Trust}/user_ca_keys.pub");
         Assert.Contains("Permission denied", trust.StandardError, StringComparison.Ordinal);
-        Assert.Equal("nobody 644", await Tools.BashCheckedAsync(fixture.Runtime, id, "stat -c '%U %a' /etc/ssh/dedalus-trust/user_ca_keys.pub"));
-        // Both mounts are read-only, and root inside (no CAP_SYS_ADMIN, no nested user namespace) cannot remount or unmount them.
-        Assert.Equal("ro\nro", await Tools.BashCheckedAsync(fixture.Runtime, id, "findmnt -no VFS-OPTIONS /etc/ssh/dedalus | cut -d, -f1; findmnt -no VFS-OPTIONS /etc/ssh/dedalus-trust | cut -d, -f1"));
-        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, "mount -o remount,rw,bind /etc/ssh/dedalus-trust")).ExitCode);
-        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, "mount -o remount,rw,bind /etc/ssh/dedalus")).ExitCode);
-        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, "umount -l /etc/ssh/dedalus")).ExitCode);
-        Assert.Contains("Read-only file system", (await Tools.BashAsync(fixture.Runtime, id, "echo x >> /etc/ssh/dedalus/sshd_config")).StandardError, StringComparison.Ordinal);
-        // sshd accepts its configuration.
-        Assert.Equal(0, (await Tools.ExecAsync(fixture.Runtime, id, ["/usr/sbin/sshd", "-t", "-f", "/etc/ssh/dedalus/sshd_config"])).ExitCode);
+        Assert.Equal("nobody 644", await Tools.BashCheckedAsync(fixture.Runtime, id, $"stat -c '%U %a' {Trust}/user_ca_keys.pub"));
+        // The tree and both mounts in it are read-only, and root inside (no CAP_SYS_ADMIN, no nested user namespace)
+        // cannot remount, unmount or rename them.
+        Assert.Equal("ro\nro\nro", await Tools.BashCheckedAsync(
+            fixture.Runtime, id, $"for m in /.dedalus {Config} {Trust}; do findmnt -no VFS-OPTIONS $m | cut -d, -f1; done"));
+        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, $"mount -o remount,rw,bind {Trust}")).ExitCode);
+        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, $"mount -o remount,rw,bind {Config}")).ExitCode);
+        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, $"umount -l {Config}")).ExitCode);
+        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, "umount -l /.dedalus")).ExitCode);
+        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, "mv /.dedalus /elsewhere")).ExitCode);
+        Assert.NotEqual(0, (await Tools.BashAsync(fixture.Runtime, id, "mount -t tmpfs none /.dedalus/dedalus")).ExitCode);
+        Assert.Contains("Read-only file system", (await Tools.BashAsync(fixture.Runtime, id, $"echo x >> {Config}/sshd_config")).StandardError, StringComparison.Ordinal);
+
+        // The tree's programs are host root's and execute-only: root inside runs them but cannot read them.
+        Assert.Equal("nobody 711\nnobody 711\nnobody 711", await Tools.BashCheckedAsync(
+            fixture.Runtime, id, "for p in sshd busybox tini; do stat -c '%U %a' /.dedalus/dedalus/$p; done"));
+        Assert.Contains("Permission denied", (await Tools.BashAsync(fixture.Runtime, id, "cat /.dedalus/dedalus/sshd > /dev/null")).StandardError, StringComparison.Ordinal);
+
+        // The tree's sshd accepts its configuration.
+        Assert.Equal(0, (await Tools.ExecAsync(fixture.Runtime, id, [.. SshdInTree, "-t", "-f", $"{MachineSshd.ConfigDirectory}/sshd_config"])).ExitCode);
     }
 
     [Fact]
@@ -83,8 +98,9 @@ public sealed class MachineSshTests(MachineRuntimeFixture fixture) : IClassFixtu
         var id = await fixture.StartMachineAsync();
 
         // sshd -T: the configuration sshd actually runs with, defaults included.
-        var effective = (await Tools.BashCheckedAsync(fixture.Runtime, id, "/usr/sbin/sshd -T -f /etc/ssh/dedalus/sshd_config"))
-            .Split('\n').ToHashSet(StringComparer.Ordinal);
+        var result = await Tools.ExecAsync(fixture.Runtime, id, [.. SshdInTree, "-T", "-f", $"{MachineSshd.ConfigDirectory}/sshd_config"]);
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        var effective = result.StandardOutput.Split('\n').ToHashSet(StringComparer.Ordinal);
 
         string[] expected =
         [
@@ -93,9 +109,14 @@ public sealed class MachineSshTests(MachineRuntimeFixture fixture) : IClassFixtu
             "passwordauthentication no", "kbdinteractiveauthentication no", "hostbasedauthentication no", "permitemptypasswords no",
             "permitrootlogin no", "allowusers machine", "permituserenvironment no", "permittunnel no", "gatewayports no",
             "x11forwarding no", "allowtcpforwarding yes", "allowagentforwarding yes", "subsystem sftp internal-sftp",
+            "chrootdirectory /machine",
         ];
         Assert.All(expected, line => Assert.Contains(line, effective));
     }
+
+    /// <summary>The host tree's sshd, started as the gateway starts it (chrooted into the tree by its static busybox).</summary>
+    private static readonly string[] SshdInTree =
+        [MachineSshd.HostTreeMountPoint + MachineSshd.BusyboxPath, "chroot", MachineSshd.HostTreeMountPoint, MachineSshd.SshdPath];
 
     private async Task<string> UserCertificateAsync(string principal, int serial)
     {

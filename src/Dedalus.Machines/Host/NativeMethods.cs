@@ -49,6 +49,19 @@ internal static partial class NativeMethods
         return checked((long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(buffer[48..]) * 512);
     }
 
+    /// <summary>The owner uid of <paramref name="path"/> (not following a symlink); -1 when it does not exist.</summary>
+    public static long OwnerOf(string path)
+    {
+        // struct statx: stx_uid is the u32 at offset 20.
+        const int AtCurrentDirectory = -100;
+        const int AtSymlinkNoFollow = 0x100;
+        const uint StatxUid = 0x8;
+        Span<byte> buffer = stackalloc byte[256];
+        return Statx(AtCurrentDirectory, path, AtSymlinkNoFollow, StatxUid, buffer) != 0
+            ? -1
+            : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer[20..]);
+    }
+
     /// <summary>Sends SIGKILL to <paramref name="pid"/>; false when it is gone already (or not ours).</summary>
     public static bool SigKill(int pid)
     {

@@ -30,13 +30,10 @@ public sealed partial class BaseImage
             File.Delete(hostKey);
         }
 
-        // Mount points of the read-only sshd configuration and trust, and sshd's privilege separation directory.
-        foreach (var directory in new[] { MachineSshd.ConfigDirectory, MachineSshd.TrustDirectory, "/run/sshd" })
-        {
-            var path = Path.Combine(rootfs, directory.TrimStart('/'));
-            Directory.CreateDirectory(path);
-            File.SetUnixFileMode(path, Mode0755);
-        }
+        // The mount point of the host tree (the sshd that authenticates, the init): the base's own sshd never runs.
+        var hostTree = Path.Combine(rootfs, MachineSshd.HostTreeMountPoint.TrimStart('/'));
+        Directory.CreateDirectory(hostTree);
+        File.SetUnixFileMode(hostTree, Mode0755);
 
         // Downloaded packages and indexes are not needed at run time.
         foreach (var deb in Directory.EnumerateFiles(Path.Combine(rootfs, "var/cache/apt/archives"), "*.deb"))

@@ -15,14 +15,14 @@ namespace Dedalus.Machines.Images;
 public sealed partial class BaseImage
 {
     /// <summary>Version of the recipe below; bump it when the recipe changes so hosts rebuild.</summary>
-    public const string Version = "bookworm-1";
+    public const string Version = "bookworm-2";
 
     /// <summary>uid (and gid) of the <c>machine</c> user inside.</summary>
     public const int MachineUid = 1000;
 
     /// <summary>Debian packages on top of <c>minbase</c>.</summary>
     public static readonly IReadOnlyList<string> Packages =
-        ["openssh-server", "sudo", "tini", "procps", "bash", "coreutils", "rsync", "less", "ca-certificates"];
+        ["openssh-server", "sudo", "tini", "busybox-static", "procps", "bash", "coreutils", "rsync", "less", "ca-certificates"];
 
     private static readonly SemaphoreSlim ProcessLock = new(1, 1);
     private static readonly TimeSpan DebootstrapTimeout = TimeSpan.FromMinutes(15);

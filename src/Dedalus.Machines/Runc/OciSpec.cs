@@ -19,8 +19,22 @@ internal static class OciSpec
         "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE",
     ];
 
-    /// <summary>The init: tini reaps orphans (sshd sessions, user daemons) and keeps the machine alive.</summary>
-    public static readonly IReadOnlyList<string> InitArguments = ["/usr/bin/tini", "-s", "--", "/bin/sleep", "infinity"];
+    /// <summary>
+    /// The init: tini reaps orphans (sshd sessions, user daemons) and keeps the machine alive. Both it and its one child
+    /// are the host tree's programs, execute-only for root inside and therefore non-dumpable: their stdout and stderr
+    /// are the host's console log, which root inside can neither open through <c>/proc/1/fd</c> nor write to by ptrace.
+    /// </summary>
+    public static readonly IReadOnlyList<string> InitArguments =
+    [
+        MachineSshd.HostTreeMountPoint + MachineSshd.InitPath, "-s", "--",
+        MachineSshd.HostTreeMountPoint + MachineSshd.BusyboxPath, "sleep", "2147483647",
+    ];
+
+    /// <summary>
+    /// The most the init may write to the console log (RLIMIT_FSIZE, a hard limit root inside cannot raise: that needs
+    /// CAP_SYS_RESOURCE on the host). A bound behind the bound: nothing inside can make the init write.
+    /// </summary>
+    public const long ConsoleLogLimitBytes = 1024 * 1024;
 
     private const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -50,7 +64,7 @@ internal static class OciSpec
         w.WriteString("ociVersion", "1.0.2");
 
         w.WritePropertyName("process");
-        WriteProcess(w, InitArguments, uid: 0, gid: 0, [], "/", ["HOME=/root"], root: true);
+        WriteProcess(w, InitArguments, uid: 0, gid: 0, [], "/", ["HOME=/root"], root: true, fileSizeLimit: ConsoleLogLimitBytes);
 
         w.WriteStartObject("root");
         w.WriteString("path", paths.RootFs);
@@ -67,11 +81,19 @@ internal static class OciSpec
         Stream stream, IReadOnlyList<string> arguments, int uid, int gid, IReadOnlyList<int> additionalGids, string cwd, IReadOnlyList<string> environment)
     {
         using var w = new Utf8JsonWriter(stream, WriterOptions);
-        WriteProcess(w, arguments, uid, gid, additionalGids, cwd, environment, root: uid == 0);
+        WriteProcess(w, arguments, uid, gid, additionalGids, cwd, environment, root: uid == 0, fileSizeLimit: null);
     }
 
     private static void WriteProcess(
-        Utf8JsonWriter w, IReadOnlyList<string> arguments, int uid, int gid, IReadOnlyList<int> additionalGids, string cwd, IReadOnlyList<string> environment, bool root)
+        Utf8JsonWriter w,
+        IReadOnlyList<string> arguments,
+        int uid,
+        int gid,
+        IReadOnlyList<int> additionalGids,
+        string cwd,
+        IReadOnlyList<string> environment,
+        bool root,
+        long? fileSizeLimit)
     {
         w.WriteStartObject();
         w.WriteBoolean("terminal", false);
@@ -104,6 +126,17 @@ internal static class OciSpec
         WriteStrings(w, "ambient", []);
         w.WriteEndObject();
         w.WriteBoolean("noNewPrivileges", false);
+        if (fileSizeLimit is { } limit)
+        {
+            w.WriteStartArray("rlimits");
+            w.WriteStartObject();
+            w.WriteString("type", "RLIMIT_FSIZE");
+            w.WriteNumber("hard", limit);
+            w.WriteNumber("soft", limit);
+            w.WriteEndObject();
+            w.WriteEndArray();
+        }
+
         w.WriteEndObject();
     }
 
@@ -118,8 +151,12 @@ internal static class OciSpec
         WriteMount(w, "/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]);
         WriteMount(w, "/sys/fs/cgroup", "cgroup", "cgroup", ["nosuid", "noexec", "nodev", "relatime", "ro"]);
         WriteMount(w, MachineSshd.HomeDirectory, "bind", paths.Home, ["rbind", "nosuid", "nodev"]);
-        WriteMount(w, MachineSshd.ConfigDirectory, "bind", paths.Ssh, ["rbind", "ro", "nosuid", "nodev", "noexec"]);
-        WriteMount(w, MachineSshd.TrustDirectory, "bind", options.SshTrustDirectory, ["rbind", "ro", "nosuid", "nodev", "noexec"]);
+
+        // The host tree (see HostTree), then the per-machine sshd configuration and the host-wide trust inside it.
+        // Mounts made by runc are the only ones: root inside has no CAP_SYS_ADMIN to add, remove or cover any.
+        WriteMount(w, MachineSshd.HostTreeMountPoint, "bind", options.HostTreeDirectory, ["bind", "ro", "nosuid", "nodev"]);
+        WriteMount(w, MachineSshd.HostTreeMountPoint + MachineSshd.ConfigDirectory, "bind", paths.Ssh, ["bind", "ro", "nosuid", "nodev", "noexec"]);
+        WriteMount(w, MachineSshd.HostTreeMountPoint + MachineSshd.TrustDirectory, "bind", options.SshTrustDirectory, ["bind", "ro", "nosuid", "nodev", "noexec"]);
         w.WriteEndArray();
     }
 

@@ -48,9 +48,8 @@ internal sealed class RuncCli(RuncRuntimeOptions options)
         }
     }
 
-    /// <summary>Whether a process exists and is not a zombie (its reaper may be slow: the init is not our child).</summary>
     /// <summary>The host pid of the container's init from runc's state file; 0 when there is none.</summary>
-    private async Task<int> InitPidAsync(string machineId, CancellationToken cancellationToken)
+    public async Task<int> InitPidAsync(string machineId, CancellationToken cancellationToken)
     {
         var stateFile = Path.Combine(options.RuncRoot, machineId, "state.json");
         try
@@ -72,8 +71,17 @@ internal sealed class RuncCli(RuncRuntimeOptions options)
     /// share, and the kernel's per-user key quota (<c>kernel.keys.maxkeys</c>, 200 by default) caps the whole host at
     /// about 200 connections. Machines cannot use keyrings anyway: the seccomp profile refuses keyctl and add_key.
     /// </summary>
+    /// <remarks>
+    /// The console log of the previous wake is kept as <c>console.log.1</c>; together they stay within twice
+    /// <see cref="OciSpec.ConsoleLogLimitBytes"/>, the init's file size limit.
+    /// </remarks>
     public async Task RunDetachedAsync(string machineId, MachinePaths paths, CancellationToken cancellationToken)
     {
+        if (File.Exists(paths.ConsoleLog))
+        {
+            File.Move(paths.ConsoleLog, paths.ConsoleLog + ".1", overwrite: true);
+        }
+
         string[] arguments =
         [
             "-c", "log=$1; shift; exec \"$@\" </dev/null >>\"$log\" 2>&1", "sh", paths.ConsoleLog,
@@ -108,12 +116,17 @@ internal sealed class RuncCli(RuncRuntimeOptions options)
     public Task<CommandResult> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
         HostCommand.RunAsync(options.RuncPath, [.. GlobalArguments, .. arguments], options.CommandTimeout, cancellationToken);
 
+    /// <summary>The last 2000 bytes of a log, read from the end (the file may be large; only its tail matters).</summary>
     private static string Tail(string path)
     {
         try
         {
-            var text = File.ReadAllText(path);
-            return text.Length > 2000 ? text[^2000..] : text;
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var length = (int)Math.Min(stream.Length, 2000);
+            stream.Seek(-length, SeekOrigin.End);
+            var buffer = new byte[length];
+            stream.ReadExactly(buffer);
+            return System.Text.Encoding.UTF8.GetString(buffer);
         }
         catch (IOException)
         {

@@ -14,7 +14,7 @@ public sealed partial class RuncMachineRuntime
         using var held = await LockAsync(machineId, cancellationToken).ConfigureAwait(false);
         var record = ReadRecord(machineId, paths);
         var status = await _runc.StatusAsync(machineId, cancellationToken).ConfigureAwait(false);
-        if (status == "running" && MountsAreLive(paths))
+        if (status == "running" && MountsAreLive(paths) && await HostTreeMountedInsideAsync(machineId, cancellationToken).ConfigureAwait(false))
         {
             return;
         }
@@ -30,6 +30,7 @@ public sealed partial class RuncMachineRuntime
         EnsureDataDirectoryTraversable();
         SecureMachinesDirectory();
         await EnsureTrustDirectoryAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureHostTreeAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await MountAsync(machineId, paths, record, cancellationToken).ConfigureAwait(false);
@@ -39,6 +40,7 @@ public sealed partial class RuncMachineRuntime
             }
 
             await _runc.RunDetachedAsync(machineId, paths, cancellationToken).ConfigureAwait(false);
+            await MountInsideHostTreeAsync(machineId, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is MachineRuntimeException or IOException)
         {

@@ -58,7 +58,9 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
         return status switch
         {
             null => MountTable.Under(paths.Root).Count == 0 ? MachineRuntimeState.Sleeping : MachineRuntimeState.Broken,
-            "running" => MountsAreLive(paths) ? MachineRuntimeState.Running : MachineRuntimeState.Broken,
+            "running" => MountsAreLive(paths) && await HostTreeMountedInsideAsync(machineId, cancellationToken).ConfigureAwait(false)
+                ? MachineRuntimeState.Running
+                : MachineRuntimeState.Broken,
             _ => MachineRuntimeState.Broken,
         };
     }

@@ -38,6 +38,9 @@ public sealed record RuncRuntimeOptions
     /// <summary>The host-wide SSH trust directory (user CA keys, KRL) bind-mounted read-only into every machine.</summary>
     public string SshTrustDirectory => Path.Combine(DataDirectory, "ssh-trust");
 
+    /// <summary>The host-owned tree (sshd, init, busybox) bind-mounted read-only into every machine.</summary>
+    public string HostTreeDirectory => Path.Combine(DataDirectory, "host-tree");
+
     /// <summary>The directory holding one subdirectory per machine.</summary>
     public string MachinesDirectory => Path.Combine(DataDirectory, "machines");
 }

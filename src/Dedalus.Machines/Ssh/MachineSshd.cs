@@ -4,10 +4,20 @@ using System.Text;
 namespace Dedalus.Machines.Ssh;
 
 /// <summary>
-/// How sshd runs inside a machine: never listening, started per connection in inetd mode by the gateway through
-/// <see cref="InetdSshServerConnector"/>, bytes piped through stdin and stdout,
-/// log lines (<c>LogLevel VERBOSE</c>: "Accepted publickey ... ID &lt;key id&gt; (serial N)") on stderr.
-/// Its configuration is a read-only bind mount of a host directory owned by the machine's root.
+/// How sshd runs for a machine: never listening, started per connection in inetd mode by the gateway through
+/// <see cref="InetdSshServerConnector"/>, bytes piped through stdin and stdout, log lines (<c>LogLevel VERBOSE</c>:
+/// "Accepted publickey ... ID &lt;key id&gt; (serial N)") on stderr.
+/// <para>
+/// The sshd that authenticates is not the machine's: it runs in the machine's namespaces, cgroup and confinement, but
+/// chrooted into the host-owned, read-only tree at <see cref="HostTreeMountPoint"/> (its binary, libraries, accounts
+/// and configuration), started through the tree's static busybox, so nothing root inside a machine writes (its
+/// <c>/usr/sbin/sshd</c>, <c>/etc/ld.so.preload</c>, <c>/etc/nsswitch.conf</c>, libraries) is loaded before a
+/// certificate is checked. Its programs are execute-only for root inside, which makes them non-dumpable: no ptrace,
+/// no <c>/proc/PID/fd</c> from inside, so the log lines the gateway reads come from sshd alone. After authentication
+/// the session is chrooted (<c>ChrootDirectory</c>) into the machine's own root, mirrored at
+/// <see cref="ChrootDirectory"/> inside the tree: the user's shell, files, <c>/tmp</c> and pseudo-terminals are the
+/// machine's.
+/// </para>
 /// </summary>
 public static class MachineSshd
 {
@@ -17,10 +27,28 @@ public static class MachineSshd
     /// <summary>Its home: the machine's persistent storage.</summary>
     public const string HomeDirectory = "/home/machine";
 
-    /// <summary>Per-machine sshd configuration, host key, host certificate and principals (read-only inside).</summary>
+    /// <summary>Where the host-owned tree is mounted read-only in every machine.</summary>
+    public const string HostTreeMountPoint = "/.dedalus";
+
+    /// <summary>The tree's directory of host-owned programs (paths below are inside the tree).</summary>
+    public const string ProgramsDirectory = "/dedalus";
+
+    /// <summary>The static busybox that chroots into the tree.</summary>
+    public const string BusyboxPath = ProgramsDirectory + "/busybox";
+
+    /// <summary>The sshd that authenticates connections.</summary>
+    public const string SshdPath = ProgramsDirectory + "/sshd";
+
+    /// <summary>The machine's init (tini, static).</summary>
+    public const string InitPath = ProgramsDirectory + "/tini";
+
+    /// <summary>Inside the tree: the machine's own root, where sessions are chrooted after authentication.</summary>
+    public const string ChrootDirectory = "/machine";
+
+    /// <summary>Inside the tree: per-machine sshd configuration, host key, host certificate and principals.</summary>
     public const string ConfigDirectory = "/etc/ssh/dedalus";
 
-    /// <summary>Host-wide user CA keys and KRL (read-only inside; updates show in running machines).</summary>
+    /// <summary>Inside the tree: host-wide user CA keys and KRL (updates show in running machines).</summary>
     public const string TrustDirectory = "/etc/ssh/dedalus-trust";
 
     /// <summary>The sshd configuration file inside the machine.</summary>
@@ -44,15 +72,18 @@ public static class MachineSshd
     /// <summary>The KRL in <see cref="TrustDirectory"/>.</summary>
     public const string RevokedKeysFileName = "revoked_keys.krl";
 
-    /// <summary>argv of sshd in inetd mode, logging to stderr.</summary>
+    /// <summary>
+    /// argv (in the machine) of sshd in inetd mode, logging to stderr: the tree's static busybox chroots into the tree
+    /// and runs the tree's sshd, so no program, library or file of the machine's writable root is involved.
+    /// </summary>
     public static IReadOnlyList<string> InetdArguments { get; } =
-        new ReadOnlyCollection<string>(["/usr/sbin/sshd", "-i", "-e", "-f", ConfigPath]);
+        new ReadOnlyCollection<string>([HostTreeMountPoint + BusyboxPath, "chroot", HostTreeMountPoint, SshdPath, "-i", "-e", "-f", ConfigPath]);
 
     /// <summary>The sshd_config every machine uses.</summary>
     public static string RenderConfig()
     {
         var builder = new StringBuilder();
-        builder.Append("# Written by Dedalus; read-only inside the machine.\n");
+        builder.Append("# Written by Dedalus; read-only inside the machine, in the host tree at " + HostTreeMountPoint + ".\n");
         builder.Append($"HostKey {ConfigDirectory}/{HostKeyFileName}\n");
         builder.Append($"HostCertificate {ConfigDirectory}/{HostCertificateFileName}\n");
         builder.Append($"TrustedUserCAKeys {TrustDirectory}/{UserCaKeysFileName}\n");
@@ -73,10 +104,8 @@ public static class MachineSshd
         builder.Append("PrintMotd no\n");
         builder.Append("LogLevel VERBOSE\n");
 
-        // The gateway starts this sshd as soon as a client connects, before any authentication, and has no timer of its
-        // own: a client that sends nothing holds a runc exec on the host, an sshd inside and one of the machine's
-        // connection slots until the grace time ends (OpenSSH's default is 120 s). Certificate logins take well under
-        // a second; 30 s leaves room for a FIDO touch.
+        // The gateway bounds the time to log in itself; this is the same bound, should sshd ever be started otherwise.
+        // Certificate logins take well under a second; 30 s leaves room for a FIDO touch.
         builder.Append("LoginGraceTime 30\n");
 
         // OpenSSH's defaults today, written down so that a different sshd build or default cannot open them: no
@@ -85,6 +114,9 @@ public static class MachineSshd
         builder.Append("PermitTunnel no\n");
         builder.Append("GatewayPorts no\n");
         builder.Append("Subsystem sftp internal-sftp\n");
+
+        // After authentication, into the machine's own root (a mirror of it inside the read-only tree).
+        builder.Append($"ChrootDirectory {ChrootDirectory}\n");
         return builder.ToString();
     }
 }
