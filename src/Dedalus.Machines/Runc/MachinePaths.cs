@@ -4,8 +4,9 @@ namespace Dedalus.Machines.Runc;
 /// Layout of one machine under <c>&lt;data&gt;/machines/&lt;id&gt;/</c>:
 /// <c>machine.json</c> (record), <c>bundle/config.json</c> (OCI), <c>rootfs</c> (overlay mount point),
 /// <c>changes/upper</c> and <c>changes/work</c> (overlay, on a tmpfs mounted at every wake), <c>home.img</c> (sparse ext4) mounted at <c>home</c>,
-/// <c>ssh/</c> (sshd configuration, host key and certificate), <c>exec/</c> (per-exec process specs),
-/// <c>console.log</c> and <c>runc.log</c>.
+/// <c>ssh/</c> (sshd configuration, host key and certificate, mounted in the host tree), <c>exec/</c> (per-exec process
+/// specs, removed when the process ends and at every sleep), <c>console.log</c> and <c>runc.log</c> (this wake's and,
+/// as <c>.1</c>, the previous one's; the init may write at most 1 MiB).
 /// </summary>
 internal sealed class MachinePaths(string machinesDirectory, string machineId)
 {

@@ -73,13 +73,16 @@ internal sealed class RuncCli(RuncRuntimeOptions options)
     /// </summary>
     /// <remarks>
     /// The console log of the previous wake is kept as <c>console.log.1</c>; together they stay within twice
-    /// <see cref="OciSpec.ConsoleLogLimitBytes"/>, the init's file size limit.
+    /// <see cref="OciSpec.ConsoleLogLimitBytes"/>, the init's file size limit. runc's own log turns over the same way.
     /// </remarks>
     public async Task RunDetachedAsync(string machineId, MachinePaths paths, CancellationToken cancellationToken)
     {
-        if (File.Exists(paths.ConsoleLog))
+        foreach (var log in new[] { paths.ConsoleLog, paths.RuncLog })
         {
-            File.Move(paths.ConsoleLog, paths.ConsoleLog + ".1", overwrite: true);
+            if (File.Exists(log))
+            {
+                File.Move(log, log + ".1", overwrite: true);
+            }
         }
 
         string[] arguments =

@@ -101,12 +101,12 @@ public sealed class RuncGatewayPreAuthTests(RuncGatewayFixture fixture) : IClass
         Assert.True(await Eventually.TrueAsync(() => fixture.Gateway.GetOpenConnectionCount(id) == 0 && fixture.Gateway.GetPendingConnectionCount(id) == 0, RuncGatewayFixture.Timeout));
         Assert.True(await Eventually.TrueAsync(() => RuncExecsOnHost(id) == 0, RuncGatewayFixture.Timeout), "a runc exec stays on the host");
         Assert.True(await Eventually.TrueAsync(async () => await SshdInsideAsync(id) == 0, RuncGatewayFixture.Timeout), "an sshd stays inside the machine");
-        Assert.True(await Eventually.TrueAsync(async () => await ProcessesInsideAsync(id) == 0, RuncGatewayFixture.Timeout), "processes beyond tini and sleep stay inside");
+        Assert.True(await Eventually.TrueAsync(async () => await ProcessesInsideAsync(id) == 0, RuncGatewayFixture.Timeout), "processes beyond the init stay inside");
         Assert.Equal(8, fixture.Backend.Records.Count(r => r.MachineId == id && r.End == GatewayConnectionEnd.RefusedNotSsh));
     }
 
-    /// <summary>Processes inside other than the init (tini, sleep infinity); pgrep does not count itself.</summary>
-    private Task<int> ProcessesInsideAsync(string machineId) => fixture.Site.CountProcessesAsync(machineId, "-v", "-x", "tini|sleep");
+    /// <summary>Processes inside other than the init (tini and its one child, the host tree's busybox sleeping); pgrep does not count itself.</summary>
+    private Task<int> ProcessesInsideAsync(string machineId) => fixture.Site.CountProcessesAsync(machineId, "-v", "-x", "tini|busybox");
 
     private Task<int> SshdInsideAsync(string machineId) => fixture.Site.CountProcessesAsync(machineId, "-x", "sshd");
 
