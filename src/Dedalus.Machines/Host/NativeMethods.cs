@@ -62,6 +62,65 @@ internal static partial class NativeMethods
             : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer[20..]);
     }
 
+    [LibraryImport("libc", EntryPoint = "unshare", SetLastError = true)]
+    private static partial int UnshareNative(int flags);
+
+    [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
+    private static partial int SetNsNative(int fd, int nstype);
+
+    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MountNative(string source, string target, string? fileSystemType, ulong flags, nint data);
+
+    /// <summary>
+    /// Runs <paramref name="mounts"/> (bind mounts: source, target, recursive) inside the mount namespace of process
+    /// <paramref name="pid"/>, on a thread of its own that first unshares its file system context (so the namespace
+    /// change is that thread's alone) and then ends: no program runs, so nothing of that namespace is executed.
+    /// Paths are resolved in that namespace, from its root.
+    /// </summary>
+    public static Task BindMountInNamespaceAsync(int pid, IReadOnlyList<(string Source, string Target, bool Recursive)> mounts)
+    {
+        const int CloneFs = 0x00000200;
+        const int CloneNewNs = 0x00020000;
+        const ulong MsBind = 4096;
+        const ulong MsRec = 16384;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var handle = File.OpenHandle($"/proc/{pid.ToString(System.Globalization.CultureInfo.InvariantCulture)}/ns/mnt");
+        var fd = (int)handle.DangerousGetHandle();
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Check(UnshareNative(CloneFs), "unshare(CLONE_FS)");
+                Check(SetNsNative(fd, CloneNewNs), $"setns into the mount namespace of pid {pid}");
+                foreach (var (source, target, recursive) in mounts)
+                {
+                    Check(MountNative(source, target, null, MsBind | (recursive ? MsRec : 0), 0), $"bind mount of {source} on {target}");
+                }
+
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "mount namespace",
+        };
+        thread.Start();
+        thread.Join();
+        return done.Task;
+
+        static void Check(int result, string what)
+        {
+            if (result != 0)
+            {
+                throw new IOException($"{what} failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            }
+        }
+    }
+
     /// <summary>Sends SIGKILL to <paramref name="pid"/>; false when it is gone already (or not ours).</summary>
     public static bool SigKill(int pid)
     {

@@ -34,8 +34,8 @@ public sealed partial class RuncMachineRuntime
 
     /// <summary>
     /// What runc cannot mount from the host side, made in the machine's mount namespace right after its start by host
-    /// root running the tree's static busybox (never a program of the machine): the machine's <c>/dev/null</c> and
-    /// <c>/dev/pts</c> (sshd allocates a session's terminal there, so the session sees it as its own), then the
+    /// root (system calls on a thread of this process: no program of the machine runs): the machine's <c>/dev/null</c>
+    /// and <c>/dev/pts</c> (sshd allocates a session's terminal there, so the session sees it as its own), then the
     /// machine's whole root, recursively, at <see cref="MachineSshd.ChrootDirectory"/>, where sessions are chrooted.
     /// Nothing inside can undo them (no CAP_SYS_ADMIN inside); they vanish with the machine's mount namespace.
     /// </summary>
@@ -47,20 +47,20 @@ public sealed partial class RuncMachineRuntime
             throw new MachineRuntimeException(machineId, "the machine's init is gone right after its start");
         }
 
-        // Every command names the busybox binary: a bare "mount" would be looked up in the machine's PATH.
         var tree = MachineSshd.HostTreeMountPoint;
-        var busybox = tree + MachineSshd.BusyboxPath;
-        var script =
-            $"set -e; {busybox} mount -o bind /dev/null {tree}/dev/null; {busybox} mount -o bind /dev/pts {tree}/dev/pts; " +
-            $"{busybox} mount -o rbind / {tree}{MachineSshd.ChrootDirectory}";
-        var result = await HostCommand.RunAsync(
-            "nsenter",
-            ["--target", pid.ToString(CultureInfo.InvariantCulture), "--mount", "--", busybox, "sh", "-c", script],
-            _options.CommandTimeout,
-            cancellationToken).ConfigureAwait(false);
-        if (!result.Succeeded)
+        try
         {
-            throw new MachineRuntimeException(machineId, $"mounting the machine's root into the host tree failed: {result.StandardError.Trim()}");
+            await NativeMethods.BindMountInNamespaceAsync(
+                pid,
+                [
+                    ("/dev/null", tree + "/dev/null", false),
+                    ("/dev/pts", tree + "/dev/pts", false),
+                    ("/", tree + MachineSshd.ChrootDirectory, true),
+                ]).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw new MachineRuntimeException(machineId, $"mounting the machine's root into the host tree failed: {e.Message}", e);
         }
     }
 
