@@ -66,7 +66,7 @@ internal sealed class HostTree(string directory, string baseRootFileSystem, int 
         }
 
         MakeDirectory(string.Empty);
-        foreach (var path in new[] { "etc", "etc/ssh", "run", "run/sshd", "dev", "dev/pts", "lib", "lib64", "usr", "usr/lib", MachineSshd.ChrootDirectory })
+        foreach (var path in new[] { "etc", "etc/ssh", "run", "run/sshd", "dev", "lib", "lib64", "usr", "usr/lib", MachineSshd.ChrootDirectory })
         {
             MakeDirectory(path);
         }
@@ -76,11 +76,13 @@ internal sealed class HostTree(string directory, string baseRootFileSystem, int 
             MakeDirectory(mountPoint);
         }
 
+        // /dev/null: a mount point for the machine's (pinned by the bind mount: root inside may replace the name in its
+        // /dev, not the mounted inode). /dev/pts: the machine's own pseudo-terminals, through its root mirrored in the
+        // tree, so that a session's terminal is named /dev/pts/N inside (every step of the path is a mount point: root
+        // inside cannot swap one).
         WriteIfChanged("dev/null", [], Mode0644, mappedRoot);
-        if (!File.Exists(Combine("/dev/ptmx")) && !IsSymlink(Combine("/dev/ptmx")))
-        {
-            File.CreateSymbolicLink(Combine("/dev/ptmx"), "pts/ptmx");
-        }
+        Symlink("dev/pts", "../" + MachineSshd.ChrootDirectory.TrimStart('/') + "/dev/pts");
+        Symlink("dev/ptmx", "pts/ptmx");
 
         // Who sshd knows: the base's accounts (the machine user, sshd's privilege separation user, the tty group),
         // resolved from these files only.
@@ -235,7 +237,28 @@ internal sealed class HostTree(string directory, string baseRootFileSystem, int 
         File.Move(temporary, path, overwrite: true);
     }
 
-    private static bool IsSymlink(string path) => new FileInfo(path).LinkTarget is not null;
+    /// <summary>Makes <paramref name="relative"/> a symlink to <paramref name="target"/> (replacing an empty directory an earlier tree had).</summary>
+    private void Symlink(string relative, string target)
+    {
+        var path = Combine("/" + relative);
+        var existing = new FileInfo(path);
+        if (existing.LinkTarget == target)
+        {
+            return;
+        }
+
+        if (System.IO.Directory.Exists(path) && existing.LinkTarget is null)
+        {
+            System.IO.Directory.Delete(path);
+        }
+        else if (existing.Exists || existing.LinkTarget is not null)
+        {
+            File.Delete(path);
+        }
+
+        File.CreateSymbolicLink(path, target);
+        Ownership.Set(path, mappedRoot, mappedRoot);
+    }
 
     private string Combine(string inside) => Path.Combine(Directory, inside.TrimStart('/'));
 }

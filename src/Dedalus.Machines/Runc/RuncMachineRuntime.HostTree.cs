@@ -34,9 +34,9 @@ public sealed partial class RuncMachineRuntime
 
     /// <summary>
     /// What runc cannot mount from the host side, made in the machine's mount namespace right after its start by host
-    /// root (system calls on a thread of this process: no program of the machine runs): the machine's <c>/dev/null</c>
-    /// and <c>/dev/pts</c> (sshd allocates a session's terminal there, so the session sees it as its own), then the
-    /// machine's whole root, recursively, at <see cref="MachineSshd.ChrootDirectory"/>, where sessions are chrooted.
+    /// root (system calls on a thread of this process: no program of the machine runs): the machine's <c>/dev/null</c>,
+    /// then the machine's whole root, recursively, at <see cref="MachineSshd.ChrootDirectory"/>, where sessions are
+    /// chrooted (and where the tree's <c>/dev/pts</c> points: sshd allocates a session's terminal among the machine's).
     /// Nothing inside can undo them (no CAP_SYS_ADMIN inside); they vanish with the machine's mount namespace.
     /// </summary>
     private async Task MountInsideHostTreeAsync(string machineId, CancellationToken cancellationToken)
@@ -54,7 +54,6 @@ public sealed partial class RuncMachineRuntime
                 pid,
                 [
                     ("/dev/null", tree + "/dev/null", false),
-                    ("/dev/pts", tree + "/dev/pts", false),
                     ("/", tree + MachineSshd.ChrootDirectory, true),
                 ]).ConfigureAwait(false);
         }
