@@ -79,6 +79,36 @@ public sealed partial class SshPrivateKey : IDisposable
         return new(Key.Import(SignatureAlgorithm.Ed25519, seed, KeyBlobFormat.RawPrivateKey, Exportable()), comment: null);
     }
 
+    /// <summary>
+    /// A new Ed25519 key whose seed is HKDF-SHA256 (RFC 5869) of this key's Ed25519 seed with <paramref name="salt"/> and
+    /// <paramref name="info"/>: the same key, salt and info always give the same key, and knowing a derived key (or
+    /// many) reveals neither this key nor the keys derived for another <paramref name="info"/>. Lets one stored secret
+    /// stand for a family of keys (one per machine, say) that need no storage of their own. The seed never leaves this
+    /// object; only an Ed25519 key derives.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This key is not Ed25519.</exception>
+    public SshPrivateKey DeriveEd25519(ReadOnlySpan<byte> salt, ReadOnlySpan<byte> info)
+    {
+        var ed25519 = _ed25519 ?? throw new InvalidOperationException($"only an Ed25519 key derives keys, not {KeyType}");
+        Span<byte> seed = stackalloc byte[32];
+        Span<byte> derived = stackalloc byte[32];
+        try
+        {
+            if (!ed25519.TryExport(KeyBlobFormat.RawPrivateKey, seed, out var written) || written != 32)
+            {
+                throw new CryptographicException("could not export the Ed25519 seed");
+            }
+
+            HKDF.DeriveKey(HashAlgorithmName.SHA256, seed, derived, salt, info);
+            return FromEd25519Seed(derived);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+            CryptographicOperations.ZeroMemory(derived);
+        }
+    }
+
     /// <summary>Signs <paramref name="data"/> and returns the SSH signature blob (RFC 8709 6, RFC 5656 3.1.2).</summary>
     public byte[] Sign(ReadOnlySpan<byte> data)
     {

@@ -2,7 +2,7 @@ namespace Dedalus.Server;
 
 /// <summary>
 /// Source-generated log messages of the server with stable event ids, by feature: 1000 HTTP, 1100 SSH authority,
-/// 1200 sessions, 1300 reconciliation, 1400 hosting, 1500 gateway wiring, 1600 quotas (the runc engine uses 2000-2199,
+/// 1200 sessions, 1300 reconciliation, 1400 hosting, 1500 gateway wiring, 1600 quotas, 1700 host identities (the runc engine uses 2000-2199,
 /// the gateway 3000-3099). Never pass keys, certificates or tokens.
 /// </summary>
 internal static partial class ServerLog
@@ -75,6 +75,12 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 1504, Level = LogLevel.Information, Message = "Gateway port {Port} of {MachineId} is ours again after {Failures} failed attempts")]
     public static partial void GatewayPortListening(ILogger logger, string machineId, int port, int failures);
+    [LoggerMessage(EventId = 1700, Level = LogLevel.Information, Message = "Machine {MachineId}: new host key and certificate ({Reason}): key id {KeyId}, serial {Serial}, valid before {ValidBefore:u}")]
+    public static partial void HostIdentityInstalled(ILogger logger, string machineId, string reason, string keyId, ulong serial, DateTimeOffset validBefore);
+
+    [LoggerMessage(EventId = 1701, Level = LogLevel.Warning, Message = "Machine {MachineId}: renewing the host certificate failed (current one valid before {ValidBefore:u}); retrying at the next sweep")]
+    public static partial void HostIdentityRenewalFailed(ILogger logger, string machineId, DateTimeOffset? validBefore, Exception exception);
+
     [LoggerMessage(EventId = 1600, Level = LogLevel.Information, Message = "Org {OrgId}: {Quota} quota refused the request ({Used} of {Limit} in use, {Requested} more asked)")]
     public static partial void QuotaRefused(ILogger logger, string orgId, string quota, string used, string limit, string requested);
 

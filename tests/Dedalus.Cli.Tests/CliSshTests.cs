@@ -144,7 +144,7 @@ public sealed class CliSshTests(FakeMachinesFixture fixture) : IClassFixture<Fak
         Assert.True(rsync.ExitCode == 0, rsync.ToString());
         Assert.Equal("payload\n", File.ReadAllText(rsyncTarget));
 
-        var knownHosts = File.ReadAllText(Path.Combine(_cli.SshCachePath, "known_hosts"));
+        var knownHosts = File.ReadAllText(Path.Combine(_cli.SshCachePath, "known_hosts.d", Samples.MachineId));
         Assert.Equal($"@cert-authority [127.0.0.1]:* {fixture.Fake.Sshd.HostCaPublicKey}\n", knownHosts);
     }
 
@@ -160,13 +160,53 @@ public sealed class CliSshTests(FakeMachinesFixture fixture) : IClassFixture<Fak
         // Replace the trusted host CA by another key: strict checking must refuse, with no prompt and no TOFU.
         var other = Path.Combine(_cli.Root, "other_ca");
         await Dedalus.Testing.ProcessRunner.RunAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other);
-        var knownHosts = Path.Combine(_cli.SshCachePath, "known_hosts");
+        var knownHosts = Path.Combine(_cli.SshCachePath, "known_hosts.d", Samples.MachineId);
         var hostsConf = File.ReadAllText(Path.Combine(_cli.SshCachePath, "hosts", Samples.MachineId + ".conf"));
         File.WriteAllText(knownHosts, "@cert-authority [127.0.0.1]:* " + File.ReadAllText(other + ".pub").Trim() + "\n");
         var pinned = Path.Combine(_cli.Root, "pinned_config");
         File.WriteAllText(pinned, hostsConf);
 
         var refused = await _cli.RunToolAsync("ssh", "-F", pinned, "-o", "BatchMode=yes", Samples.MachineId, "true");
+
+        Assert.Equal(255, refused.ExitCode);
+        Assert.Contains("Host key verification failed", refused.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Each_machine_gets_its_own_known_hosts_so_one_machines_host_certificate_is_refused_for_another()
+    {
+        var generated = await _cli.RunAsync("ssh-config");
+        var config = Path.Combine(_cli.Root, "ssh_config");
+        File.WriteAllText(config, generated.StandardOutput);
+        var legacy = Path.Combine(_cli.SshCachePath, "known_hosts");
+        Directory.CreateDirectory(_cli.SshCachePath);
+        File.WriteAllText(legacy, $"@cert-authority [127.0.0.1]:* {fixture.Fake.Sshd.HostCaPublicKey}\n");
+
+        // Both machines work, each through its own Host block.
+        var first = await _cli.RunToolAsync("ssh", "-F", config, "-o", "BatchMode=yes", Samples.MachineId, "echo", "first");
+        var other = await _cli.RunToolAsync("ssh", "-F", config, "-o", "BatchMode=yes", FakeMachinesApi.OtherMachineId, "echo", "other");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.True(other.ExitCode == 0, other.ToString());
+
+        // Each known_hosts file names its own machine's CA and nothing else; the shared file of old is gone.
+        Assert.Equal(
+            $"@cert-authority [127.0.0.1]:* {fixture.Fake.Sshd.HostCaPublicKey}\n",
+            File.ReadAllText(Path.Combine(_cli.SshCachePath, "known_hosts.d", Samples.MachineId)));
+        Assert.Equal(
+            $"@cert-authority [127.0.0.1]:* {fixture.Fake.OtherSshd.HostCaPublicKey}\n",
+            File.ReadAllText(Path.Combine(_cli.SshCachePath, "known_hosts.d", FakeMachinesApi.OtherMachineId)));
+        Assert.False(File.Exists(legacy));
+
+        // The first machine takes the other's port (it serves its own host key and certificate, as its root could):
+        // ssh to the other machine, with the other's Host block, refuses it. Both host patterns are the same
+        // ([127.0.0.1]:*), so one shared known_hosts file holding both CA lines would have let it through.
+        var otherBlock = File.ReadAllText(Path.Combine(_cli.SshCachePath, "hosts", FakeMachinesApi.OtherMachineId + ".conf"));
+        var hijacked = Path.Combine(_cli.Root, "hijacked_config");
+        File.WriteAllText(hijacked, otherBlock.Replace(
+            $"Port {fixture.Fake.OtherSshd.Port}\n", $"Port {fixture.Fake.Sshd.Port}\n", StringComparison.Ordinal));
+        Assert.NotEqual(otherBlock, File.ReadAllText(hijacked));
+
+        var refused = await _cli.RunToolAsync("ssh", "-F", hijacked, "-o", "BatchMode=yes", FakeMachinesApi.OtherMachineId, "true");
 
         Assert.Equal(255, refused.ExitCode);
         Assert.Contains("Host key verification failed", refused.StandardError, StringComparison.Ordinal);

@@ -111,6 +111,38 @@ public sealed class PrivateKeyTests
     }
 
     [Fact]
+    public void A_derived_key_is_hkdf_sha256_of_the_seed_the_same_for_the_same_info_and_different_for_another()
+    {
+        var seed = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
+        var salt = "dedalus test salt"u8.ToArray();
+        using var master = SshPrivateKey.FromEd25519Seed(seed);
+        using var expected = SshPrivateKey.FromEd25519Seed(
+            System.Security.Cryptography.HKDF.DeriveKey(System.Security.Cryptography.HashAlgorithmName.SHA256, seed, 32, salt, "machine-a"u8.ToArray()));
+
+        using var first = master.DeriveEd25519(salt, "machine-a"u8);
+        using var sameMaster = SshPrivateKey.FromEd25519Seed(seed);
+        using var again = sameMaster.DeriveEd25519(salt, "machine-a"u8);
+        using var other = master.DeriveEd25519(salt, "machine-b"u8);
+        using var otherSalt = master.DeriveEd25519("another salt"u8, "machine-a"u8);
+
+        Assert.Equal(expected.PublicKey, first.PublicKey);
+        Assert.Equal(first.PublicKey, again.PublicKey);
+        Assert.NotEqual(first.PublicKey, other.PublicKey);
+        Assert.NotEqual(first.PublicKey, otherSalt.PublicKey);
+        Assert.NotEqual(master.PublicKey, first.PublicKey);
+    }
+
+    [Fact]
+    public void Only_an_ed25519_key_derives_keys()
+    {
+        using var ecdsa = SshPrivateKey.GenerateEcdsaNistP256();
+
+        var ex = Assert.Throws<InvalidOperationException>(() => ecdsa.DeriveEd25519("salt"u8, "info"u8));
+
+        Assert.Equal("only an Ed25519 key derives keys, not ecdsa-sha2-nistp256", ex.Message);
+    }
+
+    [Fact]
     public async Task An_encrypted_private_key_is_refused_with_a_clear_message()
     {
         using var directory = new TempDirectory();

@@ -84,6 +84,24 @@ public sealed class ServerCommandTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(_home.Path));
     }
 
+    [Theory]
+    [InlineData("4m")]
+    [InlineData("25h")]
+    [InlineData("00:04:59")]
+    [InlineData("never")]
+    [InlineData("half an hour")]
+    public async Task A_host_certificate_lifetime_outside_5_minutes_to_24_hours_is_a_start_up_error(string lifetime)
+    {
+        var result = await RunAsync(["--data-dir", _home.Combine("data"), "--Dedalus:HostCertificateLifetime", lifetime]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(
+            $"dedalus-server: Dedalus:HostCertificateLifetime: must be a duration from 5 min to 24 h, such as 30m, 2h or 00:30:00, not '{lifetime}'",
+            result.StandardError,
+            StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_home.Path));
+    }
+
     [Fact]
     public async Task A_data_directory_the_machines_mapped_root_cannot_reach_is_a_start_up_error_with_the_fix()
     {

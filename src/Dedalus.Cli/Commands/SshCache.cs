@@ -17,7 +17,14 @@ internal sealed class SshCache
 
     public string PublicKeyPath => KeyPath + ".pub";
 
-    public string KnownHostsPath => Path.Combine(Directory, "known_hosts");
+    /// <summary>
+    /// The known_hosts file all machines shared before each machine had its own host CA. Nothing reads it any more; it is
+    /// removed, since it may still trust the retired global host CA, whose certificates never expired.
+    /// </summary>
+    public string LegacyKnownHostsPath => Path.Combine(Directory, "known_hosts");
+
+    /// <summary>One known_hosts file per machine: <c>known_hosts.d/&lt;host&gt;</c>.</summary>
+    public string KnownHostsDirectory => Path.Combine(Directory, "known_hosts.d");
 
     public string HostsDirectory => Path.Combine(Directory, "hosts");
 
@@ -40,9 +47,16 @@ internal sealed class SshCache
 
     public string HostConfigPath(string machineId) => Path.Combine(HostsDirectory, machineId + ".conf");
 
+    /// <summary>
+    /// The known_hosts file of one machine, holding only that machine's <c>@cert-authority</c> line. One file per machine
+    /// because every machine's line has the same host pattern (the gateway's name, any port) and OpenSSH accepts a host
+    /// certificate that ANY matching line's CA signed: in a shared file, machine A's CA would vouch for machine B.
+    /// </summary>
+    public string KnownHostsPath(string machineId) => Path.Combine(KnownHostsDirectory, machineId);
+
     public void EnsureDirectories()
     {
-        foreach (var directory in new[] { Directory, HostsDirectory, CertificatesDirectory })
+        foreach (var directory in new[] { Directory, HostsDirectory, CertificatesDirectory, KnownHostsDirectory })
         {
             System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }

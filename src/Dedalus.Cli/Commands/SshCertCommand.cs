@@ -6,7 +6,8 @@ namespace Dedalus.Cli.Commands;
 /// <summary>
 /// <c>dedalus ssh-cert &lt;host&gt;</c>: run by the <c>Match exec</c> line of the config that
 /// <c>dedalus ssh-config</c> writes. Creates a session for the user's cached key (waking the machine), waits until it
-/// is ready, and writes the certificate, the host CA line and a <c>Host</c> block for the machine into the cache.
+/// is ready, and writes the certificate, the machine's own known_hosts file (its host CA line, nothing else) and a
+/// <c>Host</c> block for the machine into the cache.
 /// Silent on success, so ssh's output stays clean.
 /// </summary>
 internal static class SshCertCommand
@@ -37,7 +38,8 @@ internal static class SshCertCommand
             var hostName = parseResult.GetValue(host)!.Trim();
 
             SshCache.WriteAtomically(cache.CertificatePath(hostName), connection.UserCertificate!.Trim() + "\n");
-            MergeKnownHosts(cache.KnownHostsPath, $"@cert-authority {trust.HostPattern.Trim()} {trust.PublicKey.Trim()}");
+            SshCache.WriteAtomically(cache.KnownHostsPath(hostName), $"@cert-authority {trust.HostPattern.Trim()} {trust.PublicKey.Trim()}\n");
+            File.Delete(cache.LegacyKnownHostsPath);
             var block = new StringBuilder()
                 .Append("# written by `dedalus ssh-cert` for session ").Append(session.SessionId).Append('\n')
                 .Append("Host ").Append(hostName).Append('\n')
@@ -47,7 +49,7 @@ internal static class SshCertCommand
                 .Append("    IdentityFile ").Append(SshSessionFilesQuote(cache.KeyPath)).Append('\n')
                 .Append("    CertificateFile ").Append(SshSessionFilesQuote(cache.CertificatePath(hostName))).Append('\n')
                 .Append("    IdentitiesOnly yes\n")
-                .Append("    UserKnownHostsFile ").Append(SshSessionFilesQuote(cache.KnownHostsPath)).Append('\n')
+                .Append("    UserKnownHostsFile ").Append(SshSessionFilesQuote(cache.KnownHostsPath(hostName))).Append('\n')
                 .Append("    GlobalKnownHostsFile /dev/null\n")
                 .Append("    StrictHostKeyChecking yes\n")
                 .Append("    CheckHostIP no\n")
@@ -69,18 +71,6 @@ internal static class SshCertCommand
         SshCache.WriteAtomically(cache.PublicKeyPath, keyPair.PublicKey + "\n");
         SshCache.WriteAtomically(cache.KeyPath, keyPair.PrivateKey.EndsWith('\n') ? keyPair.PrivateKey : keyPair.PrivateKey + "\n");
         return keyPair.PublicKey;
-    }
-
-    private static void MergeKnownHosts(string path, string line)
-    {
-        var lines = File.Exists(path) ? File.ReadAllLines(path).Where(l => l.Length > 0).ToList() : [];
-        if (lines.Contains(line, StringComparer.Ordinal))
-        {
-            return;
-        }
-
-        lines.Add(line);
-        SshCache.WriteAtomically(path, string.Join('\n', lines) + "\n");
     }
 
     private static string SshSessionFilesQuote(string path) =>

@@ -17,11 +17,13 @@ internal static class SshConfigCommand
 
         `dedalus ssh-cert dm-<uuid>` creates an SSH session for a key kept in the cache (waking the
         machine if it sleeps), waits until it is ready, and writes a fresh certificate, the session's
-        `@cert-authority` line into a dedalus-managed known_hosts file, and a `Host dm-<uuid>` block
+        `@cert-authority` line into that machine's own known_hosts file, and a `Host dm-<uuid>` block
         (gateway HostName/Port/User, IdentityFile, CertificateFile, UserKnownHostsFile,
         StrictHostKeyChecking yes, IdentitiesOnly yes) that the Include then reads. A wake therefore
         happens before ssh starts connecting and never counts against its ConnectTimeout; host keys
-        are checked strictly against the host CA only (your own known_hosts is not touched); every
+        are checked strictly against that machine's own host CA only (one known_hosts file per
+        machine: a shared one would let any machine's CA vouch for every other machine, as all
+        their lines name the same gateway; your own known_hosts is not touched); every
         connection gets a new short-lived certificate. A ProxyCommand cannot do this: ssh loads
         CertificateFile right after starting the ProxyCommand, without waiting for it.
         The cache is $DEDALUS_SSH_DIR, else $XDG_CACHE_HOME/dedalus/ssh, else ~/.cache/dedalus/ssh.
@@ -67,7 +69,7 @@ internal static class SshConfigCommand
         return new StringBuilder()
             .Append("# Dedalus Machines: written by `dedalus ssh-config`; see `dedalus ssh-config --help`.\n")
             .Append("# For dm-<uuid> hosts, `dedalus ssh-cert` mints a fresh certificate (waking the machine) before ssh\n")
-            .Append("# connects, then the Include reads the Host block it wrote. Host keys are checked against the host CA only.\n")
+            .Append("# connects, then the Include reads the Host block it wrote. Host keys are checked against each machine's own host CA only.\n")
             .Append("Match originalhost dm-* exec \"").Append(self.Replace("\"", "\\\"", StringComparison.Ordinal)).Append(" ssh-cert %n\"\n")
             .Append("    Include ").Append(hosts.Any(char.IsWhiteSpace) ? "\"" + hosts + "\"" : hosts).Append('\n')
             .ToString();

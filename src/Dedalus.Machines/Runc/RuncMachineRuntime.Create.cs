@@ -122,21 +122,33 @@ public sealed partial class RuncMachineRuntime
     private static void WriteOwnedFile(string path, string contents, UnixFileMode mode, int owner) =>
         WriteOwnedFile(path, System.Text.Encoding.UTF8.GetBytes(contents), mode, owner);
 
-    private static void WriteOwnedFile(string path, ReadOnlySpan<byte> contents, UnixFileMode mode, int owner)
+    private static void WriteOwnedFile(string path, ReadOnlySpan<byte> contents, UnixFileMode mode, int owner) =>
+        File.Move(StageOwnedFile(path, contents, mode, owner), path, overwrite: true);
+
+    /// <summary>A temporary file beside <paramref name="path"/> (same directory, so a rename replaces it atomically), owned and moded.</summary>
+    private static string StageOwnedFile(string path, ReadOnlySpan<byte> contents, UnixFileMode mode, int owner)
     {
         var temporary = $"{path}.tmp-{Guid.NewGuid():N}";
-        using (var stream = new FileStream(temporary, new FileStreamOptions
+        try
         {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
-        {
-            stream.Write(contents);
-        }
+            using (var stream = new FileStream(temporary, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            }))
+            {
+                stream.Write(contents);
+            }
 
-        Ownership.Set(temporary, owner, owner);
-        File.SetUnixFileMode(temporary, mode);
-        File.Move(temporary, path, overwrite: true);
+            Ownership.Set(temporary, owner, owner);
+            File.SetUnixFileMode(temporary, mode);
+            return temporary;
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
     }
 }

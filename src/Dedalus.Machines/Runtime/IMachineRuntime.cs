@@ -11,6 +11,14 @@ public interface IMachineRuntime
     /// <summary>Provisions a machine (storage, configuration) and leaves it asleep.</summary>
     Task CreateAsync(MachineSpec spec, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Replaces a provisioned machine's host key and host certificate, running or not; the next sshd the machine starts
+    /// serves them (connections already open keep theirs). The control plane calls it before every start, with a fresh
+    /// key and a short-lived certificate, and again while the machine runs, before the certificate expires.
+    /// </summary>
+    /// <exception cref="MachineNotFoundException">The machine is not provisioned (or was deleted).</exception>
+    Task InstallHostIdentityAsync(string machineId, MachineSshMaterial material, CancellationToken cancellationToken = default);
+
     /// <summary>Starts (wakes) a machine: fresh root file system, persistent home, no sshd listening.</summary>
     Task StartAsync(string machineId, CancellationToken cancellationToken = default);
 

@@ -15,6 +15,12 @@ public sealed record ServerOptions
     public static readonly TimeSpan MinSessionTtl = TimeSpan.FromSeconds(60);
     public static readonly TimeSpan MaxSessionTtl = TimeSpan.FromHours(24);
 
+    /// <summary>Shortest host certificate lifetime: renewal comes at half of it, and the sweep must have time to run.</summary>
+    public static readonly TimeSpan MinHostCertificateLifetime = TimeSpan.FromMinutes(5);
+
+    /// <summary>Longest host certificate lifetime: bounds how long a key that leaked from a machine stays good.</summary>
+    public static readonly TimeSpan MaxHostCertificateLifetime = TimeSpan.FromHours(24);
+
     /// <summary>Where the database, CA keys and runtime state live.</summary>
     public required string DataDirectory { get; init; }
 
@@ -65,6 +71,13 @@ public sealed record ServerOptions
 
     /// <summary>How many attempts to listen on a machine's gateway port fail before the machine moves to a free port of the range.</summary>
     public int GatewayPortAttempts { get; init; } = 3;
+
+    /// <summary>
+    /// How long a machine's host certificate is valid. A new host key and certificate are installed before every wake
+    /// and renewed while the machine runs once less than half of this is left; a key read from inside a machine (its
+    /// root can) therefore verifies for at most this long after the machine sleeps, is destroyed or renews.
+    /// </summary>
+    public TimeSpan HostCertificateLifetime { get; init; } = TimeSpan.FromMinutes(30);
 
     /// <summary>Back-dating of certificate validity for clock skew.</summary>
     public TimeSpan CertificateBackdate { get; init; } = TimeSpan.FromSeconds(60);

@@ -67,6 +67,7 @@ public static class ServerServices
     {
         services.AddSingleton<MachineWorkQueue>();
         services.AddSingleton<GatewayPortRecovery>();
+        services.AddSingleton<HostIdentityRotation>();
         services.AddSingleton<Reconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
         services.AddSingleton<MaintenanceService>();

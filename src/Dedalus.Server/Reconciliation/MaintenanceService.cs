@@ -10,7 +10,8 @@ namespace Dedalus.Server.Reconciliation;
 /// <summary>
 /// Periodic work on the injected clock: expires lapsed SSH sessions and puts idle machines to sleep after
 /// <c>autosleep_seconds</c> without activity (session creation, API wake, open gateway connections), and
-/// requeues machines left short of their desired state or without their gateway port.
+/// requeues machines left short of their desired state or without their gateway port, and running machines whose host
+/// certificate is due for renewal.
 /// </summary>
 public sealed class MaintenanceService(
     IStore store,
@@ -19,6 +20,7 @@ public sealed class MaintenanceService(
     SessionLifecycle sessions,
     MachineActivity activity,
     IOpenConnections connections,
+    HostIdentityRotation hostIdentities,
     ServerOptions options,
     TimeProvider timeProvider,
     ILogger<MaintenanceService> logger) : BackgroundService
@@ -62,14 +64,16 @@ public sealed class MaintenanceService(
     /// pass that crashed on a store error, or a kick lost between a committed write and its caller, must not leave a
     /// machine stuck until a restart, and a held port that was let go is taken at the next sweep even while its back-off
     /// runs (such a pass tries the port but counts no failure). Passes coalesce, so a machine already being reconciled
-    /// only gets one more look.
+    /// only gets one more look. A running machine whose host certificate is past half-life gets a pass too: the
+    /// reconciler renews it there.
     /// </summary>
     public async Task<int> RequeueUnconvergedAsync(CancellationToken cancellationToken = default)
     {
         var queued = 0;
         foreach (var machine in await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (((!machine.IsConverged || machine.ResourcesDirty) && machine.Phase != MachinePhases.Failed) || machine.IsGatewayPortUnavailable)
+            if (((!machine.IsConverged || machine.ResourcesDirty) && machine.Phase != MachinePhases.Failed) || machine.IsGatewayPortUnavailable
+                || (machine.Phase == MachinePhases.Running && hostIdentities.IsRenewalDue(machine.Id)))
             {
                 workQueue.Kick(machine.Id);
                 queued++;

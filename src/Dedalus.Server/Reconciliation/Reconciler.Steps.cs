@@ -1,6 +1,5 @@
 using Dedalus.Contracts;
 using Dedalus.Machines.Runtime;
-using Dedalus.Server.Sessions;
 using Dedalus.Server.Store;
 
 namespace Dedalus.Server.Reconciliation;
@@ -44,6 +43,13 @@ public sealed partial class Reconciler
 
             if (machine.IsConverged && !machine.ResourcesDirty)
             {
+                // A running machine's host certificate is renewed here, on the machine's worker, so that it never races
+                // a stop or delete: the sweep kicks machines that are due, and after a restart every running one is.
+                if (machine.Phase == MachinePhases.Running)
+                {
+                    await hostIdentities.RenewIfDueAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+                }
+
                 // Sessions stored since the last transition (the kick that brought us here) learn the machine's state.
                 await sessions.MachineChangedAsync(machine, cancellationToken).ConfigureAwait(false);
                 return;
@@ -109,6 +115,7 @@ public sealed partial class Reconciler
                 await ports.CloseAsync(machine.Id, cancellationToken).ConfigureAwait(false);
                 portRecovery.Forget(machine.Id);
                 await runtime.DeleteAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+                hostIdentities.Forget(machine.Id);
                 return await TransitionAsync(machine, MachinePhases.Destroyed, "destroyed", cancellationToken).ConfigureAwait(false) is not null;
 
             case DesiredStates.Running:
@@ -123,6 +130,10 @@ public sealed partial class Reconciler
                 }
 
                 await EnsureProvisionedAsync(machine, cancellationToken).ConfigureAwait(false);
+
+                // Every wake gets a new host key and a certificate valid from now: whatever the machine's root read of
+                // the last key stops verifying within the lifetime, and a machine never starts with a stale certificate.
+                await hostIdentities.InstallAsync(machine.Id, "wake", cancellationToken).ConfigureAwait(false);
                 await runtime.StartAsync(machine.Id, cancellationToken).ConfigureAwait(false);
                 return await TransitionAsync(machine, MachinePhases.Running, "running", cancellationToken, clearDirty: true).ConfigureAwait(false) is not null;
 
@@ -140,6 +151,7 @@ public sealed partial class Reconciler
                 // accepted (never provisioned) or stopping: make sure it exists, then stop it.
                 await EnsureProvisionedAsync(machine, cancellationToken).ConfigureAwait(false);
                 await runtime.StopAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+                hostIdentities.Forget(machine.Id);
                 return await TransitionAsync(machine, MachinePhases.Sleeping, machine.Reason == "autosleep" ? "autosleep" : "sleeping", cancellationToken, clearDirty: true).ConfigureAwait(false) is not null;
 
             default:
@@ -153,7 +165,8 @@ public sealed partial class Reconciler
         var resources = new MachineResources(machine.Vcpu, machine.MemoryMib, machine.StorageGib);
         if (state == MachineRuntimeState.Missing)
         {
-            var material = authority.CreateHostMaterial(machine.Id, SessionIds.NewSerial(), timeProvider.GetUtcNow());
+            // The runtime wants host files at creation; they are replaced before the machine first starts.
+            var material = authority.IssueHostIdentity(machine.Id, timeProvider.GetUtcNow()).Material;
             await runtime.CreateAsync(new MachineSpec(machine.Id, resources, material), cancellationToken).ConfigureAwait(false);
             ServerLog.MachineProvisioned(logger, machine.Id);
         }

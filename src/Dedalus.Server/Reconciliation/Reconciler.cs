@@ -15,7 +15,9 @@ namespace Dedalus.Server.Reconciliation;
 /// phase with a new revision and event and telling the <see cref="SessionLifecycle"/> after each transition. It opens
 /// a machine's gateway port as it first sees it (retrying a port another process holds, then moving the machine to a
 /// free one: Reconciler.Ports.cs) and closes it as it destroys it. A failing runtime step is retried a few times with
-/// back-off before the machine is marked failed. On start it publishes the SSH trust and repairs every live machine.
+/// back-off before the machine is marked failed. Before every start it installs a fresh host key and certificate, and
+/// renews them while the machine runs (<see cref="HostIdentityRotation"/>). On start it publishes the SSH trust and
+/// repairs every live machine (which renews every running machine's host certificate).
 /// </summary>
 public sealed partial class Reconciler(
     IStore store,
@@ -27,6 +29,7 @@ public sealed partial class Reconciler(
     SshTrustPublisher trust,
     IMachinePorts ports,
     GatewayPortRecovery portRecovery,
+    HostIdentityRotation hostIdentities,
     ServerOptions options,
     TimeProvider timeProvider,
     ILogger<Reconciler> logger) : BackgroundService

@@ -1,31 +1,46 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Security.Cryptography;
+using System.Text;
 using Dedalus.Machines.Runtime;
 using Dedalus.OpenSsh;
 using Dedalus.Server.Hosting;
+using Dedalus.Server.Sessions;
 
 namespace Dedalus.Server.Ssh;
 
 /// <summary>
-/// The two certificate authorities: the user CA signs session certificates, the host CA signs each machine's
-/// host key. Their keys are Ed25519, created on first start as OpenSSH private key files (0600, in a 0700
-/// directory) under <c>&lt;data-dir&gt;/ca</c> and loaded afterwards. Private keys are never logged or returned.
+/// The certificate authorities. The user CA signs session certificates. Host certificates come from one CA per
+/// machine, derived from the master host key <c>ca/host_ca</c> (HKDF-SHA256 over its seed, salted with a fixed label,
+/// with the machine id as info): a session trusts only its own machine's CA, so a machine whose root reads its own host
+/// key cannot pose as another machine, and the derivation needs no storage and ends with the machine (ids are never
+/// reused). The master's own public key signs nothing and is trusted by nobody. Keys are Ed25519, created on first
+/// start as OpenSSH private key files (0600, in a 0700 directory) under <c>&lt;data-dir&gt;/ca</c> and loaded afterwards.
+/// Private keys are never logged or returned.
 /// </summary>
 /// <param name="userCaKey">The user CA's key; disposed with this authority.</param>
-/// <param name="hostCaKey">The host CA's key; disposed with this authority.</param>
-/// <param name="options">Gateway names (host certificate principals) and the validity back-date.</param>
+/// <param name="hostCaKey">The master host key (Ed25519) every machine's host CA derives from; disposed with this authority.</param>
+/// <param name="options">Gateway names (host certificate principals), the validity back-date and the host certificate lifetime.</param>
 public sealed class SshAuthority(SshPrivateKey userCaKey, SshPrivateKey hostCaKey, ServerOptions options) : IDisposable
 {
     private readonly SshCertificateAuthority _userCa = new(userCaKey);
-    private readonly SshCertificateAuthority _hostCa = new(hostCaKey);
+    private readonly SshPrivateKey _hostMaster = hostCaKey.KeyType == SshKeyAlgorithms.Ed25519
+        ? hostCaKey
+        : throw new ArgumentException($"the host CA key must be Ed25519 (every machine's host CA derives from its seed), not {hostCaKey.KeyType}", nameof(hostCaKey));
 
     public const string UserCaFileName = "user_ca";
     public const string HostCaFileName = "host_ca";
 
+    /// <summary>The comment of a machine's host CA public key line in <c>host_trust</c>.</summary>
+    public const string MachineHostCaComment = "dedalus-machine-host-ca";
+
+    /// <summary>
+    /// The HKDF salt of the machines' host CAs: a fixed label, versioned so that another derivation (should one ever be
+    /// needed) gives unrelated keys from the same master.
+    /// </summary>
+    private static ReadOnlySpan<byte> MachineHostCaSalt => "dedalus machine host CA v1"u8;
+
     /// <summary>The user CA public key line (for <c>TrustedUserCAKeys</c>).</summary>
     public string UserCaPublicKey { get; } = userCaKey.PublicKey.ToOpenSshString("dedalus-user-ca");
-
-    /// <summary>The host CA public key line (for <c>@cert-authority</c>).</summary>
-    public string HostCaPublicKey { get; } = hostCaKey.PublicKey.ToOpenSshString("dedalus-host-ca");
 
     public SshPublicKey UserCaKey => userCaKey.PublicKey;
 
@@ -118,21 +133,53 @@ public sealed class SshAuthority(SshPrivateKey userCaKey, SshPrivateKey hostCaKe
             Extensions = SshCertificateSpec.DefaultUserExtensions,
         }).ToOpenSshString();
 
-    /// <summary>A fresh host key for a machine and its host certificate (principals: gateway names and the machine id).</summary>
-    public MachineSshMaterial CreateHostMaterial(string machineId, ulong serial, DateTimeOffset now)
+    /// <summary>
+    /// The public key line of <paramref name="machineId"/>'s host CA, the only key a session on that machine trusts
+    /// (<c>@cert-authority</c>). The same for the machine's whole life, and across server restarts.
+    /// </summary>
+    public string MachineHostCaPublicKey(string machineId)
     {
+        using var ca = DeriveMachineHostCa(machineId);
+        return ca.PublicKey.ToOpenSshString(MachineHostCaComment);
+    }
+
+    /// <summary>
+    /// A fresh host key for <paramref name="machineId"/> and its certificate from the machine's own host CA, valid from
+    /// <paramref name="now"/> less the back-date for <see cref="ServerOptions.HostCertificateLifetime"/>. What the
+    /// certificate shows anyone who connects to the machine's gateway port, before authenticating: an opaque random key
+    /// id and serial, the gateway names as principals (what OpenSSH and the SDK check against the name they connected
+    /// to), the validity window, the host key and the machine's host CA key; not the machine id, nor its org.
+    /// </summary>
+    public MachineHostIdentity IssueHostIdentity(string machineId, DateTimeOffset now)
+    {
+        using var ca = DeriveMachineHostCa(machineId);
         using var hostKey = SshPrivateKey.GenerateEd25519();
-        var certificate = _hostCa.Issue(new SshCertificateSpec
+        var keyId = "host-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var validAfter = now - options.CertificateBackdate;
+        var validBefore = now + options.HostCertificateLifetime;
+        var certificate = new SshCertificateAuthority(ca).Issue(new SshCertificateSpec
         {
             Key = hostKey.PublicKey,
             Type = SshCertificateType.Host,
-            Serial = serial,
-            KeyId = machineId,
-            Principals = [.. options.GatewayHost, machineId],
-            ValidAfter = now - options.CertificateBackdate,
-            ValidBefore = DateTimeOffset.MaxValue,
+            Serial = SessionIds.NewSerial(),
+            KeyId = keyId,
+            Principals = [.. options.GatewayHost],
+            ValidAfter = validAfter,
+            ValidBefore = validBefore,
         });
-        return new MachineSshMaterial(hostKey.ToOpenSshFormat(machineId), certificate.ToOpenSshString(machineId));
+        return new MachineHostIdentity(
+            new MachineSshMaterial(hostKey.ToOpenSshFormat(keyId), certificate.ToOpenSshString(keyId)),
+            keyId,
+            certificate.Serial,
+            certificate.ValidAfter,
+            certificate.ValidBefore);
+    }
+
+    /// <summary>CA_m: the Ed25519 key whose seed is HKDF-SHA256(master seed, salt = the fixed label, info = the machine id in UTF-8).</summary>
+    private SshPrivateKey DeriveMachineHostCa(string machineId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(machineId);
+        return _hostMaster.DeriveEd25519(MachineHostCaSalt, Encoding.UTF8.GetBytes(machineId));
     }
 
     /// <summary>An OpenSSH KRL revoking <paramref name="serials"/> of the user CA.</summary>
@@ -150,6 +197,6 @@ public sealed class SshAuthority(SshPrivateKey userCaKey, SshPrivateKey hostCaKe
     public void Dispose()
     {
         userCaKey.Dispose();
-        hostCaKey.Dispose();
+        _hostMaster.Dispose();
     }
 }

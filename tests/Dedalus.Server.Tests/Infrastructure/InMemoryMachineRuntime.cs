@@ -10,6 +10,7 @@ namespace Dedalus.Server.Tests.Infrastructure;
 public sealed class InMemoryMachineRuntime : IMachineRuntime
 {
     private readonly ConcurrentDictionary<string, (MachineRuntimeState State, MachineSpec Spec)> _machines = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, List<(MachineSshMaterial Material, MachineRuntimeState State)>> _hostIdentities = new(StringComparer.Ordinal);
     private MachineSshTrust? _trust;
     private int _trustWrites;
 
@@ -33,6 +34,37 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
     public int TrustWrites => Volatile.Read(ref _trustWrites);
 
     public MachineSpec? GetSpec(string machineId) => _machines.TryGetValue(machineId, out var m) ? m.Spec : null;
+
+    /// <summary>Every host identity installed on the machine so far, oldest first, with the state the machine was in.</summary>
+    public IReadOnlyList<(MachineSshMaterial Material, MachineRuntimeState State)> HostIdentities(string machineId)
+    {
+        if (!_hostIdentities.TryGetValue(machineId, out var installed))
+        {
+            return [];
+        }
+
+        lock (installed)
+        {
+            return [.. installed];
+        }
+    }
+
+    public Task InstallHostIdentityAsync(string machineId, MachineSshMaterial material, CancellationToken cancellationToken = default)
+    {
+        Check(machineId);
+        if (!_machines.TryGetValue(machineId, out var machine))
+        {
+            throw new MachineNotFoundException(machineId);
+        }
+
+        var installed = _hostIdentities.GetOrAdd(machineId, _ => []);
+        lock (installed)
+        {
+            installed.Add((material, machine.State));
+        }
+
+        return Task.CompletedTask;
+    }
 
     public Task CreateAsync(MachineSpec spec, CancellationToken cancellationToken = default)
     {

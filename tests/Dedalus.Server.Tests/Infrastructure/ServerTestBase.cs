@@ -32,6 +32,16 @@ public abstract class ServerTestBase : IAsyncLifetime
 
     protected virtual Task<RunningServer> StartServerAsync(string dataDirectory) => RunningServer.StartAsync(dataDirectory);
 
+    /// <summary>Stops the server and starts it again on the same data directory (<see cref="StartServerAsync"/>), with a client of the same org.</summary>
+    protected async Task RestartServerAsync()
+    {
+        var (key, orgId) = (Api.ApiKey, Api.OrgId);
+        Api.Dispose();
+        await Server.DisposeAsync();
+        Server = await StartServerAsync(Data.Path);
+        Api = Server.Client(key, orgId);
+    }
+
     /// <summary>A new Ed25519 key from ssh-keygen in the work directory: its public key line and private key path.</summary>
     protected Task<(string PublicKey, string Path)> NewClientKeyAsync(string name = "id") => ClientKeys.GenerateAsync(Work, name);
 }

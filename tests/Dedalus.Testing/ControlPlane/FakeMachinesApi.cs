@@ -7,7 +7,8 @@ namespace Dedalus.Testing.ControlPlane;
 
 /// <summary>
 /// A stand-in for the control plane's SSH-session routes in front of a real <see cref="OpenSshServer"/>:
-/// requires <c>Bearer good-key</c>, knows one machine, answers <c>wake_in_progress</c> to the first poll(s) of
+/// requires <c>Bearer good-key</c>, knows two machines (each with its own sshd and host CA, as real machines each
+/// have their own host CA), answers <c>wake_in_progress</c> to the first poll(s) of
 /// a session when <see cref="Asleep"/>, and signs real certificates. Lets the CLI be tested end to end with real
 /// ssh, scp and rsync while the control plane is built.
 /// </summary>
@@ -21,12 +22,20 @@ public sealed class FakeMachinesApi : IAsyncDisposable
     private readonly Dictionary<string, (SshSession Session, int PollsLeft)> _sessions = [];
     private readonly Lock _lock = new();
 
-    private FakeMachinesApi(OpenSshServer sshd)
+    /// <summary>A second running machine, with its own sshd and host CA.</summary>
+    public const string OtherMachineId = "dm-0b9f6c1e-4a5d-4c3b-9e2f-00000000000b";
+
+    private FakeMachinesApi(OpenSshServer sshd, OpenSshServer otherSshd)
     {
         Sshd = sshd;
+        OtherSshd = otherSshd;
     }
 
+    /// <summary>The sshd of <see cref="Samples.MachineId"/>.</summary>
     public OpenSshServer Sshd { get; }
+
+    /// <summary>The sshd of <see cref="OtherMachineId"/>.</summary>
+    public OpenSshServer OtherSshd { get; }
 
     public StubApi Api { get; private set; } = null!;
 
@@ -42,7 +51,18 @@ public sealed class FakeMachinesApi : IAsyncDisposable
     public static async Task<FakeMachinesApi> StartAsync()
     {
         var sshd = await OpenSshServer.StartAsync(Samples.MachineId);
-        var fake = new FakeMachinesApi(sshd);
+        OpenSshServer other;
+        try
+        {
+            other = await OpenSshServer.StartAsync(OtherMachineId);
+        }
+        catch
+        {
+            await sshd.DisposeAsync();
+            throw;
+        }
+
+        var fake = new FakeMachinesApi(sshd, other);
         fake.Api = await StubApi.StartAsync(app =>
         {
             app.Use(async (context, next) =>
@@ -55,8 +75,8 @@ public sealed class FakeMachinesApi : IAsyncDisposable
 
                 await next(context);
             });
-            app.MapGet("/v1/machines/{id}", (string id) => id == Samples.MachineId
-                ? Wire.Json(Samples.Machine())
+            app.MapGet("/v1/machines/{id}", (string id) => fake.SshdOf(id) is not null
+                ? Wire.Json(Samples.Machine(id))
                 : StubApi.Error(404, ErrorCodes.NotFound, $"machine {id} not found", resource: NotFoundResources.Machine));
             app.MapPost("/v1/machines/{id}/ssh", fake.CreateSessionAsync);
             app.MapGet("/v1/machines/{id}/ssh/{sid}", (string id, string sid) => fake.Poll(sid));
@@ -69,7 +89,15 @@ public sealed class FakeMachinesApi : IAsyncDisposable
     {
         await Api.DisposeAsync();
         await Sshd.DisposeAsync();
+        await OtherSshd.DisposeAsync();
     }
+
+    private OpenSshServer? SshdOf(string machineId) => machineId switch
+    {
+        Samples.MachineId => Sshd,
+        OtherMachineId => OtherSshd,
+        _ => null,
+    };
 
     private async Task<IResult> CreateSessionAsync(string id, HttpContext context)
     {
@@ -79,18 +107,18 @@ public sealed class FakeMachinesApi : IAsyncDisposable
                 "ssh-destroyed", id, SshSessionStatuses.Failed, DateTimeOffset.UtcNow, ErrorCode: ErrorCodes.MachineDestroyed, ErrorMessage: $"machine {id} is destroyed"));
         }
 
-        if (id != Samples.MachineId)
+        if (SshdOf(id) is not { } sshd)
         {
             return StubApi.Error(404, ErrorCodes.NotFound, $"machine {id} not found", resource: NotFoundResources.Machine);
         }
 
         var request = await context.Request.ReadFromJsonAsync(DedalusJsonContext.Default.CreateSshSessionRequest);
-        var certificate = await Sshd.SignUserKeyAsync(request!.PublicKey!);
+        var certificate = await sshd.SignUserKeyAsync(request!.PublicKey!);
         lock (_lock)
         {
             SessionsCreated++;
             var sessionId = "ssh-" + SessionsCreated.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var ready = new SshSession(sessionId, id, SshSessionStatuses.Ready, DateTimeOffset.UtcNow, (MutateConnection ?? (c => c))(Sshd.Connection(certificate)), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(10));
+            var ready = new SshSession(sessionId, id, SshSessionStatuses.Ready, DateTimeOffset.UtcNow, (MutateConnection ?? (c => c))(sshd.Connection(certificate)), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(10));
             if (!Asleep)
             {
                 _sessions[sessionId] = (ready, 0);

@@ -8,6 +8,7 @@ namespace Dedalus.Server.Sessions.Api;
 /// <summary>
 /// Maps stored sessions to the wire contract: the connection (gateway endpoint, port, certificate, host trust) once
 /// ready. The port is the machine's as read now, so a session follows its machine when the machine moves to another port.
+/// The host trust is the machine's own host CA: a host certificate of any other machine does not verify with it.
 /// </summary>
 public sealed class SshSessionMapper(ServerOptions options, SshAuthority authority)
 {
@@ -31,7 +32,7 @@ public sealed class SshSessionMapper(ServerOptions options, SshAuthority authori
                     machine.GatewayPort,
                     options.SshUsername,
                     s.Certificate,
-                    new SshHostTrust("cert_authority", options.EffectiveHostPattern, authority.HostCaPublicKey))
+                    new SshHostTrust("cert_authority", options.EffectiveHostPattern, authority.MachineHostCaPublicKey(s.MachineId)))
                 : null,
             s.ReadyAt,
             s.ExpiresAt,
