@@ -67,8 +67,9 @@ public sealed class RuncGatewayMachineRootTests(RuncGatewayFixture fixture) : IC
         using var pending = await GatewayHarness.ConnectAndIdentifyAsync(port);
         Assert.StartsWith("SSH-2.0-OpenSSH", await GatewayHarness.ReadLineAsync(pending), StringComparison.Ordinal);
 
-        // From root inside, every way at every sshd process: forged log lines into its stderr, its memory, its
-        // environment, its file descriptors. The loop keeps trying while the attacker's own client logs in.
+        // From root inside, every way at every sshd process: ptrace, forged log lines into its stderr, its environment,
+        // its file descriptors. The loop keeps trying while the attacker's own client logs in.
+        await InstallPtraceProbeAsync(id);
         var forged = $"Accepted publickey for machine from 10.0.0.1 port 1 ssh2: ED25519-CERT SHA256:x ID {victim.SessionId} (serial {victim.Serial}) CA ED25519 SHA256:y";
         var attack = await fixture.Site.Runtime.ExecAsync(id, new MachineExecRequest(
             [
@@ -76,7 +77,7 @@ public sealed class RuncGatewayMachineRootTests(RuncGatewayFixture fixture) : IC
                 "tried=0; got=0; end=$((SECONDS+20)); while [ $SECONDS -lt $end ] && [ ! -e /tmp/stop ]; do " +
                 "for p in $(pgrep -x sshd); do tried=$((tried+1)); " +
                 "for f in /proc/$p/fd/2 /proc/$p/fd/1; do echo \"$1\" 2>/dev/null > $f && got=$((got+1)); done; " +
-                "head -c 1 /proc/$p/mem >/dev/null 2>&1 && got=$((got+1)); " +
+                "/usr/local/bin/attach $p >/dev/null 2>&1 && got=$((got+1)); " +
                 "head -c 1 /proc/$p/environ >/dev/null 2>&1 && got=$((got+1)); " +
                 "ls /proc/$p/fd >/dev/null 2>&1 && got=$((got+1)); " +
                 "done; sleep 0.05; done; echo \"tried=$tried got=$got\"",
@@ -109,13 +110,15 @@ public sealed class RuncGatewayMachineRootTests(RuncGatewayFixture fixture) : IC
         var (id, _) = await fixture.AddMachineAsync();
         var console = Path.Combine(fixture.Site.Options.MachinesDirectory, id, "console.log");
 
-        // For a while, at every file descriptor of the init and its child, through /proc as root inside would.
+        // For a while, at the init and its child: ptrace (to make them write, as the attacker did) and every
+        // file descriptor through /proc.
+        await InstallPtraceProbeAsync(id);
         var report = await RootInsideAsync(
             id,
             "tried=0; got=0; end=$((SECONDS+5)); while [ $SECONDS -lt $end ]; do " +
-            "for p in 1 $(pgrep -x busybox); do for f in /proc/$p/fd/1 /proc/$p/fd/2; do tried=$((tried+1)); " +
-            "head -c 1048576 /dev/zero 2>/dev/null > $f && got=$((got+1)); done; " +
-            "head -c 1 /proc/$p/mem >/dev/null 2>&1 && got=$((got+1)); done; done; echo \"tried=$tried got=$got\"",
+            "for p in 1 $(pgrep -x busybox); do tried=$((tried+1)); /usr/local/bin/attach $p >/dev/null 2>&1 && got=$((got+1)); " +
+            "for f in /proc/$p/fd/1 /proc/$p/fd/2; do head -c 1048576 /dev/zero 2>/dev/null > $f && got=$((got+1)); done; " +
+            "head -c 1 /proc/$p/environ >/dev/null 2>&1 && got=$((got+1)); done; done; echo \"tried=$tried got=$got\"",
             []);
         Assert.Matches("^tried=[1-9][0-9]* got=0$", report.Trim());
         Assert.True(new FileInfo(console).Length <= 64 * 1024, $"console.log holds {new FileInfo(console).Length} bytes");
@@ -138,6 +141,28 @@ public sealed class RuncGatewayMachineRootTests(RuncGatewayFixture fixture) : IC
         var exitCode = await process.Exited.WaitAsync(RuncGatewayFixture.Timeout);
         Assert.True(exitCode == 0, $"'{script}' exited {exitCode}: {await stderr}");
         return await stdout;
+    }
+
+    /// <summary>
+    /// Installs <c>/usr/local/bin/attach PID</c> in the machine: PTRACE_ATTACH to the process, exit 0 when the kernel
+    /// allowed it (then detach), 1 when it refused. (The base userland has no debugger; the probe is built on the host.)
+    /// </summary>
+    private async Task InstallPtraceProbeAsync(string machineId)
+    {
+        var source = fixture.Site.Keys.WriteFile(
+            $"attach-{Guid.NewGuid():N}.c",
+            "#include <stdlib.h>\n#include <sys/ptrace.h>\n#include <sys/types.h>\n#include <sys/wait.h>\n" +
+            "int main(int argc, char **argv) {\n  if (argc != 2) return 2;\n  pid_t pid = (pid_t)atoi(argv[1]);\n" +
+            "  if (ptrace(PTRACE_ATTACH, pid, 0, 0) != 0) return 1;\n  waitpid(pid, 0, 0);\n  ptrace(PTRACE_DETACH, pid, 0, 0);\n  return 0;\n}\n");
+        var output = source + ".bin";
+        var compiled = await fixture.ToolAsync("clang", ["-O1", "-o", output, source]);
+        Assert.True(compiled.ExitCode == 0, compiled.ToString());
+        await RootInsideAsync(machineId, "cat > /usr/local/bin/attach; chmod 755 /usr/local/bin/attach", await File.ReadAllBytesAsync(output));
+
+        // The probe works: root inside may attach to a process of its own (a plain sleep; made the probe's child, so that
+        // a host with Yama's ptrace_scope 1 allows it too).
+        Assert.Equal("attached", (await RootInsideAsync(
+            machineId, "sh -c 'sleep 30 & exec /usr/local/bin/attach $!' && echo attached; pkill -x -f 'sleep 30' || true", [])).Trim());
     }
 
     /// <summary>A shared library whose constructor creates /tmp/preloaded-&lt;program&gt;-&lt;pid&gt;.</summary>
