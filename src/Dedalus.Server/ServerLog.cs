@@ -92,4 +92,10 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 1603, Level = LogLevel.Warning, Message = "The default machines quota ({Limit}) covers the whole gateway port range ({Ports} ports): one org can take every port and make the others' creates fail")]
     public static partial void MachinesQuotaCoversPorts(ILogger logger, string limit, int ports);
+
+    [LoggerMessage(EventId = 1710, Level = LogLevel.Debug, Message = "Connection audit trimmed: {OverCap} rows over a machine's cap of {PerMachine}, {Expired} older than {Retention}")]
+    public static partial void ConnectionAuditTrimmed(ILogger logger, int overCap, int perMachine, int expired, TimeSpan retention);
+
+    [LoggerMessage(EventId = 1711, Level = LogLevel.Warning, Message = "Connection audit: {Deleted} rows deleted this sweep, its most; any rest goes in the next sweeps")]
+    public static partial void ConnectionAuditBacklog(ILogger logger, int deleted);
 }

@@ -103,6 +103,22 @@ public sealed class ServerCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task The_connection_audit_bounds_are_checked_like_every_other()
+    {
+        var result = await RunAsync(["--data-dir", _home.Combine("data"), "--Dedalus:ConnectionAuditRetention", "00:59:59", "--Dedalus:ConnectionAuditPerMachine", "0"]);
+        var unparsable = await RunAsync(["--data-dir", _home.Combine("data"), "--Dedalus:ConnectionAuditRetention", "a month", "--Dedalus:ConnectionAuditPerMachine", "1000001"]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(
+            "dedalus-server: Dedalus:ConnectionAuditRetention: must be a time span from 01:00:00 to 3650.00:00:00, not '00:59:59'", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("dedalus-server: Dedalus:ConnectionAuditPerMachine: must be a whole number from 1 to 1000000, not '0'", result.StandardError, StringComparison.Ordinal);
+        Assert.Equal(2, unparsable.ExitCode);
+        Assert.Contains("dedalus-server: Dedalus:ConnectionAuditRetention: must be a time span from 01:00:00 to 3650.00:00:00, not 'a month'", unparsable.StandardError, StringComparison.Ordinal);
+        Assert.Contains("dedalus-server: Dedalus:ConnectionAuditPerMachine: must be a whole number from 1 to 1000000, not '1000001'", unparsable.StandardError, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_home.Path));
+    }
+
+    [Fact]
     public async Task A_data_directory_the_machines_mapped_root_cannot_reach_is_a_start_up_error_with_the_fix()
     {
         File.SetUnixFileMode(_home.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherExecute);

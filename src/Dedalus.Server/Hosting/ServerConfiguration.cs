@@ -32,6 +32,10 @@ public static class ServerConfiguration
         new("Dev", "--dev", "DEDALUS_DEV", "true|false",
             "Create a dev org and API key on first start and write them to ~/.config/dedalus/dev.env for the CLI", IsSwitch: true),
         new("SweepInterval", null, null, "TIMESPAN", "How often autosleep, session expiry and retention run, 10 ms to 45 days [default: 00:00:05]"),
+        new("ConnectionAuditRetention", null, null, "TIMESPAN",
+            "How long a finished gateway connection's audit row is kept, 1 h to 3650 days [default: 30.00:00:00]"),
+        new("ConnectionAuditPerMachine", null, null, "N",
+            "Most gateway connection audit rows kept per machine (the newest), 1 to 1000000 [default: 10000]"),
         new("ReconcileRetryDelay", null, null, "TIMESPAN", "Back-off step between retries of a failing runtime step, 0 to 5 min [default: 00:00:00.5]"),
         new("GatewayPortRetryDelay", null, null, "TIMESPAN",
             "First back-off before retrying a gateway port another process holds, doubling up to 10 times it; 10 ms to 5 min [default: 00:00:03]"),
@@ -111,6 +115,9 @@ public static class ServerConfiguration
             Dev = reader.Read("Dev", defaults.Dev, bool.TryParse, "true or false"),
             SweepInterval = reader.Read("SweepInterval", defaults.SweepInterval, Within(TryTimeSpan, TimeSpan.FromMilliseconds(10), TimeSpan.FromDays(45)),
                 "a time span from 00:00:00.010 to 45.00:00:00"),
+            ConnectionAuditRetention = reader.Read("ConnectionAuditRetention", defaults.ConnectionAuditRetention,
+                Within(TryTimeSpan, ServerOptions.MinConnectionAuditRetention, ServerOptions.MaxConnectionAuditRetention), "a time span from 01:00:00 to 3650.00:00:00"),
+            ConnectionAuditPerMachine = reader.Read("ConnectionAuditPerMachine", defaults.ConnectionAuditPerMachine, TryAuditRows, "a whole number from 1 to 1000000"),
             ReconcileRetryDelay = reader.Read("ReconcileRetryDelay", defaults.ReconcileRetryDelay, Within(TryTimeSpan, TimeSpan.Zero, TimeSpan.FromMinutes(5)),
                 "a time span from 00:00:00 to 00:05:00"),
             GatewayPortRetryDelay = reader.Read("GatewayPortRetryDelay", defaults.GatewayPortRetryDelay,
@@ -209,6 +216,10 @@ public static class ServerConfiguration
 
     private static bool TryAttempts(string text, out int attempts) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out attempts) && attempts is >= 1 and <= 1000;
+
+    private static bool TryAuditRows(string text, out int rows) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out rows) && rows is >= 1 and <= ServerOptions.MaxConnectionAuditPerMachine;
+
     private static QuotaLimit ReadQuota(SettingReader reader, QuotaInfo quota) =>
         reader.Read(quota.SettingKey, quota.Default, (string text, out QuotaLimit limit) => QuotaLimit.TryParse(text, quota, out limit), quota.Expected);
 

@@ -14,6 +14,9 @@ public sealed record ServerOptions
 
     public static readonly TimeSpan MinSessionTtl = TimeSpan.FromSeconds(60);
     public static readonly TimeSpan MaxSessionTtl = TimeSpan.FromHours(24);
+    public static readonly TimeSpan MinConnectionAuditRetention = TimeSpan.FromHours(1);
+    public static readonly TimeSpan MaxConnectionAuditRetention = TimeSpan.FromDays(3650);
+    public const int MaxConnectionAuditPerMachine = 1_000_000;
 
     /// <summary>Shortest host certificate lifetime: renewal comes at half of it, and the sweep must have time to run.</summary>
     public static readonly TimeSpan MinHostCertificateLifetime = TimeSpan.FromMinutes(5);
@@ -56,6 +59,15 @@ public sealed record ServerOptions
 
     /// <summary>How often autosleep, session expiry and retention run.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long the audit row of a finished gateway connection is kept (<c>ssh_connections</c>).</summary>
+    public TimeSpan ConnectionAuditRetention { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Most audit rows kept per machine, the newest: anyone who can reach a gateway port can open connections, and within
+    /// the retention this is what bounds the rows a flood of them leaves on the host's disk.
+    /// </summary>
+    public int ConnectionAuditPerMachine { get; init; } = 10_000;
 
     /// <summary>Back-off before the n-th retry of a failing runtime step: n times this.</summary>
     public TimeSpan ReconcileRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);

@@ -11,7 +11,8 @@ namespace Dedalus.Server.Reconciliation;
 /// Periodic work on the injected clock: expires lapsed SSH sessions and puts idle machines to sleep after
 /// <c>autosleep_seconds</c> without activity (session creation, API wake, open gateway connections), and
 /// requeues machines left short of their desired state or without their gateway port, and running machines whose host
-/// certificate is due for renewal.
+/// certificate is due for renewal; prunes what is kept for a while (replays, events, lapsed revocations) and bounds the
+/// gateway's connection audit.
 /// </summary>
 public sealed class MaintenanceService(
     IStore store,
@@ -54,10 +55,54 @@ public sealed class MaintenanceService(
         await RequeueUnconvergedAsync(cancellationToken).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();
         await store.PruneAsync(now - Retention, now, cancellationToken).ConfigureAwait(false);
+        await TrimConnectionAuditAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>How long idempotency records (replays) and machine events (SSE resume) are kept.</summary>
     public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
+
+    /// <summary>Most audit rows one trim deletes: what it deletes, it deletes holding the store's write lock.</summary>
+    public const int ConnectionAuditBatch = 1000;
+
+    /// <summary>
+    /// Most trims per sweep: with the default 5 s sweep, 4000 rows a second, more than the gateway records; a larger
+    /// backlog (a lowered cap or retention) goes over the next sweeps rather than holding up this one.
+    /// </summary>
+    public const int ConnectionAuditBatchesPerSweep = 20;
+
+    /// <summary>
+    /// Bounds the gateway's connection audit: deletes the oldest rows of every machine over
+    /// <see cref="ServerOptions.ConnectionAuditPerMachine"/> and the rows that ended before
+    /// <see cref="ServerOptions.ConnectionAuditRetention"/>, in batches that each take the write lock briefly. Returns how
+    /// many rows went.
+    /// </summary>
+    public async Task<int> TrimConnectionAuditAsync(CancellationToken cancellationToken = default)
+    {
+        var endedBefore = timeProvider.GetUtcNow() - options.ConnectionAuditRetention;
+        int overCap = 0, expired = 0;
+        for (var i = 0; i < ConnectionAuditBatchesPerSweep; i++)
+        {
+            var trim = await store.TrimConnectionsAsync(endedBefore, options.ConnectionAuditPerMachine, ConnectionAuditBatch, cancellationToken).ConfigureAwait(false);
+            overCap += trim.OverCap;
+            expired += trim.Expired;
+            if (trim.Total < ConnectionAuditBatch)
+            {
+                break;
+            }
+
+            if (i == ConnectionAuditBatchesPerSweep - 1)
+            {
+                ServerLog.ConnectionAuditBacklog(logger, overCap + expired);
+            }
+        }
+
+        if (overCap + expired > 0)
+        {
+            ServerLog.ConnectionAuditTrimmed(logger, overCap, options.ConnectionAuditPerMachine, expired, options.ConnectionAuditRetention);
+        }
+
+        return overCap + expired;
+    }
 
     /// <summary>
     /// Queues a pass for every machine not at its desired state (and not failed), or whose gateway port is not ours: a

@@ -58,6 +58,13 @@ public interface IStore
     Task RecordConnectionAsync(ConnectionAudit audit, CancellationToken cancellationToken = default);
     /// <summary>Whether the machine has a session that can still log in (ready or waiting, unexpired).</summary>
     Task<bool> HasLiveSessionAsync(string machineId, DateTimeOffset now, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Deletes at most <paramref name="batch"/> audit rows, in one short transaction: first the oldest rows of machines
+    /// that have more than <paramref name="perMachine"/> (the machines with the most first), then rows whose connection
+    /// ended before <paramref name="endedBefore"/> (oldest first). Index lookups only, so a caller may repeat it until it
+    /// deletes less than the batch. Destroyed machines' rows are trimmed alike.
+    /// </summary>
+    Task<ConnectionAuditTrim> TrimConnectionsAsync(DateTimeOffset endedBefore, int perMachine, int batch, CancellationToken cancellationToken = default);
 
     // Idempotency.
     /// <summary>Claims <paramref name="key"/> for a request; returns the existing record when the key is already taken.</summary>

@@ -2,18 +2,63 @@ namespace Dedalus.Server.Store.Sqlite;
 
 public sealed partial class SqliteStore
 {
+    /// <summary>
+    /// Longest text kept in an audit row's free-form columns: the row count is bounded by the trim, and this bounds each
+    /// row, whatever a client or the machine's sshd put into a refusal's detail.
+    /// </summary>
+    public const int MaxConnectionAuditText = 1024;
+
     public Task RecordConnectionAsync(ConnectionAudit audit, CancellationToken cancellationToken = default) =>
         WriteAsync(scope =>
         {
             scope.Execute(
                 "INSERT INTO ssh_connections (machine_id, session_id, serial, peer, started_at, ended_at, bytes_in, bytes_out, end_reason, detail) " +
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                audit.MachineId, audit.SessionId, audit.Serial is { } serial ? unchecked((long)serial) : null, audit.Peer, Ms(audit.StartedAt), Ms(audit.EndedAt),
-                audit.BytesIn, audit.BytesOut, audit.EndReason, audit.Detail);
+                audit.MachineId, Bounded(audit.SessionId), audit.Serial is { } serial ? unchecked((long)serial) : null, Bounded(audit.Peer), Ms(audit.StartedAt), Ms(audit.EndedAt),
+                audit.BytesIn, audit.BytesOut, Bounded(audit.EndReason), Bounded(audit.Detail));
 
             // A connection is activity until its end.
             return scope.Execute("UPDATE machines SET last_activity_at = max(last_activity_at, $2) WHERE id = $1", audit.MachineId, Ms(audit.EndedAt));
         }, transaction: true, cancellationToken);
+
+    public Task<ConnectionAuditTrim> TrimConnectionsAsync(DateTimeOffset endedBefore, int perMachine, int batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(perMachine);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        return WriteAsync(scope =>
+        {
+            // The per-machine counts come from triggers (0005), so machines over the cap are an index range, not a scan.
+            var over = new List<(string MachineId, long Rows)>();
+            using (var reader = scope.Command(
+                "SELECT machine_id, row_count FROM ssh_connection_counts WHERE row_count > $1 ORDER BY row_count DESC LIMIT $2", perMachine, batch).ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    over.Add((reader.GetString(0), reader.GetInt64(1)));
+                }
+            }
+
+            var left = batch;
+            foreach (var (machineId, rows) in over)
+            {
+                if (left == 0)
+                {
+                    break;
+                }
+
+                // The machine's oldest rows, through its (machine_id, ended_at) index; ties keep the later insert.
+                left -= scope.Execute(
+                    "DELETE FROM ssh_connections WHERE id IN (SELECT id FROM ssh_connections WHERE machine_id = $1 ORDER BY ended_at, id LIMIT $2)",
+                    machineId, (int)Math.Min(rows - perMachine, left));
+            }
+
+            var overCap = batch - left;
+            var expired = left == 0 ? 0 : scope.Execute(
+                "DELETE FROM ssh_connections WHERE id IN (SELECT id FROM ssh_connections WHERE ended_at < $1 ORDER BY ended_at LIMIT $2)",
+                Ms(endedBefore), left);
+            return new ConnectionAuditTrim(overCap, expired);
+        }, transaction: true, cancellationToken);
+    }
 
     public async Task<bool> HasLiveSessionAsync(string machineId, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
@@ -24,4 +69,8 @@ public sealed partial class SqliteStore
             machineId, Ms(now));
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) != 0;
     }
+
+    private static string? Bounded(string? text) =>
+        text is not { Length: > MaxConnectionAuditText } ? text
+        : text[..(char.IsHighSurrogate(text[MaxConnectionAuditText - 1]) ? MaxConnectionAuditText - 1 : MaxConnectionAuditText)];
 }
