@@ -74,6 +74,15 @@ public sealed partial class RuncMachineRuntime
             throw new MachineRuntimeException(machineId, $"{left[0].MountPoint} stays mounted");
         }
 
+        // The home's file system lives on until the machine's mount namespace (which holds it at /home/machine and in the
+        // host tree's mirror) is torn down, after its last process: mounting the image again before that would run two
+        // instances of one ext4 file system, the new one blind to what the old has not written yet.
+        if (!await LoopDevices.WaitUntilReleasedAsync(paths.HomeImage, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false))
+        {
+            throw new MachineRuntimeException(
+                machineId, $"the home image is still attached to {string.Join(", ", LoopDevices.Backing(paths.HomeImage))} after 30 s");
+        }
+
         // <root>/upper and <root>/work: where earlier versions kept the changes, on the host's disk.
         foreach (var directory in new[] { paths.Upper, paths.Work, Path.Combine(paths.Root, "upper"), Path.Combine(paths.Root, "work") })
         {

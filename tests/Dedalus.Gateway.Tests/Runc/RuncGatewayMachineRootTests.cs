@@ -145,24 +145,29 @@ public sealed class RuncGatewayMachineRootTests(RuncGatewayFixture fixture) : IC
 
     /// <summary>
     /// Installs <c>/usr/local/bin/attach PID</c> in the machine: PTRACE_ATTACH to the process, exit 0 when the kernel
-    /// allowed it (then detach), 1 when it refused. (The base userland has no debugger; the probe is built on the host.)
+    /// allowed it (then detach), 1 when it refused; <c>attach self</c> tries it on a child of its own. (The base
+    /// userland has no debugger; the probe is built on the host.)
     /// </summary>
     private async Task InstallPtraceProbeAsync(string machineId)
     {
         var source = fixture.Site.Keys.WriteFile(
             $"attach-{Guid.NewGuid():N}.c",
-            "#include <stdlib.h>\n#include <sys/ptrace.h>\n#include <sys/types.h>\n#include <sys/wait.h>\n" +
-            "int main(int argc, char **argv) {\n  if (argc != 2) return 2;\n  pid_t pid = (pid_t)atoi(argv[1]);\n" +
-            "  if (ptrace(PTRACE_ATTACH, pid, 0, 0) != 0) return 1;\n  waitpid(pid, 0, 0);\n  ptrace(PTRACE_DETACH, pid, 0, 0);\n  return 0;\n}\n");
+            "#include <signal.h>\n#include <stdlib.h>\n#include <string.h>\n#include <unistd.h>\n#include <sys/ptrace.h>\n" +
+            "#include <sys/types.h>\n#include <sys/wait.h>\n" +
+            "static int attach(pid_t pid) {\n  if (ptrace(PTRACE_ATTACH, pid, 0, 0) != 0) return 1;\n" +
+            "  waitpid(pid, 0, __WALL);\n  ptrace(PTRACE_DETACH, pid, 0, 0);\n  return 0;\n}\n" +
+            "int main(int argc, char **argv) {\n  if (argc != 2) return 2;\n" +
+            "  if (strcmp(argv[1], \"self\") == 0) {\n    pid_t child = fork();\n    if (child == 0) { pause(); _exit(0); }\n" +
+            "    int result = attach(child);\n    kill(child, SIGKILL);\n    waitpid(child, 0, 0);\n    return result;\n  }\n" +
+            "  return attach((pid_t)atoi(argv[1]));\n}\n");
         var output = source + ".bin";
         var compiled = await fixture.ToolAsync("clang", ["-O1", "-o", output, source]);
         Assert.True(compiled.ExitCode == 0, compiled.ToString());
         await RootInsideAsync(machineId, "cat > /usr/local/bin/attach; chmod 755 /usr/local/bin/attach", await File.ReadAllBytesAsync(output));
 
-        // The probe works: root inside may attach to a process of its own (a plain sleep; made the probe's child, so that
-        // a host with Yama's ptrace_scope 1 allows it too).
-        Assert.Equal("attached", (await RootInsideAsync(
-            machineId, "sh -c 'sleep 30 & exec /usr/local/bin/attach $!' && echo attached; pkill -x -f 'sleep 30' || true", [])).Trim());
+        // The probe works: inside the machine it may attach to a process of its own (a child it forks, so that a host
+        // with Yama's ptrace_scope 1 allows it too).
+        Assert.Equal("attached", (await RootInsideAsync(machineId, "/usr/local/bin/attach self && echo attached", [])).Trim());
     }
 
     /// <summary>A shared library whose constructor creates /tmp/preloaded-&lt;program&gt;-&lt;pid&gt;.</summary>
