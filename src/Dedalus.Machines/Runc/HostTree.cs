@@ -221,20 +221,7 @@ internal sealed class HostTree(string directory, string baseRootFileSystem, int 
             return;
         }
 
-        var temporary = $"{path}.tmp-{Guid.NewGuid():N}";
-        using (var stream = new FileStream(temporary, new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
-        {
-            stream.Write(contents);
-        }
-
-        Ownership.Set(temporary, owner, owner);
-        File.SetUnixFileMode(temporary, mode);
-        File.Move(temporary, path, overwrite: true);
+        OwnedFile.Write(path, contents, mode, owner);
     }
 
     /// <summary>Makes <paramref name="relative"/> a symlink to <paramref name="target"/> (replacing an empty directory an earlier tree had).</summary>

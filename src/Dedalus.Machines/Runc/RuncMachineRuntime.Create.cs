@@ -123,32 +123,8 @@ public sealed partial class RuncMachineRuntime
         WriteOwnedFile(path, System.Text.Encoding.UTF8.GetBytes(contents), mode, owner);
 
     private static void WriteOwnedFile(string path, ReadOnlySpan<byte> contents, UnixFileMode mode, int owner) =>
-        File.Move(StageOwnedFile(path, contents, mode, owner), path, overwrite: true);
+        OwnedFile.Write(path, contents, mode, owner);
 
-    /// <summary>A temporary file beside <paramref name="path"/> (same directory, so a rename replaces it atomically), owned and moded.</summary>
-    private static string StageOwnedFile(string path, ReadOnlySpan<byte> contents, UnixFileMode mode, int owner)
-    {
-        var temporary = $"{path}.tmp-{Guid.NewGuid():N}";
-        try
-        {
-            using (var stream = new FileStream(temporary, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            }))
-            {
-                stream.Write(contents);
-            }
-
-            Ownership.Set(temporary, owner, owner);
-            File.SetUnixFileMode(temporary, mode);
-            return temporary;
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
-    }
+    private static string StageOwnedFile(string path, ReadOnlySpan<byte> contents, UnixFileMode mode, int owner) =>
+        OwnedFile.Stage(path, contents, mode, owner);
 }

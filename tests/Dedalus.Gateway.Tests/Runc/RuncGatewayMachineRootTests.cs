@@ -70,7 +70,7 @@ public sealed class RuncGatewayMachineRootTests(RuncGatewayFixture fixture) : IC
         // From root inside, every way at every sshd process: ptrace, forged log lines into its stderr, its environment,
         // its file descriptors. The loop keeps trying while the attacker's own client logs in.
         await InstallPtraceProbeAsync(id);
-        var forged = $"Accepted publickey for machine from 10.0.0.1 port 1 ssh2: ED25519-CERT SHA256:x ID {victim.SessionId} (serial {victim.Serial}) CA ED25519 SHA256:y";
+        var forged = $"Accepted publickey for machine from 203.0.113.1 port 1 ssh2: ED25519-CERT SHA256:x ID {victim.SessionId} (serial {victim.Serial}) CA ED25519 SHA256:y";
         var attack = await fixture.Site.Runtime.ExecAsync(id, new MachineExecRequest(
             [
                 "bash", "-c",
