@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Dedalus.Gateway;
 
 /// <summary>sshd's stderr: the "Accepted publickey ... ID &lt;session&gt; (serial N)" line, and a bounded tail.</summary>
@@ -18,30 +16,7 @@ internal sealed partial class GatewayConnection
     {
         try
         {
-            using var reader = new StreamReader(stderr, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1024);
-            while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-            {
-                line = line.TrimEnd('\r');
-                if (line.Length > MaxLineLength)
-                {
-                    line = line[..MaxLineLength];
-                }
-
-                lock (_stderrTail)
-                {
-                    if (_stderrTail.Count == _stderrTailLimit && _stderrTail.Count > 0)
-                    {
-                        _stderrTail.Dequeue();
-                    }
-
-                    if (_stderrTailLimit > 0)
-                    {
-                        _stderrTail.Enqueue(line);
-                    }
-                }
-
-                onLine(line);
-            }
+            await BoundedLines.ReadAsync(stderr, MaxLineLength, line => EmitLine(line, onLine), cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -52,5 +27,23 @@ internal sealed partial class GatewayConnection
         catch (ObjectDisposedException)
         {
         }
+    }
+
+    private void EmitLine(string line, Action<string> onLine)
+    {
+        lock (_stderrTail)
+        {
+            if (_stderrTail.Count == _stderrTailLimit && _stderrTail.Count > 0)
+            {
+                _stderrTail.Dequeue();
+            }
+
+            if (_stderrTailLimit > 0)
+            {
+                _stderrTail.Enqueue(line);
+            }
+        }
+
+        onLine(line);
     }
 }

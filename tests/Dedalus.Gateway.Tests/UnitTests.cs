@@ -27,6 +27,22 @@ public sealed class UnitTests
     }
 
     [Fact]
+    public async Task An_endless_stderr_line_is_cut_at_the_bound_and_the_lines_after_it_still_count()
+    {
+        var accepted = "Accepted publickey for machine from 127.0.0.1 port 1 ssh2: ED25519-CERT SHA256:x ID sess-1 (serial 42) CA ED25519 SHA256:y";
+        using var stream = new MemoryStream([.. Enumerable.Repeat((byte)'A', 10 * 1024 * 1024), (byte)'\n', .. System.Text.Encoding.UTF8.GetBytes(accepted + "\r\ntail")]);
+        var lines = new List<string>();
+
+        await BoundedLines.ReadAsync(stream, 512, lines.Add, CancellationToken.None);
+
+        Assert.Equal(3, lines.Count);
+        Assert.Equal(new string('A', 512), lines[0]);
+        Assert.True(SshdAcceptedLine.TryParse(lines[1], out var sessionId, out var serial));
+        Assert.Equal(("sess-1", 42UL), (sessionId, serial));
+        Assert.Equal("tail", lines[2]);
+    }
+
+    [Fact]
     public void Every_connection_end_has_a_distinct_snake_case_wire_name()
     {
         var names = Enum.GetValues<GatewayConnectionEnd>().Select(e => e.ToWireName()).ToList();
