@@ -3,14 +3,45 @@ using System.Net.Sockets;
 
 namespace Dedalus.Testing;
 
-/// <summary>Finds a free loopback TCP port by binding port 0 and reading the port back.</summary>
+/// <summary>
+/// Finds a free loopback TCP port below the kernel's ephemeral range, where no client socket of this host (an ssh, an
+/// HTTP client, a connection another test assembly makes meanwhile) is ever given a port: a test that frees a port and
+/// takes it again later (a server restarting on its gateway port) cannot find it taken by such a socket. Falls back to a
+/// kernel-chosen port when no free one turns up below the range.
+/// </summary>
 public static class FreePort
 {
+    private const int Lowest = 10000;
+
     public static int Next()
     {
+        var highest = EphemeralRangeStart() - 1;
+        for (var attempt = 0; highest > Lowest && attempt < 200; attempt++)
+        {
+            var port = Random.Shared.Next(Lowest, highest + 1);
+            if (IsFree(port))
+            {
+                return port;
+            }
+        }
+
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The first port the kernel hands to client sockets (ip_local_port_range), 32768 when unreadable.</summary>
+    private static int EphemeralRangeStart()
+    {
+        try
+        {
+            var first = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0];
+            return int.Parse(first, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return 32768;
+        }
     }
 
     /// <summary>The first of <paramref name="count"/> consecutive loopback ports that are all free now (a gateway port range).</summary>

@@ -116,10 +116,18 @@ public sealed class RunningServer : IAsyncDisposable
         await Service<Reconciler>().WaitIdleAsync(cts.Token);
     }
 
+    /// <summary>Stops and disposes the server once; later calls (a test's clean-up after it restarted) do nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         using var cts = new CancellationTokenSource(Timeout);
         await App.StopAsync(cts.Token);
         await App.DisposeAsync();
     }
+
+    private int _disposed;
 }
