@@ -6,12 +6,10 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Dedalus.Contracts;
 using Dedalus.Machines.Runc;
-using Dedalus.Server.Hosting;
 using Dedalus.Server.Tests.Infrastructure;
 using Dedalus.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Dedalus.Server.Tests;
 
@@ -58,18 +56,14 @@ public sealed class HeldGatewayPortRuncTests : IAsyncLifetime
     /// <summary>Starts the server on the test's data directory; the first start makes an API key, later ones reuse it.</summary>
     private async Task StartServerAsync(string attempts, string retryDelay, string? apiKey = null)
     {
-        _app = await ServerApp.BuildAsync(
-            [
-                "--urls", "http://127.0.0.1:0", "--data-dir", _data.Path, "--runtime", "runc",
-                "--gateway-host", "localhost", "--gateway-ports", $"{_low}-{_low + 1}", "--gateway-bind", "127.0.0.1",
-                "--Dedalus:GatewayPortAttempts", attempts, "--Dedalus:GatewayPortRetryDelay", retryDelay,
-            ],
-            builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await _app.StartAsync(cts.Token);
-        apiKey ??= (await _app.Services.GetRequiredService<Dedalus.Server.Auth.ApiKeys>().CreateAsync("held-port")).Key;
-        _http = new HttpClient { BaseAddress = new Uri(_app.BoundAddresses()[0]), Timeout = TimeSpan.FromSeconds(60) };
-        _http.DefaultRequestHeaders.Add("x-api-key", apiKey);
+        (_app, _http, _) = await RuncServer.StartAsync(
+            _data.Path,
+            _low,
+            _low + 1,
+            ["--Dedalus:GatewayPortAttempts", attempts, "--Dedalus:GatewayPortRetryDelay", retryDelay],
+            "held-port",
+            apiKey,
+            TimeSpan.FromSeconds(120));
     }
 
     private async Task StopServerAsync()

@@ -9,8 +9,6 @@ using Dedalus.Server.Tests.Infrastructure;
 using Dedalus.Testing;
 using Dedalus.Testing.Sshd;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Dedalus.Server.Tests;
 
@@ -34,17 +32,7 @@ public sealed class HostImpersonationRuncTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _app = await ServerApp.BuildAsync(
-            [
-                "--urls", "http://127.0.0.1:0", "--data-dir", _data.Path, "--runtime", "runc",
-                "--gateway-host", "localhost", "--gateway-ports", $"{_low}-{_low + 2}", "--gateway-bind", "127.0.0.1", "--quota-machines", "unlimited",
-            ],
-            builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await _app.StartAsync(cts.Token);
-        var (key, _) = await _app.Services.GetRequiredService<Dedalus.Server.Auth.ApiKeys>().CreateAsync("impersonation");
-        _http = new HttpClient { BaseAddress = new Uri(_app.BoundAddresses()[0]), Timeout = TimeSpan.FromSeconds(60) };
-        _http.DefaultRequestHeaders.Add("x-api-key", key);
+        (_app, _http, _) = await RuncServer.StartAsync(_data.Path, _low, _low + 2, ["--quota-machines", "unlimited"], "impersonation");
     }
 
     public async Task DisposeAsync()

@@ -1,12 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using Dedalus.Contracts;
-using Dedalus.Server.Hosting;
 using Dedalus.Server.Tests.Infrastructure;
 using Dedalus.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Dedalus.Server.Tests;
 
@@ -25,17 +23,7 @@ public sealed class RuncEndToEndTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _app = await ServerApp.BuildAsync(
-            [
-                "--urls", "http://127.0.0.1:0", "--data-dir", _data.Path, "--runtime", "runc",
-                "--gateway-host", "localhost", "--gateway-ports", $"{_port}-{_port}", "--gateway-bind", "127.0.0.1",
-            ],
-            builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await _app.StartAsync(cts.Token);
-        var (key, _) = await _app.Services.GetRequiredService<Dedalus.Server.Auth.ApiKeys>().CreateAsync("e2e");
-        _http = new HttpClient { BaseAddress = new Uri(_app.BoundAddresses()[0]), Timeout = TimeSpan.FromSeconds(60) };
-        _http.DefaultRequestHeaders.Add("x-api-key", key);
+        (_app, _http, _) = await RuncServer.StartAsync(_data.Path, _port, _port, [], "e2e");
     }
 
     public async Task DisposeAsync()

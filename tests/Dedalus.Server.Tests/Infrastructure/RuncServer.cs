@@ -1,0 +1,32 @@
+using Dedalus.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Dedalus.Server.Tests.Infrastructure;
+
+/// <summary>
+/// The server in this process with the runc runtime and its gateway on loopback (gateway name <c>localhost</c>,
+/// a port range), started, with an HTTP client carrying an API key.
+/// </summary>
+public static class RuncServer
+{
+    /// <summary>Starts it; <paramref name="apiKey"/> null makes a new key for the org <paramref name="org"/>.</summary>
+    public static async Task<(WebApplication App, HttpClient Http, string ApiKey)> StartAsync(
+        string dataDirectory, int low, int high, IEnumerable<string> extraArguments, string org, string? apiKey = null, TimeSpan? startTimeout = null)
+    {
+        var app = await ServerApp.BuildAsync(
+            [
+                "--urls", "http://127.0.0.1:0", "--data-dir", dataDirectory, "--runtime", "runc",
+                "--gateway-host", "localhost", "--gateway-ports", $"{low}-{high}", "--gateway-bind", "127.0.0.1",
+                .. extraArguments,
+            ],
+            builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+        using var cts = new CancellationTokenSource(startTimeout ?? TimeSpan.FromSeconds(60));
+        await app.StartAsync(cts.Token);
+        apiKey ??= (await app.Services.GetRequiredService<Dedalus.Server.Auth.ApiKeys>().CreateAsync(org)).Key;
+        var http = new HttpClient { BaseAddress = new Uri(app.BoundAddresses()[0]), Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Add("x-api-key", apiKey);
+        return (app, http, apiKey);
+    }
+}
