@@ -19,5 +19,13 @@ namespace Dedalus.Contracts;
 [JsonSerializable(typeof(CreateSshSessionRequest))]
 [JsonSerializable(typeof(SshSession))]
 [JsonSerializable(typeof(SshSessionList))]
+[JsonSerializable(typeof(CreateExecutionRequest))]
+[JsonSerializable(typeof(Execution))]
+[JsonSerializable(typeof(ExecutionList))]
+[JsonSerializable(typeof(ExecutionOutput))]
+[JsonSerializable(typeof(ExecutionEvent))]
+[JsonSerializable(typeof(ExecutionEventList))]
+[JsonSerializable(typeof(ExecutionLogStatus))]
+[JsonSerializable(typeof(ExecutionLogToken))]
 [JsonSerializable(typeof(ErrorEnvelope))]
 public sealed partial class DedalusJsonContext : JsonSerializerContext;
