@@ -130,7 +130,8 @@ public sealed class ExecutionServer : IAsyncDisposable
     /// <summary>How many processes in the machine match <paramref name="pattern"/> (pgrep -f), counted by an execution.</summary>
     public async Task<int> CountProcessesAsync(string machineId, string pattern)
     {
-        var (_, output) = await RunAsync(machineId, new { command = new[] { "sh", "-c", $"pgrep -c -f '{pattern}' || true" } });
+        // pgrep itself, not a shell whose command line would hold the pattern too.
+        var (_, output) = await RunAsync(machineId, new { command = new[] { "pgrep", "-c", "-f", pattern } });
         return int.Parse(output.Stdout!.Trim(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
