@@ -310,6 +310,60 @@ public sealed class ExecutionsRuncTests(ExecutionsRuncFixture fixture) : IClassF
         Assert.Equal(ExecutionStatuses.Succeeded, streamed[^1].Status);
     }
 
+    [Fact]
+    public async Task Root_in_the_machine_cannot_take_a_process_out_of_its_execution_and_a_cancel_still_ends_it()
+    {
+        // Root inside (sudo) writes its pid into every cgroup.procs it can find, then forks a detached child.
+        var created = await Server.CreateAsync(Machine, new
+        {
+            command = new[]
+            {
+                "sudo", "-n", "sh", "-c",
+                "for f in $(find /sys/fs/cgroup -name cgroup.procs 2>/dev/null); do echo $$ > $f 2>/dev/null && echo moved-$f; done; " +
+                "setsid sleep 3007 </dev/null >/dev/null 2>&1 & echo ready; sleep 3008",
+            },
+        });
+        await WaitForOutputAsync(created.ExecutionId, "ready");
+        Assert.DoesNotContain("moved-", (await OutputAsync(created.ExecutionId)).Stdout, StringComparison.Ordinal);
+
+        var cancelled = await Http.SendJsonAsync(HttpMethod.Delete, $"/v1/machines/{Machine}/executions/{created.ExecutionId}", null, DedalusJsonContext.Default.Execution);
+
+        Assert.Equal(ExecutionStatuses.Cancelled, cancelled.Status);
+        Assert.Equal(0, await Server.CountProcessesAsync(Machine, "sleep 300[78]"));
+    }
+
+    [Fact]
+    public async Task Another_orgs_key_finds_none_of_the_nine_operations_on_this_machine()
+    {
+        var execution = (await Server.RunAsync(Machine, new { command = new[] { "echo", "private" } })).Execution;
+        var otherKey = (await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Auth.ApiKeys>(Server.App.Services).CreateAsync("intruder")).Key;
+        using var intruder = new HttpClient { BaseAddress = Http.BaseAddress };
+        intruder.DefaultRequestHeaders.Add("x-api-key", otherKey);
+        var path = $"/v1/machines/{Machine}/executions";
+
+        var answers = new List<HttpResponseMessage>
+        {
+            await intruder.PostAsync(path, new StringContent("""{"command":["true"]}""", System.Text.Encoding.UTF8, "application/json")),
+            await intruder.GetAsync(path),
+            await intruder.GetAsync($"{path}/{execution.ExecutionId}"),
+            await intruder.DeleteAsync($"{path}/{execution.ExecutionId}"),
+            await intruder.GetAsync($"{path}/{execution.ExecutionId}/output"),
+            await intruder.GetAsync($"{path}/{execution.ExecutionId}/events"),
+            await intruder.GetAsync($"{path}/{execution.ExecutionId}/logs"),
+            await intruder.PostAsync($"{path}/{execution.ExecutionId}/logs/reauthorize", null),
+            await intruder.PostAsync($"{path}/{execution.ExecutionId}/logs/token", null),
+        };
+
+        foreach (var answer in answers)
+        {
+            var body = await answer.Content.ReadAsStringAsync();
+            Assert.True(answer.StatusCode == HttpStatusCode.NotFound, $"{answer.RequestMessage!.Method} {answer.RequestMessage.RequestUri}: {(int)answer.StatusCode} {body}");
+            Assert.DoesNotContain("private", body, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(ExecutionStatuses.Succeeded, (await Server.GetAsync(Machine, execution.ExecutionId)).Status);
+    }
+
     public static TheoryData<string, string, string> BadBodies => new()
     {
         { "empty argv", """{"command":[]}""", "command" },
