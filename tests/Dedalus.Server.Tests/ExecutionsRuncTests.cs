@@ -144,6 +144,18 @@ public sealed class ExecutionsRuncTests(ExecutionsRuncFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Output_holding_nul_bytes_is_kept_whole()
+    {
+        var (zeros, zerosOutput) = await Server.RunAsync(Machine, new { command = new[] { "head", "-c", "100000", "/dev/zero" } });
+        var (mixed, mixedOutput) = await Server.RunAsync(Machine, new { command = new[] { "sh", "-c", "printf '%600s' | tr ' ' x; printf '\\0'; printf '%600s' | tr ' ' y" } });
+
+        Assert.Equal((ExecutionStatuses.Succeeded, 100000L, false), (zeros.Status, zeros.StdoutBytes!.Value, zeros.StdoutTruncated!.Value));
+        Assert.Equal(new string('\0', 100000), zerosOutput.Stdout);
+        Assert.Equal(1201L, mixed.StdoutBytes);
+        Assert.Equal(new string('x', 600) + "\0" + new string('y', 600), mixedOutput.Stdout);
+    }
+
+    [Fact]
     public async Task A_timeout_ends_the_whole_tree_with_term_then_kill_for_a_child_that_ignores_term()
     {
         var created = await Server.CreateAsync(Machine, new
