@@ -24,7 +24,16 @@ internal static class CommandRunner
         ["autosleep"] = "--autosleep",
         ["public_key"] = "--public-key",
         ["limit"] = "--limit",
+        ["cwd"] = "--cwd",
+        ["env"] = "--env",
+        ["stdin"] = "--stdin",
     };
+
+    /// <summary>
+    /// <c>details.resource</c> of a 404 for an execution. Not in <see cref="NotFoundResources"/> yet (Contracts are the
+    /// server's to change); the text is the server's decision, so a code, not a message, is what this matches.
+    /// </summary>
+    private const string ExecutionResource = "execution";
 
     /// <summary>Runs <paramref name="body"/> with a token that a signal cancels.</summary>
     public static Task<int> RunAsync(Func<CancellationToken, Task<int>> body) => RunWithSignalsAsync(signals => body(signals.Token));
@@ -63,6 +72,10 @@ internal static class CommandRunner
         catch (DedalusNotFoundException e) when (e.Resource == NotFoundResources.SshSession)
         {
             return Fail($"{Describe(e)}: check the session id with `dedalus machines ssh list --machine-id <id>`", ExitCodes.NotFound);
+        }
+        catch (DedalusNotFoundException e) when (e.Resource == ExecutionResource)
+        {
+            return Fail($"{Describe(e)}: check the execution id with `dedalus machines executions list --machine-id <id>`", ExitCodes.NotFound);
         }
         catch (DedalusNotFoundException e)
         {
