@@ -66,6 +66,8 @@ public static class NotFoundResources
     public const string Machine = "machine";
     /// <summary>No such SSH session on that machine.</summary>
     public const string SshSession = "ssh_session";
+    /// <summary>No such execution on that machine (or it expired).</summary>
+    public const string Execution = "execution";
     /// <summary>No such path: the request did not reach an operation of the API (a wrong base URL, or not a Dedalus server).</summary>
     public const string Path = "path";
 }

@@ -171,6 +171,15 @@ public static class ExecutionStatuses
     public static bool IsFinished(string status) => status is Succeeded or Failed or Cancelled or Expired;
 }
 
+/// <summary>The <c>code</c> values of <see cref="LogCapture"/>.</summary>
+public static class ExecutionCaptureCodes
+{
+    /// <summary>A stream wrote more than the server keeps; <c>lost_bytes</c> says how much was not kept.</summary>
+    public const string OutputTruncated = "output_truncated";
+    /// <summary>The server restarted while the execution ran: output written after that was not captured.</summary>
+    public const string ServerRestarted = "server_restarted";
+}
+
 /// <summary>Types of execution events.</summary>
 public static class ExecutionEventTypes
 {

@@ -109,6 +109,32 @@ public sealed partial class SshPrivateKey : IDisposable
         }
     }
 
+    /// <summary>
+    /// A secret of <paramref name="length"/> bytes derived like <see cref="DeriveEd25519"/> (HKDF-SHA256 over the seed),
+    /// for a keyed MAC: one stored key stands for it, and the secret reveals nothing of the key.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This key is not Ed25519.</exception>
+    public byte[] DeriveSecret(ReadOnlySpan<byte> salt, ReadOnlySpan<byte> info, int length = 32)
+    {
+        var ed25519 = _ed25519 ?? throw new InvalidOperationException($"only an Ed25519 key derives secrets, not {KeyType}");
+        Span<byte> seed = stackalloc byte[32];
+        try
+        {
+            if (!ed25519.TryExport(KeyBlobFormat.RawPrivateKey, seed, out var written) || written != 32)
+            {
+                throw new CryptographicException("could not export the Ed25519 seed");
+            }
+
+            var derived = new byte[length];
+            HKDF.DeriveKey(HashAlgorithmName.SHA256, seed, derived, salt, info);
+            return derived;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+        }
+    }
+
     /// <summary>Signs <paramref name="data"/> and returns the SSH signature blob (RFC 8709 6, RFC 5656 3.1.2).</summary>
     public byte[] Sign(ReadOnlySpan<byte> data)
     {

@@ -98,4 +98,16 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 1711, Level = LogLevel.Warning, Message = "Connection audit: {Deleted} rows deleted this sweep, its most; any rest goes in the next sweeps")]
     public static partial void ConnectionAuditBacklog(ILogger logger, int deleted);
+
+    [LoggerMessage(EventId = 1800, Level = LogLevel.Information, Message = "Execution {ExecutionId} created on machine {MachineId}: {Program} ({Arguments} arguments), status {Status}")]
+    public static partial void ExecutionCreated(ILogger logger, string executionId, string machineId, string program, int arguments, string status);
+
+    [LoggerMessage(EventId = 1801, Level = LogLevel.Information, Message = "Execution {ExecutionId} on machine {MachineId} ended: {Status}, exit code {ExitCode}, signal {Signal}, error {ErrorCode}")]
+    public static partial void ExecutionEnded(ILogger logger, string executionId, string machineId, string status, int? exitCode, int? signal, string? errorCode);
+
+    [LoggerMessage(EventId = 1802, Level = LogLevel.Error, Message = "Execution {ExecutionId} on machine {MachineId}: unexpected error")]
+    public static partial void ExecutionFailed(ILogger logger, Exception exception, string executionId, string machineId);
+
+    [LoggerMessage(EventId = 1803, Level = LogLevel.Debug, Message = "Executions: {Deleted} expired deleted")]
+    public static partial void ExecutionsPruned(ILogger logger, int deleted);
 }

@@ -128,6 +128,9 @@ internal static partial class NativeMethods
         return pid > 0 && KillNative(pid, SigKillSignal) == 0;
     }
 
+    /// <summary>Sends <paramref name="signal"/> to <paramref name="pid"/>; false when it is gone already (or not ours).</summary>
+    public static bool Signal(int pid, int signal) => pid > 0 && KillNative(pid, signal) == 0;
+
     public static void LChown(string path, int owner, int group)
     {
         if (LChownNative(path, (uint)owner, (uint)group) != 0)

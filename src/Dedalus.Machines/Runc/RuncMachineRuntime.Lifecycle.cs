@@ -66,7 +66,9 @@ public sealed partial class RuncMachineRuntime
     /// <summary>Kills and removes the container, unmounts root and home, wipes the root file system's upper layer.</summary>
     private async Task SleepCoreAsync(string machineId, MachinePaths paths, CancellationToken cancellationToken)
     {
+        await EndAllExecutionsAsync(machineId).ConfigureAwait(false);
         await _runc.DeleteAsync(machineId, cancellationToken).ConfigureAwait(false);
+        RemoveExecutionsGroup(machineId);
         await MountTable.UnmountAllAsync(paths.Root, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
         var left = MountTable.Under(paths.Root);
         if (left.Count > 0)

@@ -46,4 +46,19 @@ public interface IMachineRuntime
 
     /// <summary>Starts a process inside a running machine with piped stdin, stdout and stderr.</summary>
     Task<IMachineProcess> ExecAsync(string machineId, MachineExecRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Starts a command inside a running machine as an execution: its own process group (a cgroup below the machine's),
+    /// entered before the command runs, so every process it starts is in it; its exact exit status.
+    /// </summary>
+    /// <exception cref="MachineNotFoundException">The machine is not provisioned.</exception>
+    /// <exception cref="MachineNotRunningException">The machine is not running.</exception>
+    /// <exception cref="MachineRuntimeException">The command could not start (a missing working directory, for example); the message says why.</exception>
+    Task<IMachineExecution> StartExecutionAsync(string machineId, MachineExecutionRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Ends whatever is left of the execution <paramref name="name"/> (killed, its group removed), also one a previous
+    /// server process started. No-op when nothing is left or the machine is gone.
+    /// </summary>
+    Task EndExecutionAsync(string machineId, string name, CancellationToken cancellationToken = default);
 }

@@ -1,5 +1,6 @@
 using Dedalus.Contracts;
 using Dedalus.Server.Auth;
+using Dedalus.Server.Executions.Api;
 using Dedalus.Server.Http;
 using Dedalus.Server.Machines.Api;
 using Dedalus.Server.Sessions.Api;
@@ -69,6 +70,7 @@ public static class ServerApp
         app.MapHealth();
         app.MapMachines();
         app.MapSshSessions();
+        app.MapExecutions();
         return app;
     }
 

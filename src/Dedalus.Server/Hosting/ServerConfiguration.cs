@@ -42,6 +42,13 @@ public static class ServerConfiguration
         new("GatewayPortAttempts", null, null, "N", "Failed attempts on a held gateway port before its machine moves to a free port, 1 to 1000 [default: 3]"),
         new("HostCertificateLifetime", null, null, "DURATION",
             "Lifetime of a machine's host certificate (a new one at every wake, renewed at half-life while running), 5 min to 24 h: 30m, 2h or 00:30:00 [default: 30m]"),
+        new("ExecutionsPerMachine", null, null, "N", "Most executions one machine runs at once; one more is a 429, 1 to 1000 [default: 16]"),
+        new("ExecutionOutputBytes", null, null, "BYTES",
+            "Bytes of each output stream of an execution kept (the rest is counted, not kept), 1024 to 67108864 [default: 1048576]"),
+        new("ExecutionRetention", null, null, "TIMESPAN", "How long a finished execution and its output are kept, 1 min to 365 days [default: 1.00:00:00]"),
+        new("ExecutionsKeptPerMachine", null, null, "N", "Most finished executions kept per machine (the newest), 1 to 1000000 [default: 1000]"),
+        new("ExecutionKillGrace", null, null, "TIMESPAN", "Time between SIGTERM and SIGKILL when an execution times out, 0 to 5 min [default: 00:00:02]"),
+        new("ExecutionLogTokenLifetime", null, null, "TIMESPAN", "How long an execution's log read token works, 1 s to 24 h [default: 00:15:00]"),
         .. QuotaCatalog.All.Select(q => new ServerSetting(q.SettingKey, q.Flag, q.Environment, q.PercentOf is null ? "N|unlimited" : "N|P%|unlimited",
             $"Default per-org quota on {QuotaDescription(q)}; `dedalus-server quota set` overrides it per org [default: {q.Default}]")),
         new("StorageOvercommit", "--storage-overcommit", "DEDALUS_STORAGE_OVERCOMMIT", "RATIO",
@@ -131,6 +138,16 @@ public static class ServerConfiguration
             QuotaMemoryMib = ReadQuota(reader, QuotaCatalog.MemoryMib),
             QuotaStorageGib = ReadQuota(reader, QuotaCatalog.StorageGib),
             QuotaSessions = ReadQuota(reader, QuotaCatalog.Sessions),
+            QuotaExecutions = ReadQuota(reader, QuotaCatalog.Executions),
+            ExecutionsPerMachine = reader.Read("ExecutionsPerMachine", defaults.ExecutionsPerMachine, Whole(1, 1000), "a whole number from 1 to 1000"),
+            ExecutionOutputBytes = reader.Read("ExecutionOutputBytes", defaults.ExecutionOutputBytes, Whole(1024, 64 * 1024 * 1024), "a whole number of bytes from 1024 to 67108864"),
+            ExecutionRetention = reader.Read("ExecutionRetention", defaults.ExecutionRetention, Within(TryTimeSpan, TimeSpan.FromMinutes(1), TimeSpan.FromDays(365)),
+                "a time span from 00:01:00 to 365.00:00:00"),
+            ExecutionsKeptPerMachine = reader.Read("ExecutionsKeptPerMachine", defaults.ExecutionsKeptPerMachine, Whole(1, 1_000_000), "a whole number from 1 to 1000000"),
+            ExecutionKillGrace = reader.Read("ExecutionKillGrace", defaults.ExecutionKillGrace, Within(TryTimeSpan, TimeSpan.Zero, TimeSpan.FromMinutes(5)),
+                "a time span from 00:00:00 to 00:05:00"),
+            ExecutionLogTokenLifetime = reader.Read("ExecutionLogTokenLifetime", defaults.ExecutionLogTokenLifetime,
+                Within(TryTimeSpan, TimeSpan.FromSeconds(1), TimeSpan.FromHours(24)), "a time span from 00:00:01 to 24:00:00"),
             StorageOvercommit = reader.Read("StorageOvercommit", defaults.StorageOvercommit, TryOvercommit, "a ratio from 0.01 to 100, such as 1 or 1.5"),
         };
 
@@ -252,6 +269,9 @@ public static class ServerConfiguration
 
     private static TryParse<TimeSpan> Within(TryParse<TimeSpan> parse, TimeSpan min, TimeSpan max) =>
         (string text, out TimeSpan value) => parse(text, out value) && value >= min && value <= max;
+
+    private static TryParse<int> Whole(int min, int max) =>
+        (string text, out int value) => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max;
 
     private delegate bool TryParse<T>(string text, out T value);
 

@@ -111,6 +111,27 @@ public sealed record ServerOptions
     /// <summary>Default per-org quota on live SSH sessions.</summary>
     public QuotaLimit QuotaSessions { get; init; } = QuotaCatalog.Sessions.Default;
 
+    /// <summary>Default per-org quota on live executions.</summary>
+    public QuotaLimit QuotaExecutions { get; init; } = QuotaCatalog.Executions.Default;
+
+    /// <summary>Most executions one machine runs at once (waking, queued or running); one more is a 429.</summary>
+    public int ExecutionsPerMachine { get; init; } = 16;
+
+    /// <summary>Bytes of each stream (stdout, stderr) of an execution kept in the store; the rest is counted, not kept.</summary>
+    public int ExecutionOutputBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>How long a finished execution (its output and events) is kept.</summary>
+    public TimeSpan ExecutionRetention { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>Most finished executions kept per machine (the newest), within the retention.</summary>
+    public int ExecutionsKeptPerMachine { get; init; } = 1000;
+
+    /// <summary>After <c>timeout_ms</c>, how long the process tree has between SIGTERM and SIGKILL.</summary>
+    public TimeSpan ExecutionKillGrace { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a log read token (<c>logs/token</c>) works.</summary>
+    public TimeSpan ExecutionLogTokenLifetime { get; init; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Storage the machines may have committed in all, per byte the disk can hold (<see cref="StorageCapacity"/>).</summary>
     public double StorageOvercommit { get; init; } = 1.0;
 
@@ -121,7 +142,8 @@ public sealed record ServerOptions
         Quota.Vcpu => QuotaVcpu,
         Quota.MemoryMib => QuotaMemoryMib,
         Quota.StorageGib => QuotaStorageGib,
-        _ => QuotaSessions,
+        Quota.Sessions => QuotaSessions,
+        _ => QuotaExecutions,
     };
 
     /// <summary>Bounds of machine sizes.</summary>

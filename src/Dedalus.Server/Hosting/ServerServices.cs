@@ -2,6 +2,7 @@ using Dedalus.Machines.Runc;
 using Dedalus.Machines.Runtime;
 using Dedalus.Machines.Ssh;
 using Dedalus.Server.Auth;
+using Dedalus.Server.Executions;
 using Dedalus.Server.Gateway;
 using Dedalus.Server.Machines;
 using Dedalus.Server.Machines.Api;
@@ -33,6 +34,7 @@ public static class ServerServices
         AddQuotas(services, options);
         AddMachines(services);
         AddSessions(services);
+        AddExecutions(services);
         AddReconciliation(services);
         AddRuntime(services, options);
         AddGateway(services, options);
@@ -61,6 +63,15 @@ public static class ServerServices
         services.AddSingleton<SessionLifecycle>();
         services.AddSingleton<SshSessionService>();
         services.AddSingleton<SshSessionMapper>();
+    }
+
+    private static void AddExecutions(IServiceCollection services)
+    {
+        services.AddSingleton<ExecutionChangeFeed>();
+        services.AddSingleton<ExecutionSupervisor>();
+        services.AddHostedService(sp => sp.GetRequiredService<ExecutionSupervisor>());
+        services.AddSingleton<ExecutionService>();
+        services.AddSingleton<ExecutionLogTokens>();
     }
 
     private static void AddReconciliation(IServiceCollection services)

@@ -6,7 +6,7 @@ namespace Dedalus.Server.Http;
 /// The limits Kestrel enforces before any of our code runs, set here so that they are a decision rather than a default
 /// of the framework's version. A request beyond one is answered by Kestrel itself, without the DCS envelope: 414 for
 /// the request line, 431 for the headers, 408 when the headers are too slow (the server's README lists every such
-/// answer). The body limit is <see cref="RequestBody.MaxBytes"/>, which our code reports as a 413 in the envelope.
+/// answer). Kestrel stops bodies above <see cref="RequestBody.MaxAnyBytes"/>; the limit of each request (<see cref="RequestBody.LimitOf"/>) is ours to check, and our code reports it as a 413 in the envelope.
 /// </summary>
 public static class HttpLimits
 {
@@ -31,6 +31,6 @@ public static class HttpLimits
         kestrel.Limits.MaxRequestHeadersTotalSize = MaxRequestHeadersTotalBytes;
         kestrel.Limits.MaxRequestHeaderCount = MaxRequestHeaderCount;
         kestrel.Limits.RequestHeadersTimeout = RequestHeadersTimeout;
-        kestrel.Limits.MaxRequestBodySize = RequestBody.MaxBytes;
+        kestrel.Limits.MaxRequestBodySize = RequestBody.MaxAnyBytes;
     }
 }

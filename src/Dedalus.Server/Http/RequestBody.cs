@@ -24,7 +24,23 @@ public static class RequestBody
         ReadCommentHandling = JsonCommentHandling.Disallow,
     });
 
-    /// <summary>The body bytes, read once (at most <see cref="MaxBytes"/>) and kept for later readers.</summary>
+    /// <summary>The largest body of any request: an execution's, which may carry stdin (see <see cref="LimitOf"/>).</summary>
+    public const int MaxAnyBytes = Executions.ExecutionInput.MaxRequestBytes;
+
+    /// <summary>
+    /// The body limit of a request: <see cref="MaxBytes"/>, except <c>POST /v1/machines/{id}/executions</c>, whose body
+    /// may carry up to 1 MiB of stdin (<see cref="MaxAnyBytes"/>).
+    /// </summary>
+    public static int LimitOf(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method)
+        && request.Path.Value is { } path
+        && path.StartsWith("/v1/machines/", StringComparison.OrdinalIgnoreCase)
+        && path.EndsWith("/executions", StringComparison.OrdinalIgnoreCase)
+        && path.AsSpan("/v1/machines/".Length).Count('/') == 1
+            ? MaxAnyBytes
+            : MaxBytes;
+
+    /// <summary>The body bytes, read once (at most <see cref="LimitOf"/>) and kept for later readers.</summary>
     public static async ValueTask<ReadOnlyMemory<byte>> ReadBytesAsync(HttpContext context)
     {
         if (context.Items.TryGetValue(BufferedKey, out var buffered) && buffered is ReadOnlyMemory<byte> bytes)
@@ -32,9 +48,10 @@ public static class RequestBody
             return bytes;
         }
 
-        if (context.Request.ContentLength > MaxBytes)
+        var limit = LimitOf(context.Request);
+        if (context.Request.ContentLength > limit)
         {
-            throw TooLarge();
+            throw TooLarge(limit);
         }
 
         using var buffer = new MemoryStream();
@@ -42,9 +59,9 @@ public static class RequestBody
         int read;
         while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
         {
-            if (buffer.Length + read > MaxBytes)
+            if (buffer.Length + read > limit)
             {
-                throw TooLarge();
+                throw TooLarge(limit);
             }
 
             buffer.Write(chunk, 0, read);
@@ -98,8 +115,8 @@ public static class RequestBody
         }
     }
 
-    private static BadHttpRequestException TooLarge() =>
-        new($"request body exceeds {MaxBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+    private static BadHttpRequestException TooLarge(int limit) =>
+        new($"request body exceeds {limit} bytes", StatusCodes.Status413PayloadTooLarge);
 
     private static bool IsJson(string contentType)
     {

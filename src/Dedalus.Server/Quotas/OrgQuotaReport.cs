@@ -12,7 +12,7 @@ public sealed record OrgQuotaReport(OrgRecord Org, IReadOnlyList<QuotaLine> Line
         {
             var applied = AppliedQuota.For(settings, reader.QuotaOverrides(org.Id));
             var machines = reader.Machines(org.Id).Held;
-            double[] used = [machines.Machines, machines.Vcpu, machines.MemoryMib, machines.StorageGib, reader.LiveSessions(org.Id, now)];
+            double[] used = [machines.Machines, machines.Vcpu, machines.MemoryMib, machines.StorageGib, reader.LiveSessions(org.Id, now), reader.LiveExecutions(org.Id)];
             return new OrgQuotaReport(org, [.. applied.Select(q => new QuotaLine(q, q.Resolve(settings, host, storage), used[(int)q.Info.Quota]))]);
         }, cancellationToken);
 }

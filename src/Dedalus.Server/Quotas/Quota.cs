@@ -1,7 +1,7 @@
 namespace Dedalus.Server.Quotas;
 
 /// <summary>
-/// What a per-org quota limits. A new quota (executions, once they exist) is a member here, its row in
+/// What a per-org quota limits. A new quota is a member here, its row in
 /// <see cref="QuotaCatalog"/>, its use read by the store, and a check where the thing is created.
 /// </summary>
 public enum Quota
@@ -23,4 +23,7 @@ public enum Quota
 
     /// <summary>Live SSH sessions: <c>wake_in_progress</c>, <c>ssh_in_progress</c> or <c>ready</c>, and not expired.</summary>
     Sessions,
+
+    /// <summary>Live executions: <c>wake_in_progress</c>, <c>queued</c> or <c>running</c>.</summary>
+    Executions,
 }

@@ -6,8 +6,9 @@ namespace Dedalus.Server.Quotas;
 /// ports, 100 machines), four times the host's CPUs and twice its memory (limits, not reservations, and sleeping machines
 /// count too: an org may have more machines than run at once, while the scheduler shares CPUs and the kernel memory
 /// between the machines that do run; a tighter cap is one `quota set` away), half of the
-/// storage the host can back (a reservation: committed storage is refused beyond what the disk can hold), and 1000 live
-/// SSH sessions (ten on each of 100 machines).
+/// storage the host can back (a reservation: committed storage is refused beyond what the disk can hold), 1000 live
+/// SSH sessions (ten on each of 100 machines), and 100 live executions (each machine also runs at most
+/// <c>ExecutionsPerMachine</c> at once).
 /// </summary>
 public static class QuotaCatalog
 {
@@ -26,8 +27,11 @@ public static class QuotaCatalog
     public static readonly QuotaInfo Sessions = new(
         Quota.Sessions, "sessions", "QuotaSessions", 1, null, QuotaLimit.Of(1000), "close a session or wait until one expires");
 
+    public static readonly QuotaInfo Executions = new(
+        Quota.Executions, "executions", "QuotaExecutions", 1, null, QuotaLimit.Of(100), "wait for one to finish or cancel one (DELETE .../executions/{execution_id})");
+
     /// <summary>Every quota, in <see cref="Quota"/> order.</summary>
-    public static readonly IReadOnlyList<QuotaInfo> All = [Machines, Vcpu, MemoryMib, StorageGib, Sessions];
+    public static readonly IReadOnlyList<QuotaInfo> All = [Machines, Vcpu, MemoryMib, StorageGib, Sessions, Executions];
 
     public static QuotaInfo Get(Quota quota) => All[(int)quota];
 

@@ -19,6 +19,9 @@ public sealed class QuotaService(ServerOptions options, IHostResources host, Tim
     /// <summary>How long a client may wait for machines being destroyed to release what they hold.</summary>
     private static readonly TimeSpan ReleaseWait = TimeSpan.FromSeconds(1);
 
+    /// <summary>The retry hint when live executions hold a limit (they end by themselves).</summary>
+    private static readonly TimeSpan ExecutionRetryAfter = TimeSpan.FromSeconds(1);
+
     /// <summary>The defaults this server applies.</summary>
     public QuotaSettings Settings { get; } = QuotaSettings.From(options);
 
@@ -105,11 +108,34 @@ public sealed class QuotaService(ServerOptions options, IHostResources host, Tim
         throw Refuse(orgId, applied.Info, limit, used, 1, retryAfter: null, "the org may have none");
     };
 
+    /// <summary>
+    /// The check for a new execution on <paramref name="machineId"/>: the machine runs at most <paramref name="perMachine"/>
+    /// at once, and the org's live executions stay within its quota. Both end by themselves: the refusal is a 429 for now.
+    /// </summary>
+    public Action<IResourceReader> AdmitExecution(string orgId, string machineId, int perMachine) => reader =>
+    {
+        var onMachine = reader.MachineLiveExecutions(machineId);
+        if (onMachine >= perMachine)
+        {
+            throw new DomainException(
+                ErrorKind.Busy,
+                $"machine {machineId} already runs {onMachine} executions, the most one machine runs at once ({perMachine}); wait for one to finish or cancel one",
+                new Dictionary<string, string> { ["limit"] = perMachine.ToString(CultureInfo.InvariantCulture), ["running"] = onMachine.ToString(CultureInfo.InvariantCulture) },
+                ExecutionRetryAfter);
+        }
+
+        var applied = AppliedQuota.For(Settings, reader.QuotaOverrides(orgId))[(int)Quota.Executions];
+        if (applied.Resolve(Settings, host, null) is { } limit && reader.LiveExecutions(orgId) is var used && used + 1 > limit)
+        {
+            throw Refuse(orgId, applied.Info, limit, used, 1, limit > 0 ? ExecutionRetryAfter : null, limit > 0 ? applied.Info.Remedy : "the org may have none");
+        }
+    };
+
     private DomainException Refuse(string orgId, QuotaInfo quota, double limit, double used, double asked, TimeSpan? retryAfter, string remedy)
     {
         var (limitText, usedText, askedText) = (AppliedQuota.Format(limit), AppliedQuota.Format(used), AppliedQuota.Format(asked));
         ServerLog.QuotaRefused(logger, orgId, quota.Name, usedText, limitText, askedText);
-        var inUse = quota.Quota == Quota.Sessions ? "live" : "in use";
+        var inUse = quota.Quota is Quota.Sessions or Quota.Executions ? "live" : "in use";
         return DomainException.QuotaExceeded(quota.Name, limitText, usedText, askedText,
             $"org quota exceeded: {quota.Name} {usedText} of {limitText} {inUse}, {askedText} more asked; {remedy}, or ask the operator to raise the quota",
             retryAfter);

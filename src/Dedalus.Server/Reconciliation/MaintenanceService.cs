@@ -22,6 +22,7 @@ public sealed class MaintenanceService(
     MachineActivity activity,
     IOpenConnections connections,
     HostIdentityRotation hostIdentities,
+    Executions.ExecutionSupervisor executions,
     ServerOptions options,
     TimeProvider timeProvider,
     ILogger<MaintenanceService> logger) : BackgroundService
@@ -56,6 +57,10 @@ public sealed class MaintenanceService(
         var now = timeProvider.GetUtcNow();
         await store.PruneAsync(now - Retention, now, cancellationToken).ConfigureAwait(false);
         await TrimConnectionAuditAsync(cancellationToken).ConfigureAwait(false);
+        if (await executions.PruneAsync(cancellationToken).ConfigureAwait(false) is > 0 and var pruned)
+        {
+            ServerLog.ExecutionsPruned(logger, pruned);
+        }
     }
 
     /// <summary>How long idempotency records (replays) and machine events (SSE resume) are kept.</summary>

@@ -182,6 +182,12 @@ public sealed class SshAuthority(SshPrivateKey userCaKey, SshPrivateKey hostCaKe
         return _hostMaster.DeriveEd25519(MachineHostCaSalt, Encoding.UTF8.GetBytes(machineId));
     }
 
+    /// <summary>
+    /// A server-wide secret for <paramref name="purpose"/> (a MAC key): HKDF-SHA256 over the master seed of
+    /// <c>ca/host_ca</c>, salt <c>dedalus server secret v1</c>, info the purpose. The same on every start, nothing stored.
+    /// </summary>
+    public byte[] DeriveSecret(string purpose) => _hostMaster.DeriveSecret("dedalus server secret v1"u8, Encoding.UTF8.GetBytes(purpose));
+
     /// <summary>An OpenSSH KRL revoking <paramref name="serials"/> of the user CA.</summary>
     public byte[] BuildRevocationList(IEnumerable<ulong> serials, ulong version, DateTimeOffset now)
     {

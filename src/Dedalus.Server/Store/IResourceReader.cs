@@ -21,4 +21,10 @@ public interface IResourceReader
 
     /// <summary>When the org's first live session expires, or null when it has none.</summary>
     DateTimeOffset? NextSessionExpiry(string orgId, DateTimeOffset now);
+
+    /// <summary>The org's live executions (waking, queued or running).</summary>
+    long LiveExecutions(string orgId);
+
+    /// <summary>The machine's live executions (waking, queued or running).</summary>
+    long MachineLiveExecutions(string machineId);
 }

@@ -66,6 +66,31 @@ public interface IStore
     /// </summary>
     Task<ConnectionAuditTrim> TrimConnectionsAsync(DateTimeOffset endedBefore, int perMachine, int batch, CancellationToken cancellationToken = default);
 
+    // Executions.
+    /// <summary>
+    /// Stores a new execution with its first event (creating one is activity on its machine); false when the machine is
+    /// gone. <paramref name="admit"/>, when given, runs first in the same transaction and refuses by throwing.
+    /// </summary>
+    Task<ExecutionRecord?> InsertExecutionAsync(ExecutionRecord execution, ExecutionEventRecord created, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default);
+    Task<ExecutionRecord?> GetExecutionAsync(string executionId, CancellationToken cancellationToken = default);
+    Task<Page<ExecutionRecord>> ListExecutionsAsync(string machineId, long after, int limit, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Writes a live execution's new state and appends <paramref name="events"/> after its last one, in one transaction;
+    /// null (nothing written) when the stored execution is no longer live. When the new state is finished, the machine's
+    /// finished executions beyond its newest <paramref name="keepPerMachine"/> are deleted in the same transaction.
+    /// </summary>
+    Task<ExecutionRecord?> UpdateExecutionAsync(ExecutionRecord execution, IReadOnlyList<ExecutionEventRecord> events, int keepPerMachine, CancellationToken cancellationToken = default);
+    /// <summary>At most <paramref name="limit"/> events with a sequence above <paramref name="after"/>, in order.</summary>
+    Task<IReadOnlyList<ExecutionEventRecord>> ListExecutionEventsAsync(long executionSeq, long after, int limit, CancellationToken cancellationToken = default);
+    /// <summary>The kept stdout and stderr: the chunks of the execution's output events, in order.</summary>
+    Task<(string Stdout, string Stderr)> GetExecutionOutputAsync(long executionSeq, CancellationToken cancellationToken = default);
+    /// <summary>Every live execution not driven by <paramref name="runner"/>.</summary>
+    Task<IReadOnlyList<ExecutionRecord>> ListOrphanedExecutionsAsync(string runner, CancellationToken cancellationToken = default);
+    /// <summary>Raises the execution's log token epoch (every token issued before is refused); returns the new epoch, or null when it is gone.</summary>
+    Task<int?> AdvanceExecutionTokenEpochAsync(string executionId, CancellationToken cancellationToken = default);
+    /// <summary>Deletes at most <paramref name="batch"/> executions (with their events) whose <c>expires_at</c> has passed.</summary>
+    Task<int> DeleteExpiredExecutionsAsync(DateTimeOffset now, int batch, CancellationToken cancellationToken = default);
+
     // Idempotency.
     /// <summary>Claims <paramref name="key"/> for a request; returns the existing record when the key is already taken.</summary>
     Task<IdempotencyRecord?> TryBeginIdempotentAsync(string orgId, string key, string requestHash, DateTimeOffset now, CancellationToken cancellationToken = default);

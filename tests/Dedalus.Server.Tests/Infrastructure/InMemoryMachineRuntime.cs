@@ -139,6 +139,11 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
     public Task<IMachineProcess> ExecAsync(string machineId, MachineExecRequest request, CancellationToken cancellationToken = default) =>
         throw new MachineRuntimeException(machineId, "the in-memory runtime runs no processes");
 
+    public Task<IMachineExecution> StartExecutionAsync(string machineId, MachineExecutionRequest request, CancellationToken cancellationToken = default) =>
+        throw new MachineRuntimeException(machineId, "the in-memory runtime runs no processes");
+
+    public Task EndExecutionAsync(string machineId, string name, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
     private void Set(string machineId, MachineRuntimeState state)
     {
         Check(machineId);

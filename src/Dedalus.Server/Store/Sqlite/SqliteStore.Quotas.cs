@@ -106,6 +106,9 @@ public sealed partial class SqliteStore
     private sealed class ResourceReader(Func<string, object?[], SqliteCommand> command) : IResourceReader
     {
         // Live as HasLiveSessionAsync counts them, plus ssh_in_progress; the same list as the index ssh_sessions_org_live.
+        // The same list as the indexes executions_org_live and executions_machine_live.
+        private const string LiveExecution = "status IN ('wake_in_progress', 'queued', 'running')";
+
         private const string LiveSession = "org_id = $1 AND status IN ('ready', 'wake_in_progress', 'ssh_in_progress') AND expires_at > $2";
 
         public IReadOnlyDictionary<string, string> QuotaOverrides(string orgId)
@@ -139,6 +142,12 @@ public sealed partial class SqliteStore
 
         public long LiveSessions(string orgId, DateTimeOffset now) =>
             Convert.ToInt64(command($"SELECT COUNT(*) FROM ssh_sessions WHERE {LiveSession}", [orgId, Ms(now)]).ExecuteScalar(), CultureInfo.InvariantCulture);
+
+        public long LiveExecutions(string orgId) =>
+            Convert.ToInt64(command($"SELECT COUNT(*) FROM executions WHERE org_id = $1 AND {LiveExecution}", [orgId]).ExecuteScalar(), CultureInfo.InvariantCulture);
+
+        public long MachineLiveExecutions(string machineId) =>
+            Convert.ToInt64(command($"SELECT COUNT(*) FROM executions WHERE machine_id = $1 AND {LiveExecution}", [machineId]).ExecuteScalar(), CultureInfo.InvariantCulture);
 
         public DateTimeOffset? NextSessionExpiry(string orgId, DateTimeOffset now) =>
             command($"SELECT MIN(expires_at) FROM ssh_sessions WHERE {LiveSession}", [orgId, Ms(now)]).ExecuteScalar() is long ms

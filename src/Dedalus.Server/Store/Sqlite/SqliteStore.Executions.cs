@@ -1,0 +1,198 @@
+using System.Data.Common;
+using System.Text;
+using System.Text.Json;
+
+namespace Dedalus.Server.Store.Sqlite;
+
+public sealed partial class SqliteStore
+{
+    private const string ExecutionColumns =
+        "seq, id, org_id, machine_id, status, command, cwd, env_keys, timeout_ms, runner, stream_id, token_epoch, creation_request_id, creation_trace_id, " +
+        "created_at, started_at, completed_at, expires_at, exit_code, signal, error_code, error_message, stdout_bytes, stderr_bytes, stdout_kept, stderr_kept, " +
+        "capture_code, last_sequence";
+
+    private const string LiveExecutionStatus = "status IN ('wake_in_progress', 'queued', 'running')";
+
+    private const string EventColumns = "sequence, type, at, chunk, status, exit_code, signal, error_code, error_message";
+
+    public Task<ExecutionRecord?> InsertExecutionAsync(ExecutionRecord execution, ExecutionEventRecord created, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default) =>
+        WriteAsync(scope =>
+        {
+            // Creating an execution is activity: the machine does not autosleep before it runs.
+            if (scope.Scalar("UPDATE machines SET last_activity_at = max(last_activity_at, $2) WHERE id = $1 RETURNING revision", execution.MachineId, Ms(execution.CreatedAt)) is null)
+            {
+                return null;
+            }
+
+            admit?.Invoke(new ResourceReader(scope.Command));
+            var seq = (long)scope.Scalar(
+                "INSERT INTO executions (id, org_id, machine_id, status, command, cwd, env_keys, timeout_ms, runner, stream_id, creation_request_id, creation_trace_id, created_at, last_sequence) " +
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1) RETURNING seq",
+                execution.Id, execution.OrgId, execution.MachineId, execution.Status, Json(execution.Command), execution.Cwd, Json(execution.EnvKeys), execution.TimeoutMs,
+                execution.Runner, execution.StreamId, execution.CreationRequestId, execution.CreationTraceId, Ms(execution.CreatedAt))!;
+            InsertEvent(scope, seq, created with { Sequence = 1 });
+            return execution with { Seq = seq, LastSequence = 1 };
+        }, transaction: true, cancellationToken);
+
+    public async Task<ExecutionRecord?> GetExecutionAsync(string executionId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(connection, $"SELECT {ExecutionColumns} FROM executions WHERE id = $1", executionId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadExecution(reader) : null;
+    }
+
+    public async Task<Page<ExecutionRecord>> ListExecutionsAsync(string machineId, long after, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(connection, $"SELECT {ExecutionColumns} FROM executions WHERE machine_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", machineId, after, limit + 1);
+        return await ReadPageAsync(command, limit, ReadExecution, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<ExecutionRecord?> UpdateExecutionAsync(ExecutionRecord execution, IReadOnlyList<ExecutionEventRecord> events, int keepPerMachine, CancellationToken cancellationToken = default) =>
+        WriteAsync(scope =>
+        {
+            // Sequences follow the stored last one, under the write lock: a reader that paged to sequence N never sees a later event below N.
+            var last = scope.Scalar(
+                "UPDATE executions SET status = $2, started_at = $3, completed_at = $4, expires_at = $5, exit_code = $6, signal = $7, error_code = $8, error_message = $9, " +
+                "stdout_bytes = $10, stderr_bytes = $11, stdout_kept = $12, stderr_kept = $13, capture_code = $14, last_sequence = last_sequence + $15 " +
+                $"WHERE seq = $1 AND {LiveExecutionStatus} RETURNING last_sequence",
+                execution.Seq, execution.Status, Ms(execution.StartedAt), Ms(execution.CompletedAt), Ms(execution.ExpiresAt), execution.ExitCode, execution.Signal,
+                execution.ErrorCode, execution.ErrorMessage, execution.StdoutBytes, execution.StderrBytes, execution.StdoutKept, execution.StderrKept,
+                execution.CaptureCode, (long)events.Count);
+            if (last is not long lastSequence)
+            {
+                return null;
+            }
+
+            var sequence = lastSequence - events.Count;
+            foreach (var e in events)
+            {
+                InsertEvent(scope, execution.Seq, e with { Sequence = ++sequence });
+            }
+
+            if (!execution.IsLive)
+            {
+                // The machine keeps its newest finished executions only (with their events): a bound on what one machine stores.
+                scope.Execute(
+                    "DELETE FROM executions WHERE machine_id = $1 AND seq <= (SELECT seq FROM executions WHERE machine_id = $1 ORDER BY seq DESC LIMIT 1 OFFSET $2) " +
+                    $"AND NOT {LiveExecutionStatus}",
+                    execution.MachineId, keepPerMachine);
+            }
+
+            return execution with { LastSequence = lastSequence };
+        }, transaction: true, cancellationToken);
+
+    public async Task<IReadOnlyList<ExecutionEventRecord>> ListExecutionEventsAsync(long executionSeq, long after, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(
+            connection, $"SELECT {EventColumns} FROM execution_events WHERE execution_seq = $1 AND sequence > $2 ORDER BY sequence LIMIT $3", executionSeq, after, limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var events = new List<ExecutionEventRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            events.Add(ReadEvent(reader));
+        }
+
+        return events;
+    }
+
+    public async Task<(string Stdout, string Stderr)> GetExecutionOutputAsync(long executionSeq, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(
+            connection, "SELECT type, chunk FROM execution_events WHERE execution_seq = $1 AND type IN ('stdout', 'stderr') ORDER BY sequence", executionSeq);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var (stdout, stderr) = (new StringBuilder(), new StringBuilder());
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            (reader.GetString(0) == "stdout" ? stdout : stderr).Append(reader.IsDBNull(1) ? "" : reader.GetString(1));
+        }
+
+        return (stdout.ToString(), stderr.ToString());
+    }
+
+    public async Task<IReadOnlyList<ExecutionRecord>> ListOrphanedExecutionsAsync(string runner, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(connection, $"SELECT {ExecutionColumns} FROM executions WHERE {LiveExecutionStatus} AND runner <> $1 ORDER BY seq", runner);
+        var page = await ReadPageAsync(command, int.MaxValue, ReadExecution, cancellationToken).ConfigureAwait(false);
+        return page.Items;
+    }
+
+    public Task<int?> AdvanceExecutionTokenEpochAsync(string executionId, CancellationToken cancellationToken = default) =>
+        WriteAsync(
+            scope => scope.Scalar("UPDATE executions SET token_epoch = token_epoch + 1 WHERE id = $1 RETURNING token_epoch", executionId) is long epoch ? (int?)epoch : null,
+            transaction: false,
+            cancellationToken);
+
+    public Task<int> DeleteExpiredExecutionsAsync(DateTimeOffset now, int batch, CancellationToken cancellationToken = default) =>
+        WriteAsync(
+            scope => scope.Execute(
+                "DELETE FROM executions WHERE seq IN (SELECT seq FROM executions WHERE expires_at IS NOT NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2)",
+                Ms(now), batch),
+            transaction: true,
+            cancellationToken);
+
+    private static void InsertEvent(WriteScope scope, long executionSeq, ExecutionEventRecord e) =>
+        scope.Execute(
+            $"INSERT INTO execution_events (execution_seq, {EventColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            executionSeq, e.Sequence, e.Type, Ms(e.At), e.Chunk, e.Status, e.ExitCode, e.Signal, e.ErrorCode, e.ErrorMessage);
+
+    private static string Json(IReadOnlyList<string> values) => JsonSerializer.Serialize(values, StoreJsonContext.Default.IReadOnlyListString);
+
+    private static IReadOnlyList<string> Strings(DbDataReader r, int ordinal) =>
+        JsonSerializer.Deserialize(r.GetString(ordinal), StoreJsonContext.Default.IReadOnlyListString) ?? [];
+
+    private static int? NullableInt(DbDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetInt32(ordinal);
+
+    private static ExecutionRecord ReadExecution(DbDataReader r) => new()
+    {
+        Seq = r.GetInt64(0),
+        Id = r.GetString(1),
+        OrgId = r.GetString(2),
+        MachineId = r.GetString(3),
+        Status = r.GetString(4),
+        Command = Strings(r, 5),
+        Cwd = NullableString(r, 6),
+        EnvKeys = Strings(r, 7),
+        TimeoutMs = r.GetInt64(8),
+        Runner = r.GetString(9),
+        StreamId = r.GetString(10),
+        TokenEpoch = r.GetInt32(11),
+        CreationRequestId = NullableString(r, 12),
+        CreationTraceId = NullableString(r, 13),
+        CreatedAt = Time(r, 14),
+        StartedAt = NullableTime(r, 15),
+        CompletedAt = NullableTime(r, 16),
+        ExpiresAt = NullableTime(r, 17),
+        ExitCode = NullableInt(r, 18),
+        Signal = NullableInt(r, 19),
+        ErrorCode = NullableString(r, 20),
+        ErrorMessage = NullableString(r, 21),
+        StdoutBytes = r.GetInt64(22),
+        StderrBytes = r.GetInt64(23),
+        StdoutKept = r.GetInt64(24),
+        StderrKept = r.GetInt64(25),
+        CaptureCode = NullableString(r, 26),
+        LastSequence = r.GetInt64(27),
+    };
+
+    private static ExecutionEventRecord ReadEvent(DbDataReader r) => new()
+    {
+        Sequence = r.GetInt64(0),
+        Type = r.GetString(1),
+        At = Time(r, 2),
+        Chunk = NullableString(r, 3),
+        Status = NullableString(r, 4),
+        ExitCode = NullableInt(r, 5),
+        Signal = NullableInt(r, 6),
+        ErrorCode = NullableString(r, 7),
+        ErrorMessage = NullableString(r, 8),
+    };
+}
+
+/// <summary>JSON columns of the store (string lists).</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<string>))]
+internal sealed partial class StoreJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
