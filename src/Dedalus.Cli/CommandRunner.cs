@@ -29,12 +29,6 @@ internal static class CommandRunner
         ["stdin"] = "--stdin",
     };
 
-    /// <summary>
-    /// <c>details.resource</c> of a 404 for an execution. Not in <see cref="NotFoundResources"/> yet (Contracts are the
-    /// server's to change); the text is the server's decision, so a code, not a message, is what this matches.
-    /// </summary>
-    private const string ExecutionResource = "execution";
-
     /// <summary>Runs <paramref name="body"/> with a token that a signal cancels.</summary>
     public static Task<int> RunAsync(Func<CancellationToken, Task<int>> body) => RunWithSignalsAsync(signals => body(signals.Token));
 
@@ -73,7 +67,7 @@ internal static class CommandRunner
         {
             return Fail($"{Describe(e)}: check the session id with `dedalus machines ssh list --machine-id <id>`", ExitCodes.NotFound);
         }
-        catch (DedalusNotFoundException e) when (e.Resource == ExecutionResource)
+        catch (DedalusNotFoundException e) when (e.Resource == NotFoundResources.Execution)
         {
             return Fail($"{Describe(e)}: check the execution id with `dedalus machines executions list --machine-id <id>`", ExitCodes.NotFound);
         }

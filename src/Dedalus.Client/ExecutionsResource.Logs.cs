@@ -17,7 +17,10 @@ public sealed partial class ExecutionsResource
     /// <param name="token">The read token; its <c>base_url</c> must be an absolute http(s) URL.</param>
     /// <param name="after">Yield only events whose <c>sequence</c> is greater (0: from the first event).</param>
     /// <param name="cancellationToken">Stops reading.</param>
-    /// <returns>The events in <c>sequence</c> order.</returns>
+    /// <returns>
+    /// The events in <c>sequence</c> order. The service also ends the stream when the token expires: a reader that has
+    /// not seen the final <c>lifecycle</c> event resumes with a new token and <paramref name="after"/> = the last sequence.
+    /// </returns>
     /// <exception cref="ArgumentException">The token's fields cannot make a request (a server bug or a hand-made token).</exception>
     public IAsyncEnumerable<ExecutionEvent> ReadLogStreamAsync(ExecutionLogToken token, long after = 0, CancellationToken cancellationToken = default)
     {

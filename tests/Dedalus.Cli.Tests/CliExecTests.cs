@@ -195,7 +195,7 @@ public sealed class CliExecTests : IDisposable
     public async Task An_unknown_execution_points_at_the_executions_list()
     {
         await using var api = await StubApi.StartAsync(app => app.MapGet("/v1/machines/{id}/executions/{eid}", () =>
-            StubApi.Error(404, ErrorCodes.NotFound, "no execution ex-404 on this machine", resource: "execution")));
+            StubApi.Error(404, ErrorCodes.NotFound, "no execution ex-404 on this machine", resource: NotFoundResources.Execution)));
 
         var result = await RunAsync(api, "machines", "executions", "get", "--machine-id", Samples.MachineId, "--execution-id", "ex-404");
 
