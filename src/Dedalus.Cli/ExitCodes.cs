@@ -23,5 +23,9 @@ internal static class ExitCodes
 
     public const int SigHup = 129;
     public const int SigInt = 130;
+
+    /// <summary><c>dedalus machines exec</c> whose output reader went away (<c>| head -1</c>): as a command killed by SIGPIPE.</summary>
+    public const int SigPipe = 141;
+
     public const int SigTerm = 143;
 }

@@ -164,6 +164,43 @@ public sealed class CliExecTests : IDisposable
     }
 
     [Fact]
+    public async Task A_reader_that_goes_away_cancels_the_execution_and_exits_as_sigpipe_would()
+    {
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var api = await StubApi.StartAsync(app =>
+        {
+            app.MapPost("/v1/machines/{id}/executions", () => Json(Ended(ExecutionStatuses.Running)));
+            app.MapGet("/v1/machines/{id}/executions/{eid}/events", async (string? cursor, HttpContext context) =>
+            {
+                switch (cursor)
+                {
+                    case null:
+                        return Page("c1", Chunk(1, "stdout", "first\n"));
+                    case "c1":
+                        await closed.Task.WaitAsync(context.RequestAborted);
+                        return Page("c2", Chunk(2, "stdout", "second\n"));
+                    default:
+                        await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                        return Results.StatusCode(500);
+                }
+            });
+            app.MapDelete("/v1/machines/{id}/executions/{eid}", () => Json(Ended(ExecutionStatuses.Cancelled, errorCode: ExecutionErrorCodes.Cancelled)));
+        });
+        await using var process = _cli.Start("--base-url", api.BaseUrl.ToString(), "--api-key", "k", "machines", "exec", Samples.MachineId, "--", "yes");
+        using var cts = new CancellationTokenSource(Limit);
+        var stderr = process.StandardError.ReadToEndAsync(cts.Token);
+        Assert.Equal("first", await process.StandardOutput.ReadLineAsync(cts.Token));
+
+        process.StandardOutput.Close(); // `| head -1`
+        closed.TrySetResult();
+        var exitCode = await process.WaitForExitAsync(Limit);
+
+        Assert.Equal(141, exitCode);
+        Assert.Empty(await stderr);
+        Assert.Single(api.Requests, r => r.Method == "DELETE");
+    }
+
+    [Fact]
     public async Task Executions_list_get_output_events_and_cancel_print_the_servers_answers()
     {
         await using var api = await StartAsync(

@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Text;
+using Dedalus.Client;
 using Dedalus.Cli.Processes;
 using Dedalus.Contracts;
+using Microsoft.Win32.SafeHandles;
 
 namespace Dedalus.Cli.Commands;
 
@@ -56,11 +58,12 @@ internal static class ExecCommand
             a clean environment plus --env (values are never shown back). A sleeping machine wakes first (a progress line
             on a terminal). Its stdout and stderr go to dedalus's as they are written.
 
-            Exit code: the command's own, or 128+N when signal N ended it. When it ends without one, dedalus prints
-            `dedalus: <reason>` and exits 125: --timeout passed (its processes got SIGTERM, then SIGKILL), it could not
-            start (no such program or --cwd), its machine stopped, failed or was destroyed, or another client cancelled
-            it. Ctrl-C or SIGTERM cancels the execution on the server, then dedalus exits 130 or 143. Other codes are
-            dedalus's own errors (1, 2 and 10-15), as for every command (see `dedalus --help`). Past runs: `dedalus machines executions`.
+            Exit code: the command's own (127 when there is no such program), or 128+N when signal N ended it. When it
+            ends without one, dedalus prints `dedalus: <reason>` and exits 125: --timeout passed (its processes got
+            SIGTERM, then SIGKILL), it could not start (a missing --cwd), its machine stopped, failed or was destroyed,
+            or another client cancelled it. Ctrl-C or SIGTERM cancels the execution on the server, then dedalus exits
+            130 or 143; so does a reader of its output that goes away (`| head -1`), with 141 as for SIGPIPE. Other
+            codes are dedalus's own errors (1, 2 and 10-15, see `dedalus --help`). Past runs: `dedalus machines executions`.
             """);
         command.SetAction((parseResult, _) => CommandRunner.RunWithSignalsAsync(async signals =>
         {
@@ -81,9 +84,8 @@ internal static class ExecCommand
     {
         using var client = global.CreateClient(parseResult);
         using var waking = new WakeProgress(machineId);
-        // Console streams: not disposed (that would not close the descriptors, and nothing else should either).
-        var stdout = Console.OpenStandardOutput();
-        var stderr = Console.OpenStandardError();
+        using var stdout = OpenOutput(1, Console.OpenStandardOutput);
+        using var stderr = OpenOutput(2, Console.OpenStandardError);
 
         async ValueTask OnEvent(ExecutionEvent item, CancellationToken ct)
         {
@@ -100,12 +102,29 @@ internal static class ExecCommand
             };
             if (target is not null && item.Chunk is { Length: > 0 } chunk)
             {
-                await target.WriteAsync(Encoding.UTF8.GetBytes(chunk), ct);
-                await target.FlushAsync(ct);
+                try
+                {
+                    await target.WriteAsync(Encoding.UTF8.GetBytes(chunk), ct);
+                }
+                catch (IOException e)
+                {
+                    throw new OutputClosedException(e);
+                }
             }
         }
 
-        var result = await client.Machines.Executions.RunAsync(machineId, request, OnEvent, waking, signals.Token);
+        ExecutionResult result;
+        try
+        {
+            result = await client.Machines.Executions.RunAsync(machineId, request, OnEvent, waking, signals.Token);
+        }
+        catch (OutputClosedException)
+        {
+            // Nobody reads the output any more: the SDK has cancelled the execution; exit as a local command killed by
+            // SIGPIPE would, without a word (a shell prints none either).
+            return ExitCodes.SigPipe;
+        }
+
         waking.Dispose();
         ReportTruncation("stdout", result.Execution.StdoutTruncated, result.Execution.StdoutBytes);
         ReportTruncation("stderr", result.Execution.StderrTruncated, result.Execution.StderrBytes);
@@ -216,6 +235,28 @@ internal static class ExecCommand
                 "; write large output to a file in the machine and copy it (scp, rsync)");
         }
     }
+
+    /// <summary>
+    /// Where the command's output goes. A pipe or a terminal is written through its descriptor, not Console's stream,
+    /// which drops EPIPE silently: a reader that went away (<c>| head -1</c>) must end the command as it would end a local
+    /// one. A file keeps Console's stream, which appends where the descriptor stands (a FileStream would write at a
+    /// position of its own, and stdout and stderr sent to one file would overwrite each other). Descriptors not owned:
+    /// nothing closes 1 or 2.
+    /// </summary>
+    private static Stream OpenOutput(int descriptor, Func<Stream> console)
+    {
+        var direct = new FileStream(new SafeFileHandle(descriptor, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+        if (!direct.CanSeek)
+        {
+            return direct;
+        }
+
+        direct.Dispose();
+        return console();
+    }
+
+    /// <summary>Writing the command's output failed (the reader closed the pipe).</summary>
+    private sealed class OutputClosedException(IOException inner) : IOException(inner.Message, inner);
 
     /// <summary>The progress line while the machine wakes: shown from a <c>wake_in_progress</c> execution until anything else.</summary>
     private sealed class WakeProgress(string machineId) : IProgress<Execution>, IDisposable
