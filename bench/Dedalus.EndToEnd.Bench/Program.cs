@@ -3,16 +3,22 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Dedalus.Contracts;
+using Dedalus.EndToEnd.Bench;
 using Dedalus.Testing;
+using static Dedalus.EndToEnd.Bench.Figures;
 
 // End-to-end timings against a running dev server (./bench starts one with ./run on a private data
 // directory), each next to its baseline measured in the same run; prints a markdown section.
-// Usage: Dedalus.EndToEnd.Bench --cli PATH --credentials FILE --machine ID [--runs N] [--sleeps N]
+// Usage: Dedalus.EndToEnd.Bench --cli PATH --credentials FILE --machine ID [--runs N] [--sleeps N] [--exec-runs N] [--exec-rate N]
+// (--exec-runs: runs of each execution latency and throughput figure, default --runs; --exec-rate: executions in each
+// per-second figure, default 10 x --exec-runs).
 var cli = Option("--cli") ?? throw new ArgumentException("--cli PATH is required");
 var credentials = Option("--credentials") ?? throw new ArgumentException("--credentials FILE is required");
 var machineId = Option("--machine") ?? throw new ArgumentException("--machine ID is required");
 var runs = int.Parse(Option("--runs") ?? "20", CultureInfo.InvariantCulture);
 var sleeps = int.Parse(Option("--sleeps") ?? "5", CultureInfo.InvariantCulture);
+var execRuns = int.Parse(Option("--exec-runs") ?? runs.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+var execRate = int.Parse(Option("--exec-rate") ?? (10 * execRuns).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 // A single-file .NET bundle loads the shared framework through libhostfxr; a NativeAOT binary does not.
 var cliKind = File.ReadAllText(cli, Encoding.Latin1).Contains("libhostfxr", StringComparison.Ordinal) ? "single-file, framework-dependent" : "NativeAOT";
 var timeout = TimeSpan.FromMinutes(2);
@@ -42,12 +48,13 @@ try
     var connection = session.Connection;
     File.WriteAllText(key + "-cert.pub", connection.UserCertificate.Trim() + "\n");
     File.WriteAllText(Path.Combine(work, "known_hosts"), $"@cert-authority {connection.HostTrust!.HostPattern} {connection.HostTrust.PublicKey}\n");
-    string[] bareSsh =
+    string[] sshTo =
     [
         "-i", key, "-o", $"CertificateFile={key}-cert.pub", "-o", $"UserKnownHostsFile={Path.Combine(work, "known_hosts")}",
         "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-        "-p", connection.Port.ToString(CultureInfo.InvariantCulture), "--", $"{connection.SshUsername}@{connection.Endpoint}", "true",
+        "-p", connection.Port.ToString(CultureInfo.InvariantCulture), "--", $"{connection.SshUsername}@{connection.Endpoint}",
     ];
+    string[] bareSsh = [.. sshTo, "true"];
     string[] dedalusSsh = ["ssh", machineId, "--", "true"];
 
     // 1. API to prompt: dedalus ssh (key, session, cert, files, ssh) vs ssh with the certificate already made. Interleaved.
@@ -111,6 +118,13 @@ try
         .AppendLine(Row("ssh -V (baseline)", sshVersion))
         .AppendLine().AppendLine($"dedalus --version / ssh -V (medians): **{Median(version) / Median(sshVersion):F1}x**.").AppendLine();
 
+    // 4. Executions through the API on the running machine, next to the same bare ssh; a section of its own.
+    await EnsureRunningAsync();
+    using (var http = ExecutionsBench.ApiClient(credentials, timeout))
+    {
+        report.Append(await new ExecutionsBench(http, machineId, sshTo, timeout).RunAsync(execRuns, execRate));
+    }
+
     Console.Write(report.ToString());
     return 0;
 }
@@ -167,16 +181,4 @@ async Task EnsureRunningAsync()
         await CheckedAsync(cli, ["machines", "wake", "--machine-id", machineId, "--format", "raw"]);
         await WaitPhaseAsync("running");
     }
-}
-
-static string Row(string name, List<double> values)
-{
-    var sorted = values.Order().ToArray();
-    return string.Create(CultureInfo.InvariantCulture, $"| {name} | {Median(values):F1} | {sorted[Math.Min(sorted.Length - 1, (int)(0.9 * sorted.Length))]:F1} | {sorted[0]:F1} |");
-}
-
-static double Median(IReadOnlyList<double> values)
-{
-    var sorted = values.Order().ToArray();
-    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
 }

@@ -41,6 +41,24 @@ public sealed class MachineExecutionTests(MachineRuntimeFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task A_bare_name_runs_the_machines_program_from_path_with_its_own_name_as_argv0()
+    {
+        var id = await fixture.StartMachineAsync();
+
+        // busybox (the shim) has applets of these names: the machine's own programs must run, never the applets.
+        Assert.Equal("/usr/bin/readlink\n", (await RunAsync(id, ["readlink", "/proc/self/exe"])).Stdout);
+        Assert.Equal("cat\0/proc/self/cmdline\0", (await RunAsync(id, ["cat", "/proc/self/cmdline"])).Stdout);
+        Assert.Equal(new string('\0', 5), (await RunAsync(id, ["head", "-c", "5", "/dev/zero"])).Stdout);
+        var tool = await RunAsync(id, ["sh", "-c", "printf '#!/bin/sh\\necho mine\\n' > /tmp/mytool; chmod +x /tmp/mytool"]);
+        Assert.Equal(MachineExitStatus.Exit(0), tool.Status);
+        Assert.Equal("mine\n", (await RunAsync(id, ["mytool"], env: new Dictionary<string, string> { ["PATH"] = "/tmp:/usr/bin:/bin" })).Stdout);
+
+        var missing = await RunAsync(id, ["no-such-program"]);
+        Assert.Equal(MachineExitStatus.Exit(127), missing.Status);
+        Assert.Contains("no-such-program: command not found", missing.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_missing_working_directory_is_a_clear_start_error()
     {
         var id = await fixture.StartMachineAsync();

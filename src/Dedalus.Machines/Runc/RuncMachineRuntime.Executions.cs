@@ -19,12 +19,37 @@ public sealed partial class RuncMachineRuntime
     /// (same process, argv untouched). Nothing of the machine's own userland is trusted for this.
     /// </summary>
     /// <remarks>
-    /// The shell adds <c>SHLVL</c> to the environment: it is removed again, or set to the caller's value when the caller
-    /// gave one (passed as the first argument). <c>PWD</c> (which it sets too) is the working directory.
+    /// The shell is busybox, which runs its own applets for bare names (<c>head</c>, <c>env</c>...): the command's name is
+    /// looked up in <c>PATH</c> here and exec'd by its path, with its own name as argv[0]; a name found nowhere exits 127
+    /// with a message, as a shell would. The shell adds <c>SHLVL</c> to the environment: it is removed again, or set to
+    /// the caller's value when the caller gave one (passed as the first argument). <c>PWD</c> (which it sets too) is the
+    /// working directory.
     /// </remarks>
-    private static string[] StopThenExec(string? shellLevel) => shellLevel is null
-        ? [MachineSshd.HostTreeMountPoint + MachineSshd.BusyboxPath, "sh", "-c", "kill -STOP $$ && unset SHLVL && exec \"$@\"", "sh"]
-        : [MachineSshd.HostTreeMountPoint + MachineSshd.BusyboxPath, "sh", "-c", "kill -STOP $$ && export SHLVL=\"$1\" && shift && exec \"$@\"", "sh", shellLevel];
+    private static string[] StopThenExec(string? shellLevel) =>
+    [
+        MachineSshd.HostTreeMountPoint + MachineSshd.BusyboxPath, "sh", "-c",
+        ExecByPath + "kill -STOP $$ && " + (shellLevel is null ? "unset SHLVL" : "export SHLVL=\"$1\" && shift") + " && __dedalus_exec \"$@\"",
+        "sh", .. (shellLevel is null ? (string[])[] : [shellLevel]),
+    ];
+
+    private const string ExecByPath =
+        "__dedalus_exec() {\n" +
+        "  __dedalus_p=$1\n" +
+        "  case $1 in\n" +
+        "    */*) ;;\n" +
+        "    *)\n" +
+        "      local IFS=: __dedalus_d\n" +
+        "      __dedalus_p=\n" +
+        "      for __dedalus_d in $PATH; do\n" +
+        "        __dedalus_d=${__dedalus_d:-.}\n" +
+        "        if [ -f \"$__dedalus_d/$1\" ] && [ -x \"$__dedalus_d/$1\" ]; then __dedalus_p=$__dedalus_d/$1; break; fi\n" +
+        "      done\n" +
+        "      [ -n \"$__dedalus_p\" ] || { echo \"$1: command not found (PATH=$PATH)\" >&2; exit 127; } ;;\n" +
+        "  esac\n" +
+        "  __dedalus_a=$1\n" +
+        "  shift\n" +
+        "  exec -a \"$__dedalus_a\" \"$__dedalus_p\" \"$@\"\n" +
+        "}\n";
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
@@ -195,7 +220,6 @@ public sealed partial class RuncMachineRuntime
     private static async Task<Pidfd> HoldStoppedAsync(string machineId, Process runc, string pidFile, CancellationToken cancellationToken)
     {
         var started = Stopwatch.StartNew();
-        var delay = 1;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -215,8 +239,8 @@ public sealed partial class RuncMachineRuntime
                 throw new MachineRuntimeException(machineId, $"the command did not start within {StartTimeout.TotalSeconds:0} s");
             }
 
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-            delay = Math.Min(delay * 2, 20);
+            // runc takes some tens of milliseconds to get there: a close watch first, then a looser one.
+            await Task.Delay(started.ElapsedMilliseconds < 500 ? 2 : 10, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -44,7 +44,8 @@ public sealed class ExecutionService(
 
         var running = machine.Phase == MachinePhases.Running && machine.DesiredState == DesiredStates.Running;
         var status = running ? ExecutionStatuses.Queued : ExecutionStatuses.WakeInProgress;
-        var now = timeProvider.GetUtcNow();
+        // Stored to the millisecond: the answer shows what a later read shows.
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         var execution = new ExecutionRecord
         {
             Id = ExecutionIds.New(),
@@ -52,7 +53,7 @@ public sealed class ExecutionService(
             MachineId = machine.Id,
             Status = status,
             Command = input.Command,
-            Cwd = input.Cwd,
+            Cwd = input.Cwd ?? "/home/" + options.SshUsername,
             EnvKeys = [.. input.Env.Keys.Order(StringComparer.Ordinal)],
             TimeoutMs = input.TimeoutMs,
             Runner = supervisor.RunnerId,

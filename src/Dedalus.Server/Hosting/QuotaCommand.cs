@@ -20,7 +20,7 @@ public static class QuotaCommand
     {
         var quota = new Command(
             "quota",
-            "Per-org quotas on machines, vcpu, memory_mib, storage_gib and live SSH sessions: set, reset, show, list " +
+            "Per-org quotas on machines, vcpu, memory_mib, storage_gib, live SSH sessions and live executions: set, reset, show, list " +
             "(the server may be running: a change applies to its next request)")
         {
             Set(error),

@@ -38,7 +38,8 @@ public static class ErrorResponses
     /// <summary>
     /// Writes <paramref name="error"/> as the response, never cached. An answer that a client's automatic retry cannot
     /// change (not retryable, or not before more than the 60 s the DCS SDKs wait at most) carries
-    /// <c>x-should-retry: false</c>, which the SDKs obey even on 409 and 429.
+    /// <c>x-should-retry: false</c>, which the SDKs obey even on 409 and 429; a retryable one with a hint carries it as
+    /// <c>retry-after-ms</c> and <c>Retry-After</c>.
     /// </summary>
     public static Task WriteAsync(HttpContext context, int statusCode, ErrorEnvelope error)
     {
@@ -47,6 +48,12 @@ public static class ErrorResponses
         if (!error.Retryable || error.RetryAfterMs > MaxClientRetryWait.TotalMilliseconds)
         {
             context.Response.Headers[ShouldRetryHeader] = "false";
+        }
+        else if (error.RetryAfterMs is { } ms)
+        {
+            // The pace the SDKs read before their own back-off: retry-after-ms, then Retry-After in whole seconds.
+            context.Response.Headers["retry-after-ms"] = ms.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers.RetryAfter = ((ms + 999) / 1000).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         return context.Response.WriteAsJsonAsync(error, DedalusJsonContext.Default.ErrorEnvelope, contentType: "application/json", context.RequestAborted);

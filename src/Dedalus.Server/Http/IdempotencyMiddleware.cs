@@ -35,6 +35,12 @@ public sealed class IdempotencyMiddleware(RequestDelegate next, IStore store, Ti
             throw DomainException.InvalidRequest($"{DedalusHeaders.IdempotencyKey} must be one value of 1 to 255 characters", DedalusHeaders.IdempotencyKey);
         }
 
+        // Echoed on the answer, errors and replays included (the contract's response header).
+        context.Response.OnStarting(() =>
+        {
+            context.Response.Headers[DedalusHeaders.IdempotencyKey] = key;
+            return Task.CompletedTask;
+        });
         var body = await RequestBody.ReadBytesAsync(context);
         var hash = RequestHash(method, context.Request.Path.Value ?? string.Empty, body.Span);
         var existing = await store.TryBeginIdempotentAsync(orgId, key, hash, timeProvider.GetUtcNow(), context.RequestAborted);

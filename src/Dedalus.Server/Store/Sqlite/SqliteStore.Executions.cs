@@ -107,7 +107,7 @@ public sealed partial class SqliteStore
         var (stdout, stderr) = (new StringBuilder(), new StringBuilder());
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            (reader.GetString(0) == "stdout" ? stdout : stderr).Append(reader.IsDBNull(1) ? "" : reader.GetString(1));
+            (reader.GetString(0) == "stdout" ? stdout : stderr).Append(Chunk(reader, 1));
         }
 
         return (stdout.ToString(), stderr.ToString());
@@ -138,12 +138,18 @@ public sealed partial class SqliteStore
     private static void InsertEvent(WriteScope scope, long executionSeq, ExecutionEventRecord e) =>
         scope.Execute(
             $"INSERT INTO execution_events (execution_seq, {EventColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            executionSeq, e.Sequence, e.Type, Ms(e.At), e.Chunk, e.Status, e.ExitCode, e.Signal, e.ErrorCode, e.ErrorMessage);
+            executionSeq, e.Sequence, e.Type, Ms(e.At), e.Chunk is null ? null : Encoding.UTF8.GetBytes(e.Chunk), e.Status, e.ExitCode, e.Signal, e.ErrorCode, e.ErrorMessage);
 
     private static string Json(IReadOnlyList<string> values) => JsonSerializer.Serialize(values, StoreJsonContext.Default.IReadOnlyListString);
 
     private static IReadOnlyList<string> Strings(DbDataReader r, int ordinal) =>
         JsonSerializer.Deserialize(r.GetString(ordinal), StoreJsonContext.Default.IReadOnlyListString) ?? [];
+
+    /// <summary>
+    /// A chunk of output, stored as its UTF-8 bytes (a BLOB): output may hold NUL characters, which text values do not
+    /// carry whole through the driver.
+    /// </summary>
+    private static string Chunk(DbDataReader r, int ordinal) => r.IsDBNull(ordinal) ? "" : Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(ordinal));
 
     private static int? NullableInt(DbDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetInt32(ordinal);
 
@@ -184,7 +190,7 @@ public sealed partial class SqliteStore
         Sequence = r.GetInt64(0),
         Type = r.GetString(1),
         At = Time(r, 2),
-        Chunk = NullableString(r, 3),
+        Chunk = r.IsDBNull(3) ? null : Chunk(r, 3),
         Status = NullableString(r, 4),
         ExitCode = NullableInt(r, 5),
         Signal = NullableInt(r, 6),

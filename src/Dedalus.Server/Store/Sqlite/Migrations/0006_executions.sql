@@ -44,7 +44,7 @@ CREATE TABLE execution_events (
     sequence      INTEGER NOT NULL,                          -- from 1, without gaps, per execution
     type          TEXT NOT NULL,                             -- lifecycle, stdout, stderr
     at            INTEGER NOT NULL,
-    chunk         TEXT,
+    chunk         BLOB,                                      -- UTF-8 text (output may hold NUL)
     status        TEXT,
     exit_code     INTEGER,
     signal        INTEGER,
