@@ -68,6 +68,8 @@ public static class NotFoundResources
     public const string SshSession = "ssh_session";
     /// <summary>No such execution on that machine (or it expired).</summary>
     public const string Execution = "execution";
+    /// <summary>No such execution log stream (not an id the server gives out).</summary>
+    public const string LogStream = "log_stream";
     /// <summary>No such path: the request did not reach an operation of the API (a wrong base URL, or not a Dedalus server).</summary>
     public const string Path = "path";
 }

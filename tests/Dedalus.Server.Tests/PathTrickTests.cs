@@ -47,6 +47,8 @@ public sealed class PathTrickTests : ServerTestBase
             {
                 ["machineId"] = machine,
                 ["sessionId"] = session,
+                ["executionId"] = "ex-" + new string('0', 32),
+                ["streamId"] = "ls-" + new string('0', 32),
                 ["documentName"] = "v1",
             };
             foreach (var route in routes)
@@ -230,10 +232,11 @@ public sealed class PathTrickTests : ServerTestBase
         "createMachine" => """{"vcpu":1,"memory_mib":512,"storage_gib":1}""",
         "patchMachine" => """{"autosleep":"1h"}""",
         "createMachineSSHSession" => JsonSerializer.Serialize(new CreateSshSessionRequest(TestKeys.Ed25519), DedalusJsonContext.Default.CreateSshSessionRequest),
+        "createMachineExecution" => """{"command":["true"]}""",
         _ => route.Method is "POST" or "PATCH" or "PUT" ? "{}" : null,
     };
 
-    /// <summary>Every machine and session of the org as stored, and what the runtime holds, as text.</summary>
+    /// <summary>Every machine, session and execution of the org as stored, and what the runtime holds, as text.</summary>
     private async Task<string> SnapshotAsync()
     {
         var store = Server.Service<IStore>();
@@ -246,6 +249,11 @@ public sealed class PathTrickTests : ServerTestBase
             {
                 // The certificate is long and only ever written at creation; its hash stands for it.
                 text.Append("  ").Append(session with { Certificate = session.Certificate?.GetHashCode(StringComparison.Ordinal).ToString(CultureInfo.InvariantCulture) }).Append('\n');
+            }
+
+            foreach (var execution in (await store.ListExecutionsAsync(machine.Id, 0, 200)).Items)
+            {
+                text.Append("  ").Append(execution.Id).Append(' ').Append(execution.Status).Append('\n');
             }
         }
 

@@ -50,10 +50,10 @@ public sealed class QuotaCommandTests : IDisposable
         Assert.Matches(@"(?m)^host storage: 20 GiB committed to machines of every org, of \d+ GiB the host can back \(.+ GiB free plus 0 GiB held by machine images, overcommit 100\)$", show.StandardOutput);
 
         Assert.True(list.ExitCode == 0, list.ToString());
-        Assert.Matches(@"(?m)^defaults: machines 10% \(10\), vcpu unlimited, memory_mib unlimited, storage_gib 50% \(\d+\), sessions 1000$", list.StandardOutput);
-        Assert.Matches(@"(?m)^ORG +MACHINES +VCPU +MEMORY_MIB +STORAGE_GIB +SESSIONS$", list.StandardOutput);
-        Assert.Matches(@"(?m)^acme +1/1\* +1/[0-9.]+\* +1024/unlimited +10/\d+ +0/unlimited\*$", list.StandardOutput);
-        Assert.Matches(@"(?m)^globex +1/10 +1/unlimited +1024/unlimited +10/\d+ +0/1000$", list.StandardOutput);
+        Assert.Matches(@"(?m)^defaults: machines 10% \(10\), vcpu unlimited, memory_mib unlimited, storage_gib 50% \(\d+\), sessions 1000, executions 100$", list.StandardOutput);
+        Assert.Matches(@"(?m)^ORG +MACHINES +VCPU +MEMORY_MIB +STORAGE_GIB +SESSIONS +EXECUTIONS$", list.StandardOutput);
+        Assert.Matches(@"(?m)^acme +1/1\* +1/[0-9.]+\* +1024/unlimited +10/\d+ +0/unlimited\* +0/100$", list.StandardOutput);
+        Assert.Matches(@"(?m)^globex +1/10 +1/unlimited +1024/unlimited +10/\d+ +0/1000 +0/100$", list.StandardOutput);
 
         Assert.True(reset.ExitCode == 0, reset.ToString());
         Assert.Matches(@"(?m)^machines +10 +1 +default: 10% of 100 gateway ports$", reset.StandardOutput);

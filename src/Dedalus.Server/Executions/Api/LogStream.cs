@@ -22,8 +22,13 @@ internal static class LogStream
 
     public static async Task StreamAsync(HttpContext context, string streamId, ExecutionLogTokens tokens, IStore store, ExecutionService executions, TimeProvider timeProvider)
     {
+        if (!ExecutionIds.IsWellFormedStream(streamId))
+        {
+            throw DomainException.NotFound(NotFoundResources.LogStream, $"log stream {(streamId.Length <= 64 ? streamId : streamId[..64] + "...")} not found: stream ids are ls- and 32 hex digits");
+        }
+
         var token = BearerToken(context.Request);
-        var claim = ExecutionIds.IsWellFormedStream(streamId) ? tokens.Read(token, streamId) : null;
+        var claim = tokens.Read(token, streamId);
         var execution = claim is { } c ? await store.GetExecutionAsync(c.ExecutionId, context.RequestAborted) : null;
         if (claim is null || execution is null || execution.StreamId != streamId || execution.TokenEpoch != claim.Value.Epoch)
         {
