@@ -24,6 +24,9 @@ internal static class CommandRunner
         ["autosleep"] = "--autosleep",
         ["public_key"] = "--public-key",
         ["limit"] = "--limit",
+        ["cwd"] = "--cwd",
+        ["env"] = "--env",
+        ["stdin"] = "--stdin",
     };
 
     /// <summary>Runs <paramref name="body"/> with a token that a signal cancels.</summary>
@@ -63,6 +66,10 @@ internal static class CommandRunner
         catch (DedalusNotFoundException e) when (e.Resource == NotFoundResources.SshSession)
         {
             return Fail($"{Describe(e)}: check the session id with `dedalus machines ssh list --machine-id <id>`", ExitCodes.NotFound);
+        }
+        catch (DedalusNotFoundException e) when (e.Resource == NotFoundResources.Execution)
+        {
+            return Fail($"{Describe(e)}: check the execution id with `dedalus machines executions list --machine-id <id>`", ExitCodes.NotFound);
         }
         catch (DedalusNotFoundException e)
         {

@@ -15,7 +15,9 @@ internal static class DedalusCli
             "dedalus: on-demand Linux machines with short-lived certificate-based OpenSSH access.\n" +
             "Configuration: DEDALUS_BASE_URL, DEDALUS_API_KEY (Bearer), DEDALUS_X_API_KEY, DEDALUS_ORG_ID, or the flags; a dev server's\n" +
             "~/.config/dedalus/dev.env is read when they are absent.\n" +
-            "Exit codes: 0 ok, 1 error, 2 usage, 10 auth, 11 not found, 12 rate limited, 13 other 4xx, 14 5xx, 15 connection/timeout.");
+            "Exit codes: 0 ok, 1 error, 2 usage, 10 auth, 11 not found, 12 rate limited, 13 other 4xx, 14 5xx, 15 connection/timeout;\n" +
+            "`dedalus ssh` and `dedalus machines exec` exit with the command's own code (128+N after signal N), and exec with 125 when\n" +
+            "the command ended without one (timeout, could not start, machine stopped); 130/143 after Ctrl-C/SIGTERM.");
         global.AddTo(root);
         root.Add(SshCommand.Create(global));
         root.Add(MachinesCommands.Create(global));
@@ -27,6 +29,7 @@ internal static class DedalusCli
               dedalus machines list
               dedalus ssh dm-<uuid>
               dedalus ssh dm-<uuid> -- uname -a
+              dedalus machines exec dm-<uuid> -- uname -a
               dedalus ssh-config --install && ssh dm-<uuid>
             """);
         HelpExtras.Install(root);

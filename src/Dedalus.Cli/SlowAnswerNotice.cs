@@ -16,8 +16,24 @@ internal sealed class SlowAnswerNotice(TimeSpan after, TimeSpan perTry, int trie
             return await base.SendAsync(request, cancellationToken);
         }
 
-        using var timer = new Timer(_ => Show(request.RequestUri), null, after, Timeout.InfiniteTimeSpan);
+        // A long poll (the events of a running execution, `wait_ms=N`) is meant to take up to N ms: only past that is it slow.
+        using var timer = new Timer(_ => Show(request.RequestUri), null, after + LongPoll(request.RequestUri), Timeout.InfiniteTimeSpan);
         return await base.SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>The <c>wait_ms</c> a request asks the server to hold it for; zero for any other request.</summary>
+    internal static TimeSpan LongPoll(Uri? uri)
+    {
+        foreach (var pair in (uri?.Query ?? string.Empty).TrimStart('?').Split('&'))
+        {
+            if (pair.StartsWith("wait_ms=", StringComparison.Ordinal)
+                && int.TryParse(pair.AsSpan("wait_ms=".Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms))
+            {
+                return TimeSpan.FromMilliseconds(ms);
+            }
+        }
+
+        return TimeSpan.Zero;
     }
 
     private void Show(Uri? uri)

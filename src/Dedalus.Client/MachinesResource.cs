@@ -15,10 +15,14 @@ public sealed partial class MachinesResource
     {
         _requester = requester;
         Ssh = new SshSessionsResource(requester);
+        Executions = new ExecutionsResource(requester);
     }
 
     /// <summary>SSH sessions of machines (<c>/v1/machines/{id}/ssh</c>).</summary>
     public SshSessionsResource Ssh { get; }
+
+    /// <summary>Commands run in machines through the API, without SSH (<c>/v1/machines/{id}/executions</c>).</summary>
+    public ExecutionsResource Executions { get; }
 
     /// <summary>Creates a machine (<c>POST /v1/machines</c>).</summary>
     /// <param name="request">Size and autosleep of the machine.</param>

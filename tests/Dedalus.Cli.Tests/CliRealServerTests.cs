@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Dedalus.Cli.Tests;
 
 /// <summary><c>dedalus</c> against the real control plane, gateway and runc machines.</summary>
-public sealed class CliRealServerTests(RealServer server) : IClassFixture<RealServer>, IDisposable
+public sealed partial class CliRealServerTests(RealServer server) : IClassFixture<RealServer>, IDisposable
 {
     private readonly CliProgram _cli = CreateCli(server);
 

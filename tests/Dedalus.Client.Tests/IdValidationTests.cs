@@ -12,6 +12,7 @@ namespace Dedalus.Client.Tests;
 public sealed class IdValidationTests
 {
     private const string SessionId = "ss-0123456789abcdef0123456789abcdef01234567";
+    private const string ExecutionId = ExecutionSamples.ExecutionId;
 
     public static TheoryData<string> BadMachineIds =>
     [
@@ -33,7 +34,7 @@ public sealed class IdValidationTests
         await using var api = await AnswerAnythingAsync();
         using var client = api.CreateClient(maxRetries: 0);
 
-        foreach (var (name, call) in Calls(client, machineId, SessionId))
+        foreach (var (name, call) in Calls(client, machineId, SessionId, ExecutionId))
         {
             var error = await Assert.ThrowsAsync<ArgumentException>(call);
             Assert.True(error.ParamName == "machineId", $"{name}: {error.ParamName}");
@@ -50,13 +51,33 @@ public sealed class IdValidationTests
         await using var api = await AnswerAnythingAsync();
         using var client = api.CreateClient(maxRetries: 0);
 
-        var calls = Calls(client, Samples.MachineId, sessionId).Where(c => c.Name.Contains("sessionId", StringComparison.Ordinal)).ToList();
+        var calls = Calls(client, Samples.MachineId, sessionId, ExecutionId).Where(c => c.Name.Contains("sessionId", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, calls.Count); // retrieve and delete
         foreach (var (name, call) in calls)
         {
             var error = await Assert.ThrowsAsync<ArgumentException>(call);
             Assert.True(error.ParamName == "sessionId", $"{name}: {error.ParamName}");
             Assert.Contains("is not an ssh session id: pass a session's session_id, ss-<hex>", error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain('\n', error.Message);
+        }
+
+        Assert.Empty(api.Requests);
+    }
+
+    [Theory]
+    [MemberData(nameof(BadSessionIds))]
+    public async Task A_bad_execution_id_is_an_argument_error_naming_the_format_in_every_method_and_nothing_is_sent(string executionId)
+    {
+        await using var api = await AnswerAnythingAsync();
+        using var client = api.CreateClient(maxRetries: 0);
+
+        var calls = Calls(client, Samples.MachineId, SessionId, executionId).Where(c => c.Name.Contains("executionId", StringComparison.Ordinal)).ToList();
+        Assert.Equal(8, calls.Count); // get, cancel, output, events (page and follow), logs, reauthorize, token
+        foreach (var (name, call) in calls)
+        {
+            var error = await Assert.ThrowsAsync<ArgumentException>(call);
+            Assert.True(error.ParamName == "executionId", $"{name}: {error.ParamName}");
+            Assert.Contains("is not an execution id: pass an execution's execution_id, ex-<hex>", error.Message, StringComparison.Ordinal);
             Assert.DoesNotContain('\n', error.Message);
         }
 
@@ -116,14 +137,14 @@ public sealed class IdValidationTests
     }
 
     /// <summary>
-    /// Every public method of the machines and sessions resources that takes a <c>machineId</c>, called with
-    /// <paramref name="machineId"/> and <paramref name="sessionId"/> and harmless other arguments; an enumeration is
-    /// enumerated. The name lists the id parameters it takes.
+    /// Every public method of the machines, sessions and executions resources that takes a <c>machineId</c>, called with
+    /// <paramref name="machineId"/>, <paramref name="sessionId"/>, <paramref name="executionId"/> and harmless other
+    /// arguments; an enumeration is enumerated. The name lists the id parameters it takes.
     /// </summary>
-    private static List<(string Name, Func<Task> Call)> Calls(DedalusClient client, string machineId, string sessionId)
+    private static List<(string Name, Func<Task> Call)> Calls(DedalusClient client, string machineId, string sessionId, string executionId)
     {
         var calls = new List<(string, Func<Task>)>();
-        foreach (var target in new object[] { client.Machines, client.Machines.Ssh })
+        foreach (var target in new object[] { client.Machines, client.Machines.Ssh, client.Machines.Executions })
         {
             foreach (var method in target.GetType().GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly))
             {
@@ -137,6 +158,8 @@ public sealed class IdValidationTests
                 {
                     "machineId" => machineId,
                     "sessionId" => sessionId,
+                    "executionId" => executionId,
+                    "request" when p.ParameterType == typeof(CreateExecutionRequest) => new CreateExecutionRequest(["true"]),
                     "publicKey" => "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG8ZQqPw9A4TFdVbpgJMyZUh8SzikCLb8SeCni+2eEK2",
                     "request" when p.ParameterType == typeof(UpdateMachineRequest) => new UpdateMachineRequest(Vcpu: 2),
                     _ when p.ParameterType == typeof(CancellationToken) => CancellationToken.None,
@@ -148,7 +171,7 @@ public sealed class IdValidationTests
             }
         }
 
-        Assert.True(calls.Count >= 11, string.Join(", ", calls.Select(c => c.Item1)));
+        Assert.True(calls.Count >= 23, string.Join(", ", calls.Select(c => c.Item1)));
         return calls;
     }
 
@@ -177,6 +200,18 @@ public sealed class IdValidationTests
                 break;
             case IAsyncEnumerable<SshSession> sessions:
                 await foreach (var _ in sessions)
+                {
+                }
+
+                break;
+            case IAsyncEnumerable<Execution> executions:
+                await foreach (var _ in executions)
+                {
+                }
+
+                break;
+            case IAsyncEnumerable<ExecutionEvent> events:
+                await foreach (var _ in events)
                 {
                 }
 

@@ -1,7 +1,7 @@
 namespace Dedalus.Client.Tests;
 
 /// <summary>The SDK against the real control plane, gateway and runc machines.</summary>
-public sealed class RealServerTests(RealServer server) : IClassFixture<RealServer>
+public sealed partial class RealServerTests(RealServer server) : IClassFixture<RealServer>
 {
     [Fact]
     public async Task Every_machine_and_session_call_works_and_lists_page_across_machines()

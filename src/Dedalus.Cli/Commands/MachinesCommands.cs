@@ -5,7 +5,10 @@ using Dedalus.Contracts;
 
 namespace Dedalus.Cli.Commands;
 
-/// <summary><c>dedalus machines create|list|retrieve|update|delete|sleep|wake|watch</c> and <c>dedalus machines ssh ...</c>.</summary>
+/// <summary>
+/// <c>dedalus machines create|list|retrieve|update|delete|sleep|wake|watch</c>, <c>dedalus machines ssh ...</c>,
+/// <c>dedalus machines exec</c> and <c>dedalus machines executions ...</c>.
+/// </summary>
 internal static class MachinesCommands
 {
     public static Command Create(GlobalOptions global)
@@ -20,15 +23,17 @@ internal static class MachinesCommands
         machines.Add(Simple(global, "wake", "Wake a sleeping machine", (c, id, ct) => c.Machines.WakeAsync(id, ct)));
         machines.Add(WatchCommand(global));
         machines.Add(SshSessionsCommands.Create(global));
+        machines.Add(ExecCommand.Create(global));
+        machines.Add(ExecutionsCommands.Create(global));
         return machines;
     }
 
-    internal static Option<string> MachineIdOption()
+    internal static Option<string> MachineIdOption(bool required = true)
     {
         var option = new Option<string>("--machine-id")
         {
             Description = "Machine id (dm-<uuid> or the bare uuid, as `dedalus machines list` shows)",
-            Required = true,
+            Required = required,
         };
         option.Validators.Add(result =>
         {

@@ -17,9 +17,10 @@ internal sealed class ProgressLine : IProgress<SshSession>, IDisposable
     private bool _drawn;
     private bool _disposed;
 
-    private ProgressLine(string machineId, bool enabled)
+    private ProgressLine(string machineId, bool enabled, string? verb = null)
     {
         _machineId = machineId;
+        _verb = verb ?? _verb;
         if (enabled)
         {
             _timer = new Timer(_ => Draw(), null, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(100));
@@ -27,6 +28,9 @@ internal sealed class ProgressLine : IProgress<SshSession>, IDisposable
     }
 
     public static ProgressLine Start(string machineId) => new(machineId, !Console.IsErrorRedirected);
+
+    /// <summary>A line that says <paramref name="verb"/> (<c>waking</c>) until disposed.</summary>
+    public static ProgressLine Start(string machineId, string verb) => new(machineId, !Console.IsErrorRedirected, verb);
 
     public void Report(SshSession value)
     {

@@ -61,6 +61,45 @@ internal sealed class ApiRequester
     public Task<HttpResponseMessage> OpenStreamAsync(string path, string? lastEventId, CancellationToken cancellationToken) =>
         SendWithRetriesAsync(HttpMethod.Get, path, null, lastEventId, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
 
+    /// <summary>
+    /// Opens a streaming GET outside the API (the log-read service named by a log token's <c>base_url</c>): the one
+    /// bearer token given is the only credential sent, never the API key, the org or an idempotency key. One attempt;
+    /// an error answer becomes the typed exception. The caller disposes the response.
+    /// </summary>
+    public async Task<HttpResponseMessage> OpenBearerStreamAsync(Uri uri, string bearerToken, string accept, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Dedalus-CSharp", Version));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
+        using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attemptCts.CancelAfter(_options.Timeout);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, attemptCts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new DedalusConnectionException($"GET {uri.GetLeftPart(UriPartial.Path)} timed out after {_options.Timeout.TotalSeconds:0.#} s", isTimeout: true, e);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new DedalusConnectionException($"cannot reach {uri.GetLeftPart(UriPartial.Authority)} ({e.Message}): the log-read service named by the token's base_url", isTimeout: false, e);
+        }
+
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
+        using (response)
+        {
+            var envelope = await ReadErrorAsync(response, attemptCts.Token).ConfigureAwait(false);
+            throw ErrorMapper.ToException(response.StatusCode, envelope);
+        }
+    }
+
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         try
