@@ -68,6 +68,7 @@ public sealed class MachineExecutionTests(MachineRuntimeFixture fixture) : IClas
 
         Assert.Contains("/no/such/dir", error.Message, StringComparison.Ordinal);
         Assert.Contains("could not start", error.Message, StringComparison.Ordinal);
+        Assert.Contains("the working directory /no/such/dir does not exist", error.Message, StringComparison.Ordinal);
         Assert.Empty(ExecutionGroups(id));
     }
 

@@ -302,7 +302,7 @@ public sealed partial class RuncMachineRuntime
         {
             var text = line[at..];
             var end = text.IndexOf("failed: ", StringComparison.Ordinal);
-            return end > 0 ? $"the working directory {text[(chdir.Length + 1)..].Split(' ')[0].Trim('(', ')')} does not exist or is not a directory ({text[(end + 8)..].TrimEnd('"', ' ')})" : text;
+            return end > 0 ? $"the working directory {text[(chdir.Length + 1)..].Split(' ')[0].Replace("\\", "", StringComparison.Ordinal).Trim('(', ')', '"')} does not exist or is not a directory ({text[(end + 8)..].TrimEnd('"', ' ')})" : text;
         }
 
         return line;
