@@ -255,27 +255,6 @@ public sealed class CliExecTests : IDisposable
     }
 
     [Theory]
-    [InlineData("'nonsense' is not a machine id", "machines", "exec", "nonsense", "--", "true")]
-    [InlineData("missing command: put it after --", "machines", "exec", Samples.MachineId, "--")]
-    [InlineData("unknown option '--cdw'", "machines", "exec", Samples.MachineId, "--cdw", "/tmp", "--", "true")]
-    [InlineData("--timeout 25h is out of range", "machines", "exec", Samples.MachineId, "--timeout", "25h", "--", "true")]
-    [InlineData("--env 'A-B=1': a variable name", "machines", "exec", Samples.MachineId, "--env", "A-B=1", "--", "true")]
-    [InlineData("'..' is not an execution id", "machines", "executions", "cancel", "--machine-id", Samples.MachineId, "--execution-id", "..")]
-    [InlineData("missing --execution-id", "machines", "executions", "output", "--machine-id", Samples.MachineId)]
-    public async Task Exec_mistakes_are_usage_errors_on_one_line_before_any_request(string expected, params string[] arguments)
-    {
-        // An address nothing listens on: a request would exit 15, not 2.
-        _cli.Environment["DEDALUS_BASE_URL"] = $"http://127.0.0.1:{Dedalus.Testing.FreePort.Next()}";
-        _cli.Environment["DEDALUS_API_KEY"] = "k";
-
-        var result = await _cli.RunAsync(arguments);
-
-        Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Empty(result.StandardOutput);
-        CliErrorTests.AssertOneLine(result.StandardError, expected);
-    }
-
-    [Theory]
     [InlineData("machines", "exec")]
     [InlineData("machines", "executions", "list")]
     public async Task Help_shows_examples(params string[] command)

@@ -64,6 +64,13 @@ public sealed class CliUsabilityTests(FakeMachinesFixture fixture) : IClassFixtu
     [InlineData("dedalus: --wait-timeout must be a number, not 'soon'", "ssh", Samples.MachineId, "--wait-timeout", "soon")]
     [InlineData("dedalus: --vcpu must be a number, not 'lots'", "machines", "create", "--vcpu", "lots", "--memory-mib", "1024", "--storage-gib", "2")]
     [InlineData("dedalus: nothing to change: pass --vcpu, --memory-mib, --storage-gib or --autosleep", "machines", "update", "--machine-id", Samples.MachineId)]
+    [InlineData("'nonsense' is not a machine id", "machines", "exec", "nonsense", "--", "true")]
+    [InlineData("missing command: put it after --", "machines", "exec", Samples.MachineId, "--")]
+    [InlineData("unknown option '--cdw'", "machines", "exec", Samples.MachineId, "--cdw", "/tmp", "--", "true")]
+    [InlineData("--timeout 25h is out of range", "machines", "exec", Samples.MachineId, "--timeout", "25h", "--", "true")]
+    [InlineData("--env 'A-B=1': a variable name", "machines", "exec", Samples.MachineId, "--env", "A-B=1", "--", "true")]
+    [InlineData("'..' is not an execution id", "machines", "executions", "cancel", "--machine-id", Samples.MachineId, "--execution-id", "..")]
+    [InlineData("missing --execution-id", "machines", "executions", "output", "--machine-id", Samples.MachineId)]
     public async Task Mistakes_are_usage_errors_on_one_line_before_any_request(string expected, params string[] arguments)
     {
         // An address nothing listens on: a request would exit 15, not 2.

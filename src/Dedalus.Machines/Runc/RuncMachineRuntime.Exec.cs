@@ -19,16 +19,7 @@ public sealed partial class RuncMachineRuntime
             throw new ArgumentException("an exec needs at least the program", nameof(request));
         }
 
-        var paths = PathsOf(machineId);
-        if (!File.Exists(paths.Record))
-        {
-            throw new MachineNotFoundException(machineId, innerException: null);
-        }
-
-        if (!File.Exists(Path.Combine(_options.RuncRoot, machineId, "state.json")))
-        {
-            throw new MachineNotRunningException(machineId, innerException: null);
-        }
+        var paths = RunningMachinePaths(machineId);
 
         var user = await ResolveUserAsync(machineId, request.User, cancellationToken).ConfigureAwait(false);
         var name = Guid.NewGuid().ToString("N");
@@ -51,6 +42,29 @@ public sealed partial class RuncMachineRuntime
                 [$"HOME={user.Home}", $"USER={user.Name}", $"LOGNAME={user.Name}", $"SHELL={user.Shell}"]);
         }
 
+        var startInfo = ExecStartInfo(machineId, specFile, pidFile);
+
+        RuncLog.MachineExec(_logger, machineId, user.Name, request.Arguments[0]);
+        return RuncMachineProcess.Start(startInfo, specFile, pidFile);
+    }
+
+    /// <summary>The machine's paths, once it is known to be provisioned and running.</summary>
+    private MachinePaths RunningMachinePaths(string machineId)
+    {
+        var paths = PathsOf(machineId);
+        if (!File.Exists(paths.Record))
+        {
+            throw new MachineNotFoundException(machineId, innerException: null);
+        }
+
+        return File.Exists(Path.Combine(_options.RuncRoot, machineId, "state.json"))
+            ? paths
+            : throw new MachineNotRunningException(machineId, innerException: null);
+    }
+
+    /// <summary><c>runc exec --process SPEC --pid-file PID</c> with the three standard streams piped (runc passes them through).</summary>
+    private ProcessStartInfo ExecStartInfo(string machineId, string specFile, string pidFile)
+    {
         var startInfo = new ProcessStartInfo(_options.RuncPath)
         {
             RedirectStandardInput = true,
@@ -63,8 +77,7 @@ public sealed partial class RuncMachineRuntime
             startInfo.ArgumentList.Add(argument);
         }
 
-        RuncLog.MachineExec(_logger, machineId, user.Name, request.Arguments[0]);
-        return RuncMachineProcess.Start(startInfo, specFile, pidFile);
+        return startInfo;
     }
 
     private async Task<ExecUser> ResolveUserAsync(string machineId, string user, CancellationToken cancellationToken)

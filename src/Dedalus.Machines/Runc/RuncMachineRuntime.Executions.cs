@@ -62,16 +62,7 @@ public sealed partial class RuncMachineRuntime
             throw new ArgumentException("an execution needs at least the program", nameof(request));
         }
 
-        var paths = PathsOf(machineId);
-        if (!File.Exists(paths.Record))
-        {
-            throw new MachineNotFoundException(machineId, innerException: null);
-        }
-
-        if (!File.Exists(Path.Combine(_options.RuncRoot, machineId, "state.json")))
-        {
-            throw new MachineNotRunningException(machineId, innerException: null);
-        }
+        var paths = RunningMachinePaths(machineId);
 
         var group = GroupOf(machineId, request.Name);
         var user = await ResolveUserAsync(machineId, request.User, cancellationToken).ConfigureAwait(false);
@@ -101,17 +92,7 @@ public sealed partial class RuncMachineRuntime
             throw new MachineRuntimeException(machineId, $"could not make the execution's group: {e.Message}", e);
         }
 
-        var startInfo = new ProcessStartInfo(_options.RuncPath)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in (string[])[.. _runc.GlobalArguments, "exec", "--process", specFile, "--pid-file", pidFile, machineId])
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
+        var startInfo = ExecStartInfo(machineId, specFile, pidFile);
 
         RuncLog.MachineExec(_logger, machineId, user.Name, request.Arguments[0]);
         var runc = new Process { StartInfo = startInfo };

@@ -127,7 +127,7 @@ public sealed class ExecutionService(
         while (true)
         {
             // The status is read before the events: when it is final, its last events were committed with it.
-            var change = feed.NextChangeAsync(execution.Id);
+            var change = feed.NextChangeAsync(execution.Id, CancellationToken.None);
             var current = await store.GetExecutionAsync(execution.Id, cancellationToken).ConfigureAwait(false) ?? execution;
             var events = await store.ListExecutionEventsAsync(execution.Seq, after, limit + 1, cancellationToken).ConfigureAwait(false);
             if (events.Count > limit)
