@@ -16,6 +16,7 @@ namespace Dedalus.Contracts;
 [JsonSerializable(typeof(UpdateMachineRequest))]
 [JsonSerializable(typeof(Machine))]
 [JsonSerializable(typeof(MachineList))]
+[JsonSerializable(typeof(AutoresizingSettings))]
 [JsonSerializable(typeof(CreateSshSessionRequest))]
 [JsonSerializable(typeof(SshSession))]
 [JsonSerializable(typeof(SshSessionList))]

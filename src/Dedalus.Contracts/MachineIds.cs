@@ -3,8 +3,9 @@ using System.Diagnostics.CodeAnalysis;
 namespace Dedalus.Contracts;
 
 /// <summary>
-/// Machine ids: <c>dm-&lt;lowercase uuid&gt;</c>. Paths and user input may also carry the bare uuid, in any case.
-/// The one parser the server, the SDK and the CLI share.
+/// Machine ids. Responses carry the bare lowercase uuid (the current contract); paths and user input may carry it
+/// with the <c>dm-</c> prefix of older clients, in any case. Inside the server (store, runtime, logs) the canonical form
+/// is <c>dm-&lt;lowercase uuid&gt;</c>. The one parser the server, the SDK and the CLI share.
 /// </summary>
 public static class MachineIds
 {
@@ -15,6 +16,12 @@ public static class MachineIds
     /// <param name="uuid">The machine's uuid.</param>
     /// <returns>The canonical machine id.</returns>
     public static string Format(Guid uuid) => Prefix + uuid.ToString("D");
+
+    /// <summary>The form responses carry: the bare lowercase uuid of a canonical <c>dm-&lt;uuid&gt;</c> id.</summary>
+    /// <param name="machineId">A canonical machine id.</param>
+    /// <returns>The id without its <c>dm-</c> prefix.</returns>
+    public static string Wire(string machineId) =>
+        machineId.StartsWith(Prefix, StringComparison.Ordinal) ? machineId[Prefix.Length..] : machineId;
 
     /// <summary>
     /// Parses <c>dm-&lt;uuid&gt;</c> or a bare uuid (hyphenated, 36 characters, any case) into the canonical form.
@@ -39,5 +46,42 @@ public static class MachineIds
 
         machineId = Format(parsed);
         return true;
+    }
+}
+
+/// <summary>
+/// Machine names: optional, unique in an organization, usable in paths and in the CLI wherever a machine id goes.
+/// 1 to 63 characters, no control characters, no <c>/</c>, no white space at either end, and never something that
+/// reads as a machine id (so a path segment is an id or a name, never both).
+/// </summary>
+public static class MachineNames
+{
+    /// <summary>The longest name.</summary>
+    public const int MaxLength = 63;
+
+    /// <summary>Why <paramref name="name"/> is not a valid machine name, or <see langword="null"/> when it is.</summary>
+    /// <param name="name">The proposed name.</param>
+    /// <returns>A sentence naming the problem, or null.</returns>
+    public static string? Problem(string name)
+    {
+        if (name.Length is 0 or > MaxLength)
+        {
+            return $"must be 1 to {MaxLength} characters";
+        }
+
+        if (char.IsWhiteSpace(name[0]) || char.IsWhiteSpace(name[^1]))
+        {
+            return "must not start or end with white space";
+        }
+
+        foreach (var c in name)
+        {
+            if (char.IsControl(c) || c == '/')
+            {
+                return "must not contain control characters or '/'";
+            }
+        }
+
+        return MachineIds.TryParse(name, out _) ? "must not look like a machine id" : null;
     }
 }

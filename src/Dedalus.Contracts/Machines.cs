@@ -1,18 +1,22 @@
 namespace Dedalus.Contracts;
 
-/// <summary>Body of <c>POST /v1/machines</c>. <c>vcpu</c>, <c>memory_mib</c> and <c>storage_gib</c> are required.</summary>
+/// <summary>Body of <c>POST /v1/machines</c>. Every field is optional: 1 vCPU, 4096 MiB, 10 GiB, <c>300s</c>, no name.</summary>
 /// <param name="Vcpu">Virtual CPUs, in quarter steps (0.25, 0.5, 1, 2, ...).</param>
 /// <param name="MemoryMib">Memory limit in MiB.</param>
 /// <param name="StorageGib">Size of the persistent <c>/home/machine</c> volume in GiB.</param>
 /// <param name="Autosleep">Idle time before the machine sleeps: <c>30s</c>, <c>15m</c>, <c>2h</c>, <c>1w3d</c>, raw seconds, or <c>never</c>.</param>
-public sealed record CreateMachineRequest(double? Vcpu, long? MemoryMib, long? StorageGib, string? Autosleep = null);
+/// <param name="Name">A name unique in the organization, usable in paths instead of the id; see <see cref="MachineNames"/>.</param>
+public sealed record CreateMachineRequest(
+    double? Vcpu = null, long? MemoryMib = null, long? StorageGib = null, string? Autosleep = null, string? Name = null);
 
 /// <summary>Body of <c>PATCH /v1/machines/{id}</c>. Every field is optional; storage only grows.</summary>
 /// <param name="Vcpu">New virtual CPU count.</param>
 /// <param name="MemoryMib">New memory limit in MiB.</param>
 /// <param name="StorageGib">New storage size in GiB (must not shrink).</param>
 /// <param name="Autosleep">New idle time before sleep, same grammar as on create.</param>
-public sealed record UpdateMachineRequest(double? Vcpu = null, long? MemoryMib = null, long? StorageGib = null, string? Autosleep = null);
+/// <param name="Name">New name; the empty string removes it.</param>
+public sealed record UpdateMachineRequest(
+    double? Vcpu = null, long? MemoryMib = null, long? StorageGib = null, string? Autosleep = null, string? Name = null);
 
 /// <summary>The life-cycle status of a machine, as nested in every machine payload.</summary>
 /// <param name="Phase">Observed phase; see <see cref="MachinePhases"/>.</param>
@@ -22,6 +26,11 @@ public sealed record UpdateMachineRequest(double? Vcpu = null, long? MemoryMib =
 /// <param name="LastTransitionAt">When the phase last changed.</param>
 /// <param name="LastProgressAt">When the reconciler last made progress on this machine.</param>
 /// <param name="LastError">The last error, if any.</param>
+/// <param name="MemoryConfiguredMib">The accepted RAM maximum in MiB: <c>memory_mib</c> plus completed automatic increases.</param>
+/// <param name="MemoryAssignedMib">The limit the running machine has now, as last read from the runtime; absent when not running.</param>
+/// <param name="MemoryTargetMib">The limit being applied: a pending automatic increase, else the configured maximum.</param>
+/// <param name="MemoryResizeState">See <see cref="MemoryResizeStates"/>.</param>
+/// <param name="MemoryLastAutoresizedAt">The latest completed automatic increase.</param>
 public sealed record LifecycleStatus(
     string Phase,
     string Reason,
@@ -29,13 +38,33 @@ public sealed record LifecycleStatus(
     string Revision,
     DateTimeOffset LastTransitionAt,
     DateTimeOffset LastProgressAt,
-    string? LastError = null);
+    string? LastError = null,
+    long MemoryConfiguredMib = 0,
+    long? MemoryAssignedMib = null,
+    long? MemoryTargetMib = null,
+    string? MemoryResizeState = null,
+    DateTimeOffset? MemoryLastAutoresizedAt = null);
+
+/// <summary>Values of <see cref="LifecycleStatus.MemoryResizeState"/>.</summary>
+public static class MemoryResizeStates
+{
+    /// <summary>The running limit is the target.</summary>
+    public const string Stable = "stable";
+    /// <summary>An increase could not be applied; <c>last_error</c> says why.</summary>
+    public const string Error = "error";
+    /// <summary>The machine needs more memory than its autoresizing ceiling allows.</summary>
+    public const string PendingCapacity = "pending_capacity";
+}
+
+/// <summary>Body and answer of <c>GET/PUT /v1/machines/{id}/autoresizing</c> and <c>/v1/organization/autoresizing</c>.</summary>
+/// <param name="Enabled">Whether memory grows automatically when a machine nears its limit.</param>
+public sealed record AutoresizingSettings(bool? Enabled);
 
 /// <summary>
 /// A machine as returned by every machine endpoint. Carries both the flat <c>phase</c> (older clients)
 /// and the nested <c>status</c> object (newer clients).
 /// </summary>
-/// <param name="MachineId">The machine id, <c>dm-&lt;uuid&gt;</c>.</param>
+/// <param name="MachineId">The machine id: a bare lowercase uuid (paths also take <c>dm-&lt;uuid&gt;</c> and the name).</param>
 /// <param name="Vcpu">Virtual CPUs.</param>
 /// <param name="MemoryMib">Memory limit in MiB.</param>
 /// <param name="StorageGib">Persistent storage in GiB.</param>
@@ -44,6 +73,7 @@ public sealed record LifecycleStatus(
 /// <param name="Phase">Observed phase (same as <c>status.phase</c>).</param>
 /// <param name="Status">Detailed life-cycle status.</param>
 /// <param name="CreatedAt">When the machine was created.</param>
+/// <param name="Name">The machine's name, when it has one.</param>
 public sealed record Machine(
     string MachineId,
     double Vcpu,
@@ -53,7 +83,8 @@ public sealed record Machine(
     string DesiredState,
     string Phase,
     LifecycleStatus Status,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    string? Name = null);
 
 /// <summary>One page of machines.</summary>
 /// <param name="Items">The machines on this page.</param>
