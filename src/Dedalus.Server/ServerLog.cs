@@ -110,4 +110,13 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 1803, Level = LogLevel.Debug, Message = "Executions: {Deleted} expired deleted")]
     public static partial void ExecutionsPruned(ILogger logger, int deleted);
+
+    [LoggerMessage(EventId = 1900, Level = LogLevel.Information, Message = "Machine {MachineId}: memory autoresized from {FromMib} MiB to {ToMib} MiB (ceiling {CeilingMib} MiB)")]
+    public static partial void MemoryAutoresized(ILogger logger, string machineId, long fromMib, long toMib, long ceilingMib);
+
+    [LoggerMessage(EventId = 1901, Level = LogLevel.Warning, Message = "Machine {MachineId}: memory autoresizing failed")]
+    public static partial void AutoresizeMachineFailed(ILogger logger, string machineId, Exception exception);
+
+    [LoggerMessage(EventId = 1902, Level = LogLevel.Error, Message = "Memory autoresizing pass failed")]
+    public static partial void AutoresizeFailed(ILogger logger, Exception exception);
 }

@@ -35,7 +35,7 @@ public sealed class GatewayWiringTests : ServerTestBase
         Assert.Contains("dedalus-gateway", Encoding.ASCII.GetString(buffer, 0, read), StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, full.Status);
         Assert.Equal(ErrorCodes.DependencyUnavailable, full.Error().ErrorCode);
-        Assert.Equal(_port, (await Server.Service<IStore>().GetMachineAsync(machine.MachineId))!.GatewayPort);
+        Assert.Equal(_port, (await Server.Service<IStore>().GetMachineAsync(machine.StoreId()))!.GatewayPort);
     }
 
     [Fact]
@@ -71,14 +71,14 @@ public sealed class GatewayWiringTests : ServerTestBase
         var backend = Server.Service<GatewayBackend>();
         var machine = await Api.CreateRunningMachineAsync();
         var store = Server.Service<IStore>();
-        var before = (await store.GetMachineAsync(machine.MachineId))!.LastActivityAt;
+        var before = (await store.GetMachineAsync(machine.StoreId()))!.LastActivityAt;
         var ended = DateTimeOffset.UtcNow.AddSeconds(5);
 
         await backend.RecordConnectionAsync(
             new GatewayConnectionRecord(1, machine.MachineId, "ss-00", 42, "127.0.0.1:5555", ended.AddSeconds(-3), ended, 100, 200, GatewayConnectionEnd.ClientClosed, null, []),
             CancellationToken.None);
 
-        var after = (await store.GetMachineAsync(machine.MachineId))!.LastActivityAt;
+        var after = (await store.GetMachineAsync(machine.StoreId()))!.LastActivityAt;
         Assert.True(after > before);
         Assert.Equal(ended.ToUnixTimeMilliseconds(), after.ToUnixTimeMilliseconds());
     }

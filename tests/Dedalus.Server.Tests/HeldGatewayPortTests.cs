@@ -220,7 +220,7 @@ public sealed class HeldGatewayPortTests : IAsyncLifetime
 
         Assert.Equal("running", machine.Status.Reason);
         Assert.Null(machine.Status.LastError);
-        Assert.Equal(_low + 1, (await Server.Service<IStore>().GetMachineAsync(machine.MachineId))!.GatewayPort);
+        Assert.Equal(_low + 1, (await Server.Service<IStore>().GetMachineAsync(machine.StoreId()))!.GatewayPort);
         Assert.Equal(SshSessionStatuses.Ready, session.Status);
         Assert.Equal(_low + 1, session.Connection!.Port);
         Assert.Contains("dedalus-gateway", await GatewayGreetingAsync(_low + 1), StringComparison.Ordinal);

@@ -215,9 +215,9 @@ public sealed class HostIdentityTests : ServerTestBase
         var againTrust = (await Api.OpenSessionAsync(first.MachineId)).Session().Connection!.HostTrust!;
         var secondTrust = (await Api.OpenSessionAsync(second.MachineId)).Session().Connection!.HostTrust!;
 
-        Assert.Equal(authority.MachineHostCaPublicKey(first.MachineId), firstTrust.PublicKey);
+        Assert.Equal(authority.MachineHostCaPublicKey(first.StoreId()), firstTrust.PublicKey);
         Assert.Equal(firstTrust.PublicKey, againTrust.PublicKey);
-        Assert.Equal(authority.MachineHostCaPublicKey(second.MachineId), secondTrust.PublicKey);
+        Assert.Equal(authority.MachineHostCaPublicKey(second.StoreId()), secondTrust.PublicKey);
         Assert.NotEqual(SshPublicKey.Parse(firstTrust.PublicKey), SshPublicKey.Parse(secondTrust.PublicKey));
         Assert.Equal(firstTrust.HostPattern, secondTrust.HostPattern);
         var installed = SshCertificate.Parse(Server.Runtime.HostIdentities(first.MachineId)[^1].Material.HostCertificate);

@@ -97,7 +97,7 @@ public sealed class IdempotencyTests : ServerTestBase
         var good = await Api.PostAsync("/v1/machines", Body, Key("create-4"));
 
         Assert.Equal(HttpStatusCode.BadRequest, bad.Status);
-        Assert.Equal(HttpStatusCode.Accepted, good.Status);
+        Assert.Equal(HttpStatusCode.OK, good.Status);
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public sealed class IdempotencyTests : ServerTestBase
         var mine = await Api.PostAsync("/v1/machines", Body, Key("shared-key"));
         var theirs = await other.PostAsync("/v1/machines", Body, Key("shared-key"));
 
-        Assert.Equal(HttpStatusCode.Accepted, theirs.Status);
+        Assert.Equal(HttpStatusCode.OK, theirs.Status);
         Assert.NotEqual(mine.Machine().MachineId, theirs.Machine().MachineId);
         Assert.Single((await other.GetAsync("/v1/machines")).MachineList().Items);
     }
@@ -127,14 +127,14 @@ public sealed class IdempotencyTests : ServerTestBase
 
         Assert.Equal(first.Session().SessionId, second.Session().SessionId);
         Assert.Single((await Api.GetAsync($"/v1/machines/{machine.MachineId}/ssh")).SessionList().Items);
-        Assert.Equal(HttpStatusCode.Accepted, sleep2.Status);
+        Assert.Equal(HttpStatusCode.OK, sleep2.Status);
         Assert.Equal(sleep1.ETag, sleep2.ETag);
     }
 
     /// <summary>The first create was accepted, the second replayed its body and said so, and only one machine exists.</summary>
     private async Task AssertReplayedCreateAsync(Response first, Response replay)
     {
-        Assert.Equal(HttpStatusCode.Accepted, first.Status);
+        Assert.Equal(HttpStatusCode.OK, first.Status);
         Assert.Equal(first.Body, replay.Body);
         Assert.Equal("true", replay.Headers.GetValues(IdempotencyMiddleware.ReplayedHeader).Single());
         Assert.Single((await Api.GetAsync("/v1/machines")).MachineList().Items);

@@ -11,7 +11,7 @@ public sealed class MachinesApiTests : ServerTestBase
     {
         var response = await Api.PostAsync("/v1/machines", """{"vcpu":0.5,"memory_mib":512,"storage_gib":2,"autosleep":"15m"}""");
 
-        Assert.Equal(HttpStatusCode.Accepted, response.Status);
+        Assert.Equal(HttpStatusCode.OK, response.Status);
         var machine = response.Machine();
         Assert.Matches("^dm-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", machine.MachineId);
         Assert.Equal(0.5, machine.Vcpu);
@@ -98,7 +98,7 @@ public sealed class MachinesApiTests : ServerTestBase
         var machine = await Api.CreateRunningMachineAsync();
 
         var sleep = await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
-        Assert.Equal(HttpStatusCode.Accepted, sleep.Status);
+        Assert.Equal(HttpStatusCode.OK, sleep.Status);
         Assert.Equal(DesiredStates.Sleeping, sleep.Machine().DesiredState);
 
         var asleep = await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
@@ -116,7 +116,7 @@ public sealed class MachinesApiTests : ServerTestBase
         await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
 
         var wake = await Api.PostAsync($"/v1/machines/{machine.MachineId}/wake", null);
-        Assert.Equal(HttpStatusCode.Accepted, wake.Status);
+        Assert.Equal(HttpStatusCode.OK, wake.Status);
         await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Running);
 
         var again = await Api.PostAsync($"/v1/machines/{machine.MachineId}/wake", null);
@@ -150,7 +150,7 @@ public sealed class MachinesApiTests : ServerTestBase
 
         var response = await Api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"vcpu":2,"memory_mib":2048,"storage_gib":20}""", new Dictionary<string, string> { ["If-Match"] = ifMatch });
 
-        Assert.Equal(HttpStatusCode.Accepted, response.Status);
+        Assert.Equal(HttpStatusCode.OK, response.Status);
         var patched = response.Machine();
         Assert.Equal(2, patched.Vcpu);
         Assert.Equal(2048, patched.MemoryMib);
@@ -188,7 +188,7 @@ public sealed class MachinesApiTests : ServerTestBase
         var machine = await Api.CreateRunningMachineAsync();
 
         var delete = await Api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}");
-        Assert.Equal(HttpStatusCode.Accepted, delete.Status);
+        Assert.Equal(HttpStatusCode.OK, delete.Status);
         Assert.Equal(DesiredStates.Destroyed, delete.Machine().DesiredState);
         await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Destroyed);
         Assert.Null(Server.Runtime.GetSpec(machine.MachineId));
@@ -231,8 +231,8 @@ public sealed class MachinesApiTests : ServerTestBase
         var first = await Api.CreateMachineAsync();
         var second = await Api.CreateMachineAsync();
 
-        var a = await store.GetMachineAsync(first.MachineId);
-        var b = await store.GetMachineAsync(second.MachineId);
+        var a = await store.GetMachineAsync(first.StoreId());
+        var b = await store.GetMachineAsync(second.StoreId());
 
         Assert.InRange(a!.GatewayPort, 2200, 2299);
         Assert.InRange(b!.GatewayPort, 2200, 2299);

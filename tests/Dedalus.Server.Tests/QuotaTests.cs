@@ -39,7 +39,7 @@ public sealed class QuotaTests : IDisposable
         // A destroyed machine stops counting: the org's next create passes.
         await api.SendAsync(HttpMethod.Delete, $"/v1/machines/{first.MachineId}");
         await api.WaitForPhaseAsync(first.MachineId, MachinePhases.Destroyed);
-        Assert.Equal(HttpStatusCode.Accepted, (await api.PostAsync("/v1/machines", body)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await api.PostAsync("/v1/machines", body)).Status);
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class QuotaTests : IDisposable
 
         release.SetResult();
         await api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Destroyed);
-        Assert.Equal(HttpStatusCode.Accepted, (await api.PostAsync("/v1/machines", SmallMachine)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await api.PostAsync("/v1/machines", SmallMachine)).Status);
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public sealed class QuotaTests : IDisposable
         var created = await api.PostAsync("/v1/machines", SmallMachine, key);
         var replayed = await api.PostAsync("/v1/machines", SmallMachine, key);
 
-        Assert.True(created.Status == HttpStatusCode.Accepted, created.ToString());
+        Assert.True(created.Status == HttpStatusCode.OK, created.ToString());
         Assert.Equal("true", replayed.Headers.GetValues("Idempotent-Replayed").Single());
         Assert.Equal(created.Machine().MachineId, replayed.Machine().MachineId);
     }
@@ -116,8 +116,8 @@ public sealed class QuotaTests : IDisposable
         Assert.Equal((1.0, 10L, before.Status.Revision), (after.Vcpu, after.StorageGib, after.Status.Revision));
 
         // Up to the limit passes, and lowering never asks the quota.
-        Assert.Equal(HttpStatusCode.Accepted, (await api.SendAsync(HttpMethod.Patch, path, """{"vcpu":1.5,"storage_gib":15}""")).Status);
-        Assert.Equal(HttpStatusCode.Accepted, (await api.SendAsync(HttpMethod.Patch, path, """{"vcpu":0.25,"memory_mib":2048}""")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await api.SendAsync(HttpMethod.Patch, path, """{"vcpu":1.5,"storage_gib":15}""")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await api.SendAsync(HttpMethod.Patch, path, """{"vcpu":0.25,"memory_mib":2048}""")).Status);
     }
 
     [Fact]
@@ -150,8 +150,8 @@ public sealed class QuotaTests : IDisposable
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => api.PostAsync("/v1/machines", SmallMachine)));
 
-        Assert.Equal(5, answers.Count(a => a.Status == HttpStatusCode.Accepted));
-        Assert.All(answers.Where(a => a.Status != HttpStatusCode.Accepted), a => AssertRefused(a, HttpStatusCode.Conflict, "machines", "5", "5", "1"));
+        Assert.Equal(5, answers.Count(a => a.Status == HttpStatusCode.OK));
+        Assert.All(answers.Where(a => a.Status != HttpStatusCode.OK), a => AssertRefused(a, HttpStatusCode.Conflict, "machines", "5", "5", "1"));
         Assert.Equal(5, (await api.GetAsync("/v1/machines")).MachineList().Items.Count);
     }
 
@@ -203,7 +203,7 @@ public sealed class QuotaTests : IDisposable
         var created = await second.PostAsync("/v1/machines", SmallMachine);
 
         AssertRefused(refused, HttpStatusCode.Conflict, "machines", "1", "1", "1");
-        Assert.Equal(HttpStatusCode.Accepted, created.Status);
+        Assert.Equal(HttpStatusCode.OK, created.Status);
         Assert.Contains(server.Logs.Lines, l => l.Contains("[1602] Default org quotas: machines 10% (1)", StringComparison.Ordinal));
     }
 

@@ -59,7 +59,7 @@ public sealed class RobustnessTests : ServerTestBase
         var again = await Api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}");
         var destroyed = await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Destroyed);
 
-        Assert.Equal(HttpStatusCode.Accepted, again.Status);
+        Assert.Equal(HttpStatusCode.OK, again.Status);
         Assert.Equal(MachinePhases.Destroyed, destroyed.Phase);
         Assert.Null(Server.Runtime.GetSpec(machine.MachineId));
     }
@@ -126,8 +126,8 @@ public sealed class RobustnessTests : ServerTestBase
 
         var next = await Api.CreateMachineAsync();
 
-        var doomedPort = (await store.GetMachineAsync(doomed.MachineId))!.GatewayPort;
-        Assert.NotEqual(doomedPort, (await store.GetMachineAsync(next.MachineId))!.GatewayPort);
+        var doomedPort = (await store.GetMachineAsync(doomed.StoreId()))!.GatewayPort;
+        Assert.NotEqual(doomedPort, (await store.GetMachineAsync(next.StoreId()))!.GatewayPort);
     }
 
     [Fact]

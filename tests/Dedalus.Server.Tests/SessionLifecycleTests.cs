@@ -16,7 +16,7 @@ public sealed class SessionLifecycleTests : ServerTestBase
     public async Task Reading_a_waiting_session_of_a_running_machine_writes_nothing_and_the_next_reconciler_pass_makes_it_ready()
     {
         var machine = await Api.CreateRunningMachineAsync();
-        var stored = await Store.GetMachineAsync(machine.MachineId);
+        var stored = await Store.GetMachineAsync(machine.StoreId());
         var waiting = StoredRecords.Session(stored!, SshSessionStatuses.WakeInProgress);
         await Store.InsertSessionAsync(waiting); // as if stored just before the machine's last transition
 
@@ -37,7 +37,7 @@ public sealed class SessionLifecycleTests : ServerTestBase
     public async Task A_session_opened_from_a_stale_read_of_a_machine_destroyed_meanwhile_ends_at_once()
     {
         var machine = await Api.CreateRunningMachineAsync();
-        var stale = (await Store.GetMachineAsync(machine.MachineId))!;
+        var stale = (await Store.GetMachineAsync(machine.StoreId()))!;
         await Api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}");
         await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Destroyed);
 
@@ -55,7 +55,7 @@ public sealed class SessionLifecycleTests : ServerTestBase
         var machine = await Api.CreateRunningMachineAsync();
         await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
         await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
-        var stale = (await Store.GetMachineAsync(machine.MachineId))!;
+        var stale = (await Store.GetMachineAsync(machine.StoreId()))!;
         await Api.PostAsync($"/v1/machines/{machine.MachineId}/wake", null);
         await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Running);
 

@@ -31,7 +31,7 @@ public sealed class SshSessionsTests : ServerTestBase
         Assert.Equal("machine", connection.SshUsername);
         Assert.Equal("cert_authority", connection.HostTrust!.Kind);
         Assert.Equal("gw.test,[gw.test]:*,localhost,[localhost]:*", connection.HostTrust.HostPattern);
-        Assert.Equal(Server.Service<Dedalus.Server.Ssh.SshAuthority>().MachineHostCaPublicKey(machine.MachineId), connection.HostTrust.PublicKey);
+        Assert.Equal(Server.Service<Dedalus.Server.Ssh.SshAuthority>().MachineHostCaPublicKey(machine.StoreId()), connection.HostTrust.PublicKey);
         var masterHostCa = (await File.ReadAllTextAsync(Path.Combine(Data.Path, "ca", "host_ca.pub"))).Trim();
         Assert.NotEqual(masterHostCa.Split(' ')[1], connection.HostTrust.PublicKey.Split(' ')[1]);
 

@@ -114,7 +114,7 @@ public sealed class StatusStreamTests : ServerTestBase
         var release = new TaskCompletionSource();
         Server.Runtime.BeforeResize = (_, ct) => release.Task.WaitAsync(ct);
         var patch = await Api.SendAsync(HttpMethod.Patch, $"/v1/machines/{machine.MachineId}", """{"vcpu":2}""");
-        Assert.Equal(HttpStatusCode.Accepted, patch.Status);
+        Assert.Equal(HttpStatusCode.OK, patch.Status);
 
         var (_, events) = await ReadStreamAsync(machine.MachineId, afterFirstEvent: release.SetResult);
 

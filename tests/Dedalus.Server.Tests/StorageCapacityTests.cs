@@ -39,7 +39,7 @@ public sealed class StorageCapacityTests : IDisposable
         AssertInsufficient(refused, requested: 10, committed: 20, capacity: 25);
         Assert.Contains("20 GiB free plus 5 GiB held by machine images, overcommit 1", refused.Error().Message, StringComparison.Ordinal);
         AssertInsufficient(alsoRefused, requested: 10, committed: 20, capacity: 25);
-        Assert.Equal(HttpStatusCode.Accepted, fits.Status);
+        Assert.Equal(HttpStatusCode.OK, fits.Status);
         AssertInsufficient(grow, requested: 1, committed: 25, capacity: 25);
         Assert.Equal(10, (await first.GetAsync($"/v1/machines/{kept.MachineId}")).Machine().StorageGib);
         Assert.Single((await second.GetAsync("/v1/machines")).MachineList().Items);
@@ -47,7 +47,7 @@ public sealed class StorageCapacityTests : IDisposable
         // Its storage is committed until the machine is destroyed (its image exists until then).
         await first.SendAsync(HttpMethod.Delete, $"/v1/machines/{doomed.MachineId}");
         await first.WaitForPhaseAsync(doomed.MachineId, MachinePhases.Destroyed);
-        Assert.Equal(HttpStatusCode.Accepted, (await second.PostAsync("/v1/machines", Machine(10))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await second.PostAsync("/v1/machines", Machine(10))).Status);
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class StorageCapacityTests : IDisposable
         await api.CreateMachineAsync(Machine(20));
 
         AssertInsufficient(await api.PostAsync("/v1/machines", Machine(6)), requested: 6, committed: 20, capacity: 25);
-        Assert.Equal(HttpStatusCode.Accepted, (await api.PostAsync("/v1/machines", Machine(5))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await api.PostAsync("/v1/machines", Machine(5))).Status);
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class StorageCapacityTests : IDisposable
         var refused = await first.PostAsync("/v1/machines", Machine(1));
 
         QuotaTests.AssertRefused(refused, HttpStatusCode.Conflict, "storage_gib", "20", "20", "1");
-        Assert.Equal(HttpStatusCode.Accepted, (await second.PostAsync("/v1/machines", Machine(20))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await second.PostAsync("/v1/machines", Machine(20))).Status);
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public sealed class StorageCapacityTests : IDisposable
         // Other processes write to the same disk meanwhile: the measure is the disk's, within a margin.
         Assert.InRange(capacity, (long)(expected * 0.8) - 1, (long)(expected * 1.2) + 1);
         AssertInsufficient(refused, requested: 1024, committed: 0, capacity: capacity);
-        Assert.Equal(HttpStatusCode.Accepted, small.Status);
+        Assert.Equal(HttpStatusCode.OK, small.Status);
     }
 
     [Fact]

@@ -48,6 +48,13 @@ public sealed class DomainException : Exception
             ["provided_revision"] = provided.ToString(CultureInfo.InvariantCulture),
         });
 
+    public static DomainException NameTaken(string name, string holderId) =>
+        new(ErrorKind.NameTaken, $"another machine ({MachineIds.Wire(holderId)}) is named '{name}'; pick another name or rename that machine", new Dictionary<string, string>
+        {
+            [ErrorDetailKeys.Field] = "name",
+            ["machine_id"] = MachineIds.Wire(holderId),
+        });
+
     public static DomainException Unavailable(string message) => new(ErrorKind.Unavailable, message);
 
     /// <summary>

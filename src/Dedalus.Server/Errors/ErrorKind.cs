@@ -24,6 +24,9 @@ public enum ErrorKind
     /// <summary>The resource's state does not allow the operation (a destroyed machine cannot wake).</summary>
     InvalidState,
 
+    /// <summary>Another machine of the org has the name asked for.</summary>
+    NameTaken,
+
     /// <summary>The caller's revision (<c>If-Match</c>) is stale.</summary>
     RevisionMismatch,
 

@@ -69,6 +69,7 @@ public static class ServerApp
         app.MapOpenApi("/openapi/v1.json"); // one document: any other name is a route miss, answered in the envelope
         app.MapHealth();
         app.MapMachines();
+        app.MapOrganization();
         app.MapSshSessions();
         app.MapExecutions();
         return app;

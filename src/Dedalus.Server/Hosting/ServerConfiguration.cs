@@ -49,6 +49,14 @@ public static class ServerConfiguration
         new("ExecutionsKeptPerMachine", null, null, "N", "Most finished executions kept per machine (the newest), 1 to 1000000 [default: 1000]"),
         new("ExecutionKillGrace", null, null, "TIMESPAN", "Time between SIGTERM and SIGKILL when an execution times out, 0 to 5 min [default: 00:00:02]"),
         new("ExecutionLogTokenLifetime", null, null, "TIMESPAN", "How long an execution's log read token works, 1 s to 24 h [default: 00:15:00]"),
+        new("DestroyedMachineRetention", null, null, "TIMESPAN",
+            "How long a destroyed machine stays listed (phase destroyed) before it is gone (404), 0 to 30 days [default: 01:00:00]"),
+        new("RebootGrace", null, null, "TIMESPAN", "Time a reboot without force gives the machine's processes between SIGTERM and SIGKILL, 0 to 5 min [default: 00:00:10]"),
+        new("AutoresizeCeilingFactor", null, null, "RATIO",
+            "RAM autoresizing raises a machine's memory up to this many times its memory_mib (never past the largest size), 1 to 16 [default: 2]"),
+        new("AutoresizeInterval", null, null, "TIMESPAN", "How often RAM autoresizing reads running machines' memory use, 50 ms to 1 min [default: 00:00:00.25]"),
+        new("SessionWakeHold", null, null, "TIMESPAN",
+            "How long an SSH session create on a sleeping machine holds its answer while the machine wakes, 0 to 30 s [default: 00:00:02]"),
         .. QuotaCatalog.All.Select(q => new ServerSetting(q.SettingKey, q.Flag, q.Environment, q.PercentOf is null ? "N|unlimited" : "N|P%|unlimited",
             $"Default per-org quota on {QuotaDescription(q)}; `dedalus-server quota set` overrides it per org [default: {q.Default}]")),
         new("StorageOvercommit", "--storage-overcommit", "DEDALUS_STORAGE_OVERCOMMIT", "RATIO",
@@ -148,6 +156,15 @@ public static class ServerConfiguration
                 "a time span from 00:00:00 to 00:05:00"),
             ExecutionLogTokenLifetime = reader.Read("ExecutionLogTokenLifetime", defaults.ExecutionLogTokenLifetime,
                 Within(TryTimeSpan, TimeSpan.FromSeconds(1), TimeSpan.FromHours(24)), "a time span from 00:00:01 to 24:00:00"),
+            DestroyedMachineRetention = reader.Read("DestroyedMachineRetention", defaults.DestroyedMachineRetention,
+                Within(TryTimeSpan, TimeSpan.Zero, TimeSpan.FromDays(30)), "a time span from 00:00:00 to 30.00:00:00"),
+            RebootGrace = reader.Read("RebootGrace", defaults.RebootGrace, Within(TryTimeSpan, TimeSpan.Zero, TimeSpan.FromMinutes(5)),
+                "a time span from 00:00:00 to 00:05:00"),
+            AutoresizeCeilingFactor = reader.Read("AutoresizeCeilingFactor", defaults.AutoresizeCeilingFactor, TryCeilingFactor, "a ratio from 1 to 16, such as 2 or 1.5"),
+            AutoresizeInterval = reader.Read("AutoresizeInterval", defaults.AutoresizeInterval,
+                Within(TryTimeSpan, TimeSpan.FromMilliseconds(50), TimeSpan.FromMinutes(1)), "a time span from 00:00:00.05 to 00:01:00"),
+            SessionWakeHold = reader.Read("SessionWakeHold", defaults.SessionWakeHold, Within(TryTimeSpan, TimeSpan.Zero, TimeSpan.FromSeconds(30)),
+                "a time span from 00:00:00 to 00:00:30"),
             StorageOvercommit = reader.Read("StorageOvercommit", defaults.StorageOvercommit, TryOvercommit, "a ratio from 0.01 to 100, such as 1 or 1.5"),
         };
 
@@ -251,6 +268,9 @@ public static class ServerConfiguration
 
     private static bool TryOvercommit(string text, out double ratio) =>
         double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out ratio) && ratio is >= 0.01 and <= 100;
+
+    private static bool TryCeilingFactor(string text, out double ratio) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out ratio) && ratio is >= 1 and <= 16;
 
     private static bool TryTimeSpan(string text, out TimeSpan value) => TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value);
 

@@ -132,6 +132,24 @@ public sealed record ServerOptions
     /// <summary>How long a log read token (<c>logs/token</c>) works.</summary>
     public TimeSpan ExecutionLogTokenLifetime { get; init; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>How long a destroyed machine stays in the list and answers GET (phase <c>destroyed</c>); then it is gone (404).</summary>
+    public TimeSpan DestroyedMachineRetention { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>A reboot without <c>force</c>: how long the machine's processes have between SIGTERM and SIGKILL.</summary>
+    public TimeSpan RebootGrace { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>RAM autoresizing raises a machine's memory up to this many times its <c>memory_mib</c> (and never past the largest size).</summary>
+    public double AutoresizeCeilingFactor { get; init; } = 2.0;
+
+    /// <summary>How often RAM autoresizing reads the memory use of running machines.</summary>
+    public TimeSpan AutoresizeInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// How long an SSH session create on a machine that must wake holds its answer while the wake completes, so that
+    /// a client which polls finds the session ready in the first answer (a wake takes well under a second here).
+    /// </summary>
+    public TimeSpan SessionWakeHold { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Storage the machines may have committed in all, per byte the disk can hold (<see cref="StorageCapacity"/>).</summary>
     public double StorageOvercommit { get; init; } = 1.0;
 

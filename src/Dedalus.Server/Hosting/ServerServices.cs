@@ -83,6 +83,8 @@ public static class ServerServices
         services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
         services.AddSingleton<MaintenanceService>();
         services.AddHostedService(sp => sp.GetRequiredService<MaintenanceService>());
+        services.AddSingleton<MemoryAutoresizer>();
+        services.AddHostedService(sp => sp.GetRequiredService<MemoryAutoresizer>());
     }
 
     private static void AddRuntime(IServiceCollection services, ServerOptions options)

@@ -23,6 +23,7 @@ public static class ErrorResponses
             ErrorKind.NotFound => (StatusCodes.Status404NotFound, ErrorCodes.NotFound, false, null),
             ErrorKind.InvalidState => (StatusCodes.Status409Conflict, ErrorCodes.InvalidState, false, null),
             ErrorKind.RevisionMismatch => (StatusCodes.Status409Conflict, ErrorCodes.RevisionMismatch, true, null),
+            ErrorKind.NameTaken => (StatusCodes.Status409Conflict, ErrorCodes.MachineNameTaken, false, null),
             ErrorKind.IdempotencyKeyReused => (StatusCodes.Status409Conflict, ErrorCodes.IdempotencyKeyReused, false, null),
             ErrorKind.Busy => (StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, true, BusyRetryAfter),
             ErrorKind.Unavailable => (StatusCodes.Status503ServiceUnavailable, ErrorCodes.DependencyUnavailable, true, UnavailableRetryAfter),
@@ -37,15 +38,16 @@ public static class ErrorResponses
 
     /// <summary>
     /// Writes <paramref name="error"/> as the response, never cached. An answer that a client's automatic retry cannot
-    /// change (not retryable, or not before more than the 60 s the DCS SDKs wait at most) carries
-    /// <c>x-should-retry: false</c>, which the SDKs obey even on 409 and 429; a retryable one with a hint carries it as
-    /// <c>retry-after-ms</c> and <c>Retry-After</c>.
+    /// change carries <c>x-should-retry: false</c>, which the SDKs obey even on 409 and 429: one not retryable, one not
+    /// before more than the 60 s the DCS SDKs wait at most, and every 409 (a conflict answers the same to the same
+    /// request: a stale revision is <c>retryable</c> for a caller who reads the machine again, never for a resend). A
+    /// retryable one with a hint carries it as <c>retry-after-ms</c> and <c>Retry-After</c>.
     /// </summary>
     public static Task WriteAsync(HttpContext context, int statusCode, ErrorEnvelope error)
     {
         context.Response.StatusCode = statusCode;
         context.Response.Headers.CacheControl = "no-store";
-        if (!error.Retryable || error.RetryAfterMs > MaxClientRetryWait.TotalMilliseconds)
+        if (!error.Retryable || statusCode == StatusCodes.Status409Conflict || error.RetryAfterMs > MaxClientRetryWait.TotalMilliseconds)
         {
             context.Response.Headers[ShouldRetryHeader] = "false";
         }

@@ -21,11 +21,21 @@ public sealed class MachineService(
 {
     private const int MaxWriteAttempts = 16;
 
+    /// <summary>The contract's defaults for a create that leaves sizes out.</summary>
+    public const double DefaultVcpu = 1;
+
+    /// <inheritdoc cref="DefaultVcpu"/>
+    public const long DefaultMemoryMib = 4096;
+
+    /// <inheritdoc cref="DefaultVcpu"/>
+    public const long DefaultStorageGib = 10;
+
     public async Task<MachineRecord> CreateAsync(string orgId, CreateMachineRequest request, CancellationToken cancellationToken = default)
     {
-        var vcpu = request.Vcpu ?? throw DomainException.InvalidRequest("vcpu is required", "vcpu");
-        var memory = request.MemoryMib ?? throw DomainException.InvalidRequest("memory_mib is required", "memory_mib");
-        var storage = request.StorageGib ?? throw DomainException.InvalidRequest("storage_gib is required", "storage_gib");
+        var vcpu = request.Vcpu ?? DefaultVcpu;
+        var memory = request.MemoryMib ?? DefaultMemoryMib;
+        var storage = request.StorageGib ?? DefaultStorageGib;
+        var name = ValidName(request.Name);
         options.Limits.ValidateVcpu(vcpu);
         options.Limits.ValidateMemory(memory);
         options.Limits.ValidateStorage(storage);
@@ -48,10 +58,11 @@ public sealed class MachineService(
             LastTransitionAt = now,
             LastProgressAt = now,
             LastActivityAt = now,
+            Name = name,
         };
         // The org's quotas and the host's storage are checked in the insert's transaction, before a port is taken.
         var admit = quotas.AdmitMachine(orgId, new ResourceDelta(1, vcpu, memory, storage));
-        var stored = await writer.InsertAsync(machine, options.GatewayPorts, admit, cancellationToken).ConfigureAwait(false)
+        var stored = await NamedWriteAsync(() => writer.InsertAsync(machine, options.GatewayPorts, admit, cancellationToken)).ConfigureAwait(false)
             ?? throw DomainException.Unavailable($"no free gateway port in {options.GatewayPorts}; destroy a machine or widen the range");
 
         // The reconciler provisions it and opens its gateway port, whatever the caller does now.
@@ -59,22 +70,87 @@ public sealed class MachineService(
         return stored;
     }
 
-    /// <summary>The caller's machine, or 404 (also for another org's machine).</summary>
+    /// <summary>
+    /// The caller's machine named by <paramref name="rawId"/>: its id (bare uuid or <c>dm-&lt;uuid&gt;</c>) or its name.
+    /// 404 for another org's machine, and for one destroyed longer ago than <see cref="ServerOptions.DestroyedMachineRetention"/>.
+    /// </summary>
     public async Task<MachineRecord> GetAsync(string orgId, string rawId, CancellationToken cancellationToken = default)
     {
-        if (!MachineIds.TryParse(rawId, out var machineId))
+        MachineRecord? machine;
+        if (MachineIds.TryParse(rawId, out var machineId))
         {
-            throw DomainException.InvalidRequest($"'{Truncate(rawId)}' is not a machine id (dm-<uuid> or a bare uuid)", "machine_id");
+            machine = await store.GetMachineAsync(machineId, cancellationToken).ConfigureAwait(false);
+        }
+        else if (MachineNames.Problem(rawId) is null)
+        {
+            machine = await store.FindMachineByNameAsync(orgId, rawId, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            throw DomainException.InvalidRequest($"'{Truncate(rawId)}' is neither a machine id (a uuid, or dm-<uuid>) nor a machine name", "machine_id");
         }
 
-        var machine = await store.GetMachineAsync(machineId, cancellationToken).ConfigureAwait(false);
-        return machine is not null && machine.OrgId == orgId
+        return machine is not null && machine.OrgId == orgId && !IsGone(machine)
             ? machine
-            : throw DomainException.NotFound(NotFoundResources.Machine, $"machine {machineId} not found");
+            : throw DomainException.NotFound(NotFoundResources.Machine, $"machine {Truncate(machineId is null ? rawId : MachineIds.Wire(machineId))} not found");
     }
 
     public Task<Page<MachineRecord>> ListAsync(string orgId, long after, int limit, CancellationToken cancellationToken = default) =>
-        store.ListMachinesAsync(orgId, after, limit, cancellationToken);
+        store.ListMachinesAsync(orgId, after, limit, timeProvider.GetUtcNow() - options.DestroyedMachineRetention, cancellationToken);
+
+    /// <summary>A machine destroyed longer ago than the retention: no longer listed, 404 on every path.</summary>
+    private bool IsGone(MachineRecord machine) =>
+        machine.Phase == MachinePhases.Destroyed && machine.LastTransitionAt < timeProvider.GetUtcNow() - options.DestroyedMachineRetention;
+
+    /// <summary>
+    /// Asks for a reboot: a running machine stops (its processes get SIGTERM and <see cref="ServerOptions.RebootGrace"/>,
+    /// or are killed at once with <paramref name="force"/>) and starts again with a fresh root file system, memory and
+    /// processes; its id, name and <c>/home/machine</c> stay. A sleeping machine simply wakes (it has nothing to reset).
+    /// Asking again while a reboot is pending changes nothing (a forced ask makes the pending one forced).
+    /// </summary>
+    public Task<MachineRecord> RebootAsync(string orgId, string rawId, bool force, CancellationToken cancellationToken = default) =>
+        MutateAsync(orgId, rawId, expectedRevision: null, m =>
+        {
+            RequireAlive(m, DesiredStates.Running, "rebooted");
+            var now = timeProvider.GetUtcNow();
+            if (m.Phase != MachinePhases.Running)
+            {
+                // Nothing runs yet, or it is stopping (a reboot's stop included): the next start is a fresh boot.
+                return m.DesiredState == DesiredStates.Running
+                    ? null
+                    : m with { DesiredState = DesiredStates.Running, Reason = "reboot_requested", LastActivityAt = now };
+            }
+
+            var mode = force ? RebootModes.Force : RebootModes.Graceful;
+            if (m.Reboot == mode || m.Reboot == RebootModes.Force)
+            {
+                return null;
+            }
+
+            return m with { DesiredState = DesiredStates.Running, Reason = "reboot_requested", Reboot = mode, LastActivityAt = now };
+        }, cancellationToken);
+
+    /// <summary>The machine's autoresizing switch as it applies: its own, else the org's policy.</summary>
+    public async Task<bool> GetAutoresizeAsync(string orgId, string rawId, CancellationToken cancellationToken = default)
+    {
+        var machine = await GetAsync(orgId, rawId, cancellationToken).ConfigureAwait(false);
+        return machine.Autoresize ?? await store.GetOrgAutoresizeAsync(orgId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sets the machine's own autoresizing switch; turning it off keeps the memory already added.</summary>
+    public async Task<bool> SetAutoresizeAsync(string orgId, string rawId, bool enabled, CancellationToken cancellationToken = default)
+    {
+        await MutateAsync(orgId, rawId, expectedRevision: null, m =>
+        {
+            if (m.DesiredState == DesiredStates.Destroyed)
+            {
+                throw DomainException.InvalidState($"machine {MachineIds.Wire(m.Id)} is destroyed and cannot be changed", m.DesiredState, m.Phase, MachinePhases.Running, m.DesiredState);
+            }
+
+            return m.Autoresize == enabled ? null : m with { Autoresize = enabled };
+        }, cancellationToken).ConfigureAwait(false);
+        return enabled;
+    }
 
     public Task<MachineRecord> UpdateAsync(string orgId, string rawId, UpdateMachineRequest request, long? expectedRevision, CancellationToken cancellationToken = default)
     {
@@ -94,6 +170,8 @@ public sealed class MachineService(
         }
 
         long? autosleep = request.Autosleep is null ? null : MachineLimits.ParseAutosleep(request.Autosleep);
+        var rename = request.Name is not null;
+        var name = request.Name is "" ? null : ValidName(request.Name);
         return MutateAsync(orgId, rawId, expectedRevision, m =>
         {
             if (m.DesiredState == DesiredStates.Destroyed)
@@ -119,8 +197,19 @@ public sealed class MachineService(
                 StorageGib = request.StorageGib ?? m.StorageGib,
                 AutosleepSeconds = autosleep ?? m.AutosleepSeconds,
             };
-            var resized = next.Vcpu != m.Vcpu || next.MemoryMib != m.MemoryMib || next.StorageGib != m.StorageGib;
-            if (!resized && next.AutosleepSeconds == m.AutosleepSeconds)
+            // A caller's memory_mib is the new base: the automatic increases over the old one are dropped.
+            if (request.MemoryMib is not null && next.MemoryMib != m.MemoryMib)
+            {
+                next = next with { MemoryAutoresizedMib = 0, MemoryResizeState = null };
+            }
+
+            if (rename)
+            {
+                next = next with { Name = name };
+            }
+
+            var resized = next.Vcpu != m.Vcpu || next.MemoryConfiguredMib != m.MemoryConfiguredMib || next.StorageGib != m.StorageGib;
+            if (!resized && next.AutosleepSeconds == m.AutosleepSeconds && next.Name == m.Name)
             {
                 return null;
             }
@@ -189,13 +278,13 @@ public sealed class MachineService(
         throw DomainException.Unavailable($"machine {machine.Id} is changing too fast; retry");
     }
 
-    private static void RequireAlive(MachineRecord m, string target)
+    private static void RequireAlive(MachineRecord m, string target, string? verb = null)
     {
         if (m.DesiredState == DesiredStates.Destroyed || m.Phase is MachinePhases.Failed or MachinePhases.Destroyed)
         {
             var expected = target == DesiredStates.Running ? MachinePhases.Sleeping : MachinePhases.Running;
             throw DomainException.InvalidState(
-                $"machine {m.Id} is {(m.Phase == MachinePhases.Failed ? "failed" : "destroyed")} and cannot be made {target}",
+                $"machine {MachineIds.Wire(m.Id)} is {(m.Phase == MachinePhases.Failed ? "failed" : "destroyed")} and cannot be {verb ?? "made " + target}",
                 m.DesiredState,
                 m.Phase == MachinePhases.Failed ? "error" : m.Phase,
                 expected,
@@ -234,7 +323,7 @@ public sealed class MachineService(
 
             var now = timeProvider.GetUtcNow();
             next = next with { LastProgressAt = now };
-            if (await writer.TryWriteAndReturnAsync(current, next, admit?.Invoke(current, next), cancellationToken).ConfigureAwait(false) is { } written)
+            if (await NamedWriteAsync(() => writer.TryWriteAndReturnAsync(current, next, admit?.Invoke(current, next), cancellationToken)).ConfigureAwait(false) is { } written)
             {
                 workQueue.Kick(written.Id);
                 return written;
@@ -242,6 +331,25 @@ public sealed class MachineService(
         }
 
         throw DomainException.Unavailable($"machine {Truncate(rawId)} is changing too fast; retry");
+    }
+
+    /// <summary>A machine name from a request, checked; null stays null.</summary>
+    private static string? ValidName(string? name) =>
+        name is null ? null
+        : MachineNames.Problem(name) is { } problem ? throw DomainException.InvalidRequest($"name {problem}", "name")
+        : name;
+
+    /// <summary>A store write that may give a machine a name another machine holds: that is a 409 naming the holder.</summary>
+    private static async Task<T> NamedWriteAsync<T>(Func<Task<T>> write)
+    {
+        try
+        {
+            return await write().ConfigureAwait(false);
+        }
+        catch (MachineNameTakenException e)
+        {
+            throw DomainException.NameTaken(e.Name, e.HolderId);
+        }
     }
 
     private static string Truncate(string? value) => value is null ? string.Empty : value.Length <= 64 ? value : value[..64] + "...";

@@ -121,7 +121,18 @@ public sealed partial class Reconciler
             case DesiredStates.Running:
                 if (machine.Phase == MachinePhases.Running)
                 {
-                    return await ResizeAsync(machine, cancellationToken).ConfigureAwait(false);
+                    return machine.Reboot is not null
+                        ? await TransitionAsync(machine, MachinePhases.Stopping, "rebooting", cancellationToken).ConfigureAwait(false) is not null
+                        : await ResizeAsync(machine, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (machine.Phase == MachinePhases.Stopping && machine.Reboot is { } reboot)
+                {
+                    // A reboot: every process ends (with a grace unless forced), the root file system and memory go; the
+                    // start below gives a new host key, as every wake does.
+                    await StopForRebootAsync(machine.Id, reboot, cancellationToken).ConfigureAwait(false);
+                    hostIdentities.Forget(machine.Id);
+                    return await TransitionAsync(machine with { Reboot = null }, MachinePhases.Starting, "rebooting", cancellationToken).ConfigureAwait(false) is not null;
                 }
 
                 if (machine.Phase != MachinePhases.Starting)
@@ -162,7 +173,7 @@ public sealed partial class Reconciler
     private async Task EnsureProvisionedAsync(MachineRecord machine, CancellationToken cancellationToken)
     {
         var state = await runtime.GetStateAsync(machine.Id, cancellationToken).ConfigureAwait(false);
-        var resources = new MachineResources(machine.Vcpu, machine.MemoryMib, machine.StorageGib);
+        var resources = Resources(machine);
         if (state == MachineRuntimeState.Missing)
         {
             // The runtime wants host files at creation; they are replaced before the machine first starts.
@@ -178,10 +189,16 @@ public sealed partial class Reconciler
 
     private async Task<bool> ResizeAsync(MachineRecord machine, CancellationToken cancellationToken)
     {
-        await runtime.ResizeAsync(machine.Id, new MachineResources(machine.Vcpu, machine.MemoryMib, machine.StorageGib), cancellationToken).ConfigureAwait(false);
+        await runtime.ResizeAsync(machine.Id, Resources(machine), cancellationToken).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();
         return await writer.TryWriteAsync(machine, machine with { ResourcesDirty = false, Reason = "resized", LastProgressAt = now }, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>What the runtime applies: the memory limit includes completed automatic increases.</summary>
+    private static MachineResources Resources(MachineRecord machine) => new(machine.Vcpu, machine.MemoryConfiguredMib, machine.StorageGib);
+
+    private Task StopForRebootAsync(string machineId, string mode, CancellationToken cancellationToken) =>
+        runtime.StopAsync(machineId, mode == RebootModes.Force ? TimeSpan.Zero : options.RebootGrace, cancellationToken);
 
     private async Task<MachineRecord?> TransitionAsync(MachineRecord machine, string phase, string reason, CancellationToken cancellationToken, bool clearDirty = false)
     {

@@ -1,4 +1,5 @@
 using Dedalus.Contracts;
+using Dedalus.Server.Hosting;
 using Dedalus.Server.Errors;
 using Dedalus.Server.Machines;
 using Dedalus.Server.Quotas;
@@ -11,7 +12,14 @@ namespace Dedalus.Server.Sessions;
 /// The SSH session operations of a caller's machine: create (validate the key, open the session, wake the machine
 /// if needed), list, get and close. Status changes belong to <see cref="SessionLifecycle"/>; reads never write.
 /// </summary>
-public sealed class SshSessionService(IStore store, MachineService machines, SessionLifecycle lifecycle, QuotaService quotas, TimeProvider timeProvider)
+public sealed class SshSessionService(
+    IStore store,
+    MachineService machines,
+    SessionLifecycle lifecycle,
+    QuotaService quotas,
+    MachineChangeFeed machineFeed,
+    ServerOptions options,
+    TimeProvider timeProvider)
 {
     public async Task<(SessionRecord Session, MachineRecord Machine)> CreateAsync(string orgId, string rawMachineId, CreateSshSessionRequest request, CancellationToken cancellationToken = default)
     {
@@ -26,9 +34,53 @@ public sealed class SshSessionService(IStore store, MachineService machines, Ses
         {
             // The session is stored: the wake must happen even if the caller hangs up now.
             machine = await machines.RequestWakeAsync(machine, CancellationToken.None).ConfigureAwait(false);
+            return await HoldForWakeAsync(session, machine, cancellationToken).ConfigureAwait(false);
         }
 
         return (session, machine);
+    }
+
+    /// <summary>
+    /// Holds a new <c>wake_in_progress</c> session's answer while its machine wakes, up to
+    /// <see cref="ServerOptions.SessionWakeHold"/>: a wake takes tens of milliseconds here, so the first answer is
+    /// <c>ready</c> and a client that polls (every <c>retry_after_ms</c>) does not wait ten times longer than the wake.
+    /// A slower wake (the first start of a host, say) answers <c>wake_in_progress</c> when the hold ends.
+    /// </summary>
+    private async Task<(SessionRecord Session, MachineRecord Machine)> HoldForWakeAsync(SessionRecord session, MachineRecord machine, CancellationToken cancellationToken)
+    {
+        // The hold waits for real work (a runtime start), so it runs on the wall clock, not on the injected one.
+        var deadline = TimeProvider.System.GetUtcNow() + options.SessionWakeHold;
+        while (true)
+        {
+            // Take the change signal before reading: a change between the read and the wait is not missed.
+            var changed = machineFeed.NextChangeAsync(machine.Id, cancellationToken);
+            machine = await store.GetMachineAsync(machine.Id, cancellationToken).ConfigureAwait(false) ?? machine;
+            if (machine.Phase == MachinePhases.Running || machine.Phase is MachinePhases.Failed or MachinePhases.Destroying or MachinePhases.Destroyed)
+            {
+                // The reconciler tells the sessions right after its write; telling ours now (idempotent) saves the race.
+                await lifecycle.MachineChangedAsync(machine, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            session = await store.GetSessionAsync(session.Id, CancellationToken.None).ConfigureAwait(false) ?? session;
+            var left = deadline - TimeProvider.System.GetUtcNow();
+            if (session.Status != SshSessionStatuses.WakeInProgress || left <= TimeSpan.Zero)
+            {
+                return (SessionLifecycle.AsOf(session, timeProvider.GetUtcNow()), machine);
+            }
+
+            try
+            {
+                await changed.WaitAsync(left, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+            catch (OperationCanceledException)
+            {
+                // The caller hung up: the session is stored and the wake goes on.
+                return (session, machine);
+            }
+        }
     }
 
     public async Task<(SessionRecord Session, MachineRecord Machine)> GetAsync(string orgId, string rawMachineId, string sessionId, CancellationToken cancellationToken = default)

@@ -11,6 +11,15 @@ public interface IStore
     Task AddApiKeyAsync(byte[] keyHash, string keyPrefix, string orgId, DateTimeOffset now, CancellationToken cancellationToken = default);
     Task<string?> FindOrgByApiKeyHashAsync(byte[] keyHash, CancellationToken cancellationToken = default);
 
+    /// <summary>The org's RAM autoresizing policy (off by default).</summary>
+    Task<bool> GetOrgAutoresizeAsync(string orgId, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets the org's RAM autoresizing policy.</summary>
+    Task SetOrgAutoresizeAsync(string orgId, bool enabled, CancellationToken cancellationToken = default);
+
+    /// <summary>Ids of the orgs whose autoresizing policy is on.</summary>
+    Task<IReadOnlySet<string>> ListAutoresizeOrgsAsync(CancellationToken cancellationToken = default);
+
     // Machines.
     /// <summary>
     /// Inserts a machine with the lowest free gateway port in the range; null when the range is exhausted. <paramref name="admit"/>,
@@ -18,7 +27,14 @@ public interface IStore
     /// </summary>
     Task<MachineRecord?> InsertMachineAsync(MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default);
     Task<MachineRecord?> GetMachineAsync(string machineId, CancellationToken cancellationToken = default);
-    Task<Page<MachineRecord>> ListMachinesAsync(string orgId, long after, int limit, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// A page of the org's machines; destroyed ones only while their destruction is no older than
+    /// <paramref name="destroyedSince"/>.
+    /// </summary>
+    Task<Page<MachineRecord>> ListMachinesAsync(string orgId, long after, int limit, DateTimeOffset destroyedSince, CancellationToken cancellationToken = default);
+
+    /// <summary>The org's machine named <paramref name="name"/> that is not destroyed, if any.</summary>
+    Task<MachineRecord?> FindMachineByNameAsync(string orgId, string name, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<MachineRecord>> ListLiveMachinesAsync(CancellationToken cancellationToken = default);
     /// <summary>
     /// Writes <paramref name="machine"/> if the stored revision is still <paramref name="expectedRevision"/> and, when its

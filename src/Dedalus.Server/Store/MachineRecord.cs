@@ -27,8 +27,29 @@ public sealed record MachineRecord
     public required DateTimeOffset LastProgressAt { get; init; }
     public required DateTimeOffset LastActivityAt { get; init; }
 
-    /// <summary>Whether the observed phase is the one the desired state asks for.</summary>
-    public bool IsConverged => Phase == DesiredState;
+    /// <summary>The machine's name, unique among its org's machines that are not destroyed; null when it has none.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>A reboot asked for and not done yet (<see cref="RebootModes"/>); null when none.</summary>
+    public string? Reboot { get; init; }
+
+    /// <summary>The machine's own autoresizing switch; null follows the org's policy.</summary>
+    public bool? Autoresize { get; init; }
+
+    /// <summary>MiB added to <see cref="MemoryMib"/> by completed automatic increases (0 after a caller sets memory_mib).</summary>
+    public long MemoryAutoresizedMib { get; init; }
+
+    /// <summary>The latest completed automatic increase.</summary>
+    public DateTimeOffset? MemoryLastAutoresizedAt { get; init; }
+
+    /// <summary><c>stable</c>, <c>error</c> or <c>pending_capacity</c> (see MemoryResizeStates); null = stable.</summary>
+    public string? MemoryResizeState { get; init; }
+
+    /// <summary>The memory limit the runtime applies: <see cref="MemoryMib"/> plus the automatic increases.</summary>
+    public long MemoryConfiguredMib => MemoryMib + MemoryAutoresizedMib;
+
+    /// <summary>Whether the observed phase is the one the desired state asks for, with no reboot pending.</summary>
+    public bool IsConverged => Phase == DesiredState && Reboot is null;
 
     /// <summary>
     /// Whether nobody can reach this machine because the gateway cannot listen on its port, while the machine is
@@ -37,4 +58,14 @@ public sealed record MachineRecord
     public bool IsGatewayPortUnavailable =>
         GatewayPortError is not null && DesiredState != DesiredStates.Destroyed
         && Phase is not (MachinePhases.Failed or MachinePhases.Destroying or MachinePhases.Destroyed);
+}
+
+/// <summary>Values of <see cref="MachineRecord.Reboot"/>.</summary>
+public static class RebootModes
+{
+    /// <summary>Processes get SIGTERM and a grace period before the machine restarts.</summary>
+    public const string Graceful = "graceful";
+
+    /// <summary>Processes are killed at once.</summary>
+    public const string Force = "force";
 }

@@ -47,7 +47,7 @@ public sealed class ApiClient(HttpClient http, string apiKey, string orgId, Runn
     public async Task<Machine> CreateMachineAsync(string json = """{"vcpu":1,"memory_mib":1024,"storage_gib":10}""")
     {
         var response = await PostAsync("/v1/machines", json);
-        Assert.Equal(HttpStatusCode.Accepted, response.Status);
+        Assert.Equal(HttpStatusCode.OK, response.Status);
         return response.Machine();
     }
 

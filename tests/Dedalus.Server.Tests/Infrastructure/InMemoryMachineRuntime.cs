@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Dedalus.Contracts;
 using Dedalus.Machines.Runtime;
 
 namespace Dedalus.Server.Tests.Infrastructure;
@@ -33,12 +34,16 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
 
     public int TrustWrites => Volatile.Read(ref _trustWrites);
 
-    public MachineSpec? GetSpec(string machineId) => _machines.TryGetValue(machineId, out var m) ? m.Spec : null;
+    /// <summary>A machine's spec; <paramref name="machineId"/> in any form the API takes (responses carry the bare uuid).</summary>
+    public MachineSpec? GetSpec(string machineId) => _machines.TryGetValue(Canonical(machineId), out var m) ? m.Spec : null;
+
+    /// <summary>The server's own form of a machine id (<c>dm-&lt;uuid&gt;</c>) for one read from a response.</summary>
+    public static string Canonical(string machineId) => MachineIds.TryParse(machineId, out var canonical) ? canonical : machineId;
 
     /// <summary>Every host identity installed on the machine so far, oldest first, with the state the machine was in.</summary>
     public IReadOnlyList<(MachineSshMaterial Material, MachineRuntimeState State)> HostIdentities(string machineId)
     {
-        if (!_hostIdentities.TryGetValue(machineId, out var installed))
+        if (!_hostIdentities.TryGetValue(Canonical(machineId), out var installed))
         {
             return [];
         }

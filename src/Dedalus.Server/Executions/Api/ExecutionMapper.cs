@@ -18,7 +18,7 @@ public static class ExecutionMapper
 
     public static Execution ToContract(ExecutionRecord e) => new(
         e.Id,
-        e.MachineId,
+        MachineIds.Wire(e.MachineId),
         e.Status,
         e.CreatedAt,
         Capture(e),

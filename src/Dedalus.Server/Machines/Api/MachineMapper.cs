@@ -12,7 +12,7 @@ public static class MachineMapper
     public const string GatewayPortUnavailable = "gateway_port_unavailable";
 
     public static Machine ToContract(MachineRecord m) => new(
-        m.Id,
+        MachineIds.Wire(m.Id),
         m.Vcpu,
         m.MemoryMib,
         m.StorageGib,
@@ -20,16 +20,30 @@ public static class MachineMapper
         m.DesiredState,
         m.Phase,
         Status(m),
-        m.CreatedAt);
+        m.CreatedAt,
+        m.Name);
 
     /// <summary>
     /// The machine's lifecycle status. A gateway port the gateway cannot listen on comes first while the machine is
     /// otherwise alive (nobody can reach it): a failed machine shows its failure, a machine being destroyed its end.
     /// </summary>
-    public static LifecycleStatus Status(MachineRecord m) =>
-        m.IsGatewayPortUnavailable
+    public static LifecycleStatus Status(MachineRecord m)
+    {
+        var status = m.IsGatewayPortUnavailable
             ? new LifecycleStatus(m.Phase, GatewayPortUnavailable, true, Revision(m), m.LastTransitionAt, m.LastProgressAt, m.GatewayPortError)
             : new LifecycleStatus(m.Phase, m.Reason, m.Retryable, Revision(m), m.LastTransitionAt, m.LastProgressAt, m.LastError);
+
+        // Configured: memory_mib plus completed automatic increases. Assigned: what the running machine has, known once
+        // the runtime applied the configured limit (at start, resize or increase); absent while not running.
+        return status with
+        {
+            MemoryConfiguredMib = m.MemoryConfiguredMib,
+            MemoryAssignedMib = m.Phase == MachinePhases.Running && !m.ResourcesDirty ? m.MemoryConfiguredMib : null,
+            MemoryTargetMib = m.MemoryConfiguredMib,
+            MemoryResizeState = m.MemoryResizeState ?? MemoryResizeStates.Stable,
+            MemoryLastAutoresizedAt = m.MemoryLastAutoresizedAt,
+        };
+    }
 
     public static string Revision(MachineRecord m) => m.Revision.ToString(CultureInfo.InvariantCulture);
 

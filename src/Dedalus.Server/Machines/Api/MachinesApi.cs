@@ -17,17 +17,22 @@ public static class MachinesApi
     {
         var group = routes.MapGroup("/v1/machines").WithTags("Machines");
         group.MapPost("/", CreateAsync).WithName("createMachine").Accepts<CreateMachineRequest>("application/json")
-            .Produces<Machine>(StatusCodes.Status202Accepted).Produces<ErrorEnvelope>(StatusCodes.Status400BadRequest);
+            .Produces<Machine>().Produces<ErrorEnvelope>(StatusCodes.Status400BadRequest);
         group.MapGet("/", ListAsync).WithName("listMachines");
         group.MapGet("/{machineId}", GetAsync).WithName("getMachine");
         group.MapPatch("/{machineId}", PatchAsync).WithName("patchMachine").Accepts<UpdateMachineRequest>("application/json")
-            .Produces<Machine>().Produces<Machine>(StatusCodes.Status202Accepted).Produces<ErrorEnvelope>(StatusCodes.Status409Conflict);
+            .Produces<Machine>().Produces<ErrorEnvelope>(StatusCodes.Status409Conflict);
         group.MapDelete("/{machineId}", DeleteAsync).WithName("deleteMachine")
-            .Produces<Machine>().Produces<Machine>(StatusCodes.Status202Accepted).Produces<ErrorEnvelope>(StatusCodes.Status409Conflict);
+            .Produces<Machine>().Produces<ErrorEnvelope>(StatusCodes.Status409Conflict);
         group.MapPost("/{machineId}/sleep", SleepAsync).WithName("sleepMachine")
-            .Produces<Machine>().Produces<Machine>(StatusCodes.Status202Accepted).Produces<ErrorEnvelope>(StatusCodes.Status409Conflict);
+            .Produces<Machine>().Produces<ErrorEnvelope>(StatusCodes.Status409Conflict);
         group.MapPost("/{machineId}/wake", WakeAsync).WithName("wakeMachine")
-            .Produces<Machine>().Produces<Machine>(StatusCodes.Status202Accepted).Produces<ErrorEnvelope>(StatusCodes.Status409Conflict);
+            .Produces<Machine>().Produces<ErrorEnvelope>(StatusCodes.Status409Conflict);
+        group.MapPost("/{machineId}/reboot", RebootAsync).WithName("rebootMachine")
+            .Produces<Machine>().Produces<ErrorEnvelope>(StatusCodes.Status409Conflict);
+        group.MapGet("/{machineId}/autoresizing", GetAutoresizingAsync).WithName("getMachineAutoresizing").Produces<AutoresizingSettings>();
+        group.MapPut("/{machineId}/autoresizing", PutAutoresizingAsync).WithName("updateMachineAutoresizing")
+            .Accepts<AutoresizingSettings>("application/json").Produces<AutoresizingSettings>();
         group.MapGet("/{machineId}/status/stream", MachineStatusStream.StreamAsync).WithName("watchMachineStatus")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
         return group;
@@ -71,13 +76,54 @@ public static class MachinesApi
     private static async Task<JsonHttpResult<Machine>> WakeAsync(HttpContext context, string machineId, MachineService machines) =>
         Answer(context, await machines.WakeAsync(CallerOrg.Get(context), machineId, IfMatch(context), context.RequestAborted));
 
-    /// <summary>200 when the machine is at its desired state already, 202 while it converges; ETag = revision.</summary>
+    private static async Task<JsonHttpResult<Machine>> RebootAsync(HttpContext context, string machineId, MachineService machines)
+    {
+        var force = ReadForce(context.Request);
+        return Answer(context, await machines.RebootAsync(CallerOrg.Get(context), machineId, force, context.RequestAborted));
+    }
+
+    private static async Task<JsonHttpResult<AutoresizingSettings>> GetAutoresizingAsync(HttpContext context, string machineId, MachineService machines)
+    {
+        var enabled = await machines.GetAutoresizeAsync(CallerOrg.Get(context), machineId, context.RequestAborted);
+        return TypedResults.Json(new AutoresizingSettings(enabled), DedalusJsonContext.Default.AutoresizingSettings);
+    }
+
+    private static async Task<JsonHttpResult<AutoresizingSettings>> PutAutoresizingAsync(HttpContext context, string machineId, MachineService machines)
+    {
+        var enabled = await ReadEnabledAsync(context);
+        await machines.SetAutoresizeAsync(CallerOrg.Get(context), machineId, enabled, context.RequestAborted);
+        return TypedResults.Json(new AutoresizingSettings(enabled), DedalusJsonContext.Default.AutoresizingSettings);
+    }
+
+    /// <summary>The body of an autoresizing PUT: <c>{"enabled": true|false}</c>, required.</summary>
+    internal static async Task<bool> ReadEnabledAsync(HttpContext context)
+    {
+        var request = await RequestBody.ReadJsonAsync(context, RequestBody.StrictContext.AutoresizingSettings);
+        return request.Enabled ?? throw DomainException.InvalidRequest("enabled is required (true or false)", "enabled");
+    }
+
+    /// <summary><c>?force=true|false</c> (absent: false); anything else is a 400 naming it.</summary>
+    private static bool ReadForce(HttpRequest request)
+    {
+        if (!request.Query.TryGetValue("force", out var values))
+        {
+            return false;
+        }
+
+        return values.Count == 1 && bool.TryParse(values[0], out var force)
+            ? force
+            : throw DomainException.InvalidRequest("force must be true or false", "force");
+    }
+
+    /// <summary>
+    /// 200 with the machine as it is now (the contract's success status; older clients accept it too). Clients poll or
+    /// watch <c>status</c> until the phase matches the desired state. ETag = revision (older clients read it).
+    /// </summary>
     private static JsonHttpResult<Machine> Answer(HttpContext context, MachineRecord machine)
     {
         context.Response.Headers.ETag = MachineMapper.ETag(machine);
-        context.Response.Headers[DedalusHeaders.StorageOperationId] = machine.Id + "@" + MachineMapper.Revision(machine);
-        var status = machine.IsConverged && !machine.ResourcesDirty ? StatusCodes.Status200OK : StatusCodes.Status202Accepted;
-        return TypedResults.Json(MachineMapper.ToContract(machine), DedalusJsonContext.Default.Machine, statusCode: status);
+        context.Response.Headers[DedalusHeaders.StorageOperationId] = MachineIds.Wire(machine.Id) + "@" + MachineMapper.Revision(machine);
+        return TypedResults.Json(MachineMapper.ToContract(machine), DedalusJsonContext.Default.Machine);
     }
 
     /// <summary>

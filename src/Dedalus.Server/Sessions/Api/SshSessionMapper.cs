@@ -23,7 +23,7 @@ public sealed class SshSessionMapper(ServerOptions options, SshAuthority authori
         var ready = s.Status == SshSessionStatuses.Ready;
         return new SshSession(
             s.Id,
-            s.MachineId,
+            MachineIds.Wire(s.MachineId),
             s.Status,
             s.CreatedAt,
             ready

@@ -6,7 +6,8 @@ public sealed partial class SqliteStore
 {
     private const string MachineColumns =
         "seq, id, org_id, vcpu, memory_mib, storage_gib, autosleep_seconds, desired_state, phase, reason, retryable, last_error, " +
-        "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at, gateway_port_error";
+        "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at, gateway_port_error, " +
+        "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state";
 
     public Task<MachineRecord?> InsertMachineAsync(
         MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default) =>
@@ -41,10 +42,12 @@ public sealed partial class SqliteStore
             }
 
             var stored = machine with { GatewayPort = port };
+            EnsureNameFree(scope, stored);
             scope.Execute(
                 "INSERT INTO machines (id, org_id, vcpu, memory_mib, storage_gib, autosleep_seconds, desired_state, phase, reason, retryable, last_error, " +
-                "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at) " +
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at, " +
+                "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state) " +
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
                 MachineValues(stored));
             AppendEvent(scope, stored, eventPayload(stored));
             return stored;
@@ -54,7 +57,36 @@ public sealed partial class SqliteStore
     [
         m.Id, m.OrgId, m.Vcpu, m.MemoryMib, m.StorageGib, m.AutosleepSeconds, m.DesiredState, m.Phase, m.Reason, m.Retryable ? 1 : 0, m.LastError,
         m.Revision, m.GatewayPort, m.ResourcesDirty ? 1 : 0, Ms(m.CreatedAt), Ms(m.LastTransitionAt), Ms(m.LastProgressAt), Ms(m.LastActivityAt),
+        m.Name, m.Reboot, Flag(m.Autoresize), m.MemoryAutoresizedMib, Ms(m.MemoryLastAutoresizedAt), m.MemoryResizeState,
     ];
+
+    /// <summary>Refuses a name another machine of the org holds while it is not destroyed (the unique index backs this up).</summary>
+    private static void EnsureNameFree(WriteScope scope, MachineRecord machine)
+    {
+        if (machine.Name is null || machine.DesiredState == Contracts.DesiredStates.Destroyed)
+        {
+            return;
+        }
+
+        if (scope.Scalar(
+                "SELECT id FROM machines WHERE org_id = $1 AND name = $2 AND id <> $3 AND desired_state <> 'destroyed'",
+                machine.OrgId, machine.Name, machine.Id) is string holder)
+        {
+            throw new MachineNameTakenException(machine.Name, holder);
+        }
+    }
+
+    /// <summary>The org's machine named <paramref name="name"/> that is not destroyed, if any.</summary>
+    public async Task<MachineRecord?> FindMachineByNameAsync(string orgId, string name, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(
+            connection, $"SELECT {MachineColumns} FROM machines WHERE org_id = $1 AND name = $2 AND desired_state <> 'destroyed'", orgId, name);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadMachine(reader) : null;
+    }
+
+    private static object? Flag(bool? value) => value is { } b ? (b ? 1 : 0) : null;
 
     private static void AppendEvent(WriteScope scope, MachineRecord machine, string payload) =>
         scope.Execute(
@@ -69,10 +101,13 @@ public sealed partial class SqliteStore
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadMachine(reader) : null;
     }
 
-    public async Task<Page<MachineRecord>> ListMachinesAsync(string orgId, long after, int limit, CancellationToken cancellationToken = default)
+    public async Task<Page<MachineRecord>> ListMachinesAsync(string orgId, long after, int limit, DateTimeOffset destroyedSince, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = ReadCommand(connection, $"SELECT {MachineColumns} FROM machines WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", orgId, after, limit + 1);
+        await using var command = ReadCommand(
+            connection,
+            $"SELECT {MachineColumns} FROM machines WHERE org_id = $1 AND seq > $2 AND (phase <> 'destroyed' OR last_transition_at >= $4) ORDER BY seq LIMIT $3",
+            orgId, after, limit + 1, Ms(destroyedSince));
         return await ReadPageAsync(command, limit, ReadMachine, cancellationToken).ConfigureAwait(false);
     }
 
@@ -88,16 +123,20 @@ public sealed partial class SqliteStore
         WriteAsync(scope =>
         {
             admit?.Invoke(new ResourceReader(scope.Command));
+            EnsureNameFree(scope, machine);
             // A machine that moves takes a port no other live machine has (the rule of InsertMachineAsync).
             var changed = scope.Execute(
                 "UPDATE machines SET vcpu = $2, memory_mib = $3, storage_gib = $4, autosleep_seconds = $5, desired_state = $6, phase = $7, reason = $8, " +
                 "retryable = $9, last_error = $10, revision = $11, resources_dirty = $12, last_transition_at = $13, last_progress_at = $14, last_activity_at = $15, " +
-                "gateway_port = $17, gateway_port_error = $18 " +
+                "gateway_port = $17, gateway_port_error = $18, name = $19, reboot = $20, autoresize = $21, memory_autoresized_mib = $22, " +
+                "memory_last_autoresized_at = $23, memory_resize_state = $24 " +
                 "WHERE id = $1 AND revision = $16 " +
                 "AND ($17 = gateway_port OR NOT EXISTS (SELECT 1 FROM machines o WHERE o.gateway_port = $17 AND o.id <> $1 AND o.phase <> 'destroyed'))",
                 machine.Id, machine.Vcpu, machine.MemoryMib, machine.StorageGib, machine.AutosleepSeconds, machine.DesiredState, machine.Phase, machine.Reason,
                 machine.Retryable ? 1 : 0, machine.LastError, machine.Revision, machine.ResourcesDirty ? 1 : 0, Ms(machine.LastTransitionAt),
-                Ms(machine.LastProgressAt), Ms(machine.LastActivityAt), expectedRevision, machine.GatewayPort, machine.GatewayPortError);
+                Ms(machine.LastProgressAt), Ms(machine.LastActivityAt), expectedRevision, machine.GatewayPort, machine.GatewayPortError,
+                machine.Name, machine.Reboot, Flag(machine.Autoresize), machine.MemoryAutoresizedMib, Ms(machine.MemoryLastAutoresizedAt),
+                machine.MemoryResizeState);
             if (changed == 0)
             {
                 return false;
@@ -163,5 +202,11 @@ public sealed partial class SqliteStore
         LastProgressAt = Time(r, 17),
         LastActivityAt = Time(r, 18),
         GatewayPortError = NullableString(r, 19),
+        Name = NullableString(r, 20),
+        Reboot = NullableString(r, 21),
+        Autoresize = r.IsDBNull(22) ? null : r.GetInt64(22) != 0,
+        MemoryAutoresizedMib = r.GetInt64(23),
+        MemoryLastAutoresizedAt = NullableTime(r, 24),
+        MemoryResizeState = NullableString(r, 25),
     };
 }
