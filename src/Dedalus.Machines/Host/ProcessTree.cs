@@ -51,6 +51,32 @@ internal static class ProcessTree
         return result;
     }
 
+    /// <summary>
+    /// From <c>/proc/PID/stat</c>: the state letter (<c>Z</c> for a zombie), the parent's pid and the start time (clock
+    /// ticks after boot); null when the process is gone.
+    /// </summary>
+    public static ProcessStatus? ReadStatus(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        // "PID (COMM) S PPID PGRP ... STARTTIME ...": fields 3 (state), 4 (ppid) and 22 (starttime) of proc(5).
+        var close = stat.LastIndexOf(')');
+        var fields = close < 0 ? [] : stat[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length > 19
+            && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent)
+            && ulong.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var startTime)
+            ? new ProcessStatus(fields[0][0], parent, startTime)
+            : null;
+    }
+
     /// <summary>Field 4 of /proc/PID/stat (after the parenthesized command, which may hold spaces); 0 when unreadable.</summary>
     private static int ReadParent(string directory)
     {
@@ -87,3 +113,6 @@ internal static class ProcessTree
         return int.TryParse(end < 0 ? fields : fields[..end], NumberStyles.None, CultureInfo.InvariantCulture, out var parent) ? parent : 0;
     }
 }
+
+/// <summary>A few fields of <c>/proc/PID/stat</c> (see <see cref="ProcessTree.ReadStatus"/>).</summary>
+internal readonly record struct ProcessStatus(char State, int ParentPid, ulong StartTime);

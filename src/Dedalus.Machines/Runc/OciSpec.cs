@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Dedalus.Machines.Host;
 using Dedalus.Machines.Ssh;
 
 namespace Dedalus.Machines.Runc;
@@ -192,13 +193,21 @@ internal static class OciSpec
         w.WriteString("access", "rwm");
         w.WriteEndObject();
         w.WriteEndArray();
-        var memory = MemoryBytes(record.MemoryMib);
+        // Holding at the limit (see MemoryCgroup): on v1 the OOM killer disabled; on v2 the limit is memory.high (set
+        // through runc's unified map) below a hard limit at the ceiling.
+        var holdOnUnified = record.MemoryHoldAtLimit && MemoryCgroup.HostIsUnified;
+        var memory = MemoryBytes(holdOnUnified ? record.MemoryHardLimitMib : record.MemoryMib);
         w.WriteStartObject("memory");
         w.WriteNumber("limit", memory);
         if (SwapLimitSupported)
         {
             // memory + swap = memory: no swap.
             w.WriteNumber("swap", memory);
+        }
+
+        if (record.MemoryHoldAtLimit && !MemoryCgroup.HostIsUnified)
+        {
+            w.WriteBoolean("disableOOMKiller", true);
         }
 
         w.WriteEndObject();
@@ -209,6 +218,13 @@ internal static class OciSpec
         w.WriteStartObject("pids");
         w.WriteNumber("limit", options.PidsLimit);
         w.WriteEndObject();
+        if (holdOnUnified)
+        {
+            w.WriteStartObject("unified");
+            w.WriteString("memory.high", Invariant(MemoryBytes(record.MemoryMib)));
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
 
         OciSeccomp.Write(w);

@@ -35,6 +35,15 @@ internal static partial class RuncLog
     [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Machine {MachineId}: home could not grow online ({Reason}); it grows at the next wake")]
     public static partial void HomeGrowDeferred(ILogger logger, string machineId, string reason);
 
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Machine {MachineId} memory: {MemoryMib} MiB, hold at limit {HoldAtLimit} (live: {Live})")]
+    public static partial void MachineMemorySet(ILogger logger, string machineId, long memoryMib, bool holdAtLimit, bool live);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Machine {MachineId}: SIGTERM to {Signalled} processes, {Left} left after {ElapsedMs} ms of a {GraceMs} ms grace")]
+    public static partial void MachineTerminated(ILogger logger, string machineId, int signalled, int left, long elapsedMs, long graceMs);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Machine {MachineId} is held at its memory limit while it stops: held processes act on SIGTERM only once the limit is raised")]
+    public static partial void MachineHeldAtStop(ILogger logger, string machineId);
+
     [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "Base userland: {Message}")]
     public static partial void BaseImageProgress(ILogger logger, string message);
 }

@@ -10,6 +10,8 @@ public sealed partial class RuncMachineRuntime
 {
     private const long GiB = 1024L * 1024 * 1024;
 
+    private const long MinimumMemoryMib = 16;
+
     /// <inheritdoc />
     public async Task CreateAsync(MachineSpec spec, CancellationToken cancellationToken = default)
     {
@@ -52,7 +54,7 @@ public sealed partial class RuncMachineRuntime
     private static void ValidateResources(MachineResources resources)
     {
         ArgumentNullException.ThrowIfNull(resources);
-        if (resources.Vcpu <= 0 || resources.MemoryMib < 16 || resources.StorageGib < 1)
+        if (resources.Vcpu <= 0 || resources.MemoryMib < MinimumMemoryMib || resources.StorageGib < 1)
         {
             throw new ArgumentException(
                 $"invalid resources: vcpu {resources.Vcpu}, memory {resources.MemoryMib} MiB, storage {resources.StorageGib} GiB", nameof(resources));

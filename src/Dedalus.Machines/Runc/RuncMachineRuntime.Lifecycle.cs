@@ -53,12 +53,26 @@ public sealed partial class RuncMachineRuntime
     }
 
     /// <inheritdoc />
-    public async Task StopAsync(string machineId, CancellationToken cancellationToken = default)
+    public Task StopAsync(string machineId, CancellationToken cancellationToken = default) =>
+        StopAsync(machineId, TimeSpan.Zero, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The machine's lock is held throughout, the grace included: other operations on the machine (a
+    /// <see cref="SetMemoryAsync"/> too) wait for the stop; <see cref="ReadMemoryAsync"/> does not.
+    /// </remarks>
+    public async Task StopAsync(string machineId, TimeSpan gracePeriod, CancellationToken cancellationToken = default)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(gracePeriod, TimeSpan.Zero);
         var paths = PathsOf(machineId);
         using var held = await LockAsync(machineId, cancellationToken).ConfigureAwait(false);
         _ = ReadRecord(machineId, paths);
         var stopwatch = Stopwatch.StartNew();
+        if (gracePeriod > TimeSpan.Zero)
+        {
+            await TerminateAsync(machineId, gracePeriod, cancellationToken).ConfigureAwait(false);
+        }
+
         await SleepCoreAsync(machineId, paths, cancellationToken).ConfigureAwait(false);
         RuncLog.MachineStopped(_logger, machineId, stopwatch.ElapsedMilliseconds);
     }
@@ -68,6 +82,7 @@ public sealed partial class RuncMachineRuntime
     {
         await EndAllExecutionsAsync(machineId).ConfigureAwait(false);
         await _runc.DeleteAsync(machineId, cancellationToken).ConfigureAwait(false);
+        _highEvents.TryRemove(machineId, out _);
         RemoveExecutionsGroup(machineId);
         await MountTable.UnmountAllAsync(paths.Root, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
         var left = MountTable.Under(paths.Root);

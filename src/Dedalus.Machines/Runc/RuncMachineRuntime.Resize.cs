@@ -19,7 +19,8 @@ public sealed partial class RuncMachineRuntime
                 machineId, $"storage only grows: {machineId} has {current.StorageGib} GiB, {resources.StorageGib} GiB asked");
         }
 
-        var updated = MachineManifest.From(machineId, resources);
+        // The memory limit becomes the resized one (an autoresized limit included); the hold mode stays.
+        var updated = current with { Vcpu = resources.Vcpu, MemoryMib = resources.MemoryMib, StorageGib = resources.StorageGib };
         var running = await _runc.StatusAsync(machineId, cancellationToken).ConfigureAwait(false) == "running";
         if (resources.StorageGib > current.StorageGib)
         {
@@ -29,6 +30,10 @@ public sealed partial class RuncMachineRuntime
         if (running)
         {
             await _runc.UpdateAsync(machineId, updated, cancellationToken).ConfigureAwait(false);
+
+            // runc applies the hold mode of the container's start (its state), not the one SetMemoryAsync set since, and
+            // on cgroup v2 knows nothing of memory.high: the cgroup files are set again from the record.
+            ApplyMemoryLive(machineId, updated);
         }
 
         // config.json is written from the record at every start.

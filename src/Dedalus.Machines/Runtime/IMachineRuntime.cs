@@ -22,14 +22,45 @@ public interface IMachineRuntime
     /// <summary>Starts (wakes) a machine: fresh root file system, persistent home, no sshd listening.</summary>
     Task StartAsync(string machineId, CancellationToken cancellationToken = default);
 
-    /// <summary>Puts a machine to sleep: every process gone, zero CPU, storage kept.</summary>
+    /// <summary>Puts a machine to sleep: every process gone, zero CPU, storage kept. Processes are killed at once (no grace).</summary>
     Task StopAsync(string machineId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Puts a machine to sleep after letting its processes exit: SIGTERM to each of them, a wait of up to
+    /// <paramref name="gracePeriod"/> until they are gone, then what <see cref="StopAsync(string, CancellationToken)"/>
+    /// does (the rest killed). A zero grace is <see cref="StopAsync(string, CancellationToken)"/>. Executions are ended
+    /// as by that one (killed, not sent SIGTERM). An engine without a graceful stop stops at once.
+    /// </summary>
+    /// <exception cref="MachineNotFoundException">The machine is not provisioned.</exception>
+    Task StopAsync(string machineId, TimeSpan gracePeriod, CancellationToken cancellationToken = default) =>
+        StopAsync(machineId, cancellationToken);
 
     /// <summary>Destroys a machine and its storage.</summary>
     Task DeleteAsync(string machineId, CancellationToken cancellationToken = default);
 
     /// <summary>Changes limits; storage only grows. Applied live when running.</summary>
     Task ResizeAsync(string machineId, MachineResources resources, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The memory of a running machine as its cgroup reports it now: the limit applied, the usage, whether processes are
+    /// held at the limit, the OOM kills so far. Cheap (a few cgroup files, no process): made to be polled.
+    /// </summary>
+    /// <exception cref="MachineNotFoundException">The machine is not provisioned.</exception>
+    /// <exception cref="MachineNotRunningException">The machine is not running.</exception>
+    /// <exception cref="NotSupportedException">The engine has no memory autoresizing.</exception>
+    Task<MachineMemoryState> ReadMemoryAsync(string machineId, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("this machine runtime does not report memory");
+
+    /// <summary>
+    /// Sets a machine's memory limit and whether it holds or OOM-kills at it: applied live when the machine runs (a
+    /// raised limit releases held processes), and kept, like <see cref="ResizeAsync"/>'s limits, for every later start.
+    /// A later <see cref="ResizeAsync"/> sets the limit to its own memory and keeps the hold mode.
+    /// </summary>
+    /// <exception cref="MachineNotFoundException">The machine is not provisioned.</exception>
+    /// <exception cref="MachineRuntimeException">The limit cannot be applied (lowered below what the machine uses and cannot give back).</exception>
+    /// <exception cref="NotSupportedException">The engine has no memory autoresizing.</exception>
+    Task SetMemoryAsync(string machineId, MachineMemoryPolicy policy, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("this machine runtime does not set memory policies");
 
     /// <summary>What the engine observes of one machine.</summary>
     Task<MachineRuntimeState> GetStateAsync(string machineId, CancellationToken cancellationToken = default);
