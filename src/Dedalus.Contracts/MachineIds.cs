@@ -52,7 +52,8 @@ public static class MachineIds
 /// <summary>
 /// Machine names: optional, unique in an organization, usable in paths and in the CLI wherever a machine id goes.
 /// 1 to 63 characters, no control characters, no <c>/</c>, no white space at either end, and never something that
-/// reads as a machine id (so a path segment is an id or a name, never both).
+/// reads as a machine id or starts with <c>dm-</c> (so a path segment is an id or a name, never both, and a mistyped id
+/// is a 400 rather than a name that is not found).
 /// </summary>
 public static class MachineNames
 {
@@ -74,6 +75,11 @@ public static class MachineNames
             return "must not start or end with white space";
         }
 
+        if (name is "." or "..")
+        {
+            return "must not be '.' or '..' (no URL path can carry them)";
+        }
+
         foreach (var c in name)
         {
             if (char.IsControl(c) || c == '/')
@@ -82,6 +88,8 @@ public static class MachineNames
             }
         }
 
-        return MachineIds.TryParse(name, out _) ? "must not look like a machine id" : null;
+        return MachineIds.TryParse(name, out _) || name.StartsWith(MachineIds.Prefix, StringComparison.OrdinalIgnoreCase)
+            ? "must not look like a machine id (a uuid, or anything starting with dm-)"
+            : null;
     }
 }

@@ -81,16 +81,16 @@ public sealed class ConnectionAuditRetentionTests : ServerTestBase
         var now = _clock.GetUtcNow();
         for (var i = 0; i < Cap + 5; i++)
         {
-            await RecordAsync(machine.MachineId, now - TimeSpan.FromSeconds(i));
+            await RecordAsync(machine.StoreId(), now - TimeSpan.FromSeconds(i));
         }
 
-        await RecordAsync(machine.MachineId, now - Retention - TimeSpan.FromSeconds(1));
+        await RecordAsync(machine.StoreId(), now - Retention - TimeSpan.FromSeconds(1));
         await Api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}");
         await Api.WaitForPhaseAsync(machine.MachineId, Dedalus.Contracts.MachinePhases.Destroyed);
 
         await Server.Service<MaintenanceService>().RunOnceAsync();
 
-        var kept = (await ConnectionAuditRows.ReadAsync(Data.Path)).Where(r => r.MachineId == machine.MachineId).Select(r => r.EndedAt).ToArray();
+        var kept = (await ConnectionAuditRows.ReadAsync(Data.Path)).Where(r => r.MachineId == machine.StoreId()).Select(r => r.EndedAt).ToArray();
         Assert.Equal(Cap, kept.Length);
         Assert.All(kept, ended => Assert.True(ended > (now - TimeSpan.FromSeconds(Cap)).ToUnixTimeMilliseconds()));
     }

@@ -58,7 +58,7 @@ public sealed class ExecutionLifecycleRuncTests
             {
                 DataDirectory = Dedalus.Server.Hosting.ServerConfiguration.RuntimeDirectory(new Dedalus.Server.Hosting.ServerOptions { DataDirectory = server.DataDirectory }),
             });
-            var orphan = await runtime.StartExecutionAsync(machine, new Dedalus.Machines.Runtime.MachineExecutionRequest(
+            var orphan = await runtime.StartExecutionAsync(StoreIds.StoreId(machine), new Dedalus.Machines.Runtime.MachineExecutionRequest(
                 execution.ExecutionId["ex-".Length..], ["sh", "-c", "trap '' TERM; sleep 3005"], "machine", null, new Dictionary<string, string>()));
             GC.KeepAlive(orphan);
         });

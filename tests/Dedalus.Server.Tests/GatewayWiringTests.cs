@@ -45,24 +45,24 @@ public sealed class GatewayWiringTests : ServerTestBase
         var machine = await Api.CreateRunningMachineAsync();
         using var cts = new CancellationTokenSource(RunningServer.Timeout);
 
-        Assert.Equal(GatewayAdmission.Running, await backend.AdmitAsync(machine.MachineId, cts.Token));
+        Assert.Equal(GatewayAdmission.Running, await backend.AdmitAsync(machine.StoreId(), cts.Token));
         Assert.Equal(GatewayAdmission.Unknown, await backend.AdmitAsync($"dm-{Guid.NewGuid()}", cts.Token));
 
         var session = (await Api.OpenSessionAsync(machine.MachineId)).Session();
         await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
         await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
-        Assert.Equal(GatewayAdmission.SleepingWithLiveSession, await backend.AdmitAsync(machine.MachineId, cts.Token));
+        Assert.Equal(GatewayAdmission.SleepingWithLiveSession, await backend.AdmitAsync(machine.StoreId(), cts.Token));
 
-        await backend.WakeAsync(machine.MachineId, cts.Token);
+        await backend.WakeAsync(machine.StoreId(), cts.Token);
         Assert.Equal(MachinePhases.Running, (await Api.GetAsync($"/v1/machines/{machine.MachineId}")).Machine().Phase);
 
         await Api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}/ssh/{session.SessionId}");
         await Api.PostAsync($"/v1/machines/{machine.MachineId}/sleep", null);
         await Api.WaitForPhaseAsync(machine.MachineId, MachinePhases.Sleeping);
-        Assert.Equal(GatewayAdmission.SleepingWithoutLiveSession, await backend.AdmitAsync(machine.MachineId, cts.Token));
+        Assert.Equal(GatewayAdmission.SleepingWithoutLiveSession, await backend.AdmitAsync(machine.StoreId(), cts.Token));
 
         await Api.SendAsync(HttpMethod.Delete, $"/v1/machines/{machine.MachineId}");
-        Assert.Equal(GatewayAdmission.Deleted, await backend.AdmitAsync(machine.MachineId, cts.Token));
+        Assert.Equal(GatewayAdmission.Deleted, await backend.AdmitAsync(machine.StoreId(), cts.Token));
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class GatewayWiringTests : ServerTestBase
         var ended = DateTimeOffset.UtcNow.AddSeconds(5);
 
         await backend.RecordConnectionAsync(
-            new GatewayConnectionRecord(1, machine.MachineId, "ss-00", 42, "127.0.0.1:5555", ended.AddSeconds(-3), ended, 100, 200, GatewayConnectionEnd.ClientClosed, null, []),
+            new GatewayConnectionRecord(1, machine.StoreId(), "ss-00", 42, "127.0.0.1:5555", ended.AddSeconds(-3), ended, 100, 200, GatewayConnectionEnd.ClientClosed, null, []),
             CancellationToken.None);
 
         var after = (await store.GetMachineAsync(machine.StoreId()))!.LastActivityAt;

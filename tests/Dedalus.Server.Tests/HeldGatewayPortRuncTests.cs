@@ -188,7 +188,7 @@ public sealed class HeldGatewayPortRuncTests : IAsyncLifetime
 
         var store = _app!.Services.GetRequiredService<Dedalus.Server.Store.IStore>();
         Assert.True(
-            await Eventually.TrueAsync(async () => (await store.GetMachineAsync(machineId))!.GatewayPort == _low + 1, PortTimeout),
+            await Eventually.TrueAsync(async () => (await store.GetMachineAsync(StoreIds.StoreId(machineId)))!.GatewayPort == _low + 1, PortTimeout),
             "the machine never moved off its held port");
         var followed = await GetSessionAsync(machineId, early.SessionId);
         var (publicKey, freshKeyPath) = await ClientKeys.GenerateAsync(_client, "fresh");
@@ -196,7 +196,7 @@ public sealed class HeldGatewayPortRuncTests : IAsyncLifetime
         var machine = await SendAsync(HttpMethod.Get, $"/v1/machines/{machineId}", null, DedalusJsonContext.Default.Machine);
 
         // Its status said so on the way (the stream's events): the held port, then the move.
-        var history = await store.GetMachineEventsAsync(machineId, 0);
+        var history = await store.GetMachineEventsAsync(StoreIds.StoreId(machineId), 0);
         Assert.Contains(history, e => e.Payload.Contains("\"reason\":\"gateway_port_unavailable\"", StringComparison.Ordinal));
         Assert.Contains(history, e => e.Payload.Contains($"gateway port {_low} is held by another process; moved to port {_low + 1}", StringComparison.Ordinal));
         Assert.NotEqual("gateway_port_unavailable", machine.Status.Reason);

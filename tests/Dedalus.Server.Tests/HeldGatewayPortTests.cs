@@ -127,7 +127,7 @@ public sealed class HeldGatewayPortTests : IAsyncLifetime
         Assert.Equal("gateway_port_unavailable", held.Status.Reason);
         Assert.True(held.Status.Retryable);
         Assert.Equal($"gateway port {_low} is held by another process; retrying", held.Status.LastError);
-        Assert.Null(ListeningPort(machineId));
+        Assert.Null(ListeningPort(StoreIds.StoreId(machineId)));
         Assert.Equal(SshSessionStatuses.SshInProgress, waiting.Status);
         Assert.Null(waiting.Connection);
         Assert.Equal(1000, waiting.RetryAfterMs);
@@ -145,9 +145,9 @@ public sealed class HeldGatewayPortTests : IAsyncLifetime
         Assert.True(long.Parse(open.Status.Revision) > long.Parse(held.Status.Revision));
         Assert.Equal(SshSessionStatuses.Ready, ready.Status);
         Assert.Equal(_low, ready.Connection!.Port);
-        Assert.Equal(_low, ListeningPort(machineId));
+        Assert.Equal(_low, ListeningPort(StoreIds.StoreId(machineId)));
         Assert.Contains("dedalus-gateway", await GatewayGreetingAsync(_low), StringComparison.Ordinal);
-        Assert.Equal(_low, (await Server.Service<IStore>().GetMachineAsync(machineId))!.GatewayPort);
+        Assert.Equal(_low, (await Server.Service<IStore>().GetMachineAsync(StoreIds.StoreId(machineId)))!.GatewayPort);
         var events = await watch.WaitAsync(RunningServer.Timeout);
         Assert.Equal("gateway_port_unavailable", events[0].Status.Reason);
         Assert.Equal("running", events[^1].Status.Reason);
@@ -169,8 +169,8 @@ public sealed class HeldGatewayPortTests : IAsyncLifetime
         Assert.Equal("gateway_port_moved", moved.Status.Reason);
         Assert.False(moved.Status.Retryable);
         Assert.Equal($"gateway port {_low} is held by another process; moved to port {_low + 1}", moved.Status.LastError);
-        Assert.Equal(_low + 1, (await Server.Service<IStore>().GetMachineAsync(machineId))!.GatewayPort);
-        Assert.Equal(_low + 1, ListeningPort(machineId));
+        Assert.Equal(_low + 1, (await Server.Service<IStore>().GetMachineAsync(StoreIds.StoreId(machineId)))!.GatewayPort);
+        Assert.Equal(_low + 1, ListeningPort(StoreIds.StoreId(machineId)));
         Assert.Contains("dedalus-gateway", await GatewayGreetingAsync(_low + 1), StringComparison.Ordinal);
 
         var nowReady = await SessionAsync(machineId, waiting.SessionId);
@@ -206,7 +206,7 @@ public sealed class HeldGatewayPortTests : IAsyncLifetime
 
         Assert.Null((await MachineAsync(machineId)).Status.LastError);
         Assert.Equal(_low, (await SessionAsync(machineId, waiting.SessionId)).Connection!.Port);
-        Assert.Equal(_low, ListeningPort(machineId));
+        Assert.Equal(_low, ListeningPort(StoreIds.StoreId(machineId)));
     }
 
     [Fact]

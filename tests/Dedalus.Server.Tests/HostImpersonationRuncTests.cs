@@ -136,7 +136,7 @@ public sealed class HostImpersonationRuncTests : IAsyncLifetime
     {
         var created = await _http.SendJsonAsync(HttpMethod.Post, "/v1/machines", """{"vcpu":0.5,"memory_mib":256,"storage_gib":1}""", DedalusJsonContext.Default.Machine);
         await WaitForPhaseAsync(created.MachineId, MachinePhases.Running);
-        return created.MachineId;
+        return StoreIds.StoreId(created.MachineId);
     }
 
     private async Task WaitForPhaseAsync(string machineId, string phase)

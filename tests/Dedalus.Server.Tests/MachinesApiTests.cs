@@ -7,13 +7,13 @@ namespace Dedalus.Server.Tests;
 public sealed class MachinesApiTests : ServerTestBase
 {
     [Fact]
-    public async Task Creating_a_machine_answers_202_with_its_revision_as_etag_and_both_phase_forms()
+    public async Task Creating_a_machine_answers_200_with_a_bare_uuid_its_revision_as_etag_and_both_phase_forms()
     {
         var response = await Api.PostAsync("/v1/machines", """{"vcpu":0.5,"memory_mib":512,"storage_gib":2,"autosleep":"15m"}""");
 
         Assert.Equal(HttpStatusCode.OK, response.Status);
         var machine = response.Machine();
-        Assert.Matches("^dm-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", machine.MachineId);
+        Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", machine.MachineId);
         Assert.Equal(0.5, machine.Vcpu);
         Assert.Equal(512, machine.MemoryMib);
         Assert.Equal(2, machine.StorageGib);
@@ -41,15 +41,16 @@ public sealed class MachinesApiTests : ServerTestBase
     }
 
     [Fact]
-    public async Task A_bare_uuid_is_accepted_as_machine_id_and_answered_in_the_dm_form()
+    public async Task The_dm_form_and_an_upper_case_uuid_are_accepted_as_machine_id_and_answered_as_the_bare_lowercase_uuid()
     {
         var created = await Api.CreateMachineAsync();
-        var bare = created.MachineId["dm-".Length..].ToUpperInvariant();
 
-        var response = await Api.GetAsync($"/v1/machines/{bare}");
+        var prefixed = await Api.GetAsync($"/v1/machines/dm-{created.MachineId}");
+        var upper = await Api.GetAsync($"/v1/machines/{created.MachineId.ToUpperInvariant()}");
 
-        Assert.Equal(HttpStatusCode.OK, response.Status);
-        Assert.Equal(created.MachineId, response.Machine().MachineId);
+        Assert.Equal(HttpStatusCode.OK, prefixed.Status);
+        Assert.Equal(created.MachineId, prefixed.Machine().MachineId);
+        Assert.Equal(created.MachineId, upper.Machine().MachineId);
     }
 
     [Fact]

@@ -120,7 +120,7 @@ public sealed class RobustnessTests : ServerTestBase
     {
         var store = Server.Service<IStore>();
         var doomed = await Api.CreateRunningMachineAsync();
-        Server.Runtime.FailWhen = id => id == doomed.MachineId;
+        Server.Runtime.FailWhen = id => id == doomed.StoreId();
         await Api.SendAsync(HttpMethod.Delete, $"/v1/machines/{doomed.MachineId}");
         await Api.WaitForPhaseAsync(doomed.MachineId, MachinePhases.Failed); // asked to be destroyed, still there
 

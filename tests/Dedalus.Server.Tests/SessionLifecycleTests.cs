@@ -27,7 +27,7 @@ public sealed class SessionLifecycleTests : ServerTestBase
         Assert.Equal(SshSessionStatuses.WakeInProgress, Assert.Single(listed.Items).Status);
         Assert.Equal(SshSessionStatuses.WakeInProgress, (await Store.GetSessionAsync(waiting.Id))!.Status);
 
-        Server.Service<MachineWorkQueue>().Kick(machine.MachineId);
+        Server.Service<MachineWorkQueue>().Kick(machine.StoreId());
         await Server.SettleAsync();
 
         Assert.Equal(SshSessionStatuses.Ready, (await Store.GetSessionAsync(waiting.Id))!.Status);

@@ -72,12 +72,12 @@ public sealed class TimeTests : ServerTestBase
     public async Task An_open_gateway_connection_keeps_an_idle_machine_awake()
     {
         var machine = await Api.CreateRunningMachineAsync("""{"vcpu":1,"memory_mib":1024,"storage_gib":10,"autosleep":"30s"}""");
-        _connections.Set(machine.MachineId, 1);
+        _connections.Set(machine.StoreId(), 1);
 
         _clock.Advance(TimeSpan.FromMinutes(5));
         Assert.Equal(0, await Server.Service<MaintenanceService>().AutosleepAsync());
 
-        _connections.Set(machine.MachineId, 0);
+        _connections.Set(machine.StoreId(), 0);
         _clock.Advance(TimeSpan.FromSeconds(31));
         Assert.Equal(1, await Server.Service<MaintenanceService>().AutosleepAsync());
     }
@@ -110,7 +110,7 @@ public sealed class TimeTests : ServerTestBase
 
         Assert.Equal(first.Machine().MachineId, replay.Machine().MachineId);
         Assert.NotEqual(first.Machine().MachineId, fresh.Machine().MachineId);
-        var machine = first.Machine().MachineId;
+        var machine = first.Machine().StoreId();
         Assert.NotEmpty(await Server.Service<Dedalus.Server.Store.IStore>().GetMachineEventsAsync(machine, 0));
     }
 }

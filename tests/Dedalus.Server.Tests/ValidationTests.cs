@@ -13,9 +13,13 @@ public sealed class ValidationTests : ServerTestBase
     [InlineData("""{"vcpu":"one","memory_mib":1024,"storage_gib":10}""", "vcpu")]
     [InlineData("""{"vcpu":1,"memory_mib":1024.5,"storage_gib":10}""", "memory_mib")]
     [InlineData("""{"vcpu":1,"memory_mib":"1024","storage_gib":10}""", "memory_mib")]
-    [InlineData("""{"memory_mib":1024,"storage_gib":10}""", "vcpu")]
-    [InlineData("""{"vcpu":1,"storage_gib":10}""", "memory_mib")]
-    [InlineData("""{"vcpu":1,"memory_mib":1024}""", "storage_gib")]
+    [InlineData("""{"name":""}""", "name")]
+    [InlineData("""{"name":" padded"}""", "name")]
+    [InlineData("""{"name":"a/b"}""", "name")]
+    [InlineData("""{"name":"dm-box"}""", "name")]
+    [InlineData("""{"name":"0190aaaa-0000-7000-8000-000000000000"}""", "name")]
+    [InlineData("""{"name":"tab\tin"}""", "name")]
+    [InlineData("""{"name":"0123456789012345678901234567890123456789012345678901234567890123"}""", "name")]
     [InlineData("""{"vcpu":0.3,"memory_mib":1024,"storage_gib":10}""", "vcpu")]
     [InlineData("""{"vcpu":0,"memory_mib":1024,"storage_gib":10}""", "vcpu")]
     [InlineData("""{"vcpu":-1,"memory_mib":1024,"storage_gib":10}""", "vcpu")]
@@ -64,8 +68,9 @@ public sealed class ValidationTests : ServerTestBase
     }
 
     [Theory]
-    [InlineData("not-a-uuid")]
+    [InlineData("dm-not-a-uuid")]
     [InlineData("dm-123")]
+    [InlineData("%20padded")]
     [InlineData("dm-zzzzzzzz-0000-0000-0000-000000000000")]
     public async Task A_malformed_machine_id_is_400_naming_machine_id(string id)
     {

@@ -34,7 +34,7 @@ public sealed class WeakKeySessionTests : ServerTestBase
         Assert.StartsWith("public_key: ", error.Message, StringComparison.Ordinal);
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
         Assert.Empty((await Api.GetAsync($"/v1/machines/{machine.MachineId}/ssh")).SessionList().Items);
-        Assert.Empty((await Server.Service<IStore>().ListSessionsAsync(machine.MachineId, 0, 10)).Items);
+        Assert.Empty((await Server.Service<IStore>().ListSessionsAsync(machine.StoreId(), 0, 10)).Items);
     }
 
     [Fact]

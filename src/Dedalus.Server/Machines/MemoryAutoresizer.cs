@@ -95,7 +95,7 @@ public sealed class MemoryAutoresizer(
         if (!enabled)
         {
             // Off: a plain limit (memory already added stays); nothing to read.
-            await ApplyAsync(machine.Id, new MachineMemoryPolicy(machine.MemoryConfiguredMib, HoldAtLimit: false), cancellationToken).ConfigureAwait(false);
+            await ApplyAsync(machine.Id, new MachineMemoryPolicy(machine.MemoryConfiguredMib, HoldAtLimit: false), state: null, cancellationToken).ConfigureAwait(false);
             if (machine.MemoryResizeState is not null)
             {
                 await RecordAsync(machine, m => m with { MemoryResizeState = null }, cancellationToken).ConfigureAwait(false);
@@ -107,7 +107,8 @@ public sealed class MemoryAutoresizer(
         var state = await runtime.ReadMemoryAsync(machine.Id, cancellationToken).ConfigureAwait(false);
         var limit = Math.Max(state.LimitMib, machine.MemoryConfiguredMib);
         var next = _policy.NextLimitMib(machine, limit, state.UsageBytes, state.Held);
-        await ApplyAsync(machine.Id, new MachineMemoryPolicy(next, _policy.HoldAt(machine, next, enabled)), cancellationToken).ConfigureAwait(false);
+        var policy = new MachineMemoryPolicy(next, _policy.HoldAt(machine, next, enabled), _policy.CeilingMib(machine));
+        await ApplyAsync(machine.Id, policy, state, cancellationToken).ConfigureAwait(false);
 
         var resizeState = _policy.StateFor(machine, next, state.UsageBytes, state.Held && next == limit);
         if (next > machine.MemoryConfiguredMib)
@@ -138,10 +139,14 @@ public sealed class MemoryAutoresizer(
         }
     }
 
-    /// <summary>Applies a limit and hold mode unless it is what was applied last.</summary>
-    private async Task ApplyAsync(string machineId, MachineMemoryPolicy policy, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies a limit and hold mode unless it is what was applied last and what the runtime reports
+    /// (<paramref name="state"/>, when read: a resize meanwhile sets the limit anew).
+    /// </summary>
+    private async Task ApplyAsync(string machineId, MachineMemoryPolicy policy, MachineMemoryState? state, CancellationToken cancellationToken)
     {
-        if (_applied.TryGetValue(machineId, out var last) && last == policy)
+        var current = state is null || (state.LimitMib == policy.LimitMib && state.HoldAtLimit == policy.HoldAtLimit);
+        if (current && _applied.TryGetValue(machineId, out var last) && last == policy)
         {
             return;
         }

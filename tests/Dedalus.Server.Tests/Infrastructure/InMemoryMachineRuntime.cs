@@ -94,6 +94,53 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
         return Task.CompletedTask;
     }
 
+    /// <summary>Every graceful stop asked for, with its grace (reboots), in order.</summary>
+    public ConcurrentQueue<(string MachineId, TimeSpan Grace)> GracefulStops { get; } = new();
+
+    public Task StopAsync(string machineId, TimeSpan gracePeriod, CancellationToken cancellationToken = default)
+    {
+        GracefulStops.Enqueue((machineId, gracePeriod));
+        return StopAsync(machineId, cancellationToken);
+    }
+
+    private readonly ConcurrentDictionary<string, MachineMemoryPolicy> _memory = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (long UsageBytes, bool Held)> _usage = new(StringComparer.Ordinal);
+
+    /// <summary>Sets what <see cref="ReadMemoryAsync"/> reports as the machine's use (the limit is the applied one).</summary>
+    public void SetUsage(string machineId, long usageBytes, bool held = false) => _usage[Canonical(machineId)] = (usageBytes, held);
+
+    /// <summary>The memory policy last applied to the machine, if any.</summary>
+    public MachineMemoryPolicy? MemoryPolicy(string machineId) => _memory.TryGetValue(Canonical(machineId), out var p) ? p : null;
+
+    public Task<MachineMemoryState> ReadMemoryAsync(string machineId, CancellationToken cancellationToken = default)
+    {
+        if (!_machines.TryGetValue(machineId, out var machine))
+        {
+            throw new MachineNotFoundException(machineId);
+        }
+
+        if (machine.State != MachineRuntimeState.Running)
+        {
+            throw new MachineNotRunningException(machineId);
+        }
+
+        var policy = _memory.TryGetValue(machineId, out var p) ? p : new MachineMemoryPolicy(machine.Spec.Resources.MemoryMib, false);
+        var (usage, held) = _usage.TryGetValue(machineId, out var u) ? u : (0L, false);
+        return Task.FromResult(new MachineMemoryState(policy.LimitMib, usage, policy.HoldAtLimit, held && policy.HoldAtLimit, 0));
+    }
+
+    public Task SetMemoryAsync(string machineId, MachineMemoryPolicy policy, CancellationToken cancellationToken = default)
+    {
+        Check(machineId);
+        if (!_machines.ContainsKey(machineId))
+        {
+            throw new MachineNotFoundException(machineId);
+        }
+
+        _memory[machineId] = policy;
+        return Task.CompletedTask;
+    }
+
     public async Task DeleteAsync(string machineId, CancellationToken cancellationToken = default)
     {
         if (BeforeDelete is { } hook)
@@ -121,6 +168,10 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
             }
 
             _machines[machineId] = machine with { Spec = machine.Spec with { Resources = resources } };
+            if (_memory.TryGetValue(machineId, out var policy))
+            {
+                _memory[machineId] = policy with { LimitMib = resources.MemoryMib };
+            }
         }
     }
 
