@@ -13,8 +13,8 @@ internal static class DedalusCli
         var global = new GlobalOptions();
         var root = new RootCommand(
             "dedalus: on-demand Linux machines with short-lived certificate-based OpenSSH access.\n" +
-            "Configuration: DEDALUS_BASE_URL, DEDALUS_API_KEY (Bearer), DEDALUS_X_API_KEY, DEDALUS_ORG_ID, or the flags; a dev server's\n" +
-            "~/.config/dedalus/dev.env is read when they are absent.\n" +
+            "Configuration: the flags; else DEDALUS_API_KEY (Bearer) or DEDALUS_X_API_KEY with DEDALUS_ORG_ID and DEDALUS_BASE_URL, all from\n" +
+            "the environment; else all from a dev server's ~/.config/dedalus/dev.env. `dedalus doctor` shows what was found where.\n" +
             "Exit codes: 0 ok, 1 error, 2 usage, 10 auth, 11 not found, 12 rate limited, 13 other 4xx, 14 5xx, 15 connection/timeout;\n" +
             "`dedalus ssh` and `dedalus machines exec` exit with the command's own code (128+N after signal N), and exec with 125 when\n" +
             "the command ended without one (timeout, could not start, machine stopped); 130/143 after Ctrl-C/SIGTERM.");
@@ -23,14 +23,21 @@ internal static class DedalusCli
         root.Add(MachinesCommands.Create(global));
         root.Add(SshConfigCommand.Create());
         root.Add(SshCertCommand.Create(global));
+        root.Add(AutoresizingCommands.Organization(global));
+        root.Add(DoctorCommand.Create(global));
+        AddOfficialSpellings(root, global);
         root.WithHelp("""
             Examples:
-              dedalus machines create --vcpu 1 --memory-mib 1024 --storage-gib 2
+              dedalus machines create --vcpu 1 --memory-mib 1024 --storage-gib 2 --name web-1
               dedalus machines list
               dedalus ssh dm-<uuid>
               dedalus ssh dm-<uuid> -- uname -a
               dedalus machines exec dm-<uuid> -- uname -a
               dedalus ssh-config --install && ssh dm-<uuid>
+              dedalus doctor
+
+            The official CLI's spellings work too: machines:ssh, machines:executions, machines:autoresizing and
+            organization:autoresizing, with their retrieve, update --enabled and delete.
             """);
         HelpExtras.Install(root);
 
@@ -45,6 +52,26 @@ internal static class DedalusCli
 
         // Signals are CommandRunner's (one model for every command, ssh included): System.CommandLine must not handle them.
         return await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
+    }
+
+    /// <summary>
+    /// The official CLI's resource commands spelled with a colon (<c>dedalus machines:ssh list</c>, as its generated
+    /// manual lists them), as hidden copies of ours, so scripts written for it run unchanged; help shows our spelling once.
+    /// </summary>
+    private static void AddOfficialSpellings(RootCommand root, GlobalOptions global)
+    {
+        Command[] spellings =
+        [
+            SshSessionsCommands.Create(global, "machines:ssh"),
+            ExecutionsCommands.Create(global, "machines:executions"),
+            AutoresizingCommands.ForMachines(global, "machines:autoresizing"),
+            AutoresizingCommands.ForOrganization(global, "organization:autoresizing"),
+        ];
+        foreach (var command in spellings)
+        {
+            command.Hidden = true;
+            root.Add(command);
+        }
     }
 
     /// <summary>

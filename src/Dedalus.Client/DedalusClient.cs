@@ -51,6 +51,7 @@ public sealed class DedalusClient : IDisposable
 
         var requester = new ApiRequester(_httpClient, Options);
         Machines = new MachinesResource(requester);
+        Organization = new OrganizationResource(requester);
     }
 
     /// <summary>The effective settings (environment defaults applied).</summary>
@@ -58,6 +59,9 @@ public sealed class DedalusClient : IDisposable
 
     /// <summary>Machines and their SSH sessions.</summary>
     public MachinesResource Machines { get; }
+
+    /// <summary>Settings of the caller's organization.</summary>
+    public OrganizationResource Organization { get; }
 
     /// <inheritdoc />
     public void Dispose()

@@ -34,6 +34,14 @@ public sealed record DedalusClientOptions
     /// <summary>Extra <c>User-Agent</c> product token, e.g. <c>dedalus-cli/1.0</c>.</summary>
     public string? UserAgent { get; init; }
 
+    /// <summary>
+    /// Whether unset settings are taken from the environment variables (default <see langword="true"/>). A caller that
+    /// resolved every setting itself (the <c>dedalus</c> CLI, which takes the key, the org and the base URL from one
+    /// source) sets it to <see langword="false"/>, so that an org id in the environment is never paired with a key
+    /// from elsewhere; unset values then stay unset (the base URL falls back to <see cref="DefaultBaseUrl"/>).
+    /// </summary>
+    public bool ReadEnvironment { get; init; } = true;
+
     /// <summary>Options read entirely from the environment variables.</summary>
     /// <returns>Options with the environment's values filled in.</returns>
     public static DedalusClientOptions FromEnvironment() => new DedalusClientOptions().WithEnvironmentDefaults();
@@ -42,6 +50,11 @@ public sealed record DedalusClientOptions
     /// <returns>The completed options.</returns>
     public DedalusClientOptions WithEnvironmentDefaults()
     {
+        if (!ReadEnvironment)
+        {
+            return this with { BaseUrl = BaseUrl ?? DefaultBaseUrl };
+        }
+
         var baseUrl = BaseUrl;
         if (baseUrl is null && Environment.GetEnvironmentVariable("DEDALUS_BASE_URL") is { Length: > 0 } fromEnv)
         {

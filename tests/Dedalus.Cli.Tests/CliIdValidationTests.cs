@@ -16,6 +16,9 @@ public sealed class CliIdValidationTests : IAsyncLifetime, IDisposable
 
     public static TheoryData<string> BadMachineIds => ["..", ".", "%2e%2e", Samples.MachineId + "/..", "../" + Samples.MachineId, Samples.MachineId + "%2f", "dm-nope"];
 
+    /// <summary>Neither an id nor a name: the commands that take a machine's name refuse these (names have no '/', no control characters, no blank ends).</summary>
+    public static TheoryData<string> BadMachines => ["..", ".", Samples.MachineId + "/..", "../" + Samples.MachineId, "a/b", " web", "web ", "web\u001b[2J", new string('w', 64)];
+
     public async Task InitializeAsync()
     {
         _api = await StubApi.StartAsync(app => app.Map("/{**path}", () => Wire.Json(Samples.Session(SshSessionStatuses.Closed))));
@@ -43,21 +46,46 @@ public sealed class CliIdValidationTests : IAsyncLifetime, IDisposable
     }
 
     [Theory]
-    [MemberData(nameof(BadMachineIds))]
-    public async Task A_machine_id_that_is_not_one_is_a_usage_error_in_every_command_and_nothing_is_sent(string machineId)
+    [MemberData(nameof(BadMachines))]
+    public async Task A_machine_that_is_neither_an_id_nor_a_name_is_a_usage_error_in_every_command_and_nothing_is_sent(string machine)
     {
         string[][] commands =
         [
-            ["machines", "retrieve", "--machine-id", machineId],
-            ["machines", "update", "--machine-id", machineId, "--vcpu", "2"],
-            ["machines", "delete", "--machine-id", machineId],
-            ["machines", "sleep", "--machine-id", machineId],
-            ["machines", "wake", "--machine-id", machineId],
-            ["machines", "watch", "--machine-id", machineId],
-            ["machines", "ssh", "create", "--machine-id", machineId, "--public-key", "ssh-ed25519 AAAA"],
-            ["machines", "ssh", "list", "--machine-id", machineId],
-            ["machines", "ssh", "retrieve", "--machine-id", machineId, "--session-id", "ss-01"],
-            ["machines", "ssh", "delete", "--machine-id", machineId, "--session-id", "ss-01"],
+            ["machines", "retrieve", "--machine-id", machine],
+            ["machines", "retrieve", machine],
+            ["machines", "update", "--machine-id", machine, "--vcpu", "2"],
+            ["machines", "delete", "--machine-id", machine],
+            ["machines", "sleep", machine],
+            ["machines", "wake", "--machine-id", machine],
+            ["machines", "reboot", machine],
+            ["machines", "watch", "--machine-id", machine],
+            ["machines", "autoresizing", "get", machine],
+            ["machines:autoresizing", "update", "--machine-id", machine, "--enabled"],
+            ["machines", "ssh", "create", "--machine-id", machine, "--public-key", "ssh-ed25519 AAAA"],
+            ["machines", "ssh", "list", "--machine-id", machine],
+            ["machines:ssh", "retrieve", "--machine-id", machine, "--session-id", "ss-01"],
+            ["machines", "ssh", "delete", "--machine-id", machine, "--session-id", "ss-01"],
+            ["machines", "executions", "list", "--machine-id", machine],
+            ["doctor", machine],
+        ];
+
+        foreach (var command in commands)
+        {
+            var result = await _cli.RunAsync(command);
+
+            Assert.True(result.ExitCode == 2, $"{string.Join(' ', command)}: {result}");
+            AssertOneLine(result.StandardError, $"dedalus: '{new string([.. machine.Take(80).Select(c => char.IsControl(c) ? '?' : c)])}' is not a machine id or name");
+        }
+
+        Assert.Empty(_api.Requests);
+    }
+
+    [Theory]
+    [MemberData(nameof(BadMachineIds))]
+    public async Task A_machine_id_that_is_not_one_is_a_usage_error_where_only_an_id_goes_and_nothing_is_sent(string machineId)
+    {
+        string[][] commands =
+        [
             ["ssh", machineId, "--", "true"],
             ["ssh-cert", machineId],
         ];

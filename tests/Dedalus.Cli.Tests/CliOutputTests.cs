@@ -11,7 +11,7 @@ public sealed class CliOutputTests(FakeMachinesFixture fixture) : IClassFixture<
     [InlineData("json", "  \"machine_id\": \"" + Samples.MachineId + "\",")]
     [InlineData("raw", "{\"machine_id\":\"" + Samples.MachineId + "\",")]
     [InlineData("yaml", "machine_id: " + Samples.MachineId + "\n")]
-    [InlineData("pretty", "status.phase" + "               running\n")]
+    [InlineData("pretty", "\nstatus.phase  ")]
     public async Task Each_format_renders_a_machine(string format, string expected)
     {
         UseFake();
@@ -20,6 +20,12 @@ public sealed class CliOutputTests(FakeMachinesFixture fixture) : IClassFixture<
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains(expected, result.StandardOutput, StringComparison.Ordinal);
+        if (format == "pretty")
+        {
+            // Aligned key/value lines: the padding follows the longest key, whatever fields the contract has.
+            Assert.Matches(@"\nstatus\.phase +running\n", result.StandardOutput);
+        }
+
         Assert.DoesNotContain("\\u002B", result.StandardOutput, StringComparison.Ordinal);
     }
 

@@ -138,12 +138,12 @@ public sealed class ErrorTests
     }
 
     [Fact]
-    public async Task Text_that_is_not_a_machine_id_is_refused_before_anything_is_sent()
+    public async Task Text_that_is_neither_a_machine_id_nor_a_name_is_refused_before_anything_is_sent()
     {
         await using var api = await StubApi.StartAsync(app => app.MapGet("/v1/machines/{id}", () => Wire.Json(Samples.Machine())));
         using var client = api.CreateClient(maxRetries: 0);
 
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => client.Machines.RetrieveAsync("dm-nope"));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => client.Machines.RetrieveAsync("dm-nope/.."));
 
         Assert.Equal("machineId", error.ParamName);
         Assert.Empty(api.Requests);

@@ -4,33 +4,42 @@ using Dedalus.Contracts;
 
 namespace Dedalus.Cli.Commands;
 
-/// <summary><c>dedalus machines executions list|get|output|events|cancel</c>: the raw executions resource.</summary>
+/// <summary>
+/// <c>dedalus machines executions list|get|output|events|cancel</c>: the raw executions resource (also as the official
+/// CLI's <c>dedalus machines:executions ...</c>, whose <c>retrieve</c> and <c>delete</c> are <c>get</c> and <c>cancel</c>).
+/// </summary>
 internal static class ExecutionsCommands
 {
     /// <summary>What an execution id looks like, for help and errors.</summary>
     private const string IdShape = "ex-<hex> (letters, digits, '-' and '_' only)";
 
-    public static Command Create(GlobalOptions global)
+    public static Command Create(GlobalOptions global, string name = "executions")
     {
-        var executions = new Command("executions", "Executions of a machine: list, show, output, events, cancel (to run one use `dedalus machines exec`)");
+        var executions = new Command(name, "Executions of a machine: list, show, output, events, cancel (to run one use `dedalus machines exec`)");
 
         var listMachine = MachinesCommands.MachineIdOption();
-        var limit = MachinesCommands.LimitOption();
-        var list = new Command("list", "List a machine's executions, oldest first (a table on a terminal; JSON when piped, or --format)") { listMachine, limit }.WithHelp("""
+        var paging = new ListOptions();
+        var list = new Command("list", "List a machine's executions, oldest first (a table on a terminal; JSON when piped, or --format)") { listMachine }.WithHelp("""
             Examples:
               dedalus machines executions list --machine-id dm-<uuid>
               dedalus machines executions list --machine-id dm-<uuid> --format raw | jq -r '.[] | select(.status == "running") | .execution_id'
             """);
+        paging.AddTo(list);
         list.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
-            var items = new List<Execution>();
-            await foreach (var execution in client.Machines.Executions.ListAsync(MachinesCommands.GetMachineId(parseResult, listMachine), parseResult.GetValue(limit), ct))
-            {
-                items.Add(execution);
-            }
-
-            return global.PrintList(parseResult, items, DedalusJsonContext.Default.Execution);
+            var machine = MachinesCommands.GetMachineId(parseResult, listMachine);
+            var (items, next) = await paging.FetchAsync<Execution>(
+                parseResult,
+                async (limit, cursor, token) =>
+                {
+                    var page = await client.Machines.Executions.ListPageAsync(machine, limit, cursor, token);
+                    return (page.Items, page.NextCursor);
+                },
+                ct);
+            global.PrintList(parseResult, items, DedalusJsonContext.Default.Execution);
+            ListOptions.ReportNextCursor(next);
+            return ExitCodes.Ok;
         }));
         executions.Add(list);
 
@@ -41,9 +50,11 @@ internal static class ExecutionsCommands
             global, "output", "Show the stdout and stderr the server kept (each cut at the server's bound; *_bytes are exact)",
             (c, m, e, ct) => c.Machines.Executions.GetOutputAsync(m, e, ct), DedalusJsonContext.Default.ExecutionOutput));
         executions.Add(EventsCommand(global));
-        executions.Add(ExecutionCommand(
+        var cancel = ExecutionCommand(
             global, "cancel", "Cancel an execution: its processes are killed and it ends cancelled (a finished one is shown unchanged)",
-            (c, m, e, ct) => c.Machines.Executions.CancelAsync(m, e, ct), DedalusJsonContext.Default.Execution));
+            (c, m, e, ct) => c.Machines.Executions.CancelAsync(m, e, ct), DedalusJsonContext.Default.Execution);
+        cancel.Aliases.Add("delete");
+        executions.Add(cancel);
         return executions;
     }
 
@@ -69,12 +80,21 @@ internal static class ExecutionsCommands
     {
         var machineId = MachinesCommands.MachineIdOption();
         var executionId = ExecutionIdOption();
-        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing events as they happen until the execution has finished (one per line with --format raw)" };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing events as they happen until the execution has finished (one per line with --format raw or jsonl)" };
+        var paging = new ListOptions();
         var command = new Command("events", "Show an execution's events (status changes and output chunks) in order") { machineId, executionId, follow }.WithHelp("""
             Examples:
               dedalus machines executions events --machine-id dm-<uuid> --execution-id ex-<hex>
               dedalus machines executions events --machine-id dm-<uuid> --execution-id ex-<hex> --follow --format raw
             """);
+        paging.AddTo(command);
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(follow) is { Implicit: false } && result.GetResult(paging.Cursor) is { Implicit: false })
+            {
+                result.AddError("--cursor and --follow do not go together: --follow starts at the first event");
+            }
+        });
         command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
@@ -83,36 +103,38 @@ internal static class ExecutionsCommands
             if (parseResult.GetValue(follow))
             {
                 var output = global.CreateOutput(parseResult);
+                var left = parseResult.GetValue(paging.MaxItems) is { } max and >= 0 ? max : long.MaxValue;
+                if (left == 0)
+                {
+                    return ExitCodes.Ok;
+                }
+
                 await foreach (var item in client.Machines.Executions.FollowEventsAsync(machine, execution, cancellationToken: ct))
                 {
                     output.Write(item, DedalusJsonContext.Default.ExecutionEvent);
+                    if (--left == 0)
+                    {
+                        break;
+                    }
                 }
 
                 return ExitCodes.Ok;
             }
 
-            return global.PrintList(parseResult, await StoredEventsAsync(client, machine, execution, ct), DedalusJsonContext.Default.ExecutionEvent);
+            // The events stored so far: pages until one is empty or the last (the cursor of a live execution stays).
+            var (events, next) = await paging.FetchAsync<ExecutionEvent>(
+                parseResult,
+                async (limit, cursor, token) =>
+                {
+                    var page = await client.Machines.Executions.ListEventsAsync(machine, execution, limit, cursor, token);
+                    return (page.Items, page.NextCursor);
+                },
+                ct);
+            global.PrintList(parseResult, events, DedalusJsonContext.Default.ExecutionEvent);
+            ListOptions.ReportNextCursor(next);
+            return ExitCodes.Ok;
         }));
         return command;
-    }
-
-    /// <summary>The events stored so far: pages until one is empty or the last (the cursor of a live execution stays).</summary>
-    private static async Task<List<ExecutionEvent>> StoredEventsAsync(DedalusClient client, string machineId, string executionId, CancellationToken cancellationToken)
-    {
-        var events = new List<ExecutionEvent>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        string? cursor = null;
-        while (true)
-        {
-            var page = await client.Machines.Executions.ListEventsAsync(machineId, executionId, cursor: cursor, cancellationToken: cancellationToken);
-            events.AddRange(page.Items ?? []);
-            if (page.Items is not { Count: > 0 } || string.IsNullOrEmpty(page.NextCursor) || !seen.Add(page.NextCursor))
-            {
-                return events;
-            }
-
-            cursor = page.NextCursor;
-        }
     }
 
     private static Command ExecutionCommand<T>(

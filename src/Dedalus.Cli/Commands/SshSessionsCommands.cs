@@ -3,12 +3,15 @@ using Dedalus.Contracts;
 
 namespace Dedalus.Cli.Commands;
 
-/// <summary><c>dedalus machines ssh create|list|retrieve|delete</c>: the raw SSH session resource.</summary>
+/// <summary>
+/// <c>dedalus machines ssh create|list|retrieve|delete</c>: the raw SSH session resource (also as the official CLI's
+/// <c>dedalus machines:ssh ...</c>, made with another name).
+/// </summary>
 internal static class SshSessionsCommands
 {
-    public static Command Create(GlobalOptions global)
+    public static Command Create(GlobalOptions global, string name = "ssh")
     {
-        var ssh = new Command("ssh", "SSH sessions of a machine (for a one-step login use `dedalus ssh`)");
+        var ssh = new Command(name, "SSH sessions of a machine (for a one-step login use `dedalus ssh`)");
 
         var createMachine = MachinesCommands.MachineIdOption();
         var publicKey = new Option<string>("--public-key")
@@ -41,18 +44,24 @@ internal static class SshSessionsCommands
         ssh.Add(create);
 
         var listMachine = MachinesCommands.MachineIdOption();
-        var limit = MachinesCommands.LimitOption();
-        var list = new Command("list", "List a machine's SSH sessions") { listMachine, limit };
+        var paging = new ListOptions();
+        var list = new Command("list", "List a machine's SSH sessions") { listMachine };
+        paging.AddTo(list);
         list.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
-            var sessions = new List<SshSession>();
-            await foreach (var session in client.Machines.Ssh.ListAsync(MachinesCommands.GetMachineId(parseResult, listMachine), parseResult.GetValue(limit), ct))
-            {
-                sessions.Add(session);
-            }
-
-            return global.PrintList(parseResult, sessions, DedalusJsonContext.Default.SshSession);
+            var machine = MachinesCommands.GetMachineId(parseResult, listMachine);
+            var (sessions, next) = await paging.FetchAsync<SshSession>(
+                parseResult,
+                async (limit, cursor, token) =>
+                {
+                    var page = await client.Machines.Ssh.ListPageAsync(machine, limit, cursor, token);
+                    return (page.Items, page.NextCursor);
+                },
+                ct);
+            global.PrintList(parseResult, sessions, DedalusJsonContext.Default.SshSession);
+            ListOptions.ReportNextCursor(next);
+            return ExitCodes.Ok;
         }));
         ssh.Add(list);
 

@@ -6,17 +6,28 @@ namespace Dedalus.Cli.Output;
 /// <summary>Human-readable view: aligned <c>key  value</c> lines for an object (nested keys dotted), a table for a list.</summary>
 internal static class PrettyPrinter
 {
-    public static string Render(JsonElement element)
+    /// <param name="element">The value.</param>
+    /// <param name="leadingColumns">Keys shown first (after the first key of the value), even when absent: a machine's <c>name</c>.</param>
+    public static string Render(JsonElement element, IReadOnlyList<string>? leadingColumns = null)
     {
+        leadingColumns ??= [];
         var builder = new StringBuilder();
-        if (element.ValueKind == JsonValueKind.Array)
+        if (element.ValueKind == JsonValueKind.Array && element.EnumerateArray().All(i => i.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array)) && element.GetArrayLength() > 0)
         {
-            RenderTable(builder, [.. element.EnumerateArray()]);
+            foreach (var item in element.EnumerateArray())
+            {
+                builder.Append(OutputWriter.Scalar(item).ReplaceLineEndings(" ")).Append('\n');
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            RenderTable(builder, [.. element.EnumerateArray()], leadingColumns);
         }
         else if (element.ValueKind == JsonValueKind.Object)
         {
             var rows = new List<(string Key, string Value)>();
             Flatten(element, string.Empty, rows);
+            rows = Lead(rows, r => r.Item1, leadingColumns, key => (key, string.Empty));
             var width = rows.Count == 0 ? 0 : rows.Max(r => r.Key.Length);
             foreach (var (key, value) in rows)
             {
@@ -50,7 +61,24 @@ internal static class PrettyPrinter
         }
     }
 
-    private static void RenderTable(StringBuilder builder, List<JsonElement> items)
+    /// <summary>
+    /// <paramref name="values"/> with the leading keys moved right after the first value (a machine's id, then its
+    /// name), in their order; a leading key that is absent is added with <paramref name="absent"/>.
+    /// </summary>
+    private static List<T> Lead<T>(List<T> values, Func<T, string> key, IReadOnlyList<string> leading, Func<string, T> absent)
+    {
+        if (leading.Count == 0 || values.Count == 0)
+        {
+            return values;
+        }
+
+        var first = values[0];
+        var rest = values.Skip(1).Where(v => !leading.Contains(key(v))).ToList();
+        var lead = leading.Where(l => l != key(first)).Select(l => values.FirstOrDefault(v => key(v) == l) is { } found && key(found) == l ? found : absent(l));
+        return [first, .. lead, .. rest];
+    }
+
+    private static void RenderTable(StringBuilder builder, List<JsonElement> items, IReadOnlyList<string> leadingColumns)
     {
         if (items.Count == 0)
         {
@@ -70,6 +98,7 @@ internal static class PrettyPrinter
             }
         }
 
+        columns = Lead(columns, c => c, leadingColumns, c => c);
         var cells = items.Select(item => columns.Select(c =>
             item.ValueKind == JsonValueKind.Object && item.TryGetProperty(c, out var v) ? OutputWriter.Scalar(v).ReplaceLineEndings(" ") : string.Empty).ToArray()).ToList();
         var widths = columns.Select((c, i) => Math.Max(c.Length, cells.Max(row => row[i].Length))).ToArray();
