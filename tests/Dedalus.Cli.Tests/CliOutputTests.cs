@@ -56,7 +56,7 @@ public sealed class CliOutputTests(FakeMachinesFixture fixture) : IClassFixture<
         Assert.Single(config.Split('\n'), l => l.Contains("dedalus_config", StringComparison.Ordinal));
         Assert.EndsWith("Host example\n    User me\n", config, StringComparison.Ordinal);
         var dedalusConfig = Path.Combine(ssh, "dedalus_config");
-        Assert.Contains("Match originalhost dm-* exec", File.ReadAllText(dedalusConfig), StringComparison.Ordinal);
+        Assert.Contains("Match originalhost dm-*,????????-????-????-????-???????????? exec", File.ReadAllText(dedalusConfig), StringComparison.Ordinal);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(dedalusConfig));
         var parsed = await _cli.RunToolAsync("ssh", "-G", "-F", Path.Combine(ssh, "config"), "example");
         Assert.True(parsed.ExitCode == 0, parsed.ToString());

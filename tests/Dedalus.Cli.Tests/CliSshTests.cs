@@ -124,7 +124,7 @@ public sealed class CliSshTests(FakeMachinesFixture fixture) : IClassFixture<Fak
     {
         var generated = await _cli.RunAsync("ssh-config");
         Assert.True(generated.ExitCode == 0, generated.ToString());
-        Assert.Contains("Match originalhost dm-* exec", generated.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("Match originalhost dm-*,????????-????-????-????-???????????? exec", generated.StandardOutput, StringComparison.Ordinal);
         var config = Path.Combine(_cli.Root, "ssh_config");
         File.WriteAllText(config, generated.StandardOutput);
 

@@ -14,7 +14,7 @@ internal static class SshCertCommand
 {
     public static Command Create(GlobalOptions global)
     {
-        var host = new Argument<string>("host") { Description = "The host name given to ssh (dm-<uuid>)" };
+        var host = new Argument<string>("host") { Description = "The host name given to ssh (a machine id: the uuid, or dm-<uuid>)" };
         var command = new Command("ssh-cert", "Mint a certificate for `ssh dm-...` (run by the generated ssh config's Match exec)")
         {
             host,
@@ -24,7 +24,7 @@ internal static class SshCertCommand
         {
             if (!MachineIdInput.TryParse(parseResult.GetValue(host), out var machineId))
             {
-                throw new CliException($"'{parseResult.GetValue(host)}' is not a machine id (dm-<uuid>)", ExitCodes.Usage);
+                throw new CliException($"'{parseResult.GetValue(host)}' is not a machine id (the uuid, or dm-<uuid>)", ExitCodes.Usage);
             }
 
             var cache = SshCache.Default();

@@ -12,7 +12,7 @@ internal static class SshConfigCommand
         resolves, connects or loads any key, and reads an `Include` that follows it only afterwards.
         The generated block is:
 
-          Match originalhost dm-* exec "dedalus ssh-cert %n"
+          Match originalhost dm-*,????????-????-????-????-???????????? exec "dedalus ssh-cert %n"
               Include <cache>/hosts/*.conf
 
         `dedalus ssh-cert dm-<uuid>` creates an SSH session for a key kept in the cache (waking the
@@ -63,14 +63,18 @@ internal static class SshConfigCommand
         return command;
     }
 
+    /// <summary>The host names ssh hands to us: <c>dm-&lt;uuid&gt;</c>, and a bare uuid (36 characters, hyphens in place).</summary>
+    internal const string HostPatterns = "dm-*,????????-????-????-????-????????????";
+
     internal static string Render(SshCache cache, string self)
     {
         var hosts = Path.Combine(cache.HostsDirectory, "*.conf");
         return new StringBuilder()
             .Append("# Dedalus Machines: written by `dedalus ssh-config`; see `dedalus ssh-config --help`.\n")
-            .Append("# For dm-<uuid> hosts, `dedalus ssh-cert` mints a fresh certificate (waking the machine) before ssh\n")
+            .Append("# For machine ids as hosts (the bare uuid the API returns, or dm-<uuid>), `dedalus ssh-cert` mints a fresh\n")
+            .Append("# certificate (waking the machine) before ssh\n")
             .Append("# connects, then the Include reads the Host block it wrote. Host keys are checked against each machine's own host CA only.\n")
-            .Append("Match originalhost dm-* exec \"").Append(self.Replace("\"", "\\\"", StringComparison.Ordinal)).Append(" ssh-cert %n\"\n")
+            .Append("Match originalhost ").Append(HostPatterns).Append(" exec \"").Append(self.Replace("\"", "\\\"", StringComparison.Ordinal)).Append(" ssh-cert %n\"\n")
             .Append("    Include ").Append(hosts.Any(char.IsWhiteSpace) ? "\"" + hosts + "\"" : hosts).Append('\n')
             .ToString();
     }

@@ -54,9 +54,13 @@ public sealed class ExecutionServer : IAsyncDisposable
         await StartAppAsync();
     }
 
-    public async Task<string> CreateRunningMachineAsync(string extra = "")
+    public Task<string> CreateRunningMachineAsync(string extra = "") =>
+        CreateRunningMachineFromAsync($$"""{"vcpu":0.5,"memory_mib":512,"storage_gib":1{{extra}}}""");
+
+    /// <summary>Creates a machine from a whole create body and waits until it runs; returns its id.</summary>
+    public async Task<string> CreateRunningMachineFromAsync(string json)
     {
-        var created = await Http.SendJsonAsync(HttpMethod.Post, "/v1/machines", $$"""{"vcpu":0.5,"memory_mib":512,"storage_gib":1{{extra}}}""", DedalusJsonContext.Default.Machine);
+        var created = await Http.SendJsonAsync(HttpMethod.Post, "/v1/machines", json, DedalusJsonContext.Default.Machine);
         await WaitForPhaseAsync(created.MachineId, MachinePhases.Running);
         return created.MachineId;
     }
