@@ -24,7 +24,7 @@ public sealed class CliSshPickerTests : IDisposable
 
         Assert.True(result.ExitCode == 2, result.ToString());
         Assert.Equal(string.Empty, result.StandardOutput);
-        CliErrorTests.AssertOneLine(result.StandardError, "a machine id is required when stdin or stderr is not a terminal");
+        CliErrorTests.AssertOneLine(result.StandardError, "dedalus: missing <machine_id>: see `dedalus ssh --help` (without one, dedalus ssh lets you pick a machine, but only when stdin and stderr are terminals)");
         Assert.Empty(_cli.Leftovers());
     }
 }

@@ -49,7 +49,7 @@ public sealed class SshMachinePickerTests
         state = Apply(state, KeyKind.Digit, 3);
         Assert.Equal(2, state.Selected);
         state = Apply(state, KeyKind.Digit, 1);
-        Assert.Equal(1, state.Selected); // 31 is past the end: the 1 starts again
+        Assert.Equal(0, state.Selected); // 31 is past the end: the 1 starts again (row 1)
         state = Apply(state, KeyKind.Digit, 2);
         Assert.Equal(11, state.Selected); // 12
         state = Apply(state, KeyKind.Digit, 0);

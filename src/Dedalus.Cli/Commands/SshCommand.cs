@@ -127,7 +127,7 @@ internal static class SshCommand
                 if (Console.IsInputRedirected || Console.IsErrorRedirected)
                 {
                     throw new CliException(
-                        "a machine id is required when stdin or stderr is not a terminal: dedalus ssh <machine_id> [-- command] (see `dedalus machines list`)",
+                        "missing <machine_id>: see `dedalus ssh --help` (without one, dedalus ssh lets you pick a machine, but only when stdin and stderr are terminals)",
                         ExitCodes.Usage);
                 }
             }

@@ -60,6 +60,8 @@ internal static partial class SshSessionCloser
         environment["DEDALUS_ORG_ID"] = options.OrgId ?? string.Empty;
         // Only what was resolved above: no credentials file may add a key the parent did not use.
         environment["DEDALUS_CREDENTIALS_FILE"] = "/dev/null";
+        // A framework-dependent build would otherwise leave its diagnostics pipes in TMPDIR while it runs on.
+        environment["DOTNET_EnableDiagnostics"] = "0";
         try
         {
             using var child = Process.Start(startInfo);
