@@ -27,6 +27,13 @@ public sealed partial class CliRealServerTests(RealServer server) : IClassFixtur
         var before = await SessionStatusesAsync();
         var closing = await _cli.RunAsync("ssh", server.MachineId, "--", "true");
         var afterClosing = await SessionStatusesAsync();
+        for (var i = 0; i < 100 && afterClosing.Values.Contains(SshSessionStatuses.Ready); i++)
+        {
+            // The close is handed to a detached child: give it a moment.
+            await Task.Delay(100);
+            afterClosing = await SessionStatusesAsync();
+        }
+
         var kept = await _cli.RunAsync("ssh", server.MachineId, "--keep-session", "--", "true");
         var afterKept = await SessionStatusesAsync();
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Dedalus.Cli.Configuration;
 using Dedalus.Cli.Processes;
 using Dedalus.Client;
 using Dedalus.Contracts;
@@ -16,17 +17,22 @@ internal static class SshCommand
 {
     public static Command Create(GlobalOptions global)
     {
-        var machineId = new Argument<string>("machine_id") { Description = "Machine id: dm-<uuid> or the bare uuid" };
+        var machineId = new Argument<string?>("machine_id")
+        {
+            Description = "Machine id: dm-<uuid> or the bare uuid; on a terminal, leave it out to pick one from a list",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var remote = new Argument<string[]>("command")
         {
             Description = "Remote command, after --; as with ssh, its words are joined with spaces and run by the remote shell",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var timing = new Option<bool>("--timing") { Description = "Print create / wake / ready / connect / first byte times to stderr" };
+        var timing = new Option<bool>("--timing") { Description = "Print the time of every phase to stderr: key, session create, wake, files, ssh start, TCP, server banner, key exchange, authentication, first byte, exit, session close (ssh's own phases from its -v lines, shown only with -v)" };
         var keepSession = new Option<bool>("--keep-session")
         {
             Description = "Leave the session (and its certificate) valid after ssh exits; by default it is closed and revoked",
         };
+        var closeSession = new Option<string?>(SshSessionCloser.CloseSessionOption) { Hidden = true };
         var timeout = new Option<double>("--wait-timeout")
         {
             Description = "Seconds to wait for the session to become ready (a sleeping machine wakes meanwhile)",
@@ -60,8 +66,10 @@ internal static class SshCommand
             timing,
             keepSession,
             timeout,
+            closeSession,
         }.WithHelp("""
             Examples:
+              dedalus ssh                                        pick a machine from a list (on a terminal)
               dedalus ssh dm-<uuid>                              a shell (wakes the machine if it sleeps)
               dedalus ssh dm-<uuid> -- uname -a                  run a command; its exit code is dedalus's
               dedalus ssh dm-<uuid> -- "cd /tmp && ls -la"       one argument is a shell command line, as with ssh
@@ -76,12 +84,57 @@ internal static class SshCommand
             command.Add(option);
         }
 
-        command.SetAction((parseResult, _) => CommandRunner.RunWithSignalsAsync(signals =>
+        command.SetAction((parseResult, _) =>
         {
-            if (!MachineIdInput.TryParse(parseResult.GetValue(machineId), out var id))
+            if (parseResult.GetValue(closeSession) is { } sessionToClose)
+            {
+                // The detached closer that a finished `dedalus ssh` started (see SshSessionCloser).
+                return RunCloserAsync(global, parseResult, parseResult.GetValue(machineId), sessionToClose);
+            }
+
+            return CommandRunner.RunWithSignalsAsync(signals => StartAsync(global, parseResult, machineId, remote, timing, keepSession, timeout, passThrough, signals));
+        });
+        return command;
+    }
+
+    private static async Task<int> RunCloserAsync(GlobalOptions global, ParseResult parseResult, string? machineIdText, string sessionId)
+    {
+        if (!MachineIdInput.TryParse(machineIdText, out var id))
+        {
+            return ExitCodes.Usage;
+        }
+
+        using var client = global.CreateClient(parseResult);
+        return await SshSessionCloser.RunDetachedAsync(client, id, sessionId);
+    }
+
+    private static Task<int> StartAsync(
+        GlobalOptions global,
+        ParseResult parseResult,
+        Argument<string?> machineId,
+        Argument<string[]> remote,
+        Option<bool> timing,
+        Option<bool> keepSession,
+        Option<double> timeout,
+        (Option Option, string Flag)[] passThrough,
+        SignalScope signals)
+    {
+        {
+            var (idText, remoteCommand) = MachineAndCommand(parseResult, machineId, remote);
+            string? id = null;
+            if (idText is null)
+            {
+                if (Console.IsInputRedirected || Console.IsErrorRedirected)
+                {
+                    throw new CliException(
+                        "missing <machine_id>: see `dedalus ssh --help` (without one, dedalus ssh lets you pick a machine, but only when stdin and stderr are terminals)",
+                        ExitCodes.Usage);
+                }
+            }
+            else if (!MachineIdInput.TryParse(idText, out id))
             {
                 throw new CliException(
-                    $"'{parseResult.GetValue(machineId)}' is not a machine id: pass dm-<uuid> or the bare uuid (see `dedalus machines list`)",
+                    $"'{idText}' is not a machine id: pass dm-<uuid> or the bare uuid (see `dedalus machines list`)",
                     ExitCodes.Usage);
             }
 
@@ -115,13 +168,38 @@ internal static class SshCommand
             var settings = new SshRun(
                 id,
                 extra,
-                parseResult.GetValue(remote) ?? [],
+                remoteCommand,
                 parseResult.GetValue(timing),
                 parseResult.GetValue(keepSession),
                 TimeSpan.FromSeconds(parseResult.GetValue(timeout)));
             return RunAsync(global, parseResult, settings, signals);
-        }));
-        return command;
+        }
+    }
+
+    /// <summary>
+    /// The machine id and the remote command. With the id left out, System.CommandLine gives the first word after
+    /// <c>--</c> to the optional id (<c>dedalus ssh -- uname</c>): that word belongs to the command.
+    /// </summary>
+    private static (string? MachineId, string[] Command) MachineAndCommand(ParseResult parseResult, Argument<string?> machineId, Argument<string[]> remote)
+    {
+        var command = parseResult.GetValue(remote) ?? [];
+        if (parseResult.GetResult(machineId) is not { Tokens: [var idToken, ..] })
+        {
+            return (null, command);
+        }
+
+        var doubleDash = -1;
+        for (var i = 0; i < parseResult.Tokens.Count; i++)
+        {
+            if (parseResult.Tokens[i].Type == System.CommandLine.Parsing.TokenType.DoubleDash)
+            {
+                doubleDash = i;
+                break;
+            }
+        }
+
+        var index = IndexOf(parseResult.Tokens, idToken);
+        return doubleDash >= 0 && index > doubleDash ? (null, [idToken.Value, .. command]) : (idToken.Value, command);
     }
 
     /// <summary>
@@ -131,32 +209,39 @@ internal static class SshCommand
     /// </summary>
     private static async Task<int> RunAsync(GlobalOptions global, ParseResult parseResult, SshRun run, SignalScope signals)
     {
+        var clock = Stopwatch.StartNew();
+        var timing = new SshTiming(clock);
+
+        // The key is made on another core (libsodium's load and init are most of its few milliseconds) while this one
+        // finds ssh, reads the settings, opens the client and, without a machine id, lists the machines.
+        var keyTask = Task.Run(() =>
+        {
+            var pair = KeyGenerator.GenerateEd25519();
+            timing.Set(SshTiming.Mark.KeyGenerated);
+            return pair;
+        });
         var ssh = Executables.Find("ssh")
             ?? throw new CliException("ssh not found on PATH: install OpenSSH (apt-get install openssh-client)");
         var ct = signals.Token;
-        var clock = Stopwatch.StartNew();
+        var options = CliSettings.Resolve(parseResult.GetValue(global.BaseUrl), parseResult.GetValue(global.ApiKey), parseResult.GetValue(global.OrgId));
         using var client = global.CreateClient(parseResult);
-        using var progress = ProgressLine.Start(run.MachineId);
+        var machineId = run.MachineId ?? await PickMachineAsync(client, ct);
+        using var progress = ProgressLine.Start(machineId);
         SshSessionFiles? files = null;
         SshSession? session = null;
         try
         {
-            var keyPair = KeyGenerator.GenerateEd25519();
-            session = await client.Machines.Ssh.CreateAsync(run.MachineId, keyPair.PublicKey, ct);
-            var created = clock.Elapsed;
+            var keyPair = await keyTask;
+            session = await client.Machines.Ssh.CreateAsync(machineId, keyPair.PublicKey, ct);
+            timing.Set(SshTiming.Mark.SessionCreated);
             session = await client.Machines.Ssh.WaitUntilReadyAsync(session, run.WaitTimeout, progress, ct);
-            var ready = clock.Elapsed;
+            timing.Set(SshTiming.Mark.SessionReady);
             progress.Dispose();
             files = SshSessionFiles.Create(session, keyPair);
-            var arguments = files.GetSshArguments(run.ExtraOptions, run.RemoteCommand);
-            var (exitCode, started, firstByte) = await RunSshAsync(ssh, arguments, run.Timing, signals, clock);
-            if (run.Timing)
-            {
-                Console.Error.WriteLine(
-                    $"timing: create {Ms(created)} ms, wake {Ms(ready - created)} ms, ready {Ms(ready)} ms, connect {Ms(started - ready)} ms, " +
-                    $"first byte {(firstByte is { } f ? Ms(f - started).ToString(System.Globalization.CultureInfo.InvariantCulture) + " ms" : "none")}, total {Ms(clock.Elapsed)} ms");
-            }
-
+            timing.Set(SshTiming.Mark.FilesWritten);
+            var arguments = files.GetSshArguments([.. run.ExtraOptions, .. SshTuning.For(run.ExtraOptions)], run.RemoteCommand);
+            var exitCode = await RunSshAsync(ssh, arguments, run, timing, signals);
+            timing.Set(SshTiming.Mark.SshExited);
             return exitCode;
         }
         catch (DedalusSshSessionException e) when (e.Status is SshSessionStatuses.Failed or SshSessionStatuses.Expired or SshSessionStatuses.Closed)
@@ -169,11 +254,44 @@ internal static class SshCommand
         {
             progress.Dispose();
             files?.Dispose();
-            if (session is not null && !run.KeepSession)
+            if (session is null || run.KeepSession)
+            {
+                timing.CloseMode = "kept";
+            }
+            else if (SshSessionCloser.TryHandOff(options, session.MachineId ?? machineId, session.SessionId))
+            {
+                timing.CloseMode = "detached";
+                timing.Set(SshTiming.Mark.SessionClosed);
+            }
+            else
             {
                 await CloseSessionAsync(client, session);
+                timing.Set(SshTiming.Mark.SessionClosed);
+            }
+
+            if (run.Timing)
+            {
+                Console.Error.WriteLine(timing.Format(clock.Elapsed));
             }
         }
+    }
+
+    /// <summary>The picker, on a terminal (checked by the caller): every page of machines, destroyed ones left out.</summary>
+    private static async Task<string> PickMachineAsync(DedalusClient client, CancellationToken cancellationToken)
+    {
+        var machines = new List<Machine>();
+        await foreach (var machine in client.Machines.ListAsync(cancellationToken: cancellationToken))
+        {
+            machines.Add(machine);
+        }
+
+        var pickable = SshMachinePicker.Pickable(machines);
+        if (pickable.Count == 0)
+        {
+            throw new CliException("no machine to connect to: create one with `dedalus machines create`");
+        }
+
+        return SshMachinePicker.Pick(pickable) ?? throw new CliException("cancelled", ExitCodes.SigInt);
     }
 
     /// <summary>
@@ -195,39 +313,55 @@ internal static class SshCommand
         }
     }
 
-    private static async Task<(int ExitCode, TimeSpan Started, TimeSpan? FirstByte)> RunSshAsync(
-        string ssh,
-        IReadOnlyList<string> arguments,
-        bool timing,
-        SignalScope signals,
-        Stopwatch clock)
+    /// <summary>
+    /// Runs ssh with the terminal's stdio. With <c>--timing</c>, ssh also gets <c>-v</c> and its stderr comes through us:
+    /// the debug lines mark ssh's phases (and are shown only when the user asked for <c>-v</c>), everything else is
+    /// copied to our stderr as it arrives; stdout comes through us too, to see the first byte.
+    /// </summary>
+    private static async Task<int> RunSshAsync(string ssh, IReadOnlyList<string> arguments, SshRun run, SshTiming timing, SignalScope signals)
     {
-        var startInfo = new ProcessStartInfo(ssh) { UseShellExecute = false, RedirectStandardOutput = timing };
+        var startInfo = new ProcessStartInfo(ssh) { UseShellExecute = false, RedirectStandardOutput = run.Timing, RedirectStandardError = run.Timing };
+        if (run.Timing)
+        {
+            startInfo.ArgumentList.Add("-v");
+        }
+
         foreach (var argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);
         }
 
+        var userVerbose = run.ExtraOptions.Contains("-v");
         signals.Token.ThrowIfCancellationRequested();
         using var process = Process.Start(startInfo) ?? throw new CliException("could not start ssh");
-        var started = clock.Elapsed;
+        timing.Set(SshTiming.Mark.SshStarted);
         signals.SetChild(process.Id);
-        TimeSpan? firstByte = null;
-        Task pump = Task.CompletedTask;
-        if (timing)
+        var pumps = Task.CompletedTask;
+        if (run.Timing)
         {
-            pump = Task.Run(async () =>
+            var stdoutPump = Task.Run(async () =>
             {
                 var stdout = Console.OpenStandardOutput();
                 var buffer = new byte[16 * 1024];
                 int read;
                 while ((read = await process.StandardOutput.BaseStream.ReadAsync(buffer)) > 0)
                 {
-                    firstByte ??= clock.Elapsed;
+                    timing.Set(SshTiming.Mark.FirstByte);
                     await stdout.WriteAsync(buffer.AsMemory(0, read));
                     await stdout.FlushAsync();
                 }
             });
+            var stderrPump = Task.Run(async () =>
+            {
+                while (await process.StandardError.ReadLineAsync() is { } line)
+                {
+                    if (!timing.ObserveSshLine(line) || userVerbose)
+                    {
+                        await Console.Error.WriteLineAsync(line);
+                    }
+                }
+            });
+            pumps = Task.WhenAll(stdoutPump, stderrPump);
         }
 
         try
@@ -253,8 +387,16 @@ internal static class SshCommand
             signals.ClearChild();
         }
 
-        await pump.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
-        return (process.ExitCode, started, firstByte);
+        try
+        {
+            await pumps.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A program ssh started in the background may hold the pipes open; its output is not ours to wait for.
+        }
+
+        return process.ExitCode;
     }
 
     /// <summary>
@@ -303,7 +445,5 @@ internal static class SshCommand
         return -1;
     }
 
-    private static long Ms(TimeSpan span) => (long)span.TotalMilliseconds;
-
-    private sealed record SshRun(string MachineId, List<string> ExtraOptions, string[] RemoteCommand, bool Timing, bool KeepSession, TimeSpan WaitTimeout);
+    private sealed record SshRun(string? MachineId, List<string> ExtraOptions, string[] RemoteCommand, bool Timing, bool KeepSession, TimeSpan WaitTimeout);
 }
