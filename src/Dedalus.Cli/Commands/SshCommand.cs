@@ -223,7 +223,7 @@ internal static class SshCommand
         var ssh = Executables.Find("ssh")
             ?? throw new CliException("ssh not found on PATH: install OpenSSH (apt-get install openssh-client)");
         var ct = signals.Token;
-        var options = CliSettings.Resolve(parseResult.GetValue(global.BaseUrl), parseResult.GetValue(global.ApiKey), parseResult.GetValue(global.OrgId));
+        var options = CliSettings.Require(CliSettings.Resolve(parseResult.GetValue(global.BaseUrl), parseResult.GetValue(global.ApiKey), parseResult.GetValue(global.OrgId)));
         using var client = global.CreateClient(parseResult);
         var machineId = run.MachineId ?? await PickMachineAsync(client, ct);
         using var progress = ProgressLine.Start(machineId);
