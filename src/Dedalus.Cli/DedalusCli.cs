@@ -30,10 +30,10 @@ internal static class DedalusCli
             Examples:
               dedalus machines create --vcpu 1 --memory-mib 1024 --storage-gib 2 --name web-1
               dedalus machines list
-              dedalus ssh dm-<uuid>
-              dedalus ssh dm-<uuid> -- uname -a
-              dedalus machines exec dm-<uuid> -- uname -a
-              dedalus ssh-config --install && ssh dm-<uuid>
+              dedalus ssh <machine_id or name>
+              dedalus ssh <machine_id> -- uname -a
+              dedalus machines exec <machine_id> -- uname -a
+              dedalus ssh-config --install && ssh <machine_id>
               dedalus doctor
 
             The official CLI's spellings work too: machines:ssh, machines:executions, machines:autoresizing and

@@ -12,7 +12,7 @@ namespace Dedalus.Cli;
 internal static class MachineIdInput
 {
     /// <summary>What the commands that take a machine say it is.</summary>
-    public const string Shape = "a machine id (dm-<uuid> or the bare uuid) or a machine name, as `dedalus machines list` shows";
+    public const string Shape = "a machine id (the uuid, or dm-<uuid>) or a machine name, as `dedalus machines list` shows";
 
     public static bool TryParse(string? text, [NotNullWhen(true)] out string? machineId) =>
         MachineIds.TryParse(text?.Trim(), out machineId);

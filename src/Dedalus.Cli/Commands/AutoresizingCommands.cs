@@ -20,9 +20,9 @@ internal static class AutoresizingCommands
             machine's status.memory_* fields (`dedalus machines retrieve`).
 
             Examples:
-              dedalus machines autoresizing get dm-<uuid>
+              dedalus machines autoresizing get <machine_id>
               dedalus machines autoresizing enable web-1
-              dedalus machines autoresizing update --machine-id dm-<uuid> --enabled=false
+              dedalus machines autoresizing update --machine-id <machine_id> --enabled=false
             """);
         var get = MachineCommand(global, "get", "Show whether the machine's memory may grow automatically", null);
         get.Aliases.Add("retrieve");

@@ -34,7 +34,7 @@ internal static class DoctorCommand
         var command = new Command("doctor", "Check the setup: credentials and where they came from, the server, its clock, the key, a machine").WithHelp("""
             Examples:
               dedalus doctor
-              dedalus doctor dm-<uuid>          also the machine's phase
+              dedalus doctor <machine_id>          also the machine's phase
               dedalus doctor --format json      {"ok": ..., "checks": [{"name", "ok", "detail"}, ...]}
             """);
         target.AddTo(command);

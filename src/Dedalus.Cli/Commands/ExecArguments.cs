@@ -17,7 +17,7 @@ internal static partial class ExecArguments
     /// <summary>The server's bound on <c>timeout_ms</c> (24 hours), which is also its default.</summary>
     public const long MaxTimeoutMs = 86_400_000;
 
-    private const string Example = "`dedalus machines exec dm-<uuid> -- uname -a`";
+    private const string Example = "`dedalus machines exec <machine_id> -- uname -a`";
 
     /// <summary>
     /// The machine id and the command from the words no option took. <paramref name="doubleDashAt"/> is the index of the
@@ -53,9 +53,9 @@ internal static partial class ExecArguments
             throw Usage($"missing machine id: pass it first or with --machine-id, as in {Example}");
         }
 
-        if (!MachineIdInput.TryParse(text, out var machineId))
+        if (!MachineIdInput.TryParseIdOrName(text, out var machineId, out var problem))
         {
-            throw Usage($"'{text}' is not a machine id: pass dm-<uuid> or the bare uuid, as `dedalus machines list` shows");
+            throw Usage(MachineIdInput.Error(text, problem));
         }
 
         if (doubleDashAt is not null && before.Count > 0)

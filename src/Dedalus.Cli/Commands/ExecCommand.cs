@@ -21,7 +21,7 @@ internal static class ExecCommand
         machineIdOption.Description = "Machine id, instead of the first argument";
         var machineIdArgument = new Argument<string?>("machine_id")
         {
-            Description = "Machine id: dm-<uuid> or the bare uuid (or --machine-id)",
+            Description = "Machine id (the uuid, or dm-<uuid>) or name (or --machine-id)",
             Arity = ArgumentArity.ZeroOrOne,
         };
         var commandArgument = new Argument<string[]>("command")
@@ -47,11 +47,11 @@ internal static class ExecCommand
             machineIdArgument, commandArgument, machineIdOption, cwd, env, timeout, stdin, stdinFile,
         }.WithHelp("""
             Examples:
-              dedalus machines exec dm-<uuid> -- uname -a
-              dedalus machines exec --machine-id dm-<uuid> -- sh -c 'echo "$HOME"; ls -la | wc -l'
-              dedalus machines exec dm-<uuid> --cwd /home/machine/src --env CI=1 --env API_TOKEN --timeout 10m -- make test
-              git diff | dedalus machines exec dm-<uuid> --stdin --cwd /home/machine/src -- git apply
-              dedalus machines exec dm-<uuid> --stdin-file job.sh -- sh
+              dedalus machines exec <machine_id> -- uname -a
+              dedalus machines exec --machine-id <machine_id> -- sh -c 'echo "$HOME"; ls -la | wc -l'
+              dedalus machines exec <machine_id> --cwd /home/machine/src --env CI=1 --env API_TOKEN --timeout 10m -- make test
+              git diff | dedalus machines exec <machine_id> --stdin --cwd /home/machine/src -- git apply
+              dedalus machines exec <machine_id> --stdin-file job.sh -- sh
 
             The command is an argument vector, not a shell line: each word reaches the program as it is (spaces, quotes
             and newlines intact); write `-- sh -c '...'` for pipes, globs and variables. It runs as the user machine with

@@ -21,8 +21,8 @@ internal static class ExecutionsCommands
         var paging = new ListOptions();
         var list = new Command("list", "List a machine's executions, oldest first (a table on a terminal; JSON when piped, or --format)") { listMachine }.WithHelp("""
             Examples:
-              dedalus machines executions list --machine-id dm-<uuid>
-              dedalus machines executions list --machine-id dm-<uuid> --format raw | jq -r '.[] | select(.status == "running") | .execution_id'
+              dedalus machines executions list --machine-id <machine_id>
+              dedalus machines executions list --machine-id <machine_id> --format raw | jq -r '.[] | select(.status == "running") | .execution_id'
             """);
         paging.AddTo(list);
         list.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
@@ -84,8 +84,8 @@ internal static class ExecutionsCommands
         var paging = new ListOptions();
         var command = new Command("events", "Show an execution's events (status changes and output chunks) in order") { machineId, executionId, follow }.WithHelp("""
             Examples:
-              dedalus machines executions events --machine-id dm-<uuid> --execution-id ex-<hex>
-              dedalus machines executions events --machine-id dm-<uuid> --execution-id ex-<hex> --follow --format raw
+              dedalus machines executions events --machine-id <machine_id> --execution-id ex-<hex>
+              dedalus machines executions events --machine-id <machine_id> --execution-id ex-<hex> --follow --format raw
             """);
         paging.AddTo(command);
         command.Validators.Add(result =>

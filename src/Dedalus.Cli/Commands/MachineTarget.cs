@@ -11,7 +11,7 @@ internal sealed class MachineTarget(bool required = true)
 {
     public Argument<string?> Argument { get; } = new("machine")
     {
-        Description = "Machine id (dm-<uuid> or the bare uuid) or name; or --machine-id",
+        Description = "Machine id (the uuid, or dm-<uuid>) or name; or --machine-id",
         Arity = ArgumentArity.ZeroOrOne,
     };
 

@@ -40,7 +40,7 @@ internal static class MachinesCommands
     {
         var option = new Option<string>("--machine-id")
         {
-            Description = "Machine id (dm-<uuid> or the bare uuid) or machine name, as `dedalus machines list` shows",
+            Description = "Machine id (the uuid, or dm-<uuid>) or machine name, as `dedalus machines list` shows",
             Required = required,
         };
         option.Validators.Add(result =>
@@ -150,9 +150,9 @@ internal static class MachinesCommands
             vcpu, memory, storage, autosleep, name,
         }.WithHelp("""
             Examples:
-              dedalus machines update dm-<uuid> --storage-gib 10
-              dedalus machines update --machine-id dm-<uuid> --autosleep 2h
-              dedalus machines update dm-<uuid> --name web-1        then `dedalus machines retrieve web-1`
+              dedalus machines update <machine_id> --storage-gib 10
+              dedalus machines update --machine-id <machine_id> --autosleep 2h
+              dedalus machines update <machine_id> --name web-1        then `dedalus machines retrieve web-1`
               dedalus machines update web-1 --name ""               removes the name
             """);
         target.AddTo(command);
@@ -185,7 +185,7 @@ internal static class MachinesCommands
             force,
         }.WithHelp("""
             Examples:
-              dedalus machines reboot dm-<uuid>
+              dedalus machines reboot <machine_id>
               dedalus machines reboot --machine-id web-1 --force
               dedalus machines reboot web-1 && dedalus machines watch web-1     follow it until it runs again
             """);

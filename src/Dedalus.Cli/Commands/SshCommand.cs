@@ -19,7 +19,7 @@ internal static class SshCommand
     {
         var machineId = new Argument<string?>("machine_id")
         {
-            Description = "Machine id: dm-<uuid> or the bare uuid; on a terminal, leave it out to pick one from a list",
+            Description = "Machine id (the uuid, or dm-<uuid>) or name; on a terminal, leave it out to pick one from a list",
             Arity = ArgumentArity.ZeroOrOne,
         };
         var remote = new Argument<string[]>("command")
@@ -70,11 +70,11 @@ internal static class SshCommand
         }.WithHelp("""
             Examples:
               dedalus ssh                                        pick a machine from a list (on a terminal)
-              dedalus ssh dm-<uuid>                              a shell (wakes the machine if it sleeps)
-              dedalus ssh dm-<uuid> -- uname -a                  run a command; its exit code is dedalus's
-              dedalus ssh dm-<uuid> -- "cd /tmp && ls -la"       one argument is a shell command line, as with ssh
-              dedalus ssh dm-<uuid> -L 8080:localhost:80 -N      forward a port until Ctrl-C
-              dedalus ssh dm-<uuid> -o ServerAliveInterval=30    any other OpenSSH option, with -o
+              dedalus ssh <machine_id>                              a shell (wakes the machine if it sleeps)
+              dedalus ssh <machine_id> -- uname -a                  run a command; its exit code is dedalus's
+              dedalus ssh <machine_id> -- "cd /tmp && ls -la"       one argument is a shell command line, as with ssh
+              dedalus ssh <machine_id> -L 8080:localhost:80 -N      forward a port until Ctrl-C
+              dedalus ssh <machine_id> -o ServerAliveInterval=30    any other OpenSSH option, with -o
 
             The remote words are joined with spaces, as ssh does: `-- sh -c 'exit 7'` runs `sh -c exit 7`;
             write `-- "sh -c 'exit 7'"` instead. For scp, rsync, sftp and IDEs, see `dedalus ssh-config --help`.
@@ -99,7 +99,7 @@ internal static class SshCommand
 
     private static async Task<int> RunCloserAsync(GlobalOptions global, ParseResult parseResult, string? machineIdText, string sessionId)
     {
-        if (!MachineIdInput.TryParse(machineIdText, out var id))
+        if (!MachineIdInput.TryParseIdOrName(machineIdText, out var id, out _))
         {
             return ExitCodes.Usage;
         }
@@ -131,11 +131,9 @@ internal static class SshCommand
                         ExitCodes.Usage);
                 }
             }
-            else if (!MachineIdInput.TryParse(idText, out id))
+            else if (!MachineIdInput.TryParseIdOrName(idText, out id, out var problem))
             {
-                throw new CliException(
-                    $"'{idText}' is not a machine id: pass dm-<uuid> or the bare uuid (see `dedalus machines list`)",
-                    ExitCodes.Usage);
+                throw new CliException(MachineIdInput.Error(idText, problem), ExitCodes.Usage);
             }
 
             if (UnknownOptionBeforeDoubleDash(parseResult, remote) is { } unknown)

@@ -15,7 +15,7 @@ internal static class SshConfigCommand
           Match originalhost dm-*,????????-????-????-????-???????????? exec "dedalus ssh-cert %n"
               Include <cache>/hosts/*.conf
 
-        `dedalus ssh-cert dm-<uuid>` creates an SSH session for a key kept in the cache (waking the
+        `dedalus ssh-cert <machine_id>` creates an SSH session for a key kept in the cache (waking the
         machine if it sleeps), waits until it is ready, and writes a fresh certificate, the session's
         `@cert-authority` line into that machine's own known_hosts file, and a `Host dm-<uuid>` block
         (gateway HostName/Port/User, IdentityFile, CertificateFile, UserKnownHostsFile,
@@ -35,7 +35,7 @@ internal static class SshConfigCommand
     public static Command Create()
     {
         var install = new Option<bool>("--install") { Description = "Write ~/.ssh/dedalus_config and include it from ~/.ssh/config" };
-        var command = new Command("ssh-config", "Print (or --install) the OpenSSH config that makes plain `ssh dm-<uuid>`, scp and rsync work")
+        var command = new Command("ssh-config", "Print (or --install) the OpenSSH config that makes plain `ssh <machine_id>`, scp and rsync work")
         {
             install,
         }.WithHelp(Design + """
