@@ -72,7 +72,7 @@ public sealed class CliErrorTests(FakeMachinesFixture fixture) : IClassFixture<F
 
     [Theory]
     [InlineData("machines", "retrieve")]
-    [InlineData("ssh", "not-a-machine")]
+    [InlineData("ssh", "dm-not-a-machine")]
     [InlineData("machines", "create", "--vcpu", "lots")]
     [InlineData("nonsense")]
     public async Task Usage_errors_exit_2(params string[] arguments)

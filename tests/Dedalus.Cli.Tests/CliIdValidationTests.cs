@@ -67,6 +67,8 @@ public sealed class CliIdValidationTests : IAsyncLifetime, IDisposable
             ["machines", "ssh", "delete", "--machine-id", machine, "--session-id", "ss-01"],
             ["machines", "executions", "list", "--machine-id", machine],
             ["doctor", machine],
+            ["ssh", machine, "--", "true"],
+            ["machines", "exec", machine, "--", "true"],
         ];
 
         foreach (var command in commands)
@@ -86,7 +88,6 @@ public sealed class CliIdValidationTests : IAsyncLifetime, IDisposable
     {
         string[][] commands =
         [
-            ["ssh", machineId, "--", "true"],
             ["ssh-cert", machineId],
         ];
 

@@ -41,7 +41,7 @@ public sealed class ExecArgumentsTests
     [InlineData(null, new string[0], null, "missing machine id")]
     [InlineData(null, new[] { Id }, 1, "missing command: put it after --")]
     [InlineData(Id, new string[0], 0, "missing command")]
-    [InlineData(null, new[] { "nope", "true" }, 1, "'nope' is not a machine id")]
+    [InlineData(null, new[] { "dm-nope", "true" }, 1, "'dm-nope' is not a machine id or name")]
     [InlineData(null, new[] { Id, "-x", "true" }, 2, "unknown option '-x'")]
     [InlineData(null, new[] { "--cdw", "/tmp", Id, "true" }, 3, "unknown option '--cdw'")]
     [InlineData(null, new[] { Id, "--cdw", "/tmp" }, null, "unknown option '--cdw'")]

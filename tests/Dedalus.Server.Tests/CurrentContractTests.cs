@@ -75,8 +75,10 @@ public sealed class CurrentContractTests : ServerTestBase
         Assert.Equal("false", Assert.Single(taken.Headers.GetValues("x-should-retry")));
         Assert.Single((await Api.GetAsync("/v1/machines")).MachineList().Items);
 
-        // By name wherever the id goes: retrieve, sessions.
+        // By name wherever the id goes: retrieve, sessions; a name resolves in the caller's org only.
         Assert.Equal(box.MachineId, (await Api.GetAsync("/v1/machines/build-box")).Machine().MachineId);
+        Assert.Equal(theirs.Machine().MachineId, (await other.GetAsync("/v1/machines/build-box")).Machine().MachineId);
+        Assert.NotEqual(box.MachineId, theirs.Machine().MachineId);
         await Api.WaitForPhaseAsync("build-box", MachinePhases.Running);
         Assert.Equal(box.MachineId, (await Api.OpenSessionAsync("build-box")).Session().MachineId);
 
