@@ -27,6 +27,31 @@ public sealed class MemoryAutoresizer(
     /// <summary>What was last applied to each running machine (limit, hold), so that an unchanged machine costs one read.</summary>
     private readonly ConcurrentDictionary<string, MachineMemoryPolicy> _applied = new(StringComparer.Ordinal);
 
+    /// <summary>One pass at a time: the timer's and those of a switch just changed.</summary>
+    private readonly SemaphoreSlim _pass = new(1, 1);
+
+    /// <summary>
+    /// Runs a pass now, so that a switch just turned on (or off) is in effect on the running machines when the PUT
+    /// answers: a machine that starts allocating right after it is held, not OOM-killed, even on a busy host.
+    /// </summary>
+    public async Task ApplyNowAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await RunOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            ServerLog.AutoresizeFailed(logger, ex);
+        }
+    }
+
+    public override void Dispose()
+    {
+        _pass.Dispose();
+        base.Dispose();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // It samples real memory use, so it ticks on the wall clock; times it records come from the injected clock.
@@ -52,6 +77,19 @@ public sealed class MemoryAutoresizer(
 
     /// <summary>One pass over the running machines.</summary>
     internal async Task RunOnceAsync(CancellationToken cancellationToken)
+    {
+        await _pass.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await PassAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _pass.Release();
+        }
+    }
+
+    private async Task PassAsync(CancellationToken cancellationToken)
     {
         var orgsOn = await store.ListAutoresizeOrgsAsync(cancellationToken).ConfigureAwait(false);
         var machines = await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false);

@@ -88,10 +88,12 @@ public static class MachinesApi
         return TypedResults.Json(new AutoresizingSettings(enabled), DedalusJsonContext.Default.AutoresizingSettings);
     }
 
-    private static async Task<JsonHttpResult<AutoresizingSettings>> PutAutoresizingAsync(HttpContext context, string machineId, MachineService machines)
+    private static async Task<JsonHttpResult<AutoresizingSettings>> PutAutoresizingAsync(
+        HttpContext context, string machineId, MachineService machines, MemoryAutoresizer autoresizer)
     {
         var enabled = await ReadEnabledAsync(context);
         await machines.SetAutoresizeAsync(CallerOrg.Get(context), machineId, enabled, context.RequestAborted);
+        await autoresizer.ApplyNowAsync(CancellationToken.None);
         return TypedResults.Json(new AutoresizingSettings(enabled), DedalusJsonContext.Default.AutoresizingSettings);
     }
 

@@ -29,10 +29,13 @@ public static class OrganizationApi
         return TypedResults.Json(new AutoresizingSettings(enabled), DedalusJsonContext.Default.AutoresizingSettings);
     }
 
-    private static async Task<JsonHttpResult<AutoresizingSettings>> PutAsync(HttpContext context, IStore store)
+    private static async Task<JsonHttpResult<AutoresizingSettings>> PutAsync(HttpContext context, IStore store, MemoryAutoresizer autoresizer)
     {
         var enabled = await MachinesApi.ReadEnabledAsync(context);
         await store.SetOrgAutoresizeAsync(CallerOrg.Get(context), enabled, context.RequestAborted);
+
+        // In effect on the org's running machines when this answers.
+        await autoresizer.ApplyNowAsync(CancellationToken.None);
         return TypedResults.Json(new AutoresizingSettings(enabled), DedalusJsonContext.Default.AutoresizingSettings);
     }
 }
