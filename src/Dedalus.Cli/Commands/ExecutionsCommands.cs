@@ -29,17 +29,16 @@ internal static class ExecutionsCommands
         {
             using var client = global.CreateClient(parseResult);
             var machine = MachinesCommands.GetMachineId(parseResult, listMachine);
-            var (items, next) = await paging.FetchAsync<Execution>(
+            return await paging.PrintAsync<Execution>(
+                global,
                 parseResult,
                 async (limit, cursor, token) =>
                 {
                     var page = await client.Machines.Executions.ListPageAsync(machine, limit, cursor, token);
                     return (page.Items, page.NextCursor);
                 },
+                DedalusJsonContext.Default.Execution,
                 ct);
-            global.PrintList(parseResult, items, DedalusJsonContext.Default.Execution);
-            ListOptions.ReportNextCursor(next);
-            return ExitCodes.Ok;
         }));
         executions.Add(list);
 
@@ -122,17 +121,16 @@ internal static class ExecutionsCommands
             }
 
             // The events stored so far: pages until one is empty or the last (the cursor of a live execution stays).
-            var (events, next) = await paging.FetchAsync<ExecutionEvent>(
+            return await paging.PrintAsync<ExecutionEvent>(
+                global,
                 parseResult,
                 async (limit, cursor, token) =>
                 {
                     var page = await client.Machines.Executions.ListEventsAsync(machine, execution, limit, cursor, token);
                     return (page.Items, page.NextCursor);
                 },
+                DedalusJsonContext.Default.ExecutionEvent,
                 ct);
-            global.PrintList(parseResult, events, DedalusJsonContext.Default.ExecutionEvent);
-            ListOptions.ReportNextCursor(next);
-            return ExitCodes.Ok;
         }));
         return command;
     }

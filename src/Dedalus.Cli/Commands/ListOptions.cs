@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Dedalus.Cli.Commands;
 
@@ -70,6 +71,24 @@ internal sealed class ListOptions
 
             cursor = next;
         }
+    }
+
+    /// <summary>
+    /// A list command's whole action: the pages <paramref name="fetchPage"/> reads (<see cref="FetchAsync"/>), printed in
+    /// the chosen format, then the <c>next cursor</c> line when more remain.
+    /// </summary>
+    public async Task<int> PrintAsync<T>(
+        GlobalOptions global,
+        ParseResult parseResult,
+        Func<int?, string?, CancellationToken, Task<(IReadOnlyList<T>? Items, string? NextCursor)>> fetchPage,
+        JsonTypeInfo<T> typeInfo,
+        CancellationToken cancellationToken,
+        IReadOnlyList<string>? leadingColumns = null)
+    {
+        var (items, next) = await FetchAsync(parseResult, fetchPage, cancellationToken);
+        global.PrintList(parseResult, items, typeInfo, leadingColumns);
+        ReportNextCursor(next);
+        return ExitCodes.Ok;
     }
 
     /// <summary>The <c>next cursor: C</c> line on stderr, when the listing stopped with more to come.</summary>

@@ -213,17 +213,17 @@ internal static class MachinesCommands
         command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
-            var (machines, next) = await paging.FetchAsync<Machine>(
+            return await paging.PrintAsync<Machine>(
+                global,
                 parseResult,
                 async (limit, cursor, token) =>
                 {
                     var page = await client.Machines.ListPageAsync(limit, cursor, token);
                     return (page.Items, page.NextCursor);
                 },
-                ct);
-            global.PrintList(parseResult, machines, DedalusJsonContext.Default.Machine, MachineColumns);
-            ListOptions.ReportNextCursor(next);
-            return ExitCodes.Ok;
+                DedalusJsonContext.Default.Machine,
+                ct,
+                MachineColumns);
         }));
         return command;
     }

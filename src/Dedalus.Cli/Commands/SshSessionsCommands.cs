@@ -51,17 +51,16 @@ internal static class SshSessionsCommands
         {
             using var client = global.CreateClient(parseResult);
             var machine = MachinesCommands.GetMachineId(parseResult, listMachine);
-            var (sessions, next) = await paging.FetchAsync<SshSession>(
+            return await paging.PrintAsync<SshSession>(
+                global,
                 parseResult,
                 async (limit, cursor, token) =>
                 {
                     var page = await client.Machines.Ssh.ListPageAsync(machine, limit, cursor, token);
                     return (page.Items, page.NextCursor);
                 },
+                DedalusJsonContext.Default.SshSession,
                 ct);
-            global.PrintList(parseResult, sessions, DedalusJsonContext.Default.SshSession);
-            ListOptions.ReportNextCursor(next);
-            return ExitCodes.Ok;
         }));
         ssh.Add(list);
 
