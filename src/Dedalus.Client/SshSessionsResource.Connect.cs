@@ -8,32 +8,6 @@ namespace Dedalus.Client;
 public sealed partial class SshSessionsResource
 {
     /// <summary>
-    /// An Ed25519 key SSH.NET can pair with its certificate. SSH.NET compares an Ed25519 public key through a signed
-    /// big integer, which drops a leading 0xFF byte followed by a byte with its high bit set: for about one key in 500
-    /// it then says the certificate "does not certify the supplied key". Such keys are drawn again (a fresh draw is
-    /// independent, so a handful of draws suffice).
-    /// </summary>
-    internal static SshKeyPair GenerateKeyForSshNet()
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var pair = SshKeyPair.GenerateEd25519();
-            if (attempt >= 32 || !HasSshNetUnsafePrefix(pair.PublicKey))
-            {
-                return pair;
-            }
-        }
-    }
-
-    /// <summary>Whether the 32-byte Ed25519 key in an authorized_keys line starts with 0xFF and a byte of 0x80 or more.</summary>
-    internal static bool HasSshNetUnsafePrefix(string publicKeyLine)
-    {
-        var blob = Convert.FromBase64String(publicKeyLine.Split(' ')[1]);
-        var key = blob.AsSpan(blob.Length - 32);
-        return key[0] == 0xFF && key[1] >= 0x80;
-    }
-
-    /// <summary>
     /// Opens an SSH.NET connection to a machine: generates an ephemeral Ed25519 key, creates a session (waking the
     /// machine), waits until it is ready, and connects with the session's certificate. The host must present a
     /// certificate from the session's host CA that names the endpoint; anything else is refused (no trust on
@@ -46,7 +20,8 @@ public sealed partial class SshSessionsResource
     /// <exception cref="DedalusSshSessionException">The session did not become usable, or the host failed verification.</exception>
     public async Task<SshClient> ConnectAsync(string machineId, TimeSpan? readyTimeout = null, CancellationToken cancellationToken = default)
     {
-        var keyPair = GenerateKeyForSshNet();
+        // Its Ed25519 key is one SSH.NET reads intact (SshPublicKey.IsMisreadBySignedIntegerParsers).
+        var keyPair = SshKeyPair.GenerateEd25519();
         var session = await CreateAsync(machineId, keyPair.PublicKey, cancellationToken).ConfigureAwait(false);
         session = await WaitUntilReadyAsync(session, readyTimeout, null, cancellationToken).ConfigureAwait(false);
         var connection = session.Connection!;

@@ -12,6 +12,9 @@ namespace Dedalus.OpenSsh;
 /// </summary>
 public sealed partial class SshPrivateKey : IDisposable
 {
+    /// <summary>Draws before a generated or derived key is kept whatever it is (each draw is misread with p = 1/512).</summary>
+    private const int MaxDraws = 32;
+
     private readonly Key? _ed25519;
     private readonly ECDsa? _ecdsa;
 
@@ -60,9 +63,23 @@ public sealed partial class SshPrivateKey : IDisposable
     /// <summary>The comment read from a private key file, if any.</summary>
     public string? Comment { get; }
 
-    /// <summary>Generates a new Ed25519 key pair.</summary>
-    public static SshPrivateKey GenerateEd25519() =>
-        new(Key.Create(SignatureAlgorithm.Ed25519, Exportable()), comment: null);
+    /// <summary>
+    /// Generates a new Ed25519 key pair whose public key every SSH library reads back intact (see
+    /// <see cref="SshPublicKey.IsMisreadBySignedIntegerParsers"/>): a key that one of them would misread is drawn again.
+    /// </summary>
+    public static SshPrivateKey GenerateEd25519()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var key = new SshPrivateKey(Key.Create(SignatureAlgorithm.Ed25519, Exportable()), comment: null);
+            if (attempt >= MaxDraws || !key.PublicKey.IsMisreadBySignedIntegerParsers)
+            {
+                return key;
+            }
+
+            key.Dispose();
+        }
+    }
 
     /// <summary>Generates a new ECDSA nistp256 key pair.</summary>
     public static SshPrivateKey GenerateEcdsaNistP256() =>
@@ -99,8 +116,23 @@ public sealed partial class SshPrivateKey : IDisposable
                 throw new CryptographicException("could not export the Ed25519 seed");
             }
 
-            HKDF.DeriveKey(HashAlgorithmName.SHA256, seed, derived, salt, info);
-            return FromEd25519Seed(derived);
+            // A derived key that some SSH library would misread (see SshPublicKey.IsMisreadBySignedIntegerParsers) is
+            // derived again with a draw counter after the info: still a function of key, salt and info alone.
+            var drawInfo = new byte[info.Length + 1];
+            info.CopyTo(drawInfo);
+            for (var draw = 0; ; draw++)
+            {
+                ReadOnlySpan<byte> input = draw == 0 ? info : drawInfo;
+                drawInfo[^1] = (byte)draw;
+                HKDF.DeriveKey(HashAlgorithmName.SHA256, seed, derived, salt, input);
+                var key = FromEd25519Seed(derived);
+                if (draw >= MaxDraws || !key.PublicKey.IsMisreadBySignedIntegerParsers)
+                {
+                    return key;
+                }
+
+                key.Dispose();
+            }
         }
         finally
         {

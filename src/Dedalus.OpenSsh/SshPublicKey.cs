@@ -22,6 +22,16 @@ public sealed class SshPublicKey : IEquatable<SshPublicKey>
         Comment = comment;
     }
 
+    /// <summary>
+    /// Whether this is an Ed25519 key that SSH libraries reading the 32 key bytes as a signed big-endian integer get
+    /// wrong: SSH.NET (which our SDK uses) does, and drops a leading 0xFF byte followed by a byte of 0x80 or more (a
+    /// redundant sign byte to it), so it cannot pair such a key with its certificate, verify a host's signature made with
+    /// it, or verify a certificate signed by it. About one Ed25519 key in 512 has that prefix; the keys this library
+    /// generates or derives never do.
+    /// </summary>
+    public bool IsMisreadBySignedIntegerParsers =>
+        KeyType == SshKeyAlgorithms.Ed25519 && _blob.Length >= 32 && _blob[^32] == 0xFF && _blob[^31] >= 0x80;
+
     /// <summary>The key type name, e.g. <c>ssh-ed25519</c>.</summary>
     public string KeyType { get; }
 

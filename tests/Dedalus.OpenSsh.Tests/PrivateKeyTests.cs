@@ -133,6 +133,72 @@ public sealed class PrivateKeyTests
     }
 
     [Fact]
+    public void Generated_and_derived_keys_never_start_with_the_bytes_signed_integer_parsers_misread()
+    {
+        using var master = SshPrivateKey.GenerateEd25519();
+        for (var i = 0; i < 4000; i++)
+        {
+            using var generated = SshPrivateKey.GenerateEd25519();
+            using var derived = master.DeriveEd25519("salt"u8, BitConverter.GetBytes(i));
+            Assert.False(generated.PublicKey.IsMisreadBySignedIntegerParsers);
+            Assert.False(derived.PublicKey.IsMisreadBySignedIntegerParsers);
+        }
+    }
+
+    [Fact]
+    public void A_derivation_that_would_give_a_misread_key_derives_again_the_same_way_every_time()
+    {
+        var seed = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
+        var salt = "dedalus test salt"u8.ToArray();
+        using var master = SshPrivateKey.FromEd25519Seed(seed);
+        // The info whose first HKDF draw is a misread key (about one in 512), found by search.
+        var info = Enumerable.Range(0, 100_000).Select(i => BitConverter.GetBytes(i)).First(candidate =>
+        {
+            using var raw = SshPrivateKey.FromEd25519Seed(
+                System.Security.Cryptography.HKDF.DeriveKey(System.Security.Cryptography.HashAlgorithmName.SHA256, seed, 32, salt, candidate));
+            return raw.PublicKey.IsMisreadBySignedIntegerParsers;
+        });
+
+        using var first = master.DeriveEd25519(salt, info);
+        using var again = master.DeriveEd25519(salt, info);
+        using var expected = SshPrivateKey.FromEd25519Seed(
+            System.Security.Cryptography.HKDF.DeriveKey(System.Security.Cryptography.HashAlgorithmName.SHA256, seed, 32, salt, [.. info, 1]));
+
+        Assert.False(first.PublicKey.IsMisreadBySignedIntegerParsers);
+        Assert.Equal(first.PublicKey, again.PublicKey);
+        Assert.Equal(expected.PublicKey, first.PublicKey);
+    }
+
+    [Fact]
+    public void The_misread_prefix_is_0xFF_then_a_byte_with_its_high_bit_set()
+    {
+        static SshPrivateKey Find(Func<byte, byte, bool> prefix)
+        {
+            var seed = new byte[32];
+            for (var i = 0; ; i++)
+            {
+                BitConverter.GetBytes(i).CopyTo(seed, 0);
+                var key = SshPrivateKey.FromEd25519Seed(seed);
+                var raw = key.PublicKey.Blob.Span[^32..];
+                if (prefix(raw[0], raw[1]))
+                {
+                    return key;
+                }
+
+                key.Dispose();
+            }
+        }
+
+        using var misread = Find((a, b) => a == 0xFF && b >= 0x80);
+        using var highSecond = Find((a, b) => a == 0xFF && b < 0x80);
+        using var other = Find((a, b) => a == 0xFE && b >= 0x80);
+
+        Assert.True(misread.PublicKey.IsMisreadBySignedIntegerParsers);
+        Assert.False(highSecond.PublicKey.IsMisreadBySignedIntegerParsers);
+        Assert.False(other.PublicKey.IsMisreadBySignedIntegerParsers);
+    }
+
+    [Fact]
     public void Only_an_ed25519_key_derives_keys()
     {
         using var ecdsa = SshPrivateKey.GenerateEcdsaNistP256();

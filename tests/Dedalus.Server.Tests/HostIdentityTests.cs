@@ -36,6 +36,23 @@ public sealed class HostIdentityTests : ServerTestBase
         });
 
     [Fact]
+    public void Host_keys_and_machine_host_CAs_are_never_keys_the_SDKs_SSH_library_misreads()
+    {
+        var options = new ServerOptions { DataDirectory = Work.Combine("data") };
+        using var authority = SshAuthority.LoadOrCreate(options, NullLogger.Instance);
+        for (var i = 0; i < 2000; i++)
+        {
+            var machineId = MachineIds.Format(Guid.NewGuid());
+            var identity = authority.IssueHostIdentity(machineId, DateTimeOffset.UtcNow);
+            var certificate = SshCertificate.Parse(identity.Material.HostCertificate);
+
+            Assert.False(SshPublicKey.Parse(authority.MachineHostCaPublicKey(machineId)).IsMisreadBySignedIntegerParsers);
+            Assert.False(certificate.Key.IsMisreadBySignedIntegerParsers);
+            Assert.False(certificate.SignatureKey.IsMisreadBySignedIntegerParsers);
+        }
+    }
+
+    [Fact]
     public void A_machines_host_CA_is_the_same_after_a_restart_and_differs_from_every_other_machines_and_from_the_master()
     {
         var options = new ServerOptions { DataDirectory = Work.Combine("data") };

@@ -29,14 +29,25 @@ public sealed class OpenSshServer : IAsyncDisposable
 
     public string UserName { get; } = Environment.UserName;
 
-    public static async Task<OpenSshServer> StartAsync(string machineId)
+    /// <param name="machineId">The one principal the sshd accepts.</param>
+    /// <param name="hostKey">The host key (OpenSSH private key text) and its public line; a fresh ssh-keygen key when null.</param>
+    public static async Task<OpenSshServer> StartAsync(string machineId, (string PrivateKey, string PublicKey)? hostKey = null)
     {
         var directory = new TempDirectory("dedalus-sshd-");
         try
         {
             await KeygenAsync("-q", "-t", "ed25519", "-N", "", "-C", "user-ca", "-f", directory.Combine("user_ca"));
             await KeygenAsync("-q", "-t", "ed25519", "-N", "", "-C", "host-ca", "-f", directory.Combine("host_ca"));
-            await KeygenAsync("-q", "-t", "ed25519", "-N", "", "-C", "host", "-f", directory.Combine("host_key"));
+            if (hostKey is { } given)
+            {
+                directory.WriteFile("host_key", given.PrivateKey);
+                directory.WriteFile("host_key.pub", given.PublicKey.Trim() + "\n");
+            }
+            else
+            {
+                await KeygenAsync("-q", "-t", "ed25519", "-N", "", "-C", "host", "-f", directory.Combine("host_key"));
+            }
+
             await KeygenAsync("-q", "-s", directory.Combine("host_ca"), "-I", "host", "-h", "-n", "127.0.0.1,localhost," + machineId, "-V", "-5m:+1d", directory.Combine("host_key.pub"));
             directory.WriteFile("principals", machineId + "\n");
             var port = FreePort.Next();
