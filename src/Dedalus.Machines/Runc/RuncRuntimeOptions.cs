@@ -1,4 +1,5 @@
 using Dedalus.Machines.Images;
+using Dedalus.Machines.Network;
 
 namespace Dedalus.Machines.Runc;
 
@@ -28,6 +29,9 @@ public sealed record RuncRuntimeOptions
 
     /// <summary>Maximum number of processes inside one machine.</summary>
     public long PidsLimit { get; init; } = 1024;
+
+    /// <summary>Machine networking (an interface, NAT, DNS, egress policy per machine); null: loopback only.</summary>
+    public MachineNetworkOptions? Network { get; init; }
 
     /// <summary>Timeout of each host command (runc, mount, mkfs) the runtime runs.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(60);

@@ -62,6 +62,15 @@ public interface IMachineRuntime
     Task SetMemoryAsync(string machineId, MachineMemoryPolicy policy, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("this machine runtime does not set memory policies");
 
+    /// <summary>
+    /// Sets a machine's network (its address and egress policy), running or not: kept for every later start, and applied
+    /// within a second to a running machine without restarting it. A machine never configured has loopback only.
+    /// </summary>
+    /// <exception cref="MachineNotFoundException">The machine is not provisioned.</exception>
+    /// <exception cref="NotSupportedException">The engine has no machine networking (or it is off).</exception>
+    Task ConfigureNetworkAsync(string machineId, MachineNetwork network, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("this machine runtime has no machine networking");
+
     /// <summary>What the engine observes of one machine.</summary>
     Task<MachineRuntimeState> GetStateAsync(string machineId, CancellationToken cancellationToken = default);
 

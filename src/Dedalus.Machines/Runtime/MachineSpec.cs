@@ -4,4 +4,5 @@ namespace Dedalus.Machines.Runtime;
 /// <param name="MachineId">Id; also the hostname inside.</param>
 /// <param name="Resources">Limits.</param>
 /// <param name="Ssh">OpenSSH material for the machine's sshd.</param>
-public sealed record MachineSpec(string MachineId, MachineResources Resources, MachineSshMaterial Ssh);
+/// <param name="Network">Its network (address and egress policy); null: loopback only.</param>
+public sealed record MachineSpec(string MachineId, MachineResources Resources, MachineSshMaterial Ssh, MachineNetwork? Network = null);
