@@ -16,6 +16,7 @@ namespace Dedalus.Contracts;
 [JsonSerializable(typeof(UpdateMachineRequest))]
 [JsonSerializable(typeof(Machine))]
 [JsonSerializable(typeof(MachineList))]
+[JsonSerializable(typeof(MachineNetworkSettings))]
 [JsonSerializable(typeof(AutoresizingSettings))]
 [JsonSerializable(typeof(CreateSshSessionRequest))]
 [JsonSerializable(typeof(SshSession))]

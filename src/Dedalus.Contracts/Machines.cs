@@ -6,8 +6,10 @@ namespace Dedalus.Contracts;
 /// <param name="StorageGib">Size of the persistent <c>/home/machine</c> volume in GiB.</param>
 /// <param name="Autosleep">Idle time before the machine sleeps: <c>30s</c>, <c>15m</c>, <c>2h</c>, <c>1w3d</c>, raw seconds, or <c>never</c>.</param>
 /// <param name="Name">A name unique in the organization, usable in paths instead of the id; see <see cref="MachineNames"/>.</param>
+/// <param name="Network">Our extension: the machine's egress policy (absent: open, with the server's default deny list).</param>
 public sealed record CreateMachineRequest(
-    double? Vcpu = null, long? MemoryMib = null, long? StorageGib = null, string? Autosleep = null, string? Name = null);
+    double? Vcpu = null, long? MemoryMib = null, long? StorageGib = null, string? Autosleep = null, string? Name = null,
+    MachineNetworkSettings? Network = null);
 
 /// <summary>Body of <c>PATCH /v1/machines/{id}</c>. Every field is optional; storage only grows.</summary>
 /// <param name="Vcpu">New virtual CPU count.</param>
@@ -15,8 +17,31 @@ public sealed record CreateMachineRequest(
 /// <param name="StorageGib">New storage size in GiB (must not shrink).</param>
 /// <param name="Autosleep">New idle time before sleep, same grammar as on create.</param>
 /// <param name="Name">New name; the empty string removes it.</param>
+/// <param name="Network">Our extension: a new egress policy; each field given replaces that field, absent ones stay. Applied to a running machine within a second.</param>
 public sealed record UpdateMachineRequest(
-    double? Vcpu = null, long? MemoryMib = null, long? StorageGib = null, string? Autosleep = null, string? Name = null);
+    double? Vcpu = null, long? MemoryMib = null, long? StorageGib = null, string? Autosleep = null, string? Name = null,
+    MachineNetworkSettings? Network = null);
+
+/// <summary>
+/// Our extension (official clients neither send nor read it): what a machine may reach. The host, other machines and,
+/// by the server's default, private, shared, link-local and multicast ranges are refused; the rest of the internet is open.
+/// </summary>
+/// <param name="Egress"><c>open</c> (default) or <c>none</c> (nothing leaves the machine, DNS neither).</param>
+/// <param name="AllowCidrs">Ranges opened although the server's default deny list names them (for example an internal mirror).</param>
+/// <param name="DenyCidrs">Ranges refused although open otherwise; checked before <paramref name="AllowCidrs"/>.</param>
+/// <param name="Address">The machine's address (read-only; assigned by the server, stable for the machine's life).</param>
+public sealed record MachineNetworkSettings(
+    string? Egress = null, IReadOnlyList<string>? AllowCidrs = null, IReadOnlyList<string>? DenyCidrs = null, string? Address = null);
+
+/// <summary>Values of <see cref="MachineNetworkSettings.Egress"/>.</summary>
+public static class EgressModes
+{
+    /// <summary>The internet, minus the deny lists.</summary>
+    public const string Open = "open";
+
+    /// <summary>Nothing leaves the machine.</summary>
+    public const string None = "none";
+}
 
 /// <summary>The life-cycle status of a machine, as nested in every machine payload.</summary>
 /// <param name="Phase">Observed phase; see <see cref="MachinePhases"/>.</param>
@@ -74,6 +99,7 @@ public sealed record AutoresizingSettings(bool? Enabled);
 /// <param name="Status">Detailed life-cycle status.</param>
 /// <param name="CreatedAt">When the machine was created.</param>
 /// <param name="Name">The machine's name, when it has one.</param>
+/// <param name="Network">Our extension: the machine's address and egress policy; absent when the server runs machines without a network.</param>
 public sealed record Machine(
     string MachineId,
     double Vcpu,
@@ -84,7 +110,8 @@ public sealed record Machine(
     string Phase,
     LifecycleStatus Status,
     DateTimeOffset CreatedAt,
-    string? Name = null);
+    string? Name = null,
+    MachineNetworkSettings? Network = null);
 
 /// <summary>One page of machines.</summary>
 /// <param name="Items">The machines on this page.</param>

@@ -119,4 +119,16 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 1902, Level = LogLevel.Error, Message = "Memory autoresizing pass failed")]
     public static partial void AutoresizeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1950, Level = LogLevel.Information, Message = "Machine {MachineId}: network address {Address}")]
+    public static partial void NetworkAddressAssigned(ILogger logger, string machineId, string address);
+
+    [LoggerMessage(EventId = 1951, Level = LogLevel.Information, Message = "Machine network {Subnet} (host side {Gateway}, instance {Instance}) ready in {ElapsedMs} ms")]
+    public static partial void NetworkReady(ILogger logger, string subnet, string gateway, string instance, long elapsedMs);
+
+    [LoggerMessage(EventId = 1952, Level = LogLevel.Information, Message = "Machine network {Instance} shut down")]
+    public static partial void NetworkShutDown(ILogger logger, string instance);
+
+    [LoggerMessage(EventId = 1953, Level = LogLevel.Warning, Message = "Machine network {Instance}: shutdown failed")]
+    public static partial void NetworkShutdownFailed(ILogger logger, string instance, Exception exception);
 }

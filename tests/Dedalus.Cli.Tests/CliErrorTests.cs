@@ -74,6 +74,8 @@ public sealed class CliErrorTests(FakeMachinesFixture fixture) : IClassFixture<F
     [InlineData("machines", "retrieve")]
     [InlineData("ssh", "dm-not-a-machine")]
     [InlineData("machines", "create", "--vcpu", "lots")]
+    [InlineData("machines", "create", "--egress", "closed")]
+    [InlineData("machines", "update", "web-1")]
     [InlineData("nonsense")]
     public async Task Usage_errors_exit_2(params string[] arguments)
     {

@@ -74,6 +74,12 @@ public sealed class CliParityTests : IAsyncLifetime, IDisposable
     [InlineData("POST /v1/machines {\"vcpu\":0.5,\"name\":\"web-1\"}", "machines", "create", "--vcpu", "0.5", "--name", "web-1")]
     [InlineData("PATCH /v1/machines/" + Samples.MachineId + " {\"name\":\"web-2\"}", "machines", "update", Samples.MachineId, "--name", "web-2")]
     [InlineData("PATCH /v1/machines/web-2 {\"name\":\"\"}", "machines", "update", "web-2", "--name", "")]
+    [InlineData("POST /v1/machines {\"network\":{\"egress\":\"none\"}}", "machines", "create", "--egress", "none")]
+    [InlineData(
+        "POST /v1/machines {\"network\":{\"allow_cidrs\":[\"10.20.0.0/16\",\"10.30.0.0/16\",\"10.40.0.0/16\"],\"deny_cidrs\":[\"203.0.113.0/24\"]}}",
+        "machines", "create", "--allow-cidr", "10.20.0.0/16,10.30.0.0/16", "--allow-cidr", "10.40.0.0/16", "--deny-cidr", "203.0.113.0/24")]
+    [InlineData("PATCH /v1/machines/web-1 {\"network\":{\"allow_cidrs\":[]}}", "machines", "update", "web-1", "--allow-cidr", "none")]
+    [InlineData("PATCH /v1/machines/web-1 {\"network\":{\"egress\":\"open\"}}", "machines", "update", "web-1", "--egress", "open")]
     public async Task Each_spelling_sends_its_request(string expected, params string[] arguments)
     {
         var result = await _cli.RunAsync([.. arguments, "--format", "json"]);

@@ -19,7 +19,7 @@ public sealed class ServerCommandTests : IDisposable
         var withDataDirectory = await RunAsync(["--data-dir", dataDirectory, "--help"]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        foreach (var option in new[] { "--data-dir", "--listen", "--gateway-host", "--gateway-ports", "--gateway-bind", "--gateway", "--host-pattern", "--runtime", "--session-ttl", "--max-vcpu", "--dev", "--urls", "--version", "apikey", "DEDALUS_DATA_DIR", "Exit codes" })
+        foreach (var option in new[] { "--data-dir", "--listen", "--gateway-host", "--gateway-ports", "--gateway-bind", "--gateway", "--host-pattern", "--runtime", "--session-ttl", "--max-vcpu", "--dev", "--urls", "--version", "apikey", "DEDALUS_DATA_DIR", "Exit codes", "--machine-network", "--egress-allow", "--egress-deny-default", "--dns-upstream" })
         {
             Assert.Contains(option, result.StandardOutput, StringComparison.Ordinal);
         }
@@ -70,6 +70,36 @@ public sealed class ServerCommandTests : IDisposable
 
         Assert.Contains("8 bad settings, nothing was started", result.StandardError, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(_home.Path));
+    }
+
+    [Fact]
+    public async Task The_machine_network_settings_are_checked_naming_each_bad_value()
+    {
+        var result = await RunAsync(
+            ["--data-dir", _home.Combine("data"), "--machine-network", "10.207.0.1/16", "--egress-allow", "10.0.0.0/8,nope", "--dns-upstream", "resolver"],
+            new Dictionary<string, string> { ["DEDALUS_EGRESS_DENY_DEFAULT"] = "fc00::/7,999.0.0.0/8" });
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(
+            "dedalus-server: --machine-network: must be an IPv4 subnet from /8 to /28 with its host bits zero, such as 10.207.0.0/16, or off, not '10.207.0.1/16'",
+            result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("dedalus-server: --egress-allow: must be a comma-separated list of CIDRs", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("dedalus-server: DEDALUS_EGRESS_DENY_DEFAULT: must be a comma-separated list of CIDRs", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("dedalus-server: --dns-upstream: must be a comma-separated list of IP addresses", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("4 bad settings, nothing was started", result.StandardError, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_home.Path));
+    }
+
+    [Theory]
+    [InlineData("2001:db8::/64")]
+    [InlineData("10.0.0.0/30")]
+    [InlineData("10.0.0.0/7")]
+    public async Task A_machine_network_that_is_not_ipv4_between_8_and_28_bits_is_refused(string subnet)
+    {
+        var result = await RunAsync(["--data-dir", _home.Combine("data"), "--machine-network", subnet]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"dedalus-server: --machine-network: must be an IPv4 subnet from /8 to /28", result.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -114,23 +114,29 @@ internal static class MachinesCommands
             Description = "Idle time before the machine sleeps: 30s, 15m, 2h, 1w3d, a number of seconds, or never (default: 5m)",
         };
         var name = NameOption(allowEmpty: false);
+        var network = new NetworkOptions(update: false);
         var command = new Command("create", "Create a machine (it starts at once; `dedalus ssh <machine_id>` waits until it is ready)")
         {
             vcpu, memory, storage, autosleep, name,
         }.WithHelp("""
-            Every option has a default: `dedalus machines create` alone makes 1 vCPU, 4096 MiB, 10 GiB, autosleep 5m.
+            Every option has a default: `dedalus machines create` alone makes 1 vCPU, 4096 MiB, 10 GiB, autosleep 5m,
+            with outbound access to the internet (not to the host, other machines or private ranges).
 
             Examples:
               dedalus machines create
               dedalus machines create --vcpu 1 --memory-mib 1024 --storage-gib 2 --name web-1
               dedalus machines create --vcpu 2 --memory-mib 4096 --storage-gib 20 --autosleep never --format raw
               id=$(dedalus machines create --vcpu 1 --memory-mib 1024 --storage-gib 2 --transform machine_id -r)
+              dedalus machines create --egress none                     no network access at all
+              dedalus machines create --allow-cidr 10.20.0.0/16         also an internal range (a package mirror, say)
             """);
+        network.AddTo(command);
         command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             using var client = global.CreateClient(parseResult);
             var request = new CreateMachineRequest(
-                parseResult.GetValue(vcpu), parseResult.GetValue(memory), parseResult.GetValue(storage), parseResult.GetValue(autosleep), parseResult.GetValue(name));
+                parseResult.GetValue(vcpu), parseResult.GetValue(memory), parseResult.GetValue(storage), parseResult.GetValue(autosleep), parseResult.GetValue(name),
+                network.Get(parseResult));
             var machine = await client.Machines.CreateAsync(request, ct);
             return global.Print(parseResult, machine, DedalusJsonContext.Default.Machine, MachineColumns);
         }));
@@ -145,7 +151,8 @@ internal static class MachinesCommands
         var storage = new Option<long?>("--storage-gib") { Description = "New storage in GiB (grow only)" };
         var autosleep = new Option<string?>("--autosleep") { Description = "New idle time before sleep, or never" };
         var name = NameOption(allowEmpty: true);
-        var command = new Command("update", "Resize, rename or change the autosleep of a machine (only the options given change)")
+        var network = new NetworkOptions(update: true);
+        var command = new Command("update", "Resize, rename, or change the autosleep or network access of a machine (only the options given change)")
         {
             vcpu, memory, storage, autosleep, name,
         }.WithHelp("""
@@ -154,19 +161,25 @@ internal static class MachinesCommands
               dedalus machines update --machine-id <machine_id> --autosleep 2h
               dedalus machines update <machine_id> --name web-1        then `dedalus machines retrieve web-1`
               dedalus machines update web-1 --name ""               removes the name
+              dedalus machines update web-1 --egress none           cuts its network at once (running or not)
+              dedalus machines update web-1 --allow-cidr none       empties its allow list
             """);
         target.AddTo(command);
+        network.AddTo(command);
         command.SetAction((parseResult, _) => CommandRunner.RunAsync(async ct =>
         {
             if (parseResult.GetValue(vcpu) is null && parseResult.GetValue(memory) is null && parseResult.GetValue(storage) is null
-                && parseResult.GetValue(autosleep) is null && parseResult.GetValue(name) is null)
+                && parseResult.GetValue(autosleep) is null && parseResult.GetValue(name) is null && !network.AnyGiven(parseResult))
             {
-                throw new CliException("nothing to change: pass --vcpu, --memory-mib, --storage-gib, --autosleep or --name (see `dedalus machines update --help`)", ExitCodes.Usage);
+                throw new CliException(
+                    "nothing to change: pass --vcpu, --memory-mib, --storage-gib, --autosleep, --name, --egress, --allow-cidr or --deny-cidr " +
+                    "(see `dedalus machines update --help`)", ExitCodes.Usage);
             }
 
             using var client = global.CreateClient(parseResult);
             var request = new UpdateMachineRequest(
-                parseResult.GetValue(vcpu), parseResult.GetValue(memory), parseResult.GetValue(storage), parseResult.GetValue(autosleep), parseResult.GetValue(name));
+                parseResult.GetValue(vcpu), parseResult.GetValue(memory), parseResult.GetValue(storage), parseResult.GetValue(autosleep), parseResult.GetValue(name),
+                network.Get(parseResult));
             var machine = await client.Machines.UpdateAsync(target.Get(parseResult), request, ct);
             return global.Print(parseResult, machine, DedalusJsonContext.Default.Machine, MachineColumns);
         }));

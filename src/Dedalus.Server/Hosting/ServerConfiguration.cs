@@ -59,6 +59,15 @@ public static class ServerConfiguration
             "How long an SSH session create on a sleeping machine holds its answer while the machine wakes, 0 to 30 s [default: 00:00:02]"),
         .. QuotaCatalog.All.Select(q => new ServerSetting(q.SettingKey, q.Flag, q.Environment, q.PercentOf is null ? "N|unlimited" : "N|P%|unlimited",
             $"Default per-org quota on {QuotaDescription(q)}; `dedalus-server quota set` overrides it per org [default: {q.Default}]")),
+        new("MachineNetwork", "--machine-network", "DEDALUS_MACHINE_NETWORK", "CIDR|off",
+            "IPv4 subnet of the machines' addresses (/8 to /28; its first address is the host side); off: machines get loopback only [default: 10.207.0.0/16]"),
+        new("EgressAllow", "--egress-allow", "DEDALUS_EGRESS_ALLOW", "CIDR[,CIDR...]|none",
+            "Ranges every machine may reach although the default deny list names them (an internal mirror, say) [default: none]"),
+        new("EgressDenyDefault", "--egress-deny-default", "DEDALUS_EGRESS_DENY_DEFAULT", "CIDR[,CIDR...]|none",
+            "Ranges refused to every machine unless its own allow_cidrs name them [default: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, " +
+            "169.254.0.0/16, multicast and reserved, fc00::/7, fe80::/10]"),
+        new("DnsUpstream", "--dns-upstream", "DEDALUS_DNS_UPSTREAM", "IP[,IP...]",
+            "Resolvers the machines' DNS forwarder asks [default: the host's, from /etc/resolv.conf]"),
         new("StorageOvercommit", "--storage-overcommit", "DEDALUS_STORAGE_OVERCOMMIT", "RATIO",
             "Storage the machines may have committed per byte the data directory's disk can back (free space plus machine images), 0.01 to 100 [default: 1]"),
     ];
@@ -166,6 +175,11 @@ public static class ServerConfiguration
             SessionWakeHold = reader.Read("SessionWakeHold", defaults.SessionWakeHold, Within(TryTimeSpan, TimeSpan.Zero, TimeSpan.FromSeconds(30)),
                 "a time span from 00:00:00 to 00:00:30"),
             StorageOvercommit = reader.Read("StorageOvercommit", defaults.StorageOvercommit, TryOvercommit, "a ratio from 0.01 to 100, such as 1 or 1.5"),
+            MachineNetwork = reader.Read("MachineNetwork", defaults.MachineNetwork, TryMachineNetwork,
+                "an IPv4 subnet from /8 to /28 with its host bits zero, such as 10.207.0.0/16, or off"),
+            EgressAllow = reader.Read("EgressAllow", defaults.EgressAllow, TryCidrs, "a comma-separated list of CIDRs such as 10.20.0.0/16, or none"),
+            EgressDenyDefault = reader.Read("EgressDenyDefault", defaults.EgressDenyDefault, TryCidrs, "a comma-separated list of CIDRs such as 10.0.0.0/8, or none"),
+            DnsUpstream = reader.Read("DnsUpstream", defaults.DnsUpstream, TryAddresses, "a comma-separated list of IP addresses such as 192.0.2.53"),
         };
 
         return (options, errors);
@@ -231,6 +245,65 @@ public static class ServerConfiguration
     {
         address = text;
         return IPAddress.TryParse(text, out _);
+    }
+
+    private static bool TryMachineNetwork(string text, out IPNetwork? subnet)
+    {
+        subnet = null;
+        if (text.Equals("off", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        if (!Networking.NetworkPolicies.TryParseExact(text, out var parsed) || parsed.BaseAddress.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork
+            || parsed.PrefixLength is < 8 or > 28)
+        {
+            return false;
+        }
+
+        subnet = parsed;
+        return true;
+    }
+
+    private static bool TryCidrs(string text, out IReadOnlyList<IPNetwork> cidrs)
+    {
+        cidrs = [];
+        if (text.Equals("none", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        var list = new List<IPNetwork>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Networking.NetworkPolicies.TryParseExact(part, out var cidr))
+            {
+                return false;
+            }
+
+            list.Add(cidr);
+        }
+
+        cidrs = list;
+        return list.Count > 0;
+    }
+
+    private static bool TryAddresses(string text, out IReadOnlyList<IPAddress> addresses)
+    {
+        var list = new List<IPAddress>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!IPAddress.TryParse(part, out var address))
+            {
+                addresses = [];
+                return false;
+            }
+
+            list.Add(address);
+        }
+
+        addresses = list;
+        return list.Count > 0;
     }
 
     private static bool TryHostPattern(string text, out string? pattern)

@@ -1,3 +1,5 @@
+using System.Net;
+using Dedalus.Machines.Network;
 using Dedalus.Server.Machines;
 using Dedalus.Server.Quotas;
 
@@ -152,6 +154,18 @@ public sealed record ServerOptions
 
     /// <summary>Storage the machines may have committed in all, per byte the disk can hold (<see cref="StorageCapacity"/>).</summary>
     public double StorageOvercommit { get; init; } = 1.0;
+
+    /// <summary>The subnet machine addresses come from; null: machine networking off (loopback only).</summary>
+    public IPNetwork? MachineNetwork { get; init; } = MachineNetworkOptions.DefaultSubnet;
+
+    /// <summary>Ranges every machine may reach although <see cref="EgressDenyDefault"/> names them.</summary>
+    public IReadOnlyList<IPNetwork> EgressAllow { get; init; } = [];
+
+    /// <summary>Ranges refused to every machine unless its own <c>allow_cidrs</c> name them.</summary>
+    public IReadOnlyList<IPNetwork> EgressDenyDefault { get; init; } = MachineNetworkOptions.StandardDenyCidrs;
+
+    /// <summary>Resolvers the DNS forwarder asks; empty: the host's own.</summary>
+    public IReadOnlyList<IPAddress> DnsUpstream { get; init; } = [];
 
     /// <summary>The server's default of <paramref name="quota"/>.</summary>
     public QuotaLimit DefaultQuota(Quota quota) => quota switch

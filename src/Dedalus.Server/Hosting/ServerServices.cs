@@ -6,6 +6,7 @@ using Dedalus.Server.Executions;
 using Dedalus.Server.Gateway;
 using Dedalus.Server.Machines;
 using Dedalus.Server.Machines.Api;
+using Dedalus.Server.Networking;
 using Dedalus.Server.Quotas;
 using Dedalus.Server.Reconciliation;
 using Dedalus.Server.Sessions;
@@ -90,8 +91,13 @@ public static class ServerServices
     private static void AddRuntime(IServiceCollection services, ServerOptions options)
     {
         // Options are validated: runc is the only engine so far.
+        services.AddSingleton<MachineNetworking>();
         services.TryAddSingleton<IMachineRuntime>(sp => new RuncMachineRuntime(
-            new RuncRuntimeOptions { DataDirectory = ServerConfiguration.RuntimeDirectory(options) },
+            new RuncRuntimeOptions
+            {
+                DataDirectory = ServerConfiguration.RuntimeDirectory(options),
+                Network = sp.GetRequiredService<MachineNetworking>().RuntimeOptions,
+            },
             sp.GetRequiredService<ILogger<RuncMachineRuntime>>()));
         services.TryAddSingleton<ISshServerConnector>(sp => new InetdSshServerConnector(sp.GetRequiredService<IMachineRuntime>()));
     }

@@ -1,6 +1,8 @@
 using Dedalus.Contracts;
 using Dedalus.Server.Errors;
+using Dedalus.Machines.Runtime;
 using Dedalus.Server.Hosting;
+using Dedalus.Server.Networking;
 using Dedalus.Server.Quotas;
 using Dedalus.Server.Reconciliation;
 using Dedalus.Server.Store;
@@ -16,6 +18,7 @@ public sealed class MachineService(
     MachineWriter writer,
     MachineWorkQueue workQueue,
     QuotaService quotas,
+    MachineNetworking networking,
     ServerOptions options,
     TimeProvider timeProvider)
 {
@@ -40,6 +43,7 @@ public sealed class MachineService(
         options.Limits.ValidateMemory(memory);
         options.Limits.ValidateStorage(storage);
         var autosleep = MachineLimits.ParseAutosleep(request.Autosleep);
+        var policy = NetworkPolicy(request.Network, MachineNetworkPolicy.Default);
 
         var now = timeProvider.GetUtcNow();
         var machine = new MachineRecord
@@ -59,6 +63,7 @@ public sealed class MachineService(
             LastProgressAt = now,
             LastActivityAt = now,
             Name = name,
+            NetworkPolicy = policy is null ? null : NetworkPolicies.ToStored(policy),
         };
         // The org's quotas and the host's storage are checked in the insert's transaction, before a port is taken.
         var admit = quotas.AdmitMachine(orgId, new ResourceDelta(1, vcpu, memory, storage));
@@ -172,6 +177,9 @@ public sealed class MachineService(
         long? autosleep = request.Autosleep is null ? null : MachineLimits.ParseAutosleep(request.Autosleep);
         var rename = request.Name is not null;
         var name = request.Name is "" ? null : ValidName(request.Name);
+
+        // Checked before the machine is read (a bad field is a 400 whatever the machine), merged onto its policy below.
+        _ = NetworkPolicy(request.Network, MachineNetworkPolicy.Default);
         return MutateAsync(orgId, rawId, expectedRevision, m =>
         {
             if (m.DesiredState == DesiredStates.Destroyed)
@@ -208,13 +216,21 @@ public sealed class MachineService(
                 next = next with { Name = name };
             }
 
+            if (NetworkPolicy(request.Network, NetworkPolicies.FromStored(m.NetworkPolicy)) is { } policy)
+            {
+                next = next with { NetworkPolicy = NetworkPolicies.ToStored(policy) };
+            }
+
             var resized = next.Vcpu != m.Vcpu || next.MemoryConfiguredMib != m.MemoryConfiguredMib || next.StorageGib != m.StorageGib;
-            if (!resized && next.AutosleepSeconds == m.AutosleepSeconds && next.Name == m.Name)
+            var renetworked = next.NetworkPolicy != m.NetworkPolicy;
+            if (!resized && !renetworked && next.AutosleepSeconds == m.AutosleepSeconds && next.Name == m.Name)
             {
                 return null;
             }
 
-            return next with { ResourcesDirty = m.ResourcesDirty || resized, Reason = resized ? "resize_requested" : m.Reason };
+            // The runtime applies both through the reconciler's resize step (a running machine's network within a second).
+            var reason = resized ? "resize_requested" : renetworked ? "network_change_requested" : m.Reason;
+            return next with { ResourcesDirty = m.ResourcesDirty || resized || renetworked, Reason = reason };
         }, quotas.AdmitResize, cancellationToken);
     }
 
@@ -331,6 +347,18 @@ public sealed class MachineService(
         }
 
         throw DomainException.Unavailable($"machine {Truncate(rawId)} is changing too fast; retry");
+    }
+
+    /// <summary>The policy a request's <c>network</c> asks for over <paramref name="current"/>; null when it has none.</summary>
+    private MachineNetworkPolicy? NetworkPolicy(MachineNetworkSettings? request, MachineNetworkPolicy current)
+    {
+        if (request is not null && !networking.Enabled)
+        {
+            throw DomainException.InvalidRequest(
+                "network cannot be set: this server runs machines without a network (dedalus-server --machine-network off)", "network");
+        }
+
+        return NetworkPolicies.Apply(request, current);
     }
 
     /// <summary>A machine name from a request, checked; null stays null.</summary>

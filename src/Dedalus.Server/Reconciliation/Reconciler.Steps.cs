@@ -1,5 +1,6 @@
 using Dedalus.Contracts;
 using Dedalus.Machines.Runtime;
+using Dedalus.Server.Networking;
 using Dedalus.Server.Store;
 
 namespace Dedalus.Server.Reconciliation;
@@ -145,6 +146,12 @@ public sealed partial class Reconciler
                 // Every wake gets a new host key and a certificate valid from now: whatever the machine's root read of
                 // the last key stops verifying within the lifetime, and a machine never starts with a stale certificate.
                 await hostIdentities.InstallAsync(machine.Id, "wake", cancellationToken).ConfigureAwait(false);
+                if (await NetworkOfAsync(machine, cancellationToken).ConfigureAwait(false) is { } network)
+                {
+                    // Every start: the runtime keeps it, but a machine created before networking (or a changed subnet) learns it here.
+                    await runtime.ConfigureNetworkAsync(machine.Id, network, cancellationToken).ConfigureAwait(false);
+                }
+
                 await runtime.StartAsync(machine.Id, cancellationToken).ConfigureAwait(false);
                 return await TransitionAsync(machine, MachinePhases.Running, "running", cancellationToken, clearDirty: true).ConfigureAwait(false) is not null;
 
@@ -178,18 +185,52 @@ public sealed partial class Reconciler
         {
             // The runtime wants host files at creation; they are replaced before the machine first starts.
             var material = authority.IssueHostIdentity(machine.Id, timeProvider.GetUtcNow()).Material;
-            await runtime.CreateAsync(new MachineSpec(machine.Id, resources, material), cancellationToken).ConfigureAwait(false);
+            var network = await NetworkOfAsync(machine, cancellationToken).ConfigureAwait(false);
+            await runtime.CreateAsync(new MachineSpec(machine.Id, resources, material, network), cancellationToken).ConfigureAwait(false);
             ServerLog.MachineProvisioned(logger, machine.Id);
         }
         else if (machine.ResourcesDirty)
         {
             await runtime.ResizeAsync(machine.Id, resources, cancellationToken).ConfigureAwait(false);
+            await ConfigureNetworkAsync(machine, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The machine's network with networking on (null with it off): its stored address, or the lowest free one of the
+    /// subnet, stored now (a machine created before networking, or whose address a subnet change left outside, gets one).
+    /// </summary>
+    private async Task<MachineNetwork?> NetworkOfAsync(MachineRecord machine, CancellationToken cancellationToken)
+    {
+        if (!networking.Enabled)
+        {
+            return null;
+        }
+
+        var address = machine.NetworkAddress;
+        if (!networking.Holds(address))
+        {
+            address = await store.AssignNetworkAddressAsync(machine.Id, networking.Candidates(), networking.Holds, cancellationToken).ConfigureAwait(false)
+                ?? throw new MachineRuntimeException(machine.Id, "no free address in the machine network; destroy a machine or give the server a larger --machine-network");
+            ServerLog.NetworkAddressAssigned(logger, machine.Id, address);
+        }
+
+        return MachineNetworking.NetworkOf(machine with { NetworkAddress = address });
+    }
+
+    /// <summary>Applies the machine's network policy (live when it runs); nothing with networking off.</summary>
+    private async Task ConfigureNetworkAsync(MachineRecord machine, CancellationToken cancellationToken)
+    {
+        if (await NetworkOfAsync(machine, cancellationToken).ConfigureAwait(false) is { } network)
+        {
+            await runtime.ConfigureNetworkAsync(machine.Id, network, cancellationToken).ConfigureAwait(false);
         }
     }
 
     private async Task<bool> ResizeAsync(MachineRecord machine, CancellationToken cancellationToken)
     {
         await runtime.ResizeAsync(machine.Id, Resources(machine), cancellationToken).ConfigureAwait(false);
+        await ConfigureNetworkAsync(machine, cancellationToken).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();
         return await writer.TryWriteAsync(machine, machine with { ResourcesDirty = false, Reason = "resized", LastProgressAt = now }, cancellationToken).ConfigureAwait(false);
     }

@@ -3,6 +3,7 @@ using Dedalus.Machines.Runtime;
 using Dedalus.Server.Gateway;
 using Dedalus.Server.Hosting;
 using Dedalus.Server.Machines;
+using Dedalus.Server.Networking;
 using Dedalus.Server.Sessions;
 using Dedalus.Server.Ssh;
 using Dedalus.Server.Store;
@@ -30,6 +31,7 @@ public sealed partial class Reconciler(
     IMachinePorts ports,
     GatewayPortRecovery portRecovery,
     HostIdentityRotation hostIdentities,
+    MachineNetworking networking,
     ServerOptions options,
     TimeProvider timeProvider,
     ILogger<Reconciler> logger) : BackgroundService

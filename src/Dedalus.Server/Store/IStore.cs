@@ -42,6 +42,13 @@ public interface IStore
     /// given, runs first in the same transaction and refuses by throwing (nothing is written).
     /// </summary>
     Task<bool> TryUpdateMachineAsync(MachineRecord machine, long expectedRevision, string eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The machine's network address: the one it has when <paramref name="keep"/> accepts it, else the first of
+    /// <paramref name="candidates"/> that no other machine that is not destroyed holds, stored. Null when the machine is
+    /// gone or every candidate is taken. Not a revision: the address is the server's, not the caller's.
+    /// </summary>
+    Task<string?> AssignNetworkAddressAsync(string machineId, IEnumerable<string> candidates, Func<string, bool> keep, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<MachineEvent>> GetMachineEventsAsync(string machineId, long after, CancellationToken cancellationToken = default);
 
     // SSH sessions.

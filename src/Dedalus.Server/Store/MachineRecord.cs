@@ -45,6 +45,12 @@ public sealed record MachineRecord
     /// <summary><c>stable</c>, <c>error</c> or <c>pending_capacity</c> (see MemoryResizeStates); null = stable.</summary>
     public string? MemoryResizeState { get; init; }
 
+    /// <summary>The machine's IPv4 address, given at its first provisioning and kept for its life; null before, or with networking off.</summary>
+    public string? NetworkAddress { get; init; }
+
+    /// <summary>The egress policy as the wire's <c>network</c> JSON without the address; null: the default (open).</summary>
+    public string? NetworkPolicy { get; init; }
+
     /// <summary>The memory limit the runtime applies: <see cref="MemoryMib"/> plus the automatic increases.</summary>
     public long MemoryConfiguredMib => MemoryMib + MemoryAutoresizedMib;
 

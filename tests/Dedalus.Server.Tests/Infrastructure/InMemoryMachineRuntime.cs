@@ -175,6 +175,21 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
         }
     }
 
+    /// <summary>The network each machine was last given (spec at create, or ConfigureNetworkAsync).</summary>
+    public MachineNetwork? NetworkOf(string machineId) => _machines.TryGetValue(machineId, out var m) ? m.Spec.Network : null;
+
+    public Task ConfigureNetworkAsync(string machineId, MachineNetwork network, CancellationToken cancellationToken = default)
+    {
+        Check(machineId);
+        if (!_machines.TryGetValue(machineId, out var machine))
+        {
+            throw new MachineNotFoundException(machineId);
+        }
+
+        _machines[machineId] = machine with { Spec = machine.Spec with { Network = network } };
+        return Task.CompletedTask;
+    }
+
     public Task<MachineRuntimeState> GetStateAsync(string machineId, CancellationToken cancellationToken = default) =>
         Task.FromResult(_machines.TryGetValue(machineId, out var m) ? m.State : MachineRuntimeState.Missing);
 

@@ -21,7 +21,10 @@ public static class MachineMapper
         m.Phase,
         Status(m),
         m.CreatedAt,
-        m.Name);
+        m.Name,
+        m.NetworkAddress is null && m.NetworkPolicy is null
+            ? null
+            : Networking.NetworkPolicies.ToWire(Networking.NetworkPolicies.FromStored(m.NetworkPolicy), m.NetworkAddress));
 
     /// <summary>
     /// The machine's lifecycle status. A gateway port the gateway cannot listen on comes first while the machine is

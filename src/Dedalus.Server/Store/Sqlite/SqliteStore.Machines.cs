@@ -7,7 +7,7 @@ public sealed partial class SqliteStore
     private const string MachineColumns =
         "seq, id, org_id, vcpu, memory_mib, storage_gib, autosleep_seconds, desired_state, phase, reason, retryable, last_error, " +
         "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at, gateway_port_error, " +
-        "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state";
+        "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state, network_address, network_policy";
 
     public Task<MachineRecord?> InsertMachineAsync(
         MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default) =>
@@ -46,8 +46,8 @@ public sealed partial class SqliteStore
             scope.Execute(
                 "INSERT INTO machines (id, org_id, vcpu, memory_mib, storage_gib, autosleep_seconds, desired_state, phase, reason, retryable, last_error, " +
                 "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at, " +
-                "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state) " +
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+                "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state, network_policy) " +
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
                 MachineValues(stored));
             AppendEvent(scope, stored, eventPayload(stored));
             return stored;
@@ -57,7 +57,7 @@ public sealed partial class SqliteStore
     [
         m.Id, m.OrgId, m.Vcpu, m.MemoryMib, m.StorageGib, m.AutosleepSeconds, m.DesiredState, m.Phase, m.Reason, m.Retryable ? 1 : 0, m.LastError,
         m.Revision, m.GatewayPort, m.ResourcesDirty ? 1 : 0, Ms(m.CreatedAt), Ms(m.LastTransitionAt), Ms(m.LastProgressAt), Ms(m.LastActivityAt),
-        m.Name, m.Reboot, Flag(m.Autoresize), m.MemoryAutoresizedMib, Ms(m.MemoryLastAutoresizedAt), m.MemoryResizeState,
+        m.Name, m.Reboot, Flag(m.Autoresize), m.MemoryAutoresizedMib, Ms(m.MemoryLastAutoresizedAt), m.MemoryResizeState, m.NetworkPolicy,
     ];
 
     /// <summary>Refuses a name another machine of the org holds while it is not destroyed (the unique index backs this up).</summary>
@@ -129,14 +129,14 @@ public sealed partial class SqliteStore
                 "UPDATE machines SET vcpu = $2, memory_mib = $3, storage_gib = $4, autosleep_seconds = $5, desired_state = $6, phase = $7, reason = $8, " +
                 "retryable = $9, last_error = $10, revision = $11, resources_dirty = $12, last_transition_at = $13, last_progress_at = $14, last_activity_at = $15, " +
                 "gateway_port = $17, gateway_port_error = $18, name = $19, reboot = $20, autoresize = $21, memory_autoresized_mib = $22, " +
-                "memory_last_autoresized_at = $23, memory_resize_state = $24 " +
+                "memory_last_autoresized_at = $23, memory_resize_state = $24, network_policy = $25 " +
                 "WHERE id = $1 AND revision = $16 " +
                 "AND ($17 = gateway_port OR NOT EXISTS (SELECT 1 FROM machines o WHERE o.gateway_port = $17 AND o.id <> $1 AND o.phase <> 'destroyed'))",
                 machine.Id, machine.Vcpu, machine.MemoryMib, machine.StorageGib, machine.AutosleepSeconds, machine.DesiredState, machine.Phase, machine.Reason,
                 machine.Retryable ? 1 : 0, machine.LastError, machine.Revision, machine.ResourcesDirty ? 1 : 0, Ms(machine.LastTransitionAt),
                 Ms(machine.LastProgressAt), Ms(machine.LastActivityAt), expectedRevision, machine.GatewayPort, machine.GatewayPortError,
                 machine.Name, machine.Reboot, Flag(machine.Autoresize), machine.MemoryAutoresizedMib, Ms(machine.MemoryLastAutoresizedAt),
-                machine.MemoryResizeState);
+                machine.MemoryResizeState, machine.NetworkPolicy);
             if (changed == 0)
             {
                 return false;
@@ -208,5 +208,38 @@ public sealed partial class SqliteStore
         MemoryAutoresizedMib = r.GetInt64(23),
         MemoryLastAutoresizedAt = NullableTime(r, 24),
         MemoryResizeState = NullableString(r, 25),
+        NetworkAddress = NullableString(r, 26),
+        NetworkPolicy = NullableString(r, 27),
     };
+
+    public Task<string?> AssignNetworkAddressAsync(string machineId, IEnumerable<string> candidates, Func<string, bool> keep, CancellationToken cancellationToken = default) =>
+        WriteAsync(scope =>
+        {
+            if (scope.Scalar("SELECT count(*) FROM machines WHERE id = $1 AND phase <> 'destroyed'", machineId) is 0L)
+            {
+                return null;
+            }
+
+            if (scope.Scalar("SELECT network_address FROM machines WHERE id = $1", machineId) is string held && keep(held))
+            {
+                return held;
+            }
+
+            var used = new HashSet<string>(StringComparer.Ordinal);
+            using (var reader = scope.Command("SELECT network_address FROM machines WHERE network_address IS NOT NULL AND phase <> 'destroyed' AND id <> $1", machineId).ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    used.Add(reader.GetString(0));
+                }
+            }
+
+            var free = candidates.FirstOrDefault(c => !used.Contains(c));
+            if (free is not null)
+            {
+                scope.Execute("UPDATE machines SET network_address = $2 WHERE id = $1", machineId, free);
+            }
+
+            return free;
+        }, transaction: true, cancellationToken);
 }
