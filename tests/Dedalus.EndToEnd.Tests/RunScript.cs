@@ -45,6 +45,9 @@ public sealed class RunScript : IAsyncDisposable
                 ["DEDALUS_RUN_DATA_DIR"] = DataDirectory,
                 ["DEDALUS_RUN_PORT"] = Port.ToString(CultureInfo.InvariantCulture),
                 ["DEDALUS_RUN_GATEWAY_PORTS"] = $"{GatewayLow}-{GatewayHigh}",
+                // The dev server's machines on a subnet of their own, their DNS kept on this host.
+                ["DEDALUS_MACHINE_NETWORK"] = TestSubnets.For(DataDirectory),
+                ["DEDALUS_DNS_UPSTREAM"] = TestSubnets.DnsUpstream,
                 // The caller's own Dedalus settings must not leak into ./run's CLI calls (./run drops them too).
                 ["DEDALUS_BASE_URL"] = string.Empty,
                 ["DEDALUS_API_KEY"] = string.Empty,

@@ -1,4 +1,5 @@
 using Dedalus.Server.Hosting;
+using Dedalus.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -20,6 +21,7 @@ public static class RuncServer
                 "--urls", "http://127.0.0.1:0", "--data-dir", dataDirectory, "--runtime", "runc",
                 "--gateway-host", "localhost", "--gateway-ports", $"{low}-{high}", "--gateway-bind", "127.0.0.1",
                 .. extraArguments,
+                .. extraArguments.Contains("--machine-network") ? [] : TestSubnets.ServerArguments(dataDirectory),
             ],
             builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
         using var cts = new CancellationTokenSource(startTimeout ?? TimeSpan.FromSeconds(60));

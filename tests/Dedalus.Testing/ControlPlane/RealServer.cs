@@ -46,6 +46,7 @@ public sealed class RealServer : IAsyncLifetime
                 // One org on four ports: its machines may take all of them (the default quota is a tenth of the range).
                 "--quota-machines", "100%",
                 "--dev",
+                .. TestSubnets.ServerArguments(_directory.Combine("data")),
             ],
             [new("XDG_CONFIG_HOME", ConfigHome)],
             drainOutput: true);
