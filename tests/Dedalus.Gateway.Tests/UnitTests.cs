@@ -54,6 +54,20 @@ public sealed class UnitTests
     }
 
     [Fact]
+    public void The_pipes_to_and_from_sshd_are_grown_to_a_mebibyte_and_other_streams_are_left_alone()
+    {
+        using var pipe = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.In);
+        Assert.Equal(64 * 1024, PipeCapacity.SizeOf(pipe));
+
+        PipeCapacity.TryGrow(pipe);
+
+        Assert.Equal(PipeCapacity.Bytes, PipeCapacity.SizeOf(pipe));
+        using var memory = new MemoryStream();
+        PipeCapacity.TryGrow(memory);
+        Assert.Equal(-1, PipeCapacity.SizeOf(memory));
+    }
+
+    [Fact]
     public async Task An_endless_stderr_line_is_cut_at_the_bound_and_the_lines_after_it_still_count()
     {
         var accepted = "Accepted publickey for machine from 127.0.0.1 port 1 ssh2: ED25519-CERT SHA256:x ID sess-1 (serial 42) CA ED25519 SHA256:y";
