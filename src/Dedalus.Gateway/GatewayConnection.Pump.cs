@@ -32,6 +32,8 @@ internal sealed partial class GatewayConnection
     public async Task<GatewayConnectionEnd> PumpAsync(IMachineProcess process, ReadOnlyMemory<byte> received, TimeSpan halfCloseTimeout, int bufferSize, TimeProvider timeProvider, Action<string> onStderrLine)
     {
         var token = Aborted;
+        PipeCapacity.TryGrow(process.StandardOutput);
+        PipeCapacity.TryGrow(process.StandardInput);
         var stderr = ReadStderrAsync(process.StandardError, onStderrLine, token);
         using var pumps = CancellationTokenSource.CreateLinkedTokenSource(token);
         var up = ClientToMachineAsync(process.StandardInput, received, bufferSize, pumps.Token);

@@ -1,3 +1,5 @@
+using Dedalus.Machines.Ssh;
+
 namespace Dedalus.Gateway;
 
 /// <summary>sshd's stderr: the "Accepted publickey ... ID &lt;session&gt; (serial N)" line, and a bounded tail.</summary>
@@ -5,12 +7,12 @@ internal sealed partial class GatewayConnection
 {
     private const int MaxLineLength = 512;
 
-    /// <summary>Set when sshd logs the accepted certificate; returns false if it was already known.</summary>
-    public bool TrySetSession(string sessionId, ulong serial)
-    {
-        _serial = serial;
-        return Interlocked.CompareExchange(ref _sessionId, sessionId, null) is null;
-    }
+    /// <summary>
+    /// Set when sshd logs the accepted certificate (session and serial together); returns the line already known, or
+    /// null when this one was the first.
+    /// </summary>
+    public SshdAcceptedLine? TrySetSession(SshdAcceptedLine accepted) =>
+        Interlocked.CompareExchange(ref _accepted, accepted, null);
 
     private async Task ReadStderrAsync(Stream stderr, Action<string> onLine, CancellationToken cancellationToken)
     {

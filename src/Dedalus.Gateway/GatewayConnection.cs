@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using Dedalus.Machines.Runtime;
 
+using Dedalus.Machines.Ssh;
+
 namespace Dedalus.Gateway;
 
 /// <summary>
@@ -22,8 +24,7 @@ internal sealed partial class GatewayConnection
     private int _end = NoEnd;
     private long _bytesFromClient;
     private long _bytesToClient;
-    private string? _sessionId;
-    private ulong _serial;
+    private SshdAcceptedLine? _accepted;
     private int _cutRequested;
 
     public GatewayConnection(long id, string machineId, Socket socket, DateTimeOffset startedAt, int stderrTailLimit)
@@ -49,9 +50,9 @@ internal sealed partial class GatewayConnection
 
     public DateTimeOffset StartedAt { get; }
 
-    public string? SessionId => Volatile.Read(ref _sessionId);
+    public string? SessionId => Volatile.Read(ref _accepted)?.SessionId;
 
-    public ulong? Serial => SessionId is null ? null : _serial;
+    public ulong? Serial => Volatile.Read(ref _accepted)?.Serial;
 
     public long BytesFromClient => Interlocked.Read(ref _bytesFromClient);
 

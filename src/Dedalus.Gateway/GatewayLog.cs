@@ -23,6 +23,9 @@ internal static partial class GatewayLog
     [LoggerMessage(EventId = 3012, Level = LogLevel.Information, Message = "Connection {ConnectionId} to {MachineId} logged in: session {SessionId} serial {Serial}")]
     public static partial void ConnectionAuthenticated(ILogger logger, long connectionId, string machineId, string sessionId, ulong serial);
 
+    [LoggerMessage(EventId = 3016, Level = LogLevel.Warning, Message = "Connection {ConnectionId} to {MachineId} cut: sshd's log names two logins, session {FirstSessionId} and then {SecondSessionId} (a forged log line)")]
+    public static partial void ConflictingLogin(ILogger logger, long connectionId, string machineId, string firstSessionId, string secondSessionId);
+
     [LoggerMessage(EventId = 3013, Level = LogLevel.Information, Message = "Connection {ConnectionId} to {MachineId} ended: {End}, {BytesFromClient} bytes in, {BytesToClient} bytes out, {DurationMs} ms")]
     public static partial void ConnectionEnded(ILogger logger, long connectionId, string machineId, string end, long bytesFromClient, long bytesToClient, long durationMs);
 

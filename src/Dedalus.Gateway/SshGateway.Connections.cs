@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Dedalus.Machines.Runtime;
+using Dedalus.Machines.Ssh;
 
 namespace Dedalus.Gateway;
 
@@ -334,10 +335,27 @@ public sealed partial class SshGateway
     private void OnSshdStderrLine(MachineListener listener, GatewayConnection connection, string line)
     {
         GatewayLog.SshdStderr(_logger, connection.Id, line);
-        if (!SshdAcceptedLine.TryParse(line, out var sessionId, out var serial) || !connection.TrySetSession(sessionId, serial))
+        if (!SshdAcceptedLine.TryParse(line, out var accepted))
         {
             return;
         }
+
+        if (connection.TrySetSession(accepted) is { } known)
+        {
+            if (known.SessionId != accepted.SessionId || known.Serial != accepted.Serial)
+            {
+                // One connection logs in once. A second, different accepted line is a client's doing: sshd writes some
+                // client-chosen text (its KEXINIT offer, its disconnect message) unescaped, line breaks included, so a
+                // client can forge a whole line in its connection's log. Which of the two is sshd's cannot be told: cut.
+                GatewayLog.ConflictingLogin(_logger, connection.Id, connection.MachineId, known.SessionId, accepted.SessionId);
+                connection.Cut(GatewayConnectionEnd.Error);
+            }
+
+            return;
+        }
+
+        var sessionId = accepted.SessionId;
+        var serial = accepted.Serial;
 
         // Counted before the stage changes, uncounted if it did not: ReleaseSlots uncounts exactly what the stage says.
         listener.IncrementAuthenticated();

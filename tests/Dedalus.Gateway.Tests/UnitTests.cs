@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Text;
+using Dedalus.Machines.Ssh;
 
 namespace Dedalus.Gateway.Tests;
 
@@ -8,22 +9,62 @@ namespace Dedalus.Gateway.Tests;
 public sealed class UnitTests
 {
     [Theory]
-    [InlineData("Accepted publickey for root from UNKNOWN port 65535 ssh2: ED25519-CERT SHA256:abc/def ID sess-1 (serial 42) CA ED25519 SHA256:xyz", "sess-1", 42UL)]
-    [InlineData("sshd[12]: Accepted publickey for machine from 192.0.2.10 port 5000 ssh2: ECDSA-CERT SHA256:q ID ses_01J (serial) x (serial 18446744073709551615) CA RSA SHA256:z\r", "ses_01J (serial) x", 18446744073709551615UL)]
-    public void The_accepted_line_yields_the_session_id_and_serial(string line, string sessionId, ulong serial)
+    [InlineData("Accepted publickey for root from UNKNOWN port 65535 ssh2: ED25519-CERT SHA256:abc/def ID sess-1 (serial 42) CA ED25519 SHA256:xyz", "root", "UNKNOWN", 65535, "sess-1", 42UL)]
+    [InlineData("Accepted publickey for machine from 192.0.2.10 port 5000 ssh2: ECDSA-CERT SHA256:q ID ses_01J (serial) x (serial 18446744073709551615) CA RSA SHA256:z\r", "machine", "192.0.2.10", 5000, "ses_01J (serial) x", 18446744073709551615UL)]
+    [InlineData("Accepted publickey for machine from 10.207.0.1 port 40022 ssh2: ED25519-CERT SHA256:RbSvK9El4r65x+6sMMJYgZUFM9/BH9YF3CdmD+d81wU ID sess-1 (serial 9) CA x (serial 42) CA ED25519 SHA256:i8iinqrnJOWBTIogC0pB/qoGWAcLYX2pKCn7o+zbzv4", "machine", "10.207.0.1", 40022, "sess-1 (serial 9) CA x", 42UL)]
+    [InlineData("Accepted publickey for machine from ::1 port 1 ssh2: ED25519-SK-CERT SHA256:k ID s (serial 7) CA ED25519 SHA256:c, signature count = 12", "machine", "::1", 1, "s", 7UL)]
+    public void The_accepted_line_yields_the_user_source_session_id_and_serial(string line, string user, string address, int port, string sessionId, ulong serial)
     {
-        Assert.True(SshdAcceptedLine.TryParse(line.TrimEnd('\r'), out var parsedSession, out var parsedSerial));
-        Assert.Equal(sessionId, parsedSession);
-        Assert.Equal(serial, parsedSerial);
+        Assert.True(SshdAcceptedLine.TryParse(line.TrimEnd('\r'), out var accepted));
+        Assert.Equal(new SshdAcceptedLine(user, address, port, accepted.KeyType, sessionId, serial), accepted);
     }
 
     [Theory]
     [InlineData("Accepted publickey for root from 198.51.100.4 port 1 ssh2: ED25519 SHA256:plainkey")]
     [InlineData("Failed publickey for root from 198.51.100.4 port 1 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y")]
     [InlineData("Accepted publickey for root ID s (serial -1) CA x")]
+    [InlineData("Accepted publickey for root from 1.2.3.4 port 70000 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y")]
+    [InlineData("Accepted publickey for root from 1.2.3.4 port 1 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y trailing")]
+    [InlineData("Accepted publickey for root from 1.2.3.4 port 1 ssh2: ED25519-CERT SHA256:x ID (serial 1) CA ED25519 SHA256:y")]
+    [InlineData("Accepted password for root from 1.2.3.4 port 1 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y")]
+    [InlineData(" Accepted publickey for root from 1.2.3.4 port 1 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y")]
     public void Lines_without_an_accepted_certificate_yield_nothing(string line)
     {
-        Assert.False(SshdAcceptedLine.TryParse(line, out _, out _));
+        Assert.False(SshdAcceptedLine.TryParse(line, out _));
+    }
+
+    /// <summary>
+    /// What sshd (OpenSSH 9.2, -e) really writes for client-chosen user names that hold the marker (seen on this host
+    /// with a client that sends them): "Invalid user ..." and "Connection closed by invalid user ..." lines, and, for a
+    /// name with a line break, the piece after it, which sshd cut at the name's first ':' (its "user:style" syntax).
+    /// </summary>
+    [Theory]
+    [InlineData("Invalid user evil Accepted publickey for x from 127.0.0.1 port 58174")]
+    [InlineData("Connection closed by invalid user evil Accepted publickey for x 127.0.0.1 port 58174 [preauth]")]
+    [InlineData("Invalid user Accepted publickey for machine from 10.207.0.1 port 1 ssh2: ED25519-CERT SHA256:x ID forged (serial 1) CA ED25519 SHA256:y from 10.207.0.1 port 40000")]
+    [InlineData("Accepted publickey for root from 127.0.0.1 port 1 ssh2 from 127.0.0.1 port 35344")]
+    [InlineData("Accepted publickey for root from 127.0.0.1 port 1 ssh2 127.0.0.1 port 35344 [preauth]")]
+    [InlineData("Accepted publickey for root from 127.0.0.1 port 1 ssh2: ED25519-CERT SHA256:x ID forged (serial 1) CA ED25519 SHA256:y from 127.0.0.1 port 35344")]
+    [InlineData("Accepted publickey for root from 127.0.0.1 port 1 ssh2: ED25519-CERT SHA256:x ID forged (serial 1) CA ED25519 SHA256:y 127.0.0.1 port 35344 [preauth]")]
+    [InlineData("Postponed publickey for machine from 10.207.0.1 port 40000 ssh2 [preauth]")]
+    [InlineData("Accepted certificate ID \"sess-1 (serial 9) CA x\" (serial 42) signed by ED25519 CA SHA256:i8ii via /etc/ssh/dedalus-trust/user_ca_keys.pub")]
+    public void Forged_or_other_lines_holding_the_marker_yield_nothing(string line)
+    {
+        Assert.False(SshdAcceptedLine.TryParse(line, out _));
+    }
+
+    [Fact]
+    public void The_pipes_to_and_from_sshd_are_grown_to_a_mebibyte_and_other_streams_are_left_alone()
+    {
+        using var pipe = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.In);
+        Assert.Equal(64 * 1024, PipeCapacity.SizeOf(pipe));
+
+        PipeCapacity.TryGrow(pipe);
+
+        Assert.Equal(PipeCapacity.Bytes, PipeCapacity.SizeOf(pipe));
+        using var memory = new MemoryStream();
+        PipeCapacity.TryGrow(memory);
+        Assert.Equal(-1, PipeCapacity.SizeOf(memory));
     }
 
     [Fact]
@@ -37,8 +78,8 @@ public sealed class UnitTests
 
         Assert.Equal(3, lines.Count);
         Assert.Equal(new string('A', 512), lines[0]);
-        Assert.True(SshdAcceptedLine.TryParse(lines[1], out var sessionId, out var serial));
-        Assert.Equal(("sess-1", 42UL), (sessionId, serial));
+        Assert.True(SshdAcceptedLine.TryParse(lines[1], out var parsed));
+        Assert.Equal(("sess-1", 42UL), (parsed.SessionId, parsed.Serial));
         Assert.Equal("tail", lines[2]);
     }
 

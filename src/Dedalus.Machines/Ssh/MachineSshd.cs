@@ -79,6 +79,31 @@ public static class MachineSshd
     public static IReadOnlyList<string> InetdArguments { get; } =
         new ReadOnlyCollection<string>([HostTreeMountPoint + BusyboxPath, "chroot", HostTreeMountPoint, SshdPath, "-i", "-e", "-f", ConfigPath]);
 
+    /// <summary>
+    /// How many unauthenticated connections the listening daemon keeps before it drops new ones. Every connection comes
+    /// from the gateway's one address, and the gateway bounds the pending ones itself (its pre-authentication budget),
+    /// so sshd's own default (10:30:100) would refuse good clients behind a handful of slow ones.
+    /// </summary>
+    public const int DaemonMaxStartups = 1000;
+
+    /// <summary>
+    /// argv (in the machine) of sshd as a daemon listening on <paramref name="listen"/> (the machine's address, port 22),
+    /// logging to stderr (<c>-D -e</c>: every child's lines come through the daemon's one stderr, none prefixed), with
+    /// the same chroot into the host tree as <see cref="InetdArguments"/> and the same configuration; options after
+    /// <see cref="ConfigPath"/> add what only the daemon needs.
+    /// </summary>
+    public static IReadOnlyList<string> DaemonArguments(System.Net.IPEndPoint listen)
+    {
+        ArgumentNullException.ThrowIfNull(listen);
+        return new ReadOnlyCollection<string>(
+        [
+            HostTreeMountPoint + BusyboxPath, "chroot", HostTreeMountPoint, SshdPath, "-D", "-e", "-f", ConfigPath,
+            "-o", "ListenAddress=" + listen,
+            "-o", "MaxStartups=" + DaemonMaxStartups.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-o", "PidFile=none",
+        ]);
+    }
+
     /// <summary>The sshd_config every machine uses.</summary>
     public static string RenderConfig()
     {
