@@ -15,4 +15,10 @@ public interface ISshServerConnector
     /// <exception cref="MachineNotRunningException">The machine sleeps: wake it first.</exception>
     /// <exception cref="MachineNotFoundException">The engine holds no such machine.</exception>
     Task<IMachineProcess> ConnectAsync(string machineId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Readies what connections to a machine that just started need (the listening connector starts the machine's
+    /// sshd), so that the first connection does not wait for it. Never throws; a failure shows at the next connection.
+    /// </summary>
+    Task PrepareAsync(string machineId, CancellationToken cancellationToken = default) => Task.CompletedTask;
 }

@@ -60,6 +60,20 @@ public sealed class ListeningSshServerConnector(
         return endPoint is not null && await DaemonAsync(machineId, endPoint, cancellationToken).ConfigureAwait(false) is not null;
     }
 
+    /// <inheritdoc />
+    public async Task PrepareAsync(string machineId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await WarmAsync(machineId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is MachineRuntimeException or MachineNotRunningException or MachineNotFoundException or IOException or SocketException or OperationCanceledException)
+        {
+            // The next connection starts the daemon again, or falls back.
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<IMachineProcess> ConnectAsync(string machineId, CancellationToken cancellationToken = default)
     {
         var endPoint = await sshEndpointOf(machineId, cancellationToken).ConfigureAwait(false);

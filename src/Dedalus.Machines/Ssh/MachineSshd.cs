@@ -21,6 +21,9 @@ namespace Dedalus.Machines.Ssh;
 /// </summary>
 public static class MachineSshd
 {
+    /// <summary>The port the listening sshd takes on the machine's address.</summary>
+    public const int ListenPort = 22;
+
     /// <summary>The one user that may log in.</summary>
     public const string UserName = "machine";
 

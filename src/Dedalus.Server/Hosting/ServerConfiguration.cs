@@ -68,6 +68,8 @@ public static class ServerConfiguration
             "169.254.0.0/16, multicast and reserved, fc00::/7, fe80::/10]"),
         new("DnsUpstream", "--dns-upstream", "DEDALUS_DNS_UPSTREAM", "IP[,IP...]",
             "Resolvers the machines' DNS forwarder asks [default: the host's, from /etc/resolv.conf]"),
+        new("GatewaySshd", null, null, "listening|inetd",
+            "How the gateway reaches a machine's sshd: one sshd per machine on its address (listening; inetd without machine networking) or sshd -i per connection (inetd) [default: listening]"),
         new("StorageOvercommit", "--storage-overcommit", "DEDALUS_STORAGE_OVERCOMMIT", "RATIO",
             "Storage the machines may have committed per byte the data directory's disk can back (free space plus machine images), 0.01 to 100 [default: 1]"),
     ];
@@ -179,6 +181,7 @@ public static class ServerConfiguration
                 "an IPv4 subnet from /8 to /28 with its host bits zero, such as 10.207.0.0/16, or off"),
             EgressAllow = reader.Read("EgressAllow", defaults.EgressAllow, TryCidrs, "a comma-separated list of CIDRs such as 10.20.0.0/16, or none"),
             EgressDenyDefault = reader.Read("EgressDenyDefault", defaults.EgressDenyDefault, TryCidrs, "a comma-separated list of CIDRs such as 10.0.0.0/8, or none"),
+            GatewaySshd = reader.Read("GatewaySshd", defaults.GatewaySshd, TryGatewaySshd, "listening or inetd"),
             DnsUpstream = reader.Read("DnsUpstream", defaults.DnsUpstream, TryAddresses, "a comma-separated list of IP addresses such as 192.0.2.53"),
         };
 
@@ -263,6 +266,12 @@ public static class ServerConfiguration
 
         subnet = parsed;
         return true;
+    }
+
+    private static bool TryGatewaySshd(string text, out string mode)
+    {
+        mode = text.ToLowerInvariant();
+        return mode is GatewaySshdModes.Listening or GatewaySshdModes.Inetd;
     }
 
     private static bool TryCidrs(string text, out IReadOnlyList<IPNetwork> cidrs)

@@ -164,6 +164,12 @@ public sealed record ServerOptions
     /// <summary>Ranges refused to every machine unless its own <c>allow_cidrs</c> name them.</summary>
     public IReadOnlyList<IPNetwork> EgressDenyDefault { get; init; } = MachineNetworkOptions.StandardDenyCidrs;
 
+    /// <summary>
+    /// How the gateway reaches a machine's sshd: <c>listening</c> (one sshd per machine on its network address; the
+    /// default with machine networking) or <c>inetd</c> (<c>sshd -i</c> through <c>runc exec</c> per connection).
+    /// </summary>
+    public string GatewaySshd { get; init; } = GatewaySshdModes.Listening;
+
     /// <summary>Resolvers the DNS forwarder asks; empty: the host's own.</summary>
     public IReadOnlyList<IPAddress> DnsUpstream { get; init; } = [];
 
@@ -184,4 +190,14 @@ public sealed record ServerOptions
     /// <summary>The effective host pattern: each gateway name, plain and with any port (<c>[name]:*</c>, as ssh looks up non-22 ports).</summary>
     public string EffectiveHostPattern =>
         HostPattern ?? string.Join(',', GatewayHost.SelectMany(h => new[] { h, "[" + h + "]:*" }));
+}
+
+/// <summary>Values of <see cref="ServerOptions.GatewaySshd"/>.</summary>
+public static class GatewaySshdModes
+{
+    /// <summary>One sshd per running machine, listening on its network address; each connection a TCP connection.</summary>
+    public const string Listening = "listening";
+
+    /// <summary><c>sshd -i</c> started in the machine per connection (<c>runc exec</c>).</summary>
+    public const string Inetd = "inetd";
 }

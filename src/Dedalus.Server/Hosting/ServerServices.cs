@@ -1,3 +1,4 @@
+using System.Net;
 using Dedalus.Machines.Runc;
 using Dedalus.Machines.Runtime;
 using Dedalus.Machines.Ssh;
@@ -80,6 +81,8 @@ public static class ServerServices
         services.AddSingleton<MachineWorkQueue>();
         services.AddSingleton<GatewayPortRecovery>();
         services.AddSingleton<HostIdentityRotation>();
+        // Before the reconciler: machines it adopts find their network restored; after it at stop.
+        services.AddHostedService<MachineNetworkLifetime>();
         services.AddSingleton<Reconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
         services.AddSingleton<MaintenanceService>();
@@ -99,7 +102,33 @@ public static class ServerServices
                 Network = sp.GetRequiredService<MachineNetworking>().RuntimeOptions,
             },
             sp.GetRequiredService<ILogger<RuncMachineRuntime>>()));
-        services.TryAddSingleton<ISshServerConnector>(sp => new InetdSshServerConnector(sp.GetRequiredService<IMachineRuntime>()));
+        services.TryAddSingleton<ISshServerConnector>(sp => SshServerConnector(sp, options));
+    }
+
+    /// <summary>
+    /// The gateway's way to a machine's sshd: with machine networking, the listening connector (one sshd per machine,
+    /// reached at its stored address), falling back per connection to <c>sshd -i</c>; without, <c>sshd -i</c> only.
+    /// </summary>
+    private static ISshServerConnector SshServerConnector(IServiceProvider services, ServerOptions options)
+    {
+        var runtime = services.GetRequiredService<IMachineRuntime>();
+        var inetd = new InetdSshServerConnector(runtime);
+        var networking = services.GetRequiredService<MachineNetworking>();
+        if (networking.RuntimeOptions is not { } network || options.GatewaySshd == GatewaySshdModes.Inetd)
+        {
+            return inetd;
+        }
+
+        var store = services.GetRequiredService<IStore>();
+        return new ListeningSshServerConnector(
+            runtime,
+            async (machineId, cancellationToken) =>
+                await store.GetMachineAsync(machineId, cancellationToken).ConfigureAwait(false) is { } machine && networking.Holds(machine.NetworkAddress)
+                    ? new IPEndPoint(IPAddress.Parse(machine.NetworkAddress!), MachineSshd.ListenPort)
+                    : null,
+            network.GatewayAddress,
+            inetd,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<ListeningSshServerConnector>());
     }
 
     private static void AddGateway(IServiceCollection services, ServerOptions options)

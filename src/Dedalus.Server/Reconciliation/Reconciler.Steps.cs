@@ -153,6 +153,9 @@ public sealed partial class Reconciler
                 }
 
                 await runtime.StartAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+
+                // The listening sshd starts beside the transition, not before it: a first connection waits for the same start.
+                _ = sshServers.PrepareAsync(machine.Id, CancellationToken.None);
                 return await TransitionAsync(machine, MachinePhases.Running, "running", cancellationToken, clearDirty: true).ConfigureAwait(false) is not null;
 
             case DesiredStates.Sleeping:

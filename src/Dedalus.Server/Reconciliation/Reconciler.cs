@@ -32,6 +32,7 @@ public sealed partial class Reconciler(
     GatewayPortRecovery portRecovery,
     HostIdentityRotation hostIdentities,
     MachineNetworking networking,
+    ISshServerConnector sshServers,
     ServerOptions options,
     TimeProvider timeProvider,
     ILogger<Reconciler> logger) : BackgroundService
