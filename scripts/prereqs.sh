@@ -1,13 +1,16 @@
 # Sourced by ./build, ./test and ./run. Installs the Debian packages the product and its tests
 # need, only when one is missing (idempotent; needs root, as on CI and dev machines here).
 
-# Packages the server needs at run time (runc machines, OpenSSH, ext4 images).
-DEDALUS_RUNTIME_PACKAGES=(openssh-client openssh-server runc tini debootstrap e2fsprogs util-linux mount iproute2 rsync)
+# Packages the server needs at run time (runc machines, OpenSSH, ext4 images, machine networking).
+# nftables: the nft CLI for the machines' egress rules; dnsmasq-base: the machines' DNS forwarder, binary only
+# (not dnsmasq, whose system service would bind port 53 on the host).
+DEDALUS_RUNTIME_PACKAGES=(openssh-client openssh-server runc tini debootstrap e2fsprogs util-linux mount iproute2 rsync nftables dnsmasq-base)
 # Toolchain for the NativeAOT build of the CLI.
 DEDALUS_BUILD_PACKAGES=(clang zlib1g-dev)
 # Extra packages the tests use as oracles or peers.
 # libxml2-utils: xmllint, which scripts/test-summary.sh uses to read the TRX files.
-DEDALUS_TEST_PACKAGES=(sqlite3 procps psmisc libxml2-utils)
+# iperf3: the machine network throughput benchmark (its server runs in a test network namespace).
+DEDALUS_TEST_PACKAGES=(sqlite3 procps psmisc libxml2-utils iperf3)
 
 ensure_packages() {
   local missing=()

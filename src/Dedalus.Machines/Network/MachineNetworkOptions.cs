@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
 
 namespace Dedalus.Machines.Network;
 
@@ -6,7 +8,7 @@ namespace Dedalus.Machines.Network;
 /// The host side of machine networking, one per runtime (server instance): the machine subnet, the names of what the
 /// runtime creates on the host, the default egress rules and the DNS forwarder's upstreams.
 /// </summary>
-public sealed record MachineNetworkOptions
+public sealed partial record MachineNetworkOptions
 {
     /// <summary>The default machine subnet: rarely used by home, office or cloud networks.</summary>
     public static IPNetwork DefaultSubnet { get; } = IPNetwork.Parse("10.207.0.0/16");
@@ -60,4 +62,29 @@ public sealed record MachineNetworkOptions
             return new IPAddress(bytes);
         }
     }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        if (Instance is null || !InstancePattern().IsMatch(Instance))
+        {
+            throw new ArgumentException($"invalid network instance '{Instance}': 1-6 of [a-z0-9]", nameof(Instance));
+        }
+
+        if (Subnet.BaseAddress.AddressFamily != AddressFamily.InterNetwork || Subnet.PrefixLength is < 8 or > 29)
+        {
+            throw new ArgumentException($"invalid machine subnet {Subnet}: an IPv4 network from /8 to /29", nameof(Subnet));
+        }
+
+        foreach (var upstream in DnsUpstreams)
+        {
+            if (upstream.Equals(GatewayAddress))
+            {
+                throw new ArgumentException($"invalid DNS upstream {upstream}: the forwarder's own address", nameof(DnsUpstreams));
+            }
+        }
+    }
+
+    [GeneratedRegex("^[a-z0-9]{1,6}$", RegexOptions.CultureInvariant)]
+    private static partial Regex InstancePattern();
 }

@@ -18,6 +18,11 @@ public sealed partial class RuncMachineRuntime
         ArgumentNullException.ThrowIfNull(spec);
         ValidateResources(spec.Resources);
         var paths = PathsOf(spec.MachineId);
+        if (spec.Network is not null)
+        {
+            ValidateNetwork(spec.MachineId, spec.Network, RequireNetwork().Options);
+        }
+
         EnsureDataDirectoryTraversable();
         await BaseImage.EnsureAsync(new LogProgress(_logger), cancellationToken).ConfigureAwait(false);
         await EnsureTrustDirectoryAsync(cancellationToken).ConfigureAwait(false);
@@ -25,8 +30,15 @@ public sealed partial class RuncMachineRuntime
         using var held = await LockAsync(spec.MachineId, cancellationToken).ConfigureAwait(false);
         if (File.Exists(paths.Record))
         {
-            // Idempotent: keep storage and limits (ResizeAsync changes them); refresh the SSH material.
+            // Idempotent: keep storage, limits and network (ResizeAsync, ConfigureNetworkAsync change them); refresh the
+            // SSH material. A machine created without a network takes the one asked for now.
             WriteSshMaterial(spec.MachineId, paths, spec.Ssh);
+            var existing = ReadRecord(spec.MachineId, paths);
+            if (existing.Network is null && spec.Network is not null)
+            {
+                WriteRecord(paths, existing with { Network = MachineNetworkRecord.From(spec.Network) });
+            }
+
             return;
         }
 
@@ -47,7 +59,10 @@ public sealed partial class RuncMachineRuntime
         await CreateHomeImageAsync(spec.MachineId, paths, spec.Resources.StorageGib, cancellationToken).ConfigureAwait(false);
 
         // The record last: its presence means the machine is complete.
-        WriteRecord(paths, MachineManifest.From(spec.MachineId, spec.Resources));
+        WriteRecord(paths, MachineManifest.From(spec.MachineId, spec.Resources) with
+        {
+            Network = spec.Network is null ? null : MachineNetworkRecord.From(spec.Network),
+        });
         RuncLog.MachineCreated(_logger, spec.MachineId, spec.Resources.Vcpu, spec.Resources.MemoryMib, spec.Resources.StorageGib);
     }
 

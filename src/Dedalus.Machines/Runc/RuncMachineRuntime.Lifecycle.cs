@@ -40,6 +40,7 @@ public sealed partial class RuncMachineRuntime
             }
 
             await _runc.RunDetachedAsync(machineId, paths, cancellationToken).ConfigureAwait(false);
+            await NetworkUpAsync(machineId, record, cancellationToken).ConfigureAwait(false);
             await MountInsideHostTreeAsync(machineId, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is MachineRuntimeException or IOException)
@@ -85,6 +86,7 @@ public sealed partial class RuncMachineRuntime
         _highEvents.TryRemove(machineId, out _);
         RemoveExecutionsGroup(machineId);
         await MountTable.UnmountAllAsync(paths.Root, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        await NetworkDownAsync(machineId, cancellationToken).ConfigureAwait(false);
         var left = MountTable.Under(paths.Root);
         if (left.Count > 0)
         {
@@ -154,6 +156,11 @@ public sealed partial class RuncMachineRuntime
             string.Create(CultureInfo.InvariantCulture, $"127.0.0.1\tlocalhost\n127.0.1.1\t{machineId}\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
             Mode0644,
             root);
+        if (ResolverOf(record) is { } resolver)
+        {
+            // The instance's DNS forwarder, on the gateway address.
+            WriteOwnedFile(Path.Combine(etc, "resolv.conf"), $"nameserver {resolver}\n", Mode0644, root);
+        }
 
         await HostCommand.RunCheckedAsync(
             "mount",

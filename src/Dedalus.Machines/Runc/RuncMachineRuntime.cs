@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Dedalus.Machines.Host;
 using Dedalus.Machines.Images;
+using Dedalus.Machines.Network;
 using Dedalus.Machines.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -12,7 +13,8 @@ namespace Dedalus.Machines.Runc;
 /// <summary>
 /// Machines as runc containers, one OCI bundle each, on a shared Debian base (overlay, reset on every wake),
 /// with a persistent ext4 home, a user namespace (root inside = <see cref="RuncRuntimeOptions.UidMapBase"/> on the host),
-/// cgroup limits and only a loopback network. State lives on disk (<see cref="RuncRuntimeOptions.DataDirectory"/>)
+/// cgroup limits and only a loopback network, or with <see cref="RuncRuntimeOptions.Network"/> an interface with NAT,
+/// DNS and an egress policy per machine (see <c>RuncMachineRuntime.Network.cs</c>). State lives on disk (<see cref="RuncRuntimeOptions.DataDirectory"/>)
 /// and in runc's state directory, so a new instance adopts the machines an earlier process started.
 /// Operations on one machine are serialized; different machines proceed in parallel.
 /// </summary>
@@ -28,6 +30,7 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _trustLock = new(1, 1);
+    private readonly HostNetwork? _network;
 
     public RuncMachineRuntime(RuncRuntimeOptions options, ILogger<RuncMachineRuntime>? logger = null, BaseImage? baseImage = null)
     {
@@ -37,6 +40,9 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
         _runc = new RuncCli(_options);
         _logger = logger ?? NullLogger<RuncMachineRuntime>.Instance;
         BaseImage = baseImage ?? new BaseImage(_options.BaseCacheDirectory, _options.DebianMirror, _options.UidMapBase);
+        _network = _options.Network is { } network
+            ? new HostNetwork(network, Path.Combine(_options.DataDirectory, "network"), _options.CommandTimeout, _logger)
+            : null;
     }
 
     /// <summary>The shared base userland; call <see cref="BaseImage.EnsureAsync"/> at start to provision it with progress.</summary>
@@ -100,6 +106,7 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
         }
 
         Directory.Delete(paths.Root, recursive: true);
+        await NetworkForgetAsync(cancellationToken).ConfigureAwait(false);
         RuncLog.MachineDeleted(_logger, machineId);
     }
 
