@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using Dedalus.Testing;
 
 namespace Dedalus.EndToEnd.Tests;
 
@@ -61,6 +62,10 @@ public sealed partial class RunCommandTests : IAsyncLifetime
         Assert.NotEmpty(_run.MountsBelowDataDirectory());
         var pid = _run.ReadServerPid();
         Assert.NotNull(pid);
+        var network = await _run.NetworkObjectsAsync();
+        Assert.Contains(network, o => o.StartsWith("nft table", StringComparison.Ordinal));
+        Assert.Contains(network, o => o.StartsWith("netns", StringComparison.Ordinal));
+        Assert.Contains(network, o => o.StartsWith("dnsmasq", StringComparison.Ordinal));
 
         var stop = await _run.RunAsync(RunScript.RunTimeout, "stop");
 
@@ -68,6 +73,10 @@ public sealed partial class RunCommandTests : IAsyncLifetime
         Assert.Contains($"putting machine {machineId} to sleep", stop.StandardError, StringComparison.Ordinal);
         Assert.False(Directory.Exists($"/proc/{pid}"), $"server pid {pid} is still alive after ./run stop");
         Assert.Empty(_run.MountsBelowDataDirectory());
+
+        // The server removed its machine networking itself (./run's clean-up of a killed server's found nothing).
+        Assert.True(await Eventually.TrueAsync(async () => (await _run.NetworkObjectsAsync()).Count == 0), string.Join(", ", await _run.NetworkObjectsAsync()));
+        Assert.DoesNotContain("removed leftover machine networking", stop.StandardError, StringComparison.Ordinal);
         var status = await _run.RunAsync(RunScript.RunTimeout, "status");
         Assert.Contains("dev server: not running", status.StandardOutput, StringComparison.Ordinal);
 

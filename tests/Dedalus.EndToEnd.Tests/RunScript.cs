@@ -72,6 +72,33 @@ public sealed class RunScript : IAsyncDisposable
     /// <summary>Mount points at or below the data directory.</summary>
     public IReadOnlyList<string> MountsBelowDataDirectory() => Mounts.Under(DataDirectory);
 
+    /// <summary>
+    /// What the dev server's machine networking has on the host (its nft table, network namespaces, bridge, DNS
+    /// forwarder), named as the runtime names them: instance = 6 hex digits of the SHA-256 of the runtime directory.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> NetworkObjectsAsync()
+    {
+        var instance = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(Path.Combine(DataDirectory, "runtime"))))[..6];
+        var found = new List<string>();
+        if ((await ProcessRunner.RunAsync("nft", "list", "table", "inet", "dedalus_" + instance)).ExitCode == 0)
+        {
+            found.Add("nft table inet dedalus_" + instance);
+        }
+
+        found.AddRange((await ProcessRunner.RunAsync("ip", "netns", "list")).StandardOutput.Split('\n')
+            .Where(l => l.StartsWith($"dedalus-{instance}-", StringComparison.Ordinal)).Select(l => "netns " + l));
+        if ((await ProcessRunner.RunAsync("ip", "link", "show", "dedalus-" + instance)).ExitCode == 0)
+        {
+            found.Add("bridge dedalus-" + instance);
+        }
+
+        var pidFile = Path.Combine(DataDirectory, "runtime", "network", "dnsmasq.pid");
+        found.AddRange((await ProcessRunner.RunAsync("pgrep", "-f", "--", "--pid-file=" + pidFile)).StandardOutput
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(pid => "dnsmasq " + pid));
+        return found;
+    }
+
     /// <summary>Whether the server recorded in the pid file is alive.</summary>
     public bool ServerAlive()
     {
