@@ -50,7 +50,12 @@ public static class ServerCommand
             return Usage(error, parseResult.Errors[0].Message.TrimEnd('.'), path.Count == 0 ? null : string.Join(' ', path));
         }
 
-        return await parseResult.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+        // ProcessTerminationTimeout null: SIGTERM and SIGINT are the host's (a graceful stop: every hosted service's
+        // StopAsync, the machine network's shutdown among them). System.CommandLine's own handling ended the process
+        // with 143 about 2 s after the signal, before the services had stopped.
+        return await parseResult.InvokeAsync(
+            new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null })
+            .ConfigureAwait(false);
     }
 
     /// <summary>Parses the server's command line (no subcommand) into <see cref="ServerArguments"/>; tests and benchmarks build the server with it.</summary>
