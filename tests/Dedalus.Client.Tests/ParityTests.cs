@@ -67,6 +67,40 @@ public sealed class ParityTests
             handler.Requests.Select(r => (r.Method, r.PathAndQuery, r.Body)));
     }
 
+    [Fact]
+    public async Task The_network_extension_is_sent_on_create_and_update_and_read_back()
+    {
+        const string networked = """
+            {"machine_id":"0b9f6c1e-4a5d-4c3b-9e2f-1a2b3c4d5e6f","vcpu":1,"memory_mib":4096,"storage_gib":10,"autosleep_seconds":300,
+             "desired_state":"running","phase":"running","created_at":"2026-12-02T12:00:00Z",
+             "status":{"phase":"running","reason":"running","retryable":false,"revision":"3","last_transition_at":"2026-12-02T12:00:00Z",
+                       "last_progress_at":"2026-12-02T12:00:00Z"},
+             "network":{"egress":"none","allow_cidrs":["10.20.0.0/16"],"deny_cidrs":[],"address":"10.207.0.2"}}
+            """;
+        var handler = new RecordingHandler(body: networked);
+        using var client = handler.CreateClient();
+
+        var created = await client.Machines.CreateAsync(new CreateMachineRequest(Network: new MachineNetworkSettings(Egress: EgressModes.None)));
+        await client.Machines.UpdateAsync("web-1", new UpdateMachineRequest(Network: new MachineNetworkSettings(AllowCidrs: ["10.20.0.0/16"])));
+
+        Assert.Equal("""{"network":{"egress":"none"}}""", handler.Requests[0].Body);
+        Assert.Equal("""{"network":{"allow_cidrs":["10.20.0.0/16"]}}""", handler.Requests[1].Body);
+        Assert.Equal("10.207.0.2", created.Network!.Address);
+        Assert.Equal(EgressModes.None, created.Network.Egress);
+        Assert.Equal(["10.20.0.0/16"], created.Network.AllowCidrs);
+    }
+
+    [Fact]
+    public async Task A_machine_without_the_network_extension_reads_as_it_did()
+    {
+        var handler = new RecordingHandler(body: MachineJson);
+        using var client = handler.CreateClient();
+
+        var machine = await client.Machines.RetrieveAsync("web-1");
+
+        Assert.Null(machine.Network);
+    }
+
     [Theory]
     [InlineData(HttpStatusCode.OK)]
     [InlineData(HttpStatusCode.Created)]

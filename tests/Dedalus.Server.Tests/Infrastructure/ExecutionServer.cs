@@ -4,9 +4,11 @@ using System.Text;
 using System.Text.Json;
 using Dedalus.Contracts;
 using Dedalus.Machines.Runc;
+using Dedalus.Machines.Runtime;
 using Dedalus.Server.Hosting;
 using Dedalus.Testing;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Dedalus.Server.Tests.Infrastructure;
 
@@ -141,8 +143,18 @@ public sealed class ExecutionServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await StopAppAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        if (App is not null)
+        {
+            // Through the server's own runtime first: it knows the machines' network, which the server then shuts down.
+            var serverRuntime = App.Services.GetRequiredService<IMachineRuntime>();
+            foreach (var machineId in await serverRuntime.ListAsync(cts.Token))
+            {
+                await serverRuntime.DeleteAsync(machineId, cts.Token);
+            }
+        }
+
+        await StopAppAsync();
         var runtime = new RuncMachineRuntime(new RuncRuntimeOptions { DataDirectory = ServerConfiguration.RuntimeDirectory(new ServerOptions { DataDirectory = _data.Path }) });
         foreach (var machineId in await runtime.ListAsync(cts.Token))
         {
