@@ -2,6 +2,7 @@ using Dedalus.Gateway.Bench;
 
 // Usage: dotnet run -c Release --project bench/Dedalus.Gateway.Bench -- [latency] [scp] [idle] [preauth] [--runs N] [--mib N] [--idle N] [--silent N] [--flood N]
 //        (host sshd; against a plain sshd -D)
+//    or: ... -- runc listening [--runs N] [--listening-mib N] [--listening-idle N] (inetd vs listening vs direct, machine with a network)
 //    or: dotnet run -c Release --project bench/Dedalus.Gateway.Bench -- runc [latency] [wake] [scp] [idle] [preauth] [--runs N] [--wake-runs N] [--mib N] [--idle N] [--silent N] [--flood N]
 //        (a real runc machine; against the same sshd -i reached by runc exec without the gateway; needs root)
 //    (internal) Dedalus.Gateway.Bench hold PORT COUNT SOURCES MAX_SECONDS: the silent clients of "preauth", in a process of their own

@@ -21,7 +21,7 @@ internal static class RuncBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var modes = new[] { "latency", "wake", "scp", "idle", "preauth" };
+        var modes = new[] { "latency", "wake", "scp", "idle", "preauth", "listening" };
         var all = !args.Any(modes.Contains);
         var runs = Option(args, "--runs", 20);
         var wakeRuns = Option(args, "--wake-runs", 10);
@@ -30,6 +30,16 @@ internal static class RuncBench
         var bufferKib = Option(args, "--buffer-kib", 64);
         var silent = Option(args, "--silent", 1000);
         var flood = Option(args, "--flood", 200);
+
+        if (args.Contains("listening"))
+        {
+            // Its own site (a machine with a network): inetd vs listening vs direct to the machine's daemon, in one run.
+            await ListeningBench.RunAsync(runs, Option(args, "--listening-mib", 64), Option(args, "--listening-idle", 100));
+            if (!args.Any(a => modes.Contains(a) && a != "listening"))
+            {
+                return 0;
+            }
+        }
 
         await using var site = await RuncTestSite.CreateAsync("gateway-bench-runc", pidsLimit: (idle * 4) + 512);
         var runtime = site.Runtime;

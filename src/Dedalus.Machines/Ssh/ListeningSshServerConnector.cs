@@ -127,7 +127,7 @@ public sealed class ListeningSshServerConnector(
         }
     }
 
-    private async Task<Daemon?> StartAsync(string machineId, IPEndPoint endPoint)
+    private async Task<Daemon?> StartAsync(string machineId, IPEndPoint endPoint, bool again = false)
     {
         IMachineProcess process;
         try
@@ -149,9 +149,15 @@ public sealed class ListeningSshServerConnector(
             return daemon;
         }
 
-        ListeningSshLog.DaemonFailed(_logger, machineId, endPoint.ToString(), daemon.Tail());
+        var tail = daemon.Tail();
+        ListeningSshLog.DaemonFailed(_logger, machineId, endPoint.ToString(), tail);
         await daemon.DisposeAsync().ConfigureAwait(false);
-        return null;
+
+        // A daemon an earlier server left holds the port: stop it and start again, once (StaleSshDaemons).
+        return !again && tail.Contains(StaleSshDaemons.AddressInUse, StringComparison.Ordinal)
+            && await StaleSshDaemons.StopAsync(machineId, endPoint, _logger).ConfigureAwait(false) > 0
+            ? await StartAsync(machineId, endPoint, again: true).ConfigureAwait(false)
+            : null;
     }
 
     /// <summary>The gateway-side source port a daemon line is about, or -1: an accepted line by its own "from ADDRESS port P" fields, any other by the first "GATEWAY port P".</summary>

@@ -1,7 +1,11 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net;
+using Dedalus.Machines.Network;
 using Dedalus.Machines.Runc;
 using Dedalus.Machines.Runtime;
 using Dedalus.OpenSsh;
+using Dedalus.Testing.Network;
 
 namespace Dedalus.Gateway.Tests.Runc;
 
@@ -10,7 +14,9 @@ namespace Dedalus.Gateway.Tests.Runc;
 /// runc's mapped root must traverse it) on the shared base cache, a host CA and a user CA made by
 /// Dedalus.OpenSsh (not ssh-keygen), host certificates for each machine, user certificates per
 /// session, and the KRL. Clients get a known_hosts file with only the host CA. Dispose removes every
-/// machine, container, mount and file, even after a failed test.
+/// machine, container, mount and file, even after a failed test. Created with a network, the runtime gives every
+/// machine an address on a <see cref="NetworkTestSlot"/> (its DNS forwarder's only upstream an
+/// <see cref="InternetNamespace"/> of the site's own); dispose then also shuts the network down and frees the slot.
 /// </summary>
 public sealed class RuncTestSite : ISshClientSite, IAsyncDisposable
 {
@@ -24,14 +30,28 @@ public sealed class RuncTestSite : ISshClientSite, IAsyncDisposable
     private readonly List<ulong> _revoked = [];
     private readonly SemaphoreSlim _trustLock = new(1, 1);
     private long _nextSerial;
+    private readonly ConcurrentDictionary<string, IPAddress> _addresses = new(StringComparer.Ordinal);
     private ulong _krlVersion;
+    private int _nextAddress;
     private int _disposed;
 
-    private RuncTestSite(string purpose, long pidsLimit)
+    private RuncTestSite(string purpose, long pidsLimit, NetworkTestSlot? slot, InternetNamespace? internet)
     {
         _data = new RuncDataDirectory($"dedalus-{purpose}-");
         Keys = new TempDirectory($"dedalus-{purpose}-keys-");
-        Options = new RuncRuntimeOptions { DataDirectory = _data.Combine("data"), PidsLimit = pidsLimit };
+        Slot = slot;
+        Internet = internet;
+        Options = new RuncRuntimeOptions
+        {
+            DataDirectory = _data.Combine("data"),
+            PidsLimit = pidsLimit,
+            Network = slot is null || internet is null ? null : new MachineNetworkOptions
+            {
+                Instance = slot.Instance,
+                Subnet = IPNetwork.Parse(slot.MachineSubnet),
+                DnsUpstreams = [IPAddress.Parse(internet.Address)],
+            },
+        };
         Runtime = new RuncMachineRuntime(Options);
         _hostCa = new SshCertificateAuthority(_hostCaKey);
         _userCa = new SshCertificateAuthority(_userCaKey);
@@ -40,6 +60,15 @@ public sealed class RuncTestSite : ISshClientSite, IAsyncDisposable
     }
 
     public TempDirectory Keys { get; }
+
+    /// <summary>The network slot of a site with a network (null without).</summary>
+    public NetworkTestSlot? Slot { get; }
+
+    /// <summary>The "internet" namespace of a site with a network (null without).</summary>
+    public InternetNamespace? Internet { get; }
+
+    /// <summary>The host-side address machines see as their gateway, where the gateway's connections to their sshd come from.</summary>
+    public IPAddress GatewayAddress => Slot is null ? throw new InvalidOperationException("the site has no network") : IPAddress.Parse(Slot.GatewayAddress);
 
     public RuncRuntimeOptions Options { get; }
 
@@ -52,10 +81,26 @@ public sealed class RuncTestSite : ISshClientSite, IAsyncDisposable
 
     public string UserCaPublicKey { get; }
 
-    /// <summary>Creates the site: base userland (cached), and the SSH trust (user CA, empty KRL).</summary>
-    public static async Task<RuncTestSite> CreateAsync(string purpose, long pidsLimit = 1024)
+    /// <summary>Creates the site: base userland (cached), and the SSH trust (user CA, empty KRL); with <paramref name="network"/>, a network per machine.</summary>
+    public static async Task<RuncTestSite> CreateAsync(string purpose, long pidsLimit = 1024, bool network = false)
     {
-        var site = new RuncTestSite(purpose, pidsLimit);
+        NetworkTestSlot? slot = null;
+        InternetNamespace? internet = null;
+        if (network)
+        {
+            slot = await NetworkTestSlot.AcquireAsync();
+            try
+            {
+                internet = await InternetNamespace.CreateAsync(slot);
+            }
+            catch
+            {
+                slot.Dispose();
+                throw;
+            }
+        }
+
+        var site = new RuncTestSite(purpose, pidsLimit, slot, internet);
         try
         {
             await site.Runtime.BaseImage.EnsureAsync().WaitAsync(TimeSpan.FromMinutes(15));
@@ -88,7 +133,15 @@ public sealed class RuncTestSite : ISshClientSite, IAsyncDisposable
             ValidBefore = now.AddDays(1),
         });
         var material = new MachineSshMaterial(hostKey.ToOpenSshFormat(), certificate.ToOpenSshString());
-        await Runtime.CreateAsync(new MachineSpec(id, resources ?? new MachineResources(1, 512, 1), material)).WaitAsync(Timeout);
+        MachineNetwork? network = null;
+        if (Slot is not null)
+        {
+            var address = IPAddress.Parse(Slot.MachineAddress(Interlocked.Increment(ref _nextAddress)));
+            _addresses[id] = address;
+            network = new MachineNetwork(address, MachineNetworkPolicy.Default);
+        }
+
+        await Runtime.CreateAsync(new MachineSpec(id, resources ?? new MachineResources(1, 512, 1), material, network)).WaitAsync(Timeout);
         if (start)
         {
             await Runtime.StartAsync(id).WaitAsync(Timeout);
@@ -96,6 +149,10 @@ public sealed class RuncTestSite : ISshClientSite, IAsyncDisposable
 
         return id;
     }
+
+    /// <summary>The machine's sshd endpoint (its address, port 22) on a site with a network; null for an unknown machine or without a network.</summary>
+    public IPEndPoint? SshEndPointOf(string machineId) =>
+        _addresses.TryGetValue(machineId, out var address) ? new IPEndPoint(address, Machines.Ssh.MachineSshd.ListenPort) : null;
 
     /// <summary>
     /// A fresh Ed25519 key and a user certificate from our user CA (key id = session id, principal =
@@ -155,10 +212,38 @@ public sealed class RuncTestSite : ISshClientSite, IAsyncDisposable
 
         try
         {
-            await _data.RemoveAsync(Options.RuncRoot, await Runtime.ListAsync(), id => Runtime.DeleteAsync(id).WaitAsync(Timeout));
+            var machines = await Runtime.ListAsync();
+            try
+            {
+                if (Slot is not null)
+                {
+                    // Machines first, then the network (it stays while a machine runs); the data directory last.
+                    try
+                    {
+                        foreach (var id in machines)
+                        {
+                            await Runtime.DeleteAsync(id).WaitAsync(Timeout);
+                        }
+                    }
+                    finally
+                    {
+                        await Runtime.ShutdownNetworkAsync().WaitAsync(Timeout);
+                    }
+                }
+            }
+            finally
+            {
+                await _data.RemoveAsync(Options.RuncRoot, machines, id => Runtime.DeleteAsync(id).WaitAsync(Timeout));
+            }
         }
         finally
         {
+            if (Internet is not null)
+            {
+                await Internet.DisposeAsync();
+            }
+
+            Slot?.Dispose();
             Keys.Dispose();
             _hostCaKey.Dispose();
             _userCaKey.Dispose();
