@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.Sockets;
 using Dedalus.Machines.Runtime;
+using Dedalus.Machines.Ssh;
 
 namespace Dedalus.Gateway;
 
@@ -29,12 +30,12 @@ internal sealed partial class GatewayConnection
     /// returns how it ended. <paramref name="received"/> (the client's identification line and whatever came with it)
     /// reaches sshd first.
     /// </summary>
-    public async Task<GatewayConnectionEnd> PumpAsync(IMachineProcess process, ReadOnlyMemory<byte> received, TimeSpan halfCloseTimeout, int bufferSize, TimeProvider timeProvider, Action<string> onStderrLine)
+    public async Task<GatewayConnectionEnd> PumpAsync(IMachineProcess process, ReadOnlyMemory<byte> received, TimeSpan halfCloseTimeout, int bufferSize, TimeProvider timeProvider, Action<SshdLogRecord> onStderrRecord)
     {
         var token = Aborted;
         PipeCapacity.TryGrow(process.StandardOutput);
         PipeCapacity.TryGrow(process.StandardInput);
-        var stderr = ReadStderrAsync(process.StandardError, onStderrLine, token);
+        var stderr = ReadStderrAsync(process.StandardError, onStderrRecord, token);
         using var pumps = CancellationTokenSource.CreateLinkedTokenSource(token);
         var up = ClientToMachineAsync(process.StandardInput, received, bufferSize, pumps.Token);
         var down = MachineToClientAsync(process.StandardOutput, bufferSize, pumps.Token);

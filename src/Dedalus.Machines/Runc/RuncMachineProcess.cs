@@ -30,6 +30,13 @@ internal sealed class RuncMachineProcess : IMachineProcess
 
     public Task<int> Exited { get; }
 
+    /// <summary>
+    /// Puts the stderr pipe in packet mode (<see cref="Ssh.PacketPipe"/>): runc passes its descriptor 2 through to the
+    /// process inside, so runc's open file description is the one the process writes to.
+    /// </summary>
+    public void PacketizeStandardError() =>
+        Ssh.PacketPipe.MakePacketized(_process.Id, 2, ((System.IO.Pipes.PipeStream)StandardError).SafePipeHandle);
+
     public static RuncMachineProcess Start(ProcessStartInfo startInfo, string specFile, string pidFile)
     {
         var process = new Process { StartInfo = startInfo };
