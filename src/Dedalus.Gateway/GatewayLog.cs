@@ -59,6 +59,9 @@ internal static partial class GatewayLog
     [LoggerMessage(EventId = 3043, Level = LogLevel.Information, Message = "Connection {ConnectionId} to {MachineId} from {Peer} is not an SSH client: {Detail}")]
     public static partial void NotSsh(ILogger logger, long connectionId, string machineId, string peer, string detail);
 
+    [LoggerMessage(EventId = 3045, Level = LogLevel.Warning, Message = "Connection {ConnectionId} to {MachineId} from {Peer} refused: {Detail}")]
+    public static partial void ProtocolViolation(ILogger logger, long connectionId, string machineId, string peer, string detail);
+
     [LoggerMessage(EventId = 3044, Level = LogLevel.Debug, Message = "Connection {ConnectionId} to {MachineId} waits for a handshake slot")]
     public static partial void WaitingForHandshake(ILogger logger, long connectionId, string machineId);
 }

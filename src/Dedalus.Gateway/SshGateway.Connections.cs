@@ -87,11 +87,17 @@ public sealed partial class SshGateway
                     var end = await connection.PumpAsync(
                         process,
                         received,
+                        _options.CheckKexInit,
                         _options.HalfCloseTimeout,
                         _options.BufferSize,
                         _timeProvider,
                         record => OnSshdStderrRecord(listener, connection, record)).ConfigureAwait(false);
                     connection.TrySetEnd(end);
+                    if (connection.End == GatewayConnectionEnd.ProtocolViolation)
+                    {
+                        detail = connection.ViolationDetail;
+                        GatewayLog.ProtocolViolation(_logger, id, machineId, connection.Peer, detail!);
+                    }
                 }
             }
 

@@ -86,6 +86,28 @@ public sealed class UnitTests
     }
 
     [Fact]
+    public void A_kexinit_of_printable_names_passes_and_any_other_first_packet_is_refused_with_the_reason()
+    {
+        var valid = LogForgery.KexInitPacket("curve25519-sha256,ext-info-c");
+
+        Assert.Equal(SshKexInitStatus.Valid, SshKexInit.Check(valid, out _));
+        Assert.Equal(SshKexInitStatus.Incomplete, SshKexInit.Check(valid.AsSpan(0, valid.Length - 1), out _));
+        Assert.Equal(SshKexInitStatus.Incomplete, SshKexInit.Check(valid.AsSpan(0, 3), out _));
+        Assert.Equal(SshKexInitStatus.Invalid, SshKexInit.Check(LogForgery.KexInitPacket("a b"), out var space));
+        Assert.Equal("the KEXINIT name-list kex_algorithms holds byte 0x20 at offset 1: names are printable US-ASCII only (RFC 4251 section 5)", space);
+        Assert.Equal(SshKexInitStatus.Invalid, SshKexInit.Check(LogForgery.KexInitPacket("caf\u00e9"), out var utf8));
+        Assert.Contains("0xc3", utf8, StringComparison.Ordinal);
+        Assert.Equal(SshKexInitStatus.Invalid, SshKexInit.Check(SshRefusal.DisconnectPacket(SshDisconnectReason.ProtocolError, "x"), out var notKexInit));
+        Assert.Equal("the first packet is message 1, not KEXINIT (20)", notKexInit);
+        Assert.Equal(SshKexInitStatus.Invalid, SshKexInit.Check([0x7F, 0, 0, 0, 4], out var huge));
+        Assert.Contains("length", huge, StringComparison.Ordinal);
+        var truncated = valid.ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(truncated.AsSpan(4 + 1 + 1 + 16), 100_000);
+        Assert.Equal(SshKexInitStatus.Invalid, SshKexInit.Check(truncated, out var overrun));
+        Assert.Equal("the KEXINIT ends in its name-list kex_algorithms", overrun);
+    }
+
+    [Fact]
     public void Every_connection_end_has_a_distinct_snake_case_wire_name()
     {
         var names = Enum.GetValues<GatewayConnectionEnd>().Select(e => e.ToWireName()).ToList();
