@@ -92,6 +92,24 @@ public sealed class SshdLogRecordTests(MachineRuntimeFixture fixture) : IClassFi
         Assert.False(records[1].TryParseAccepted(out _));
     }
 
+    /// <summary>
+    /// runc (not detached) gives the process a stderr pipe of its own and copies from it: that pipe is in packet mode
+    /// too, as the process inside sees in /proc/self/fdinfo/2 (O_DIRECT is 040000 in its octal flags).
+    /// </summary>
+    [Fact]
+    public async Task The_stderr_pipe_the_process_inside_writes_to_is_itself_in_packet_mode()
+    {
+        var id = await fixture.StartMachineAsync();
+
+        await using var process = await fixture.Runtime.ExecAsync(id, new MachineExecRequest(["sh", "-c", "sed -n 's/^flags:[[:space:]]*//p' /proc/self/fdinfo/2"]) { PacketStderr = true }).WaitAsync(Bound);
+        process.StandardInput.Dispose();
+        using var output = new StreamReader(process.StandardOutput);
+        var flags = (await output.ReadToEndAsync().WaitAsync(Bound)).Trim();
+        Assert.Equal(0, await process.Exited.WaitAsync(Bound));
+
+        Assert.NotEqual(0, Convert.ToInt32(flags, 8) & 0x4000);
+    }
+
     private static Process StartHost()
     {
         var startInfo = new ProcessStartInfo(TwoWrites[0])

@@ -10,8 +10,9 @@ public sealed partial class RuncMachineRuntime
     /// <remarks>
     /// <c>runc exec --process</c> with the runc process's own pipes passed through to the process inside (no tty, no copy
     /// in between): the returned streams are the pipes' base streams. Not serialized with lifecycle operations. With
-    /// <see cref="MachineExecRequest.PacketStderr"/> the stderr pipe is in packet mode before this returns, or the exec
-    /// fails (no fallback to a stream whose boundaries a writer could fake).
+    /// <see cref="MachineExecRequest.PacketStderr"/> the stderr pipes are in packet mode before this returns (runc 1.1
+    /// copies the process's stderr from a pipe of its own: both pipes), or the exec fails (no fallback to a stream
+    /// whose boundaries a writer could fake).
     /// </remarks>
     public async Task<IMachineProcess> ExecAsync(string machineId, MachineExecRequest request, CancellationToken cancellationToken = default)
     {
@@ -52,7 +53,12 @@ public sealed partial class RuncMachineRuntime
         {
             try
             {
-                process.PacketizeStandardError();
+                await process.PacketizeStandardErrorAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                await process.DisposeAsync().ConfigureAwait(false);
+                throw;
             }
             catch (Exception e) when (e is IOException or PlatformNotSupportedException or InvalidCastException)
             {

@@ -22,6 +22,9 @@ public static partial class PacketPipe
     private const int WriteOnly = 1;
     private const int AtEmptyPath = 0x1000;
     private const uint StatxIno = 0x100;
+    private const uint StatxType = 0x1;
+    private const int FileTypeMask = 0xF000;
+    private const int FifoType = 0x1000;
 
     /// <summary>
     /// Makes descriptor <paramref name="fd"/> of process <paramref name="pid"/> (the write end of the pipe whose read end
@@ -31,6 +34,18 @@ public static partial class PacketPipe
     public static void MakePacketized(int pid, int fd, SafeHandle readEnd)
     {
         ArgumentNullException.ThrowIfNull(readEnd);
+        Set(pid, fd, readEnd);
+    }
+
+    /// <summary>
+    /// Makes descriptor <paramref name="fd"/> of process <paramref name="pid"/>, the write end of a pipe whose read end
+    /// another process holds (runc's copy of the process's stderr), packetized.
+    /// </summary>
+    /// <exception cref="IOException">The process is gone, its descriptor is not a pipe's write end, or the kernel refused the flag.</exception>
+    public static void MakePacketizedAnyPipe(int pid, int fd) => Set(pid, fd, readEnd: null);
+
+    private static void Set(int pid, int fd, SafeHandle? readEnd)
+    {
         var directFlag = DirectFlag();
         var pidfd = PidfdOpen(pid, 0);
         if (pidfd < 0)
@@ -48,11 +63,15 @@ public static partial class PacketPipe
 
             try
             {
-                var readInode = Inode((int)readEnd.DangerousGetHandle());
-                var writeInode = Inode(dup);
-                if (readInode != writeInode)
+                var (writeInode, writeMode) = Inode(dup);
+                if (readEnd is not null && Inode((int)readEnd.DangerousGetHandle()).Inode != writeInode)
                 {
-                    throw new IOException($"descriptor {fd} of pid {pid} is not the write end of the pipe read here (inode {writeInode}, expected {readInode})");
+                    throw new IOException($"descriptor {fd} of pid {pid} is not the write end of the pipe read here (inode {writeInode})");
+                }
+
+                if ((writeMode & FileTypeMask) != FifoType)
+                {
+                    throw new IOException($"descriptor {fd} of pid {pid} is not a pipe (mode 0{Convert.ToString(writeMode, 8)})");
                 }
 
                 var flags = Fcntl(dup, GetFlags, 0);
@@ -103,13 +122,13 @@ public static partial class PacketPipe
         var other => throw new PlatformNotSupportedException($"O_DIRECT of {other} is not known here"),
     };
 
-    private static ulong Inode(int fd)
+    private static (ulong Inode, int Mode) Inode(int fd)
     {
-        // statx(2): struct statx is 256 bytes; stx_ino is the u64 at offset 32.
+        // statx(2): struct statx is 256 bytes; stx_mode is the u16 at offset 28, stx_ino the u64 at offset 32.
         Span<byte> buffer = stackalloc byte[256];
-        return Statx(fd, string.Empty, AtEmptyPath, StatxIno, buffer) != 0
+        return Statx(fd, string.Empty, AtEmptyPath, StatxIno | StatxType, buffer) != 0
             ? throw Failure($"statx of descriptor {fd}")
-            : System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(buffer[32..]);
+            : (System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(buffer[32..]), System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]));
     }
 
     private static IOException Failure(string what) =>
