@@ -101,8 +101,9 @@ public sealed class SshdLogRecordTests(MachineRuntimeFixture fixture) : IClassFi
     {
         var id = await fixture.StartMachineAsync();
 
-        await using var process = await fixture.Runtime.ExecAsync(id, new MachineExecRequest(["sh", "-c", "sed -n 's/^flags:[[:space:]]*//p' /proc/self/fdinfo/2"]) { PacketStderr = true }).WaitAsync(Bound);
-        process.StandardInput.Dispose();
+        await using var process = await fixture.Runtime.ExecAsync(id, new MachineExecRequest(["sh", "-c", "read go; sed -n 's/^flags:[[:space:]]*//p' /proc/self/fdinfo/2"]) { PacketStderr = true }).WaitAsync(Bound);
+        await process.StandardInput.WriteAsync("go\n"u8.ToArray());
+        await process.StandardInput.FlushAsync();
         using var output = new StreamReader(process.StandardOutput);
         var flags = (await output.ReadToEndAsync().WaitAsync(Bound)).Trim();
         Assert.Equal(0, await process.Exited.WaitAsync(Bound));
