@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.Sockets;
 using Dedalus.Machines.Runtime;
+using Dedalus.Machines.Ssh;
 
 namespace Dedalus.Gateway;
 
@@ -22,26 +23,45 @@ internal sealed partial class GatewayConnection
 
         /// <summary>The connection was cut or timed out.</summary>
         Cancelled,
+
+        /// <summary>The client's first packet was refused (<see cref="SshKexInit"/>); <see cref="ViolationDetail"/> says why.</summary>
+        ProtocolViolation,
     }
+
+    /// <summary>Why the client's first packet was refused, once it was.</summary>
+    public string? ViolationDetail { get; private set; }
 
     /// <summary>
     /// Bridges client and sshd until both directions end, one fails, or the connection is cut;
     /// returns how it ended. <paramref name="received"/> (the client's identification line and whatever came with it)
-    /// reaches sshd first.
+    /// reaches sshd first. With <paramref name="checkKexInit"/> the client's first binary packet reaches sshd only once
+    /// <see cref="SshKexInit"/> found it a KEXINIT of printable names; otherwise the client gets a disconnect naming the
+    /// problem and the connection ends as <see cref="GatewayConnectionEnd.ProtocolViolation"/>.
     /// </summary>
-    public async Task<GatewayConnectionEnd> PumpAsync(IMachineProcess process, ReadOnlyMemory<byte> received, TimeSpan halfCloseTimeout, int bufferSize, TimeProvider timeProvider, Action<string> onStderrLine)
+    public async Task<GatewayConnectionEnd> PumpAsync(IMachineProcess process, ReadOnlyMemory<byte> received, bool checkKexInit, TimeSpan halfCloseTimeout, int bufferSize, TimeProvider timeProvider, Action<SshdLogRecord> onStderrRecord)
     {
         var token = Aborted;
         PipeCapacity.TryGrow(process.StandardOutput);
         PipeCapacity.TryGrow(process.StandardInput);
-        var stderr = ReadStderrAsync(process.StandardError, onStderrLine, token);
+        var stderr = ReadStderrAsync(process.StandardError, onStderrRecord, token);
         using var pumps = CancellationTokenSource.CreateLinkedTokenSource(token);
-        var up = ClientToMachineAsync(process.StandardInput, received, bufferSize, pumps.Token);
+        var up = ClientToMachineAsync(process.StandardInput, received, checkKexInit, bufferSize, pumps.Token);
         var down = MachineToClientAsync(process.StandardOutput, bufferSize, pumps.Token);
 
         var first = await Task.WhenAny(up, down).ConfigureAwait(false);
         GatewayConnectionEnd end;
-        if (first == up)
+        if (first == up && up.Result == PumpResult.ProtocolViolation)
+        {
+            // sshd never saw the packet. Stop its output first (so the disconnect does not land inside one of its
+            // packets), tell the client why, then end sshd.
+            end = GatewayConnectionEnd.ProtocolViolation;
+            TrySetEnd(end);
+            await pumps.CancelAsync().ConfigureAwait(false);
+            await WaitBoundedAsync(down, TimeSpan.FromSeconds(2), timeProvider).ConfigureAwait(false);
+            await SendQuietlyAsync(SshRefusal.DisconnectPacket(SshDisconnectReason.ProtocolError, "dedalus-gateway: " + ViolationDetail), token).ConfigureAwait(false);
+            process.Kill();
+        }
+        else if (first == up)
         {
             end = GatewayConnectionEnd.ClientClosed;
             if (up.Result == PumpResult.EndOfStream)
@@ -86,10 +106,23 @@ internal sealed partial class GatewayConnection
         return End ?? end;
     }
 
-    private async Task<PumpResult> ClientToMachineAsync(Stream stdin, ReadOnlyMemory<byte> received, int bufferSize, CancellationToken cancellationToken)
+    private async Task<PumpResult> ClientToMachineAsync(Stream stdin, ReadOnlyMemory<byte> received, bool checkKexInit, int bufferSize, CancellationToken cancellationToken)
     {
         try
         {
+            // The identification line goes on at once (sshd sends its KEXINIT only after it, and a client may wait for
+            // that); what follows it is held until the client's first packet is complete and checked.
+            byte[]? held = null;
+            var heldLength = 0;
+            if (checkKexInit)
+            {
+                var lineEnd = received.Span.IndexOf((byte)'\n') + 1;
+                held = new byte[SshKexInit.MaxPacketBytes];
+                received[lineEnd..].CopyTo(held);
+                heldLength = received.Length - lineEnd;
+                received = received[..lineEnd];
+            }
+
             if (!received.IsEmpty)
             {
                 try
@@ -107,6 +140,41 @@ internal sealed partial class GatewayConnection
                 }
 
                 Interlocked.Add(ref _bytesFromClient, received.Length);
+            }
+
+            while (held is not null)
+            {
+                switch (SshKexInit.Check(held.AsSpan(0, heldLength), out var problem))
+                {
+                    case SshKexInitStatus.Invalid:
+                        ViolationDetail = problem;
+                        return PumpResult.ProtocolViolation;
+                    case SshKexInitStatus.Valid:
+                        try
+                        {
+                            await stdin.WriteAsync(held.AsMemory(0, heldLength), cancellationToken).ConfigureAwait(false);
+                            await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+                        {
+                            return PumpResult.ProcessFailed;
+                        }
+
+                        Interlocked.Add(ref _bytesFromClient, heldLength);
+                        held = null;
+                        break;
+                    default:
+                        var read = await _socket.ReceiveAsync(held.AsMemory(heldLength), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                        if (read == 0)
+                        {
+                            TrySetEnd(GatewayConnectionEnd.ClientClosed);
+                            await CloseQuietlyAsync(stdin).ConfigureAwait(false);
+                            return PumpResult.EndOfStream;
+                        }
+
+                        heldLength += read;
+                        break;
+                }
             }
 
             var bulk = false;
@@ -246,6 +314,20 @@ internal sealed partial class GatewayConnection
         catch (SocketException)
         {
             // Best effort: the socket is closing; the pumps find out on their next call.
+        }
+    }
+
+    /// <summary>Sends <paramref name="bytes"/> to the client, bounded; a client that is gone or slow is not waited for.</summary>
+    private async Task SendQuietlyAsync(byte[] bytes, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            await _socket.SendAsync(bytes, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
         }
     }
 

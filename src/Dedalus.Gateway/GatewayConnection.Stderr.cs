@@ -2,7 +2,10 @@ using Dedalus.Machines.Ssh;
 
 namespace Dedalus.Gateway;
 
-/// <summary>sshd's stderr: the "Accepted publickey ... ID &lt;session&gt; (serial N)" line, and a bounded tail.</summary>
+/// <summary>
+/// sshd's stderr, read as records (<see cref="SshdLogReader"/>): the "Accepted publickey ... ID &lt;session&gt; (serial N)"
+/// line, taken only from a record that is exactly one line, and a bounded tail of every line.
+/// </summary>
 internal sealed partial class GatewayConnection
 {
     private const int MaxLineLength = 512;
@@ -14,11 +17,23 @@ internal sealed partial class GatewayConnection
     public SshdAcceptedLine? TrySetSession(SshdAcceptedLine accepted) =>
         Interlocked.CompareExchange(ref _accepted, accepted, null);
 
-    private async Task ReadStderrAsync(Stream stderr, Action<string> onLine, CancellationToken cancellationToken)
+    private async Task ReadStderrAsync(Stream stderr, Action<SshdLogRecord> onRecord, CancellationToken cancellationToken)
     {
+        // Bounded whatever the writer sends: a process of the machine may come to hold that pipe (an sshd process of the
+        // machine is reachable through /proc in the instant between releasing its memory and closing its files as it
+        // exits); one record is at most one read buffer, each line at most MaxLineLength bytes.
+        var reader = new SshdLogReader(stderr, MaxLineLength);
         try
         {
-            await BoundedLines.ReadAsync(stderr, MaxLineLength, line => EmitLine(line, onLine), cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } record)
+            {
+                foreach (var line in record.DisplayLines)
+                {
+                    AddToTail(line);
+                }
+
+                onRecord(record);
+            }
         }
         catch (OperationCanceledException)
         {
@@ -31,7 +46,7 @@ internal sealed partial class GatewayConnection
         }
     }
 
-    private void EmitLine(string line, Action<string> onLine)
+    private void AddToTail(string line)
     {
         lock (_stderrTail)
         {
@@ -45,7 +60,5 @@ internal sealed partial class GatewayConnection
                 _stderrTail.Enqueue(line);
             }
         }
-
-        onLine(line);
     }
 }

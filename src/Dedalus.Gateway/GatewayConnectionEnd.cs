@@ -53,4 +53,10 @@ public enum GatewayConnectionEnd
 
     /// <summary>Not authenticated within <see cref="GatewayOptions.AuthenticationTimeout"/>: cut (its sshd, if any, killed).</summary>
     AuthenticationTimeout,
+
+    /// <summary>
+    /// Cut: the client's first packet after its identification line was not a KEXINIT of printable US-ASCII names
+    /// (<see cref="GatewayOptions"/>; sshd never saw it). The record's detail says what was wrong.
+    /// </summary>
+    ProtocolViolation,
 }

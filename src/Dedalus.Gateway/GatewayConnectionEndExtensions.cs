@@ -22,6 +22,7 @@ public static class GatewayConnectionEndExtensions
         GatewayConnectionEnd.PendingEvicted => "pending_evicted",
         GatewayConnectionEnd.IdentificationTimeout => "identification_timeout",
         GatewayConnectionEnd.AuthenticationTimeout => "authentication_timeout",
+        GatewayConnectionEnd.ProtocolViolation => "protocol_violation",
         _ => throw new ArgumentOutOfRangeException(nameof(end), end, null),
     };
 

@@ -26,6 +26,9 @@ internal static partial class GatewayLog
     [LoggerMessage(EventId = 3016, Level = LogLevel.Warning, Message = "Connection {ConnectionId} to {MachineId} cut: sshd's log names two logins, session {FirstSessionId} and then {SecondSessionId} (a forged log line)")]
     public static partial void ConflictingLogin(ILogger logger, long connectionId, string machineId, string firstSessionId, string secondSessionId);
 
+    [LoggerMessage(EventId = 3017, Level = LogLevel.Warning, Message = "Connection {ConnectionId} to {MachineId}: sshd logged a login inside a record with line breaks (client-chosen text forging a log line); not taken")]
+    public static partial void ForgedLogin(ILogger logger, long connectionId, string machineId);
+
     [LoggerMessage(EventId = 3013, Level = LogLevel.Information, Message = "Connection {ConnectionId} to {MachineId} ended: {End}, {BytesFromClient} bytes in, {BytesToClient} bytes out, {DurationMs} ms")]
     public static partial void ConnectionEnded(ILogger logger, long connectionId, string machineId, string end, long bytesFromClient, long bytesToClient, long durationMs);
 
@@ -55,6 +58,9 @@ internal static partial class GatewayLog
 
     [LoggerMessage(EventId = 3043, Level = LogLevel.Information, Message = "Connection {ConnectionId} to {MachineId} from {Peer} is not an SSH client: {Detail}")]
     public static partial void NotSsh(ILogger logger, long connectionId, string machineId, string peer, string detail);
+
+    [LoggerMessage(EventId = 3045, Level = LogLevel.Warning, Message = "Connection {ConnectionId} to {MachineId} from {Peer} refused: {Detail}")]
+    public static partial void ProtocolViolation(ILogger logger, long connectionId, string machineId, string peer, string detail);
 
     [LoggerMessage(EventId = 3044, Level = LogLevel.Debug, Message = "Connection {ConnectionId} to {MachineId} waits for a handshake slot")]
     public static partial void WaitingForHandshake(ILogger logger, long connectionId, string machineId);

@@ -122,6 +122,12 @@ public sealed record GatewayOptions
     /// <summary>Backlog of each listener.</summary>
     public int ListenBacklog { get; init; } = 512;
 
+    /// <summary>
+    /// Whether the client's KEXINIT is checked (<see cref="SshKexInit"/>) before sshd sees it. Always on; tests turn it off
+    /// to show that sshd's log records hold without it.
+    /// </summary>
+    internal bool CheckKexInit { get; init; } = true;
+
     internal void Validate()
     {
         if (PortRangeStart is < 1 or > 65535 || PortRangeEnd is < 1 or > 65535 || PortRangeEnd < PortRangeStart)

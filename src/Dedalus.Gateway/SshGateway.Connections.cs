@@ -87,11 +87,17 @@ public sealed partial class SshGateway
                     var end = await connection.PumpAsync(
                         process,
                         received,
+                        _options.CheckKexInit,
                         _options.HalfCloseTimeout,
                         _options.BufferSize,
                         _timeProvider,
-                        line => OnSshdStderrLine(listener, connection, line)).ConfigureAwait(false);
+                        record => OnSshdStderrRecord(listener, connection, record)).ConfigureAwait(false);
                     connection.TrySetEnd(end);
+                    if (connection.End == GatewayConnectionEnd.ProtocolViolation)
+                    {
+                        detail = connection.ViolationDetail;
+                        GatewayLog.ProtocolViolation(_logger, id, machineId, connection.Peer, detail!);
+                    }
                 }
             }
 
@@ -332,11 +338,24 @@ public sealed partial class SshGateway
         return await _sshServers.ConnectAsync(connection.MachineId, timeout.Token).ConfigureAwait(false);
     }
 
-    private void OnSshdStderrLine(MachineListener listener, GatewayConnection connection, string line)
+    private const string ForgedLoginMarker = "Accepted publickey for ";
+
+    private void OnSshdStderrRecord(MachineListener listener, GatewayConnection connection, SshdLogRecord record)
     {
-        GatewayLog.SshdStderr(_logger, connection.Id, line);
-        if (!SshdAcceptedLine.TryParse(line, out var accepted))
+        foreach (var line in record.DisplayLines)
         {
+            GatewayLog.SshdStderr(_logger, connection.Id, line);
+        }
+
+        // Only a record that is exactly one line is sshd's own line: one whose client-chosen text held a line break is
+        // split for the log but never read as a login (SshdLogReader).
+        if (!record.TryParseAccepted(out var accepted))
+        {
+            if (!record.Attributable && record.Lines.Any(line => line.Contains(ForgedLoginMarker, StringComparison.Ordinal)))
+            {
+                GatewayLog.ForgedLogin(_logger, connection.Id, connection.MachineId);
+            }
+
             return;
         }
 
@@ -344,9 +363,9 @@ public sealed partial class SshGateway
         {
             if (known.SessionId != accepted.SessionId || known.Serial != accepted.Serial)
             {
-                // One connection logs in once. A second, different accepted line is a client's doing: sshd writes some
-                // client-chosen text (its KEXINIT offer, its disconnect message) unescaped, line breaks included, so a
-                // client can forge a whole line in its connection's log. Which of the two is sshd's cannot be told: cut.
+                // One connection logs in once. Lines a client had sshd write (its KEXINIT offer, its disconnect message:
+                // text with line breaks, unescaped) are not attributable records, so this should not happen; should it,
+                // which of the two is sshd's cannot be told: cut.
                 GatewayLog.ConflictingLogin(_logger, connection.Id, connection.MachineId, known.SessionId, accepted.SessionId);
                 connection.Cut(GatewayConnectionEnd.Error);
             }

@@ -68,19 +68,43 @@ public sealed class UnitTests
     }
 
     [Fact]
-    public async Task An_endless_stderr_line_is_cut_at_the_bound_and_the_lines_after_it_still_count()
+    public async Task An_endless_stderr_write_is_cut_at_the_line_bound_and_no_record_of_it_names_a_login()
     {
         var accepted = "Accepted publickey for machine from 127.0.0.1 port 1 ssh2: ED25519-CERT SHA256:x ID sess-1 (serial 42) CA ED25519 SHA256:y";
-        using var stream = new MemoryStream([.. Enumerable.Repeat((byte)'A', 10 * 1024 * 1024), (byte)'\n', .. System.Text.Encoding.UTF8.GetBytes(accepted + "\r\ntail")]);
-        var lines = new List<string>();
+        using var stream = new MemoryStream([.. Enumerable.Repeat((byte)'A', 10 * 1024 * 1024), (byte)'\n', .. System.Text.Encoding.UTF8.GetBytes(accepted + "\r\n")]);
+        var reader = new SshdLogReader(stream, 512);
+        var records = new List<SshdLogRecord>();
 
-        await BoundedLines.ReadAsync(stream, 512, lines.Add, CancellationToken.None);
+        while (await reader.ReadAsync() is { } record)
+        {
+            records.Add(record);
+        }
 
-        Assert.Equal(3, lines.Count);
-        Assert.Equal(new string('A', 512), lines[0]);
-        Assert.True(SshdAcceptedLine.TryParse(lines[1], out var parsed));
-        Assert.Equal(("sess-1", 42UL), (parsed.SessionId, parsed.Serial));
-        Assert.Equal("tail", lines[2]);
+        Assert.All(records, r => Assert.All(r.Lines, line => Assert.True(line.Length <= 512)));
+        Assert.All(records, r => Assert.False(r.TryParseAccepted(out _)));
+        Assert.Contains(records, r => r.Lines.Contains(accepted));
+    }
+
+    [Fact]
+    public void A_kexinit_of_printable_names_passes_and_any_other_first_packet_is_refused_with_the_reason()
+    {
+        var valid = LogForgery.KexInitPacket("curve25519-sha256,ext-info-c");
+
+        Assert.Equal(SshKexInitStatus.Valid, SshKexInit.Check(valid, out _));
+        Assert.Equal(SshKexInitStatus.Incomplete, SshKexInit.Check(valid.AsSpan(0, valid.Length - 1), out _));
+        Assert.Equal(SshKexInitStatus.Incomplete, SshKexInit.Check(valid.AsSpan(0, 3), out _));
+        Assert.Equal(SshKexInitStatus.Invalid, SshKexInit.Check(LogForgery.KexInitPacket("a b"), out var space));
+        Assert.Equal("the KEXINIT name-list kex_algorithms holds byte 0x20 at offset 1: names are printable US-ASCII only (RFC 4251 section 5)", space);
+        Assert.Equal(SshKexInitStatus.Invalid, SshKexInit.Check(LogForgery.KexInitPacket("caf\u00e9"), out var utf8));
+        Assert.Contains("0xc3", utf8, StringComparison.Ordinal);
+        Assert.Equal(SshKexInitStatus.Invalid, SshKexInit.Check(SshRefusal.DisconnectPacket(SshDisconnectReason.ProtocolError, "x"), out var notKexInit));
+        Assert.Equal("the first packet is message 1, not KEXINIT (20)", notKexInit);
+        Assert.Equal(SshKexInitStatus.Invalid, SshKexInit.Check([0x7F, 0, 0, 0, 4], out var huge));
+        Assert.Contains("length", huge, StringComparison.Ordinal);
+        var truncated = valid.ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(truncated.AsSpan(4 + 1 + 1 + 16), 100_000);
+        Assert.Equal(SshKexInitStatus.Invalid, SshKexInit.Check(truncated, out var overrun));
+        Assert.Equal("the KEXINIT ends in its name-list kex_algorithms", overrun);
     }
 
     [Fact]

@@ -30,6 +30,33 @@ internal sealed class RuncMachineProcess : IMachineProcess
 
     public Task<int> Exited { get; }
 
+    /// <summary>
+    /// Puts the stderr pipes in packet mode (<see cref="Ssh.PacketPipe"/>), both of them: runc (1.1, not detached) does
+    /// not pass its descriptor 2 to the process inside but gives it a pipe of its own and copies from it (one read, one
+    /// write); the process's pipe in packet mode makes each of runc's reads one write of the process, and runc's pipe
+    /// in packet mode keeps each of runc's writes one record here. The process's pipe is reached through the host pid
+    /// runc writes to its pid file (waited for, bounded).
+    /// </summary>
+    public async Task PacketizeStandardErrorAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        Ssh.PacketPipe.MakePacketized(_process.Id, 2, ((System.IO.Pipes.PipeStream)StandardError).SafePipeHandle);
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        var pause = 1;
+        int pid;
+        while (!TryReadPid(out pid))
+        {
+            if (Exited.IsCompleted || Environment.TickCount64 > deadline)
+            {
+                throw new IOException($"runc wrote no pid of the process inside within {timeout.TotalSeconds:0} s{(Exited.IsCompleted ? " (runc ended)" : "")}");
+            }
+
+            await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+            pause = Math.Min(pause * 2, 50);
+        }
+
+        Ssh.PacketPipe.MakePacketizedAnyPipe(pid, 2);
+    }
+
     public static RuncMachineProcess Start(ProcessStartInfo startInfo, string specFile, string pidFile)
     {
         var process = new Process { StartInfo = startInfo };

@@ -9,7 +9,10 @@ public sealed partial class RuncMachineRuntime
     /// <inheritdoc />
     /// <remarks>
     /// <c>runc exec --process</c> with the runc process's own pipes passed through to the process inside (no tty, no copy
-    /// in between): the returned streams are the pipes' base streams. Not serialized with lifecycle operations.
+    /// in between): the returned streams are the pipes' base streams. Not serialized with lifecycle operations. With
+    /// <see cref="MachineExecRequest.PacketStderr"/> the stderr pipes are in packet mode before this returns (runc 1.1
+    /// copies the process's stderr from a pipe of its own: both pipes), or the exec fails (no fallback to a stream
+    /// whose boundaries a writer could fake).
     /// </remarks>
     public async Task<IMachineProcess> ExecAsync(string machineId, MachineExecRequest request, CancellationToken cancellationToken = default)
     {
@@ -45,7 +48,26 @@ public sealed partial class RuncMachineRuntime
         var startInfo = ExecStartInfo(machineId, specFile, pidFile);
 
         RuncLog.MachineExec(_logger, machineId, user.Name, request.Arguments[0]);
-        return RuncMachineProcess.Start(startInfo, specFile, pidFile);
+        var process = RuncMachineProcess.Start(startInfo, specFile, pidFile);
+        if (request.PacketStderr)
+        {
+            try
+            {
+                await process.PacketizeStandardErrorAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                await process.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+            catch (Exception e) when (e is IOException or PlatformNotSupportedException or InvalidCastException)
+            {
+                await process.DisposeAsync().ConfigureAwait(false);
+                throw new MachineRuntimeException(machineId, $"could not put the stderr pipe of {request.Arguments[0]} in packet mode: {e.Message}", e);
+            }
+        }
+
+        return process;
     }
 
     /// <summary>The machine's paths, once it is known to be provisioned and running.</summary>

@@ -22,7 +22,9 @@ namespace Dedalus.Machines.Ssh;
 /// counts only by its own "from ADDRESS port P" fields (<see cref="SshdAcceptedLine"/>). Lines of other sources (a
 /// connection made from inside the machine has the machine's own address: root inside has no CAP_NET_ADMIN in its
 /// network namespace to take the gateway's address or spoof a source) reach no connection. The port is registered
-/// before the connection is made, so no line of it can come first.
+/// before the connection is made, so no line of it can come first. The daemon's stderr is a pipe in packet mode, read
+/// as records (<see cref="SshdLogReader"/>): a record that is not one whole line (client-chosen text with a line break
+/// in it) is never read as an accepted line, and reaches its connection marked (<see cref="Forwarded"/>).
 /// </para>
 /// <para>
 /// The daemon starts at <see cref="WarmAsync"/> (after every wake) or at the first connection; when it has ended (the
@@ -133,7 +135,7 @@ public sealed class ListeningSshServerConnector(
         try
         {
             // Not the connection's token: the daemon outlives the connection that started it.
-            process = await runtime.ExecAsync(machineId, new MachineExecRequest(MachineSshd.DaemonArguments(endPoint)), CancellationToken.None).ConfigureAwait(false);
+            process = await runtime.ExecAsync(machineId, new MachineExecRequest(MachineSshd.DaemonArguments(endPoint)) { PacketStderr = true }, CancellationToken.None).ConfigureAwait(false);
         }
         catch (MachineRuntimeException e)
         {
@@ -160,14 +162,42 @@ public sealed class ListeningSshServerConnector(
             : null;
     }
 
-    /// <summary>The gateway-side source port a daemon line is about, or -1: an accepted line by its own "from ADDRESS port P" fields, any other by the first "GATEWAY port P".</summary>
-    public int PortOf(string line)
+    /// <summary>
+    /// The chunk a connection's stderr gets for <paramref name="record"/>: an attributable record as sshd wrote it (one
+    /// line), any other with each line marked (<see cref="SshdLogRecord.UnattributableMark"/>) and all in one chunk, so that the
+    /// gateway's reader (<see cref="SshdLogReader"/>, one chunk per read) cannot take it, or a line of it, for one
+    /// line of sshd's.
+    /// </summary>
+    public static byte[] Forwarded(SshdLogRecord record)
     {
-        if (SshdAcceptedLine.TryParse(line, out var accepted))
+        ArgumentNullException.ThrowIfNull(record);
+        var text = record.Attributable
+            ? record.Lines[0] + "\r\n"
+            : string.Concat(record.DisplayLines.Select(line => line + "\n"));
+        return Encoding.UTF8.GetBytes(text);
+    }
+
+    /// <summary>
+    /// The gateway-side source port a daemon record is about, or -1. An attributable record: an accepted line by its
+    /// own "from ADDRESS port P" fields, any other by its first "GATEWAY port P". Any other record: by the first
+    /// "GATEWAY port P" of its first line, never as an accepted line.
+    /// </summary>
+    public int PortOf(SshdLogRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (record.TryParseAccepted(out var accepted))
         {
             return string.Equals(accepted.Address, gatewayAddress.ToString(), StringComparison.Ordinal) ? accepted.Port : -1;
         }
 
+        return PortMarkerOf(record.Lines[0]);
+    }
+
+    /// <summary>The gateway-side source port a daemon line is about, or -1: an accepted line by its own "from ADDRESS port P" fields, any other by the first "GATEWAY port P".</summary>
+    public int PortOf(string line) => PortOf(new SshdLogRecord([line], Attributable: true));
+
+    private int PortMarkerOf(string line)
+    {
         var at = line.IndexOf(_gatewayPortMarker, StringComparison.Ordinal);
         if (at < 0)
         {
@@ -276,26 +306,12 @@ public sealed class ListeningSshServerConnector(
 
         private async Task ReadAsync()
         {
-            var buffer = new byte[4096];
-            var line = new byte[MaxLineBytes];
-            var length = 0;
+            var reader = new SshdLogReader(_process.StandardError, MaxLineBytes);
             try
             {
-                int read;
-                while ((read = await _process.StandardError.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+                while (await reader.ReadAsync().ConfigureAwait(false) is { } record)
                 {
-                    for (var i = 0; i < read; i++)
-                    {
-                        if (buffer[i] == (byte)'\n')
-                        {
-                            OnLine(line.AsSpan(0, length));
-                            length = 0;
-                        }
-                        else if (length < line.Length)
-                        {
-                            line[length++] = buffer[i];
-                        }
-                    }
+                    OnRecord(record);
                 }
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
@@ -313,36 +329,41 @@ public sealed class ListeningSshServerConnector(
             }
         }
 
-        private void OnLine(ReadOnlySpan<byte> bytes)
+        private void OnRecord(SshdLogRecord record)
         {
-            var text = Encoding.UTF8.GetString(bytes).TrimEnd('\r');
             if (!_listening.Task.IsCompleted)
             {
                 lock (_tail)
                 {
-                    if (_tail.Count == 8)
+                    foreach (var line in record.Lines)
                     {
-                        _tail.Dequeue();
-                    }
+                        if (_tail.Count == 8)
+                        {
+                            _tail.Dequeue();
+                        }
 
-                    _tail.Enqueue(text);
+                        _tail.Enqueue(line);
+                    }
                 }
 
-                if (text.StartsWith(ListeningMarker, StringComparison.Ordinal))
+                if (record.Attributable && record.Lines[0].StartsWith(ListeningMarker, StringComparison.Ordinal))
                 {
                     _listening.TrySetResult(true);
                     return;
                 }
             }
 
-            var port = _owner.PortOf(text);
+            var port = _owner.PortOf(record);
             if (port >= 0 && _connections.TryGetValue(port, out var connection))
             {
-                connection.AddLine([.. bytes, (byte)'\n']);
+                connection.AddLine(Forwarded(record));
             }
             else
             {
-                ListeningSshLog.LineDropped(_owner._logger, _machineId, text);
+                foreach (var line in record.Lines)
+                {
+                    ListeningSshLog.LineDropped(_owner._logger, _machineId, line);
+                }
             }
         }
     }

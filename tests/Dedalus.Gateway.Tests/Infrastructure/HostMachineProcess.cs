@@ -13,6 +13,13 @@ public sealed class HostMachineProcess(TestProcess process) : IMachineProcess
 
     public Task<int> Exited => process.Exited;
 
+    /// <summary>Puts sshd's stderr pipe in packet mode, as the runc runtime does for its sshd (<see cref="MachineExecRequest.PacketStderr"/>).</summary>
+    public HostMachineProcess WithPacketStderr()
+    {
+        Dedalus.Machines.Ssh.PacketPipe.MakePacketized(process.Id, 2, ((System.IO.Pipes.PipeStream)StandardError).SafePipeHandle);
+        return this;
+    }
+
     /// <summary>Kills sshd and every descendant (the session's shell and commands).</summary>
     public void Kill() => process.Kill();
 

@@ -35,7 +35,7 @@ public sealed class HostSshdConnector : ISshServerConnector
         }
 
         Interlocked.Increment(ref _connectCount);
-        var process = new HostMachineProcess(HostSshd.StartInetd(machine.ConfigPath));
+        var process = new HostMachineProcess(HostSshd.StartInetd(machine.ConfigPath)).WithPacketStderr();
         _live[process] = 0;
         _ = process.Exited.ContinueWith(_ => _live.TryRemove(process, out byte _), TaskScheduler.Default);
         return Task.FromResult<IMachineProcess>(process);

@@ -37,6 +37,11 @@ public sealed class HostSshdDaemonRuntime : IMachineRuntime, IAsyncDisposable
         HostSshd.EnsurePrivilegeSeparationDirectory();
         var process = new HostMachineProcess(TestProcess.Start(HostSshd.Program, ["-D", "-e", "-f", config, .. options]));
         _started.Add(process);
+        if (request.PacketStderr)
+        {
+            process.WithPacketStderr();
+        }
+
         return Task.FromResult<IMachineProcess>(process);
     }
 

@@ -79,7 +79,7 @@ public sealed class RecordingBackend : IGatewayBackend
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"no matching connection record; have: {string.Join("; ", _records)}");
+                throw new TimeoutException($"no matching connection record; have: {string.Join("; ", _records.Select(r => $"{r} with sshd stderr [{string.Join(" | ", r.SshdStderrTail)}]"))}");
             }
         }
     }
