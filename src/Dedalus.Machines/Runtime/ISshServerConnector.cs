@@ -10,7 +10,7 @@ public interface ISshServerConnector
     /// <summary>
     /// Connects to the SSH server of <paramref name="machineId"/>: <see cref="IMachineProcess.StandardInput"/> carries
     /// the client's bytes to it, <see cref="IMachineProcess.StandardOutput"/> its bytes back, and
-    /// <see cref="IMachineProcess.StandardError"/> its log lines (LogLevel VERBOSE).
+    /// <see cref="IMachineProcess.StandardError"/> its log lines (LogLevel INFO).
     /// </summary>
     /// <exception cref="MachineNotRunningException">The machine sleeps: wake it first.</exception>
     /// <exception cref="MachineNotFoundException">The engine holds no such machine.</exception>

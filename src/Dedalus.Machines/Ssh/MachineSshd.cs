@@ -5,7 +5,7 @@ namespace Dedalus.Machines.Ssh;
 
 /// <summary>
 /// How sshd runs for a machine: never listening, started per connection in inetd mode by the gateway through
-/// <see cref="InetdSshServerConnector"/>, bytes piped through stdin and stdout, log lines (<c>LogLevel VERBOSE</c>:
+/// <see cref="InetdSshServerConnector"/>, bytes piped through stdin and stdout, log lines (<c>LogLevel INFO</c>:
 /// "Accepted publickey ... ID &lt;key id&gt; (serial N)") on stderr.
 /// <para>
 /// The sshd that authenticates is not the machine's: it runs in the machine's namespaces, cgroup and confinement, but
@@ -130,7 +130,10 @@ public static class MachineSshd
         builder.Append("AllowAgentForwarding yes\n");
         builder.Append("X11Forwarding no\n");
         builder.Append("PrintMotd no\n");
-        builder.Append("LogLevel VERBOSE\n");
+        // INFO: the accepted login line (with the certificate's ID, serial and CA) is an INFO message. VERBOSE would add
+        // "Connection from ..." as sshd -i's first message, written before the server puts the pipe runc copies from in
+        // packet mode: a late copy of it could join the accepted line in one record, which is then not attributable.
+        builder.Append("LogLevel INFO\n");
 
         // The gateway bounds the time to log in itself; this is the same bound, should sshd ever be started otherwise.
         // Certificate logins take well under a second; 30 s leaves room for a FIDO touch.
