@@ -7,7 +7,7 @@ namespace Dedalus.Machines.Ssh;
 /// ended by <see cref="Complete"/>. Bounded: past <see cref="Capacity"/> pending chunks new ones are dropped, so a
 /// connection whose reader stalls cannot grow the host's memory.
 /// </summary>
-internal sealed class LineQueueStream : Stream
+internal sealed class LineQueueStream : ReadOnlyStream
 {
     private const int Capacity = 256;
 
@@ -15,16 +15,6 @@ internal sealed class LineQueueStream : Stream
         new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
 
     private ReadOnlyMemory<byte> _current;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     /// <summary>Queues <paramref name="chunk"/> for the reader; false once completed or full.</summary>
     public bool TryAdd(byte[] chunk) => _chunks.Writer.TryWrite(chunk);
@@ -52,22 +42,6 @@ internal sealed class LineQueueStream : Stream
         _current = _current[count..];
         return count;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) =>
-        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
