@@ -168,6 +168,5 @@ internal sealed class ListeningSshConnection : IMachineProcess
 
             return read;
         }
-
     }
 }
