@@ -83,7 +83,7 @@ public sealed class CliUsabilityTests(FakeMachinesFixture fixture) : IClassFixtu
     [InlineData("dedalus: --limit must be a whole number, not 'x'", "machines", "list", "--limit", "x")]
     [InlineData("dedalus: --wait-timeout must be a number, not 'soon'", "ssh", Samples.MachineId, "--wait-timeout", "soon")]
     [InlineData("dedalus: --vcpu must be a number, not 'lots'", "machines", "create", "--vcpu", "lots", "--memory-mib", "1024", "--storage-gib", "2")]
-    [InlineData("dedalus: nothing to change: pass --vcpu, --memory-mib, --storage-gib, --autosleep or --name", "machines", "update", "--machine-id", Samples.MachineId)]
+    [InlineData("dedalus: nothing to change: pass --vcpu, --memory-mib, --storage-gib, --autosleep, --name, --egress, --allow-cidr or --deny-cidr", "machines", "update", "--machine-id", Samples.MachineId)]
     [InlineData("'dm-nonsense' is not a machine id or name", "machines", "exec", "dm-nonsense", "--", "true")]
     [InlineData("missing command: put it after --", "machines", "exec", Samples.MachineId, "--")]
     [InlineData("unknown option '--cdw'", "machines", "exec", Samples.MachineId, "--cdw", "/tmp", "--", "true")]

@@ -14,8 +14,15 @@ internal sealed class ListeningSshConnection : IMachineProcess
     private readonly Socket _socket;
     private readonly Action<ListeningSshConnection> _onEnd;
     private readonly LineQueueStream _errors = new();
+    /// <summary>
+    /// How long stderr stays open after sshd closed the connection: its last messages about it ("Unable to negotiate
+    /// ...", "Disconnected from ...") come through the daemon's log pipe, which may be read after the socket's end.
+    /// </summary>
+    private static readonly TimeSpan TrailingLines = TimeSpan.FromMilliseconds(300);
+
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _ended;
+    private int _sshdClosed;
 
     public ListeningSshConnection(Socket socket, int localPort, Action<ListeningSshConnection> onEnd)
     {
@@ -52,7 +59,10 @@ internal sealed class ListeningSshConnection : IMachineProcess
         }
 
         _socket.Dispose();
-        End(-1);
+        if (Volatile.Read(ref _sshdClosed) == 0)
+        {
+            End(-1);
+        }
     }
 
     public ValueTask DisposeAsync()
@@ -60,6 +70,21 @@ internal sealed class ListeningSshConnection : IMachineProcess
         _socket.Dispose();
         End(0);
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>sshd closed its side: the connection ends once its trailing log lines had time to arrive.</summary>
+    private void SshdClosed()
+    {
+        if (Interlocked.Exchange(ref _sshdClosed, 1) == 0)
+        {
+            _ = EndAfterTrailingLinesAsync();
+        }
+    }
+
+    private async Task EndAfterTrailingLinesAsync()
+    {
+        await Task.Delay(TrailingLines).ConfigureAwait(false);
+        End(0);
     }
 
     /// <summary>Once: stderr ends, <see cref="Exited"/> completes, the daemon forgets the port.</summary>
@@ -163,7 +188,7 @@ internal sealed class ListeningSshConnection : IMachineProcess
             if (read == 0 && !buffer.IsEmpty)
             {
                 // sshd closed its side: for the gateway this is the process's exit.
-                owner.End(0);
+                owner.SshdClosed();
             }
 
             return read;

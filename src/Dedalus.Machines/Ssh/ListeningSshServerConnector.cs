@@ -139,8 +139,9 @@ public sealed class ListeningSshServerConnector(
         }
         catch (MachineRuntimeException e)
         {
+            // A daemon that cannot bind may end before the exec has put its log pipe in packet mode: the exec fails.
             ListeningSshLog.DaemonFailed(_logger, machineId, endPoint.ToString(), e.Message);
-            return null;
+            return await RetryPastStaleDaemonAsync(machineId, endPoint, again).ConfigureAwait(false);
         }
 
         var daemon = new Daemon(this, machineId, endPoint, process);
@@ -155,12 +156,16 @@ public sealed class ListeningSshServerConnector(
         ListeningSshLog.DaemonFailed(_logger, machineId, endPoint.ToString(), tail);
         await daemon.DisposeAsync().ConfigureAwait(false);
 
-        // A daemon an earlier server left holds the port: stop it and start again, once (StaleSshDaemons).
-        return !again && tail.Contains(StaleSshDaemons.AddressInUse, StringComparison.Ordinal)
-            && await StaleSshDaemons.StopAsync(machineId, endPoint, _logger).ConfigureAwait(false) > 0
-            ? await StartAsync(machineId, endPoint, again: true).ConfigureAwait(false)
+        return tail.Contains(StaleSshDaemons.AddressInUse, StringComparison.Ordinal)
+            ? await RetryPastStaleDaemonAsync(machineId, endPoint, again).ConfigureAwait(false)
             : null;
     }
+
+    /// <summary>A daemon an earlier server left holds the port: stop it and start again, once (StaleSshDaemons).</summary>
+    private async Task<Daemon?> RetryPastStaleDaemonAsync(string machineId, IPEndPoint endPoint, bool again) =>
+        !again && await StaleSshDaemons.StopAsync(machineId, endPoint, _logger).ConfigureAwait(false) > 0
+            ? await StartAsync(machineId, endPoint, again: true).ConfigureAwait(false)
+            : null;
 
     /// <summary>
     /// The chunk a connection's stderr gets for <paramref name="record"/>: an attributable record as sshd wrote it (one
