@@ -80,7 +80,13 @@ public sealed class RuncDataDirectory
 
         if (errors.Count > 0)
         {
-            throw new AggregateException($"removing the runc test data in {Path} failed", errors);
+            // A class fixture's clean-up failure reaches the test log as its exception type only: say what failed.
+            foreach (var error in errors)
+            {
+                await Console.Error.WriteLineAsync($"removing the runc test data in {Path}: {error}");
+            }
+
+            throw new AggregateException($"removing the runc test data in {Path} failed: {string.Join("; ", errors.Select(e => e.Message))}", errors);
         }
     }
 }

@@ -135,7 +135,9 @@ public sealed class InternetNamespace : IAsyncDisposable
 
     private TestProcess Start(params string[] arguments)
     {
-        var process = TestProcess.Start("ip", ["netns", "exec", Name, .. arguments], drainOutput: true);
+        // nsenter --net only (see NetNs.ExecAsync): a long-lived server in a mount namespace of its own would keep every
+        // machine home mounted at its start alive, with its loop device, until it ends.
+        var process = TestProcess.Start("nsenter", [$"--net=/run/netns/{Name}", .. arguments], drainOutput: true);
         _processes.Add(process);
         return process;
     }

@@ -46,7 +46,11 @@ public static class NetNs
         return found;
     }
 
-    /// <summary>Runs a command inside the namespace (<c>ip netns exec</c>) to completion.</summary>
+    /// <summary>
+    /// Runs a command inside the namespace to completion: <c>nsenter --net</c>, not <c>ip netns exec</c>, which also
+    /// makes a new mount namespace holding a copy of every mount of the host at that moment (machines' home file
+    /// systems of other tests among them: their loop devices would stay attached while the command runs).
+    /// </summary>
     public static Task<ProcessResult> ExecAsync(string ns, params string[] arguments) =>
-        ProcessRunner.RunAsync("ip", ["netns", "exec", ns, .. arguments]);
+        ProcessRunner.RunAsync("nsenter", [$"--net=/run/netns/{ns}", .. arguments]);
 }
