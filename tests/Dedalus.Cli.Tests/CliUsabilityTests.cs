@@ -214,6 +214,26 @@ public sealed class CliUsabilityTests(FakeMachinesFixture fixture) : IClassFixtu
         Assert.Empty(_cli.Leftovers());
     }
 
+    /// <summary>
+    /// Runs a program just copied. Another test's process started meanwhile (a fork inherits every descriptor until
+    /// its exec) may still hold the copy's write descriptor for an instant: exec then fails with "Text file busy";
+    /// that is tried again, a few times.
+    /// </summary>
+    private static async Task<Dedalus.Testing.ProcessResult> RunCopyAsync(string program, string[] arguments, IDictionary<string, string> environment)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await Dedalus.Testing.ProcessRunner.RunAsync(program, arguments, timeout: TimeSpan.FromSeconds(60), environment: environment);
+            }
+            catch (System.ComponentModel.Win32Exception e) when (attempt < 10 && e.Message.Contains("Text file busy", StringComparison.Ordinal))
+            {
+                await Task.Delay(100 * attempt);
+            }
+        }
+    }
+
     [Fact]
     public async Task Ssh_works_from_a_copy_without_the_bundled_libsodium()
     {
@@ -224,11 +244,10 @@ public sealed class CliUsabilityTests(FakeMachinesFixture fixture) : IClassFixtu
         _cli.Environment["DEDALUS_API_KEY"] = FakeMachinesApi.GoodKey;
         _cli.Environment["LD_LIBRARY_PATH"] = string.Empty;
 
-        var result = await Dedalus.Testing.ProcessRunner.RunAsync(
+        var result = await RunCopyAsync(
             Path.Combine(copy, Path.GetFileName(CliProgram.Program)),
             ["ssh", Samples.MachineId, "--", "echo", "copied"],
-            timeout: TimeSpan.FromSeconds(60),
-            environment: _cli.EffectiveEnvironment());
+            _cli.EffectiveEnvironment());
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("copied", result.StandardOutput.Trim());
