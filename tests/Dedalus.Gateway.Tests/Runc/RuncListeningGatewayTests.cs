@@ -164,10 +164,13 @@ public sealed class RuncListeningGatewayTests(RuncListeningGatewayFixture fixtur
 
             var key = Convert.ToBase64String(await File.ReadAllBytesAsync(victim.PrivateKey));
             var certificate = Convert.ToBase64String(await File.ReadAllBytesAsync(victim.Certificate));
+            // The attacker checks the host too (the machine's host certificate names 127.0.0.1, hence the alias).
+            var knownHosts = Convert.ToBase64String(await File.ReadAllBytesAsync(fixture.Site.KnownHostsFile));
             var (exitCode, stdout, error) = await fixture.RootInsideAsync(
                 id,
                 $"set -e; umask 077; echo {key} | base64 -d > /root/k; echo {certificate} | base64 -d > /root/k-cert.pub; " +
-                "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes " +
+                $"echo {knownHosts} | base64 -d > /root/known_hosts; " +
+                "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/root/known_hosts -o HostKeyAlias=127.0.0.1 -o IdentitiesOnly=yes " +
                 $"-i /root/k -o CertificateFile=/root/k-cert.pub -o 'ProxyCommand=/.dedalus/dedalus/busybox nc -p {sourcePort} %h %p' " +
                 $"machine@{endPoint.Address} 'echo inside-login'");
             Assert.True(exitCode == 0, error);
