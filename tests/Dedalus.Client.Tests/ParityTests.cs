@@ -75,19 +75,19 @@ public sealed class ParityTests
              "desired_state":"running","phase":"running","created_at":"2026-12-02T12:00:00Z",
              "status":{"phase":"running","reason":"running","retryable":false,"revision":"3","last_transition_at":"2026-12-02T12:00:00Z",
                        "last_progress_at":"2026-12-02T12:00:00Z"},
-             "network":{"egress":"none","allow_cidrs":["10.20.0.0/16"],"deny_cidrs":[],"address":"10.207.0.2"}}
+             "network":{"egress":"none","allow_cidrs":["203.0.113.0/24"],"deny_cidrs":[],"address":"198.51.100.7"}}
             """;
         var handler = new RecordingHandler(body: networked);
         using var client = handler.CreateClient();
 
         var created = await client.Machines.CreateAsync(new CreateMachineRequest(Network: new MachineNetworkSettings(Egress: EgressModes.None)));
-        await client.Machines.UpdateAsync("web-1", new UpdateMachineRequest(Network: new MachineNetworkSettings(AllowCidrs: ["10.20.0.0/16"])));
+        await client.Machines.UpdateAsync("web-1", new UpdateMachineRequest(Network: new MachineNetworkSettings(AllowCidrs: ["203.0.113.0/24"])));
 
         Assert.Equal("""{"network":{"egress":"none"}}""", handler.Requests[0].Body);
-        Assert.Equal("""{"network":{"allow_cidrs":["10.20.0.0/16"]}}""", handler.Requests[1].Body);
-        Assert.Equal("10.207.0.2", created.Network!.Address);
+        Assert.Equal("""{"network":{"allow_cidrs":["203.0.113.0/24"]}}""", handler.Requests[1].Body);
+        Assert.Equal("198.51.100.7", created.Network!.Address);
         Assert.Equal(EgressModes.None, created.Network.Egress);
-        Assert.Equal(["10.20.0.0/16"], created.Network.AllowCidrs);
+        Assert.Equal(["203.0.113.0/24"], created.Network.AllowCidrs);
     }
 
     [Fact]
