@@ -3,10 +3,10 @@ using Dedalus.Machines.Ssh;
 namespace Dedalus.Machines.Tests;
 
 /// <summary>
-/// What a machine's root can do to the host through the host-side paths of its files. Root inside is host uid 100000
-/// (the mapped root), the same for every machine; files it makes setuid in its root file system keep that owner on the
-/// host. Nobody but host root (and the mapped root itself) may reach them, and the mapped root must not be able to change
-/// the trust every machine shares.
+/// What a machine's root can do to the host through the host-side paths of its files. Root inside is the first host uid
+/// of the machine's own range (see MachineUidRangeTests); files it makes setuid in its root file system keep that owner
+/// on the host. Nobody but host root (and the machine's root itself) may reach them, and no machine's root, nor the
+/// shared range's, may change the trust every machine shares.
 /// </summary>
 public sealed class MachineHostExposureTests(MachineRuntimeFixture fixture) : IClassFixture<MachineRuntimeFixture>
 {
@@ -21,10 +21,11 @@ public sealed class MachineHostExposureTests(MachineRuntimeFixture fixture) : IC
         var trustFile = Path.Combine(fixture.Options.SshTrustDirectory, MachineSshd.UserCaKeysFileName);
         var trusted = await File.ReadAllTextAsync(trustFile);
 
-        // Before the fix: "euid=100000", and the appended line made every machine trust whatever CA the host user chose.
+        // Before the fix: "euid=100000" (then every machine's root), and the appended line made every machine trust
+        // whatever CA the host user chose.
         var planted = await AsUserAsync(Nobody, Path.Combine(root, "rootfs/tmp/rootsh"), "-p", "-c", $"id -u -r; id -u; echo attacker-ca >> {trustFile}");
         Assert.NotEqual(0, planted.ExitCode);
-        Assert.DoesNotContain("100000", planted.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, planted.StandardOutput.Trim());
         Assert.Equal(trusted, await File.ReadAllTextAsync(trustFile));
 
         // Nor can a host user read the machine's home (its files are 0644 by the machine user's umask) or its root file system.
@@ -38,21 +39,26 @@ public sealed class MachineHostExposureTests(MachineRuntimeFixture fixture) : IC
     }
 
     [Fact]
-    public async Task The_mapped_root_on_the_host_cannot_change_the_user_CAs_every_machine_trusts()
+    public async Task Neither_a_machines_root_nor_the_shared_range_on_the_host_can_change_the_user_CAs_every_machine_trusts()
     {
         var id = await fixture.StartMachineAsync();
-        var mappedRoot = fixture.Options.UidMapBase.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var machineRoot = (await Tools.BashCheckedAsync(fixture.Runtime, id, "cat /proc/self/uid_map")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+        var sharedRoot = fixture.Options.SharedUidBase.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var trust = fixture.Options.SshTrustDirectory;
         var trustFile = Path.Combine(trust, MachineSshd.UserCaKeysFileName);
         var trusted = await File.ReadAllTextAsync(trustFile);
 
-        // Host uid 100000 is every machine's root; any host process that gets it (a setuid file a machine planted, a
-        // rootless container whose /etc/subuid range starts at 100000) must not be able to add a CA for all machines.
-        var append = await AsUserAsync(mappedRoot, "/bin/sh", "-c", $"echo attacker-ca >> {trustFile}");
-        var replace = await AsUserAsync(mappedRoot, "/bin/sh", "-c", $"echo attacker-ca > {trust}/new && mv -f {trust}/new {trustFile}");
+        // The machine's root (an escaped process, a setuid file it planted) and the shared range's first uid (the owner
+        // of the base's files; a rootless container whose /etc/subuid range starts at 100000 holds it too) must not be
+        // able to add a CA for all machines.
+        foreach (var uid in new[] { machineRoot, sharedRoot })
+        {
+            var append = await AsUserAsync(uid, "/bin/sh", "-c", $"echo attacker-ca >> {trustFile}");
+            var replace = await AsUserAsync(uid, "/bin/sh", "-c", $"echo attacker-ca > {trust}/new && mv -f {trust}/new {trustFile}");
+            Assert.NotEqual(0, append.ExitCode);
+            Assert.NotEqual(0, replace.ExitCode);
+        }
 
-        Assert.NotEqual(0, append.ExitCode);
-        Assert.NotEqual(0, replace.ExitCode);
         Assert.Equal(trusted, await File.ReadAllTextAsync(trustFile));
         // Inside, sshd still reads the trust (owned by an unmapped user, it shows as nobody) and the CA file is intact.
         Assert.Equal(trusted.Trim(), await Tools.BashCheckedAsync(fixture.Runtime, id, $"cat {MachineSshd.HostTreeMountPoint}{MachineSshd.TrustDirectory}/{MachineSshd.UserCaKeysFileName}"));
@@ -74,8 +80,9 @@ public sealed class MachineHostExposureTests(MachineRuntimeFixture fixture) : IC
 
         Assert.NotEqual(0, fill.ExitCode);
         Assert.Contains("No space left on device", fill.StandardError, StringComparison.Ordinal);
-        // du -x stays on the host's file system: the machine's directory holds its (sparse) home image and little else.
-        var du = await Tools.CheckedAsync("du", "-sx", "--block-size=1M", root);
+        // du -x stays on the host's file system: the machine's directory holds its (sparse) home image and little else
+        // (besides the idmapped views of the shared base and host tree, which are the shared files themselves).
+        var du = await Tools.CheckedAsync("du", "-sx", "--exclude=lower", "--exclude=host-tree", "--block-size=1M", root);
         Assert.InRange(long.Parse(du.StandardOutput.Split('\t')[0], System.Globalization.CultureInfo.InvariantCulture), 0, 100);
         // The machine lives on; freeing the space works.
         Assert.Equal("ok", await Tools.BashCheckedAsync(fixture.Runtime, id, "rm /var/tmp/fill && echo ok"));

@@ -102,8 +102,11 @@ public sealed class MachineLifecycleTests(MachineRuntimeFixture fixture) : IClas
         var root = Path.Combine(fixture.Options.MachinesDirectory, id);
         Directory.CreateDirectory(Path.Combine(root, "upper"));
         Directory.CreateDirectory(Path.Combine(root, "work"));
-        await Tools.CheckedAsync("chown", "100000:100000", Path.Combine(root, "upper"));
+        var uidBase = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(root, "machine.json")))!["uid_base"]!.GetValue<int>();
+        await Tools.CheckedAsync("chown", $"{uidBase}:{uidBase}", Path.Combine(root, "upper"));
         await Tools.CheckedAsync("mount", "-o", "loop", Path.Combine(root, "home.img"), Path.Combine(root, "home"));
+        // The host tree's view (idmapped when the runtime makes it; a plain bind here is as stale).
+        await Tools.CheckedAsync("mount", "--bind", fixture.Options.HostTreeDirectory, Path.Combine(root, "host-tree"));
         await Tools.CheckedAsync("mount", "-t", "overlay", "overlay", "-o",
             $"lowerdir={fixture.Runtime.BaseImage.RootFileSystem},upperdir={root}/upper,workdir={root}/work", Path.Combine(root, "rootfs"));
         await Tools.CheckedAsync("/bin/sh", "-c", "exec runc --root \"$0\" create --bundle \"$1\" \"$2\" </dev/null >/dev/null 2>&1",

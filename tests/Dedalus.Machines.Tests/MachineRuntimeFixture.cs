@@ -79,6 +79,31 @@ public sealed class MachineRuntimeFixture : IAsyncLifetime
         return new MachineSshMaterial(await File.ReadAllTextAsync(key), await File.ReadAllTextAsync(key + "-cert.pub"));
     }
 
+    /// <summary>A key and a user certificate from the test user CA for <paramref name="principal"/>.</summary>
+    public async Task<string> UserCertificateAsync(string principal, int serial)
+    {
+        var key = Keys.Combine($"user-{Guid.NewGuid():N}");
+        await Tools.CheckedAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", key);
+        await Tools.CheckedAsync("ssh-keygen", "-q", "-s", UserCaPath, "-I", $"session-{serial}", "-n", principal,
+            "-z", serial.ToString(System.Globalization.CultureInfo.InvariantCulture), "-V", "-5m:+1h", key + ".pub");
+        return key;
+    }
+
+    /// <summary>Real ssh to 127.0.0.1:<paramref name="port"/> as the machine user, trusting only the test host CA (strictly).</summary>
+    public Task<ProcessResult> SshAsync(int port, string key, string command)
+    {
+        var knownHosts = Keys.WriteFile($"known_hosts-{Guid.NewGuid():N}", $"@cert-authority * {HostCaPublicKey}\n");
+        return ProcessRunner.RunAsync(
+            "ssh",
+            [
+                "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                "-o", $"UserKnownHostsFile={knownHosts}", "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=20", "-i", key, "-o", $"CertificateFile={key}-cert.pub",
+                "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "machine@127.0.0.1", command,
+            ],
+            timeout: TimeSpan.FromSeconds(60));
+    }
+
     public async Task DisposeAsync()
     {
         try

@@ -118,26 +118,7 @@ public sealed class MachineSshTests(MachineRuntimeFixture fixture) : IClassFixtu
     private static readonly string[] SshdInTree =
         [MachineSshd.HostTreeMountPoint + MachineSshd.BusyboxPath, "chroot", MachineSshd.HostTreeMountPoint, MachineSshd.SshdPath];
 
-    private async Task<string> UserCertificateAsync(string principal, int serial)
-    {
-        var key = fixture.Keys.Combine($"user-{Guid.NewGuid():N}");
-        await Tools.CheckedAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", key);
-        await Tools.CheckedAsync("ssh-keygen", "-q", "-s", fixture.UserCaPath, "-I", $"session-{serial}", "-n", principal,
-            "-z", serial.ToString(System.Globalization.CultureInfo.InvariantCulture), "-V", "-5m:+1h", key + ".pub");
-        return key;
-    }
+    private Task<string> UserCertificateAsync(string principal, int serial) => fixture.UserCertificateAsync(principal, serial);
 
-    private Task<ProcessResult> SshAsync(int port, string key, string command)
-    {
-        var knownHosts = fixture.Keys.WriteFile($"known_hosts-{Guid.NewGuid():N}", $"@cert-authority * {fixture.HostCaPublicKey}\n");
-        return ProcessRunner.RunAsync(
-            "ssh",
-            [
-                "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-                "-o", $"UserKnownHostsFile={knownHosts}", "-o", "GlobalKnownHostsFile=/dev/null",
-                "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=20", "-i", key, "-o", $"CertificateFile={key}-cert.pub",
-                "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "machine@127.0.0.1", command,
-            ],
-            timeout: TimeSpan.FromSeconds(60));
-    }
+    private Task<ProcessResult> SshAsync(int port, string key, string command) => fixture.SshAsync(port, key, command);
 }

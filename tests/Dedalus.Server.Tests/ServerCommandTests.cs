@@ -159,7 +159,7 @@ public sealed class ServerCommandTests : IDisposable
         var result = await RunAsync(["--data-dir", Path.Combine(closed, "data")]);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains($"{closed} (mode 0700) does not let the machines' mapped root (host uid 100000) through", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"{closed} (mode 0700) does not let the machines' roots (unprivileged host uids such as 100000) through", result.StandardError, StringComparison.Ordinal);
         Assert.Contains($"chmod o+x {closed}", result.StandardError, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(closed));
     }

@@ -13,7 +13,18 @@ internal static class Ownership
     /// itself included, without following symlinks or crossing file systems. chown clears the setuid and setgid
     /// bits (sudo!), so they are put back afterwards.
     /// </summary>
-    public static async Task<int> ShiftAsync(string root, int offset, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public static Task<int> ShiftAsync(string root, int offset, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        RemapAsync(root, id => id + offset, timeout, cancellationToken);
+
+    /// <summary>
+    /// Moves every owner (uid or gid) in <c>[from, from + count)</c> below <paramref name="root"/> to the same offset from
+    /// <paramref name="to"/>; owners outside the range stay. Running it again after an interruption finishes the move.
+    /// Returns the number of files changed.
+    /// </summary>
+    public static Task<int> MoveRangeAsync(string root, int from, int to, int count, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        RemapAsync(root, id => id >= from && id - from < count ? id - from + to : id, timeout, cancellationToken);
+
+    private static async Task<int> RemapAsync(string root, Func<int, int> map, TimeSpan timeout, CancellationToken cancellationToken)
     {
         // find prints "uid gid mode type path\0" for each file; paths may hold any byte but NUL.
         var result = await HostCommand.RunCheckedAsync(
@@ -29,9 +40,15 @@ internal static class Ownership
 
             var uid = int.Parse(parts[0], CultureInfo.InvariantCulture);
             var gid = int.Parse(parts[1], CultureInfo.InvariantCulture);
+            var (newUid, newGid) = (map(uid), map(gid));
+            if (newUid == uid && newGid == gid)
+            {
+                continue;
+            }
+
             var mode = (UnixFileMode)Convert.ToInt32(parts[2], 8);
             var path = parts[4];
-            NativeMethods.LChown(path, uid + offset, gid + offset);
+            NativeMethods.LChown(path, newUid, newGid);
             if (parts[3] != "l" && (mode & SetIdBits) != 0)
             {
                 File.SetUnixFileMode(path, mode);

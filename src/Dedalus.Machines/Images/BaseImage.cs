@@ -30,19 +30,19 @@ public sealed partial class BaseImage
 
     private readonly string _versionDirectory;
     private readonly string _mirror;
-    private readonly int _uidMapBase;
+    private readonly int _sharedUidBase;
     private readonly ILogger _logger;
 
     public BaseImage(
         string cacheDirectory = BaseImageDefaults.CacheDirectory,
         string mirror = BaseImageDefaults.DebianMirror,
-        int uidMapBase = 100000,
+        int sharedUidBase = 100000,
         ILogger<BaseImage>? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(cacheDirectory);
-        _versionDirectory = Path.Combine(Path.GetFullPath(cacheDirectory), $"{Version}-uid{uidMapBase.ToString(CultureInfo.InvariantCulture)}");
+        _versionDirectory = Path.Combine(Path.GetFullPath(cacheDirectory), $"{Version}-uid{sharedUidBase.ToString(CultureInfo.InvariantCulture)}");
         _mirror = mirror;
-        _uidMapBase = uidMapBase;
+        _sharedUidBase = sharedUidBase;
         _logger = logger ?? NullLogger<BaseImage>.Instance;
     }
 
@@ -142,8 +142,8 @@ public sealed partial class BaseImage
             progress?.Report($"debootstrap done in {stopwatch.Elapsed.TotalSeconds:F0} s; configuring");
 
             await ConfigureAsync(temporary, cancellationToken).ConfigureAwait(false);
-            var files = await Ownership.ShiftAsync(temporary, _uidMapBase, StepTimeout, cancellationToken).ConfigureAwait(false);
-            progress?.Report($"owned {files} files by the mapped range starting at uid {_uidMapBase}");
+            var files = await Ownership.ShiftAsync(temporary, _sharedUidBase, StepTimeout, cancellationToken).ConfigureAwait(false);
+            progress?.Report($"owned {files} files by the mapped range starting at uid {_sharedUidBase}");
 
             Directory.Move(temporary, RootFileSystem);
         }

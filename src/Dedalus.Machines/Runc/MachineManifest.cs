@@ -8,6 +8,8 @@ namespace Dedalus.Machines.Runc;
 /// <see cref="MemoryMib"/> is the memory limit the next start applies: the last of a resize's and a memory policy's
 /// (autoresizing raises it). The memory fields after it came later: a record without them reads as OOM-killing at the limit.
 /// <see cref="Network"/>: the machine's address and egress policy; null (as in records older than it): loopback only.
+/// <see cref="UidBase"/>: the host uid root inside maps to, the first of the machine's own range; null (records older
+/// than per-machine ranges): the shared range, <see cref="RuncRuntimeOptions.SharedUidBase"/>.
 /// </summary>
 internal sealed record MachineManifest(
     string MachineId,
@@ -16,7 +18,8 @@ internal sealed record MachineManifest(
     long StorageGib,
     bool MemoryHoldAtLimit = false,
     long? MemoryCeilingMib = null,
-    MachineNetworkRecord? Network = null)
+    MachineNetworkRecord? Network = null,
+    int? UidBase = null)
 {
     public MachineResources Resources => new(Vcpu, MemoryMib, StorageGib);
 

@@ -73,7 +73,7 @@ internal static class OciSpec
         w.WriteEndObject();
 
         w.WriteString("hostname", machineId);
-        WriteMounts(w, paths, options);
+        WriteMounts(w, paths, record, options);
         WriteLinux(w, machineId, record, options);
         w.WriteEndObject();
     }
@@ -141,7 +141,7 @@ internal static class OciSpec
         w.WriteEndObject();
     }
 
-    private static void WriteMounts(Utf8JsonWriter w, MachinePaths paths, RuncRuntimeOptions options)
+    private static void WriteMounts(Utf8JsonWriter w, MachinePaths paths, MachineManifest record, RuncRuntimeOptions options)
     {
         w.WriteStartArray("mounts");
         WriteMount(w, "/proc", "proc", "proc", ["nosuid", "noexec", "nodev"]);
@@ -153,9 +153,11 @@ internal static class OciSpec
         WriteMount(w, "/sys/fs/cgroup", "cgroup", "cgroup", ["nosuid", "noexec", "nodev", "relatime", "ro"]);
         WriteMount(w, MachineSshd.HomeDirectory, "bind", paths.Home, ["rbind", "nosuid", "nodev"]);
 
-        // The host tree (see HostTree), then the per-machine sshd configuration and the host-wide trust inside it.
-        // Mounts made by runc are the only ones: root inside has no CAP_SYS_ADMIN to add, remove or cover any.
-        WriteMount(w, MachineSshd.HostTreeMountPoint, "bind", options.HostTreeDirectory, ["bind", "ro", "nosuid", "nodev"]);
+        // The host tree (see HostTree; a machine in its own uid range binds its idmapped view of it), then the
+        // per-machine sshd configuration and the host-wide trust inside it. Mounts made by runc are the only ones: root
+        // inside has no CAP_SYS_ADMIN to add, remove or cover any.
+        var hostTree = UidBaseOf(record, options) == options.SharedUidBase ? options.HostTreeDirectory : paths.HostTree;
+        WriteMount(w, MachineSshd.HostTreeMountPoint, "bind", hostTree, ["bind", "ro", "nosuid", "nodev"]);
         WriteMount(w, MachineSshd.HostTreeMountPoint + MachineSshd.ConfigDirectory, "bind", paths.Ssh, ["bind", "ro", "nosuid", "nodev", "noexec"]);
         WriteMount(w, MachineSshd.HostTreeMountPoint + MachineSshd.TrustDirectory, "bind", options.SshTrustDirectory, ["bind", "ro", "nosuid", "nodev", "noexec"]);
         w.WriteEndArray();
@@ -169,7 +171,7 @@ internal static class OciSpec
             w.WriteStartArray(name);
             w.WriteStartObject();
             w.WriteNumber("containerID", 0);
-            w.WriteNumber("hostID", options.UidMapBase);
+            w.WriteNumber("hostID", UidBaseOf(record, options));
             w.WriteNumber("size", options.UidMapSize);
             w.WriteEndObject();
             w.WriteEndArray();
@@ -232,6 +234,8 @@ internal static class OciSpec
         WriteStrings(w, "readonlyPaths", ReadonlyPaths);
         w.WriteEndObject();
     }
+
+    private static int UidBaseOf(MachineManifest record, RuncRuntimeOptions options) => record.UidBase ?? options.SharedUidBase;
 
     /// <summary>The machine's cgroup, below each v1 hierarchy (or the v2 root).</summary>
     public static string CgroupsPath(string machineId) => "/dedalus/" + machineId;

@@ -46,4 +46,7 @@ internal static partial class RuncLog
 
     [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "Base userland: {Message}")]
     public static partial void BaseImageProgress(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Information, Message = "Machine {MachineId} moved from the shared uid range to its own, host uids {First}-{Last} ({Files} files changed owner)")]
+    public static partial void MachineMovedToOwnUidRange(ILogger logger, string machineId, int first, int last, int files);
 }

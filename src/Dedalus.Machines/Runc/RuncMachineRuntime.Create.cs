@@ -32,8 +32,8 @@ public sealed partial class RuncMachineRuntime
         {
             // Idempotent: keep storage, limits and network (ResizeAsync, ConfigureNetworkAsync change them); refresh the
             // SSH material. A machine created without a network takes the one asked for now.
-            WriteSshMaterial(spec.MachineId, paths, spec.Ssh);
             var existing = ReadRecord(spec.MachineId, paths);
+            WriteSshMaterial(spec.MachineId, paths, spec.Ssh, UidBaseOf(existing));
             if (existing.Network is null && spec.Network is not null)
             {
                 WriteRecord(paths, existing with { Network = MachineNetworkRecord.From(spec.Network) });
@@ -49,19 +49,25 @@ public sealed partial class RuncMachineRuntime
 
         CreateDirectory(_options.DataDirectory, Mode0711);
         SecureMachinesDirectory();
-        foreach (var directory in new[] { paths.Root, paths.Bundle, paths.RootFs, paths.Exec })
+
+        // The directory first (closed): a range's claim names it, and holds while it exists.
+        CreateDirectory(paths.Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var uidBase = await ClaimUidRangeAsync(paths, cancellationToken).ConfigureAwait(false);
+        SecureMachineRoot(paths, uidBase);
+        foreach (var directory in new[] { paths.Bundle, paths.RootFs, paths.Exec })
         {
             CreateDirectory(directory, Mode0711);
         }
 
         CreateDirectory(paths.Home, Mode0755);
-        WriteSshMaterial(spec.MachineId, paths, spec.Ssh);
-        await CreateHomeImageAsync(spec.MachineId, paths, spec.Resources.StorageGib, cancellationToken).ConfigureAwait(false);
+        WriteSshMaterial(spec.MachineId, paths, spec.Ssh, uidBase);
+        await CreateHomeImageAsync(spec.MachineId, paths, spec.Resources.StorageGib, uidBase, cancellationToken).ConfigureAwait(false);
 
         // The record last: its presence means the machine is complete.
         WriteRecord(paths, MachineManifest.From(spec.MachineId, spec.Resources) with
         {
             Network = spec.Network is null ? null : MachineNetworkRecord.From(spec.Network),
+            UidBase = uidBase,
         });
         RuncLog.MachineCreated(_logger, spec.MachineId, spec.Resources.Vcpu, spec.Resources.MemoryMib, spec.Resources.StorageGib);
     }
@@ -77,9 +83,9 @@ public sealed partial class RuncMachineRuntime
     }
 
     /// <summary>A sparse ext4 image of the storage size, its root owned by the machine user, seeded with /etc/skel.</summary>
-    private async Task CreateHomeImageAsync(string machineId, MachinePaths paths, long storageGib, CancellationToken cancellationToken)
+    private async Task CreateHomeImageAsync(string machineId, MachinePaths paths, long storageGib, int uidBase, CancellationToken cancellationToken)
     {
-        var machineHostId = _options.UidMapBase + BaseImage.MachineUid;
+        var machineHostId = uidBase + BaseImage.MachineUid;
         var owner = $"{machineHostId.ToString(CultureInfo.InvariantCulture)}:{machineHostId.ToString(CultureInfo.InvariantCulture)}";
         var staging = Path.Combine(paths.Root, "home-staging");
         if (Directory.Exists(staging))
@@ -120,10 +126,9 @@ public sealed partial class RuncMachineRuntime
     }
 
     /// <summary>sshd configuration, host key, host certificate and principals, owned by the machine's root, not writable by others.</summary>
-    private void WriteSshMaterial(string machineId, MachinePaths paths, MachineSshMaterial ssh)
+    private static void WriteSshMaterial(string machineId, MachinePaths paths, MachineSshMaterial ssh, int root)
     {
         ArgumentNullException.ThrowIfNull(ssh);
-        var root = _options.UidMapBase;
         CreateDirectory(paths.Ssh, Mode0755);
         Ownership.Set(paths.Ssh, root, root);
         const UnixFileMode Mode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;

@@ -7,7 +7,7 @@ public sealed partial class RuncMachineRuntime
 {
     /// <summary>
     /// The first directory on the way to <paramref name="path"/> that the machines' mapped root
-    /// (<see cref="RuncRuntimeOptions.UidMapBase"/>) may not pass through, or null when it reaches the path (or the
+    /// (<see cref="RuncRuntimeOptions.SharedUidBase"/>) may not pass through, or null when it reaches the path (or the
     /// nearest part of it that exists) — runc bind-mounts each machine's files from below the data directory as that
     /// user. The check runs <c>test -x</c> as that uid (<c>setpriv</c>), so modes, owners and ACLs all count; it
     /// creates nothing.
@@ -42,7 +42,7 @@ public sealed partial class RuncMachineRuntime
 
     private static async Task<bool> CanTraverseAsync(RuncRuntimeOptions options, string directory, CancellationToken cancellationToken)
     {
-        var id = options.UidMapBase.ToString(CultureInfo.InvariantCulture);
+        var id = options.SharedUidBase.ToString(CultureInfo.InvariantCulture);
         var result = await HostCommand.RunAsync(
             "setpriv", [$"--reuid={id}", $"--regid={id}", "--clear-groups", "--", "test", "-x", directory], options.CommandTimeout, cancellationToken).ConfigureAwait(false);
         return result.Succeeded;

@@ -25,7 +25,7 @@ public sealed partial class RuncMachineRuntime
         }
 
         const UnixFileMode Mode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        var root = _options.UidMapBase;
+        var root = UidBaseOf(ReadRecord(machineId, paths));
         var keyPath = Path.Combine(paths.Ssh, MachineSshd.HostKeyFileName);
         var certificatePath = Path.Combine(paths.Ssh, MachineSshd.HostCertificateFileName);
         var stagedKey = StageOwnedFile(keyPath, Encoding.UTF8.GetBytes(WithNewline(material.HostPrivateKey)), Mode0600, root);

@@ -22,7 +22,7 @@ public sealed partial class RuncMachineRuntime
             }
 
             CreateDirectory(_options.DataDirectory, Mode0711);
-            await new HostTree(_options.HostTreeDirectory, BaseImage.RootFileSystem, _options.UidMapBase)
+            await new HostTree(_options.HostTreeDirectory, BaseImage.RootFileSystem, _options.SharedUidBase)
                 .EnsureAsync(_options.CommandTimeout, cancellationToken).ConfigureAwait(false);
             _hostTreeReady = true;
         }

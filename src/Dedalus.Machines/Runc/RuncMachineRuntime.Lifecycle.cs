@@ -33,7 +33,19 @@ public sealed partial class RuncMachineRuntime
         await EnsureHostTreeAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await MountAsync(machineId, paths, record, cancellationToken).ConfigureAwait(false);
+            var leaving = InSharedRangeToLeave(record);
+            if (leaving)
+            {
+                record = record with { UidBase = await ClaimUidRangeAsync(paths, cancellationToken).ConfigureAwait(false) };
+            }
+
+            await MountAsync(machineId, paths, record, leaving, cancellationToken).ConfigureAwait(false);
+            if (leaving)
+            {
+                // Only once its files are in the new range: a start that fails before this moves it again (idempotent).
+                WriteRecord(paths, record);
+            }
+
             using (var config = new FileStream(paths.ConfigJson, FileMode.Create, FileAccess.Write))
             {
                 OciSpec.WriteConfig(config, machineId, paths, record, _options);
@@ -120,8 +132,12 @@ public sealed partial class RuncMachineRuntime
         }
     }
 
-    /// <summary>Home: the ext4 image on a loop device. Root: overlay of the shared base and a fresh upper layer on a tmpfs.</summary>
-    private async Task MountAsync(string machineId, MachinePaths paths, MachineManifest record, CancellationToken cancellationToken)
+    /// <summary>
+    /// Home: the ext4 image on a loop device. Root: overlay of the shared base (through the machine's idmapped view of it)
+    /// and a fresh upper layer on a tmpfs. <paramref name="leavingSharedRange"/>: the machine's own files move from the
+    /// shared range to its own first (<see cref="MoveToOwnRangeAsync"/>).
+    /// </summary>
+    private async Task MountAsync(string machineId, MachinePaths paths, MachineManifest record, bool leavingSharedRange, CancellationToken cancellationToken)
     {
         // The root file system's changes go to a tmpfs, not to the host's disk: a plain upper directory let a machine
         // fill the disk that the host, the server's database and every other machine share. tmpfs pages are charged
@@ -134,7 +150,7 @@ public sealed partial class RuncMachineRuntime
             "mount", ["-t", "tmpfs", "-o", $"size={size},mode=0711,nodev", "dedalus-changes", paths.Changes], _options.CommandTimeout, machineId, cancellationToken)
             .ConfigureAwait(false);
 
-        var root = _options.UidMapBase;
+        var root = UidBaseOf(record);
         CreateDirectory(paths.Upper, Mode0755);
         Ownership.Set(paths.Upper, root, root);
         CreateDirectory(paths.Work, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -145,6 +161,10 @@ public sealed partial class RuncMachineRuntime
 
         await HostCommand.RunCheckedAsync(
             "mount", ["-o", "loop,nosuid,nodev", paths.HomeImage, paths.Home], _options.CommandTimeout, machineId, cancellationToken).ConfigureAwait(false);
+        if (leavingSharedRange)
+        {
+            await MoveToOwnRangeAsync(machineId, paths, root, cancellationToken).ConfigureAwait(false);
+        }
 
         // Files the machine sees from the first instant: its name. Written into the upper layer, owned by its root.
         var etc = Path.Combine(paths.Upper, "etc");
@@ -162,9 +182,16 @@ public sealed partial class RuncMachineRuntime
             WriteOwnedFile(Path.Combine(etc, "resolv.conf"), $"nameserver {resolver}\n", Mode0644, root);
         }
 
+        var lower = BaseImage.RootFileSystem;
+        if (root != _options.SharedUidBase)
+        {
+            await MountSharedViewsAsync(paths, root, cancellationToken).ConfigureAwait(false);
+            lower = paths.Lower;
+        }
+
         await HostCommand.RunCheckedAsync(
             "mount",
-            ["-t", "overlay", "overlay", "-o", $"lowerdir={BaseImage.RootFileSystem},upperdir={paths.Upper},workdir={paths.Work}", paths.RootFs],
+            ["-t", "overlay", "overlay", "-o", $"lowerdir={lower},upperdir={paths.Upper},workdir={paths.Work}", paths.RootFs],
             _options.CommandTimeout,
             machineId,
             cancellationToken).ConfigureAwait(false);

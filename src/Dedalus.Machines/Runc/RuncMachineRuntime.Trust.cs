@@ -67,7 +67,7 @@ public sealed partial class RuncMachineRuntime
     }
 
     /// <summary>
-    /// Host root, not the mapped root, owns the trust: the mapped root (host uid <see cref="RuncRuntimeOptions.UidMapBase"/>)
+    /// Host root, not the mapped root, owns the trust: the mapped root (host uid <see cref="RuncRuntimeOptions.SharedUidBase"/>)
     /// is every machine's root, and any host process holding that uid (a setuid file a machine planted, a rootless
     /// container of a host user whose /etc/subuid range overlaps) could otherwise add a user CA to every machine.
     /// sshd only reads these files (no StrictModes check), which it can as "other" (they show as nobody inside).

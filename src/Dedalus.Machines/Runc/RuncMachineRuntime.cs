@@ -12,7 +12,7 @@ namespace Dedalus.Machines.Runc;
 
 /// <summary>
 /// Machines as runc containers, one OCI bundle each, on a shared Debian base (overlay, reset on every wake),
-/// with a persistent ext4 home, a user namespace (root inside = <see cref="RuncRuntimeOptions.UidMapBase"/> on the host),
+/// with a persistent ext4 home, a user namespace mapping a host uid range of its own (see <c>RuncMachineRuntime.UidRange.cs</c>),
 /// cgroup limits and only a loopback network, or with <see cref="RuncRuntimeOptions.Network"/> an interface with NAT,
 /// DNS and an egress policy per machine (see <c>RuncMachineRuntime.Network.cs</c>). State lives on disk (<see cref="RuncRuntimeOptions.DataDirectory"/>)
 /// and in runc's state directory, so a new instance adopts the machines an earlier process started.
@@ -31,6 +31,7 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _trustLock = new(1, 1);
     private readonly HostNetwork? _network;
+    private readonly UidRangeRegistry? _uidRanges;
 
     public RuncMachineRuntime(RuncRuntimeOptions options, ILogger<RuncMachineRuntime>? logger = null, BaseImage? baseImage = null)
     {
@@ -39,10 +40,11 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
         _options = options with { DataDirectory = Path.GetFullPath(options.DataDirectory) };
         _runc = new RuncCli(_options);
         _logger = logger ?? NullLogger<RuncMachineRuntime>.Instance;
-        BaseImage = baseImage ?? new BaseImage(_options.BaseCacheDirectory, _options.DebianMirror, _options.UidMapBase);
+        BaseImage = baseImage ?? new BaseImage(_options.BaseCacheDirectory, _options.DebianMirror, _options.SharedUidBase);
         _network = _options.Network is { } network
             ? new HostNetwork(network, Path.Combine(_options.DataDirectory, "network"), _options.CommandTimeout, _logger)
             : null;
+        _uidRanges = _options.MachineUids is { } pool ? new UidRangeRegistry(_options.UidRangeRegistry, pool) : null;
     }
 
     /// <summary>The shared base userland; call <see cref="BaseImage.EnsureAsync"/> at start to provision it with progress.</summary>
@@ -105,7 +107,13 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
             throw new MachineRuntimeException(machineId, $"cannot delete: {remaining[0].MountPoint} is still mounted");
         }
 
+        var record = TryReadRecordAt(paths.Root);
         Directory.Delete(paths.Root, recursive: true);
+        if (_uidRanges is not null && record?.UidBase is { } uidBase)
+        {
+            await _uidRanges.ReleaseAsync(paths.Root, uidBase, cancellationToken).ConfigureAwait(false);
+        }
+
         await NetworkForgetAsync(cancellationToken).ConfigureAwait(false);
         RuncLog.MachineDeleted(_logger, machineId);
     }
@@ -162,7 +170,7 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
     }
 
     /// <summary>
-    /// runc's init runs as the mapped root (host uid <see cref="RuncRuntimeOptions.UidMapBase"/>), an "other" user to
+    /// runc's init runs as the machine's root (a host uid of its own range), an "other" user to
     /// every host directory: it must be able to traverse every ancestor of the data directory to reach the bundle,
     /// root file system and bind-mount sources. Fails early with a clear message instead of a runc mount error.
     /// </summary>
@@ -173,25 +181,22 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
             if (Directory.Exists(directory) && (File.GetUnixFileMode(directory) & UnixFileMode.OtherExecute) == 0)
             {
                 throw new MachineRuntimeException(
-                    $"the machines' mapped root (host uid {_options.UidMapBase}) cannot traverse {directory}, an ancestor of the " +
+                    $"the machines' roots (unprivileged host uids) cannot traverse {directory}, an ancestor of the " +
                     $"runtime data directory {_options.DataDirectory}: allow it with 'chmod o+x {directory}' (mode 0711 lists nothing)");
             }
         }
     }
 
     /// <summary>
-    /// The machines directory: root:&lt;mapped root's gid&gt;, mode 0710. Below it are each machine's root file system
-    /// (mounted on the host without nosuid, since sudo inside needs setuid) and home. Root inside can make a file there
-    /// setuid to the mapped root (host uid <see cref="RuncRuntimeOptions.UidMapBase"/>, the owner of every machine's
-    /// root files and SSH host keys); with "other" traversal any host user could run it, or read the homes' 0644 files.
-    /// runc's init (the mapped root, gid <see cref="RuncRuntimeOptions.UidMapBase"/> on the host) still traverses it
-    /// to the bundle and mount sources through the group bit.
+    /// The machines directory: root:root, mode 0711 (nobody lists the machines). Each machine's directory below it lets
+    /// only host root and that machine's root through (<see cref="SecureMachineRoot"/>); machine directories an older
+    /// version left open are closed once.
     /// </summary>
     private void SecureMachinesDirectory()
     {
-        const UnixFileMode Mode0710 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute;
-        CreateDirectory(_options.MachinesDirectory, Mode0710);
-        Ownership.Set(_options.MachinesDirectory, 0, _options.UidMapBase);
+        CreateDirectory(_options.MachinesDirectory, Mode0711);
+        Ownership.Set(_options.MachinesDirectory, 0, 0);
+        SecureMachineRootsOnce();
     }
 
     private static void CreateDirectory(string path, UnixFileMode mode)

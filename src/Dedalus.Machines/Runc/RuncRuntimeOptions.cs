@@ -21,11 +21,28 @@ public sealed record RuncRuntimeOptions
     /// <summary>Path of the <c>runc</c> binary.</summary>
     public string RuncPath { get; init; } = "runc";
 
-    /// <summary>Host uid and gid that root inside every machine maps to.</summary>
-    public int UidMapBase { get; init; } = 100000;
+    /// <summary>
+    /// The host uid and gid range (from here, <see cref="UidMapSize"/> ids) that owns the shared files every machine sees
+    /// through an idmapped view: the base userland and the host tree. Machines created before each machine had a range
+    /// of its own ran in it, and every machine does with <see cref="MachineUids"/> null.
+    /// </summary>
+    public int SharedUidBase { get; init; } = 100000;
 
     /// <summary>Size of the uid and gid range mapped into every machine.</summary>
     public int UidMapSize { get; init; } = 65536;
+
+    /// <summary>
+    /// The host uid ranges machines get one each of (root inside = the range's first uid); null: every machine runs in
+    /// the shared range (<see cref="SharedUidBase"/>), as before per-machine ranges (for file systems without idmapped
+    /// mounts).
+    /// </summary>
+    public MachineUidPool? MachineUids { get; init; } = MachineUidPool.Default;
+
+    /// <summary>
+    /// The host-wide record of which machine holds which range (<see cref="MachineUids"/>): one file per range in use,
+    /// shared by every data directory on the host, since uids are a host resource.
+    /// </summary>
+    public string UidRangeRegistry { get; init; } = MachineUidPool.DefaultRegistry;
 
     /// <summary>Maximum number of processes inside one machine.</summary>
     public long PidsLimit { get; init; } = 1024;

@@ -61,6 +61,9 @@ public static class ServerConfiguration
             $"Default per-org quota on {QuotaDescription(q)}; `dedalus-server quota set` overrides it per org [default: {q.Default}]")),
         new("MachineNetwork", "--machine-network", "DEDALUS_MACHINE_NETWORK", "CIDR|off",
             "IPv4 subnet of the machines' addresses (/8 to /28; its first address is the host side); off: machines get loopback only [default: 10.207.0.0/16]"),
+        new("MachineUids", "--machine-uids", "DEDALUS_MACHINE_UIDS", "FIRST-LAST|shared",
+            "Host uids each machine gets a range of 65536 of (two machines never share one; FIRST a multiple of 65536); shared: every machine in " +
+            "one range (100000-165535), only for file systems without idmapped mounts [default: 1073741824-1610612735]"),
         new("EgressAllow", "--egress-allow", "DEDALUS_EGRESS_ALLOW", "CIDR[,CIDR...]|none",
             "Ranges every machine may reach although the default deny list names them (an internal mirror, say) [default: none]"),
         new("EgressDenyDefault", "--egress-deny-default", "DEDALUS_EGRESS_DENY_DEFAULT", "CIDR[,CIDR...]|none",
@@ -179,6 +182,8 @@ public static class ServerConfiguration
             StorageOvercommit = reader.Read("StorageOvercommit", defaults.StorageOvercommit, TryOvercommit, "a ratio from 0.01 to 100, such as 1 or 1.5"),
             MachineNetwork = reader.Read("MachineNetwork", defaults.MachineNetwork, TryMachineNetwork,
                 "an IPv4 subnet from /8 to /28 with its host bits zero, such as 10.207.0.0/16, or off"),
+            MachineUids = reader.Read("MachineUids", defaults.MachineUids, TryMachineUids,
+                "FIRST-LAST, host uids with FIRST a multiple of 65536 from 262144 and LAST at most 2147483647, holding at least 65536, such as 1073741824-1610612735, or shared"),
             EgressAllow = reader.Read("EgressAllow", defaults.EgressAllow, TryCidrs, "a comma-separated list of CIDRs such as 10.20.0.0/16, or none"),
             EgressDenyDefault = reader.Read("EgressDenyDefault", defaults.EgressDenyDefault, TryCidrs, "a comma-separated list of CIDRs such as 10.0.0.0/8, or none"),
             GatewaySshd = reader.Read("GatewaySshd", defaults.GatewaySshd, TryGatewaySshd, "listening or inetd"),
@@ -203,7 +208,7 @@ public static class ServerConfiguration
             {
                 var mode = Convert.ToString((int)File.GetUnixFileMode(blocked), 8).PadLeft(4, '0');
                 errors.Add(
-                    $"--data-dir {options.DataDirectory}: {blocked} (mode {mode}) does not let the machines' mapped root (host uid {runtimeOptions.UidMapBase}) " +
+                    $"--data-dir {options.DataDirectory}: {blocked} (mode {mode}) does not let the machines' roots (unprivileged host uids such as {runtimeOptions.SharedUidBase}) " +
                     $"through, so no machine could start; choose a data directory that others may reach (for example /var/lib/dedalus-server), " +
                     $"or run `chmod o+x {blocked}`");
             }
@@ -248,6 +253,12 @@ public static class ServerConfiguration
     {
         address = text;
         return IPAddress.TryParse(text, out _);
+    }
+
+    private static bool TryMachineUids(string text, out MachineUidPool? pool)
+    {
+        pool = null;
+        return text.Equals("shared", StringComparison.OrdinalIgnoreCase) || MachineUidPool.TryParse(text, out pool, out _);
     }
 
     private static bool TryMachineNetwork(string text, out IPNetwork? subnet)

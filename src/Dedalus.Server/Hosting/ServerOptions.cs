@@ -1,5 +1,6 @@
 using System.Net;
 using Dedalus.Machines.Network;
+using Dedalus.Machines.Runc;
 using Dedalus.Server.Machines;
 using Dedalus.Server.Quotas;
 
@@ -157,6 +158,12 @@ public sealed record ServerOptions
 
     /// <summary>The subnet machine addresses come from; null: machine networking off (loopback only).</summary>
     public IPNetwork? MachineNetwork { get; init; } = MachineNetworkOptions.DefaultSubnet;
+
+    /// <summary>
+    /// The host uids machines get a range of 65536 each from (root inside = the range's first); null (<c>shared</c>):
+    /// every machine in the one shared range, as before per-machine ranges.
+    /// </summary>
+    public MachineUidPool? MachineUids { get; init; } = MachineUidPool.Default;
 
     /// <summary>Ranges every machine may reach although <see cref="EgressDenyDefault"/> names them.</summary>
     public IReadOnlyList<IPNetwork> EgressAllow { get; init; } = [];

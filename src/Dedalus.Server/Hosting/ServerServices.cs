@@ -100,6 +100,7 @@ public static class ServerServices
             {
                 DataDirectory = ServerConfiguration.RuntimeDirectory(options),
                 Network = sp.GetRequiredService<MachineNetworking>().RuntimeOptions,
+                MachineUids = options.MachineUids,
             },
             sp.GetRequiredService<ILogger<RuncMachineRuntime>>()));
         services.TryAddSingleton<ISshServerConnector>(sp => SshServerConnector(sp, options));
