@@ -1,4 +1,6 @@
+using Dedalus.Server.Hosting;
 using Dedalus.Testing;
+using Microsoft.Extensions.Configuration;
 
 namespace Dedalus.Server.Tests;
 
@@ -19,7 +21,7 @@ public sealed class ServerCommandTests : IDisposable
         var withDataDirectory = await RunAsync(["--data-dir", dataDirectory, "--help"]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        foreach (var option in new[] { "--data-dir", "--listen", "--gateway-host", "--gateway-ports", "--gateway-bind", "--gateway", "--host-pattern", "--runtime", "--session-ttl", "--max-vcpu", "--dev", "--urls", "--version", "apikey", "DEDALUS_DATA_DIR", "Exit codes", "--machine-network", "--egress-allow", "--egress-deny-default", "--dns-upstream" })
+        foreach (var option in new[] { "--data-dir", "--listen", "--gateway-host", "--gateway-ports", "--gateway-bind", "--gateway", "--host-pattern", "--runtime", "--session-ttl", "--max-vcpu", "--dev", "--urls", "--version", "apikey", "DEDALUS_DATA_DIR", "Exit codes", "--machine-network", "--egress-allow", "--egress-deny-default", "--dns-upstream", "--machine-uids" })
         {
             Assert.Contains(option, result.StandardOutput, StringComparison.Ordinal);
         }
@@ -88,6 +90,31 @@ public sealed class ServerCommandTests : IDisposable
         Assert.Contains("dedalus-server: --dns-upstream: must be a comma-separated list of IP addresses", result.StandardError, StringComparison.Ordinal);
         Assert.Contains("4 bad settings, nothing was started", result.StandardError, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(_home.Path));
+    }
+
+    [Fact]
+    public async Task The_machine_uid_pool_is_checked_and_shared_keeps_every_machine_in_one_range()
+    {
+        var result = await RunAsync(
+            ["--data-dir", _home.Combine("data"), "--machine-uids", "100000-165535"],
+            new Dictionary<string, string> { ["DEDALUS_MACHINE_UIDS"] = "1073741824-1073741825" });
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(
+            "dedalus-server: --machine-uids: must be FIRST-LAST, host uids with FIRST a multiple of 65536 from 262144 and LAST at most 2147483647, " +
+            "holding at least 65536, such as 1073741824-1610612735, or shared, not '100000-165535'",
+            result.StandardError, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_home.Path));
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Dedalus:DataDirectory"] = _home.Combine("data"),
+            ["Dedalus:MachineUids"] = "shared",
+        }).Build();
+        var (shared, errors) = ServerConfiguration.Read(configuration);
+        Assert.Empty(errors);
+        Assert.Null(shared.MachineUids);
+        Assert.Equal(Dedalus.Machines.Runc.MachineUidPool.Default, ServerConfiguration.Read(new ConfigurationBuilder().Build()).Options.MachineUids);
     }
 
     [Theory]
