@@ -20,8 +20,9 @@ namespace Dedalus.Machines.Runc;
 /// neither ptrace nor <c>/proc/PID/fd</c>, <c>mem</c> or <c>environ</c> reach them from inside.
 /// </para>
 /// <para>
-/// Directories are owned by the machines' mapped root (uid 0 inside), as sshd's checks of <c>ChrootDirectory</c>, of
-/// its privilege separation directory and (StrictModes) of the principals file require.
+/// Directories are owned by the shared range's root (<see cref="RuncRuntimeOptions.SharedUidBase"/>), which each
+/// machine's idmapped view of the tree shows as its own root (uid 0 inside), as sshd's checks of <c>ChrootDirectory</c>,
+/// of its privilege separation directory and (StrictModes) of the principals file require.
 /// </para>
 /// </summary>
 internal sealed class HostTree(string directory, string baseRootFileSystem, int mappedRoot)
