@@ -63,7 +63,7 @@ public sealed class SshAuthority : IDisposable
         }
     }
 
-    /// <summary>Loads the CA keys from the data directory, creating those missing (a first start) and the server secret's directory.</summary>
+    /// <summary>Loads the CA keys from the data directory, creating what is missing (a first start): the keys and <c>server_secret</c>.</summary>
     public static SshAuthority LoadOrCreate(ServerOptions options, ILogger logger)
     {
         var files = new CaFiles(options.DataDirectory);
@@ -72,6 +72,9 @@ public sealed class SshAuthority : IDisposable
         {
             CreateIfMissing(files.UserCaPath, CaFiles.UserCaComment, logger);
             CreateIfMissing(files.HostCaPath, CaFiles.HostCaComment, logger);
+
+            // Made with the keys (read later by ServerSecret), so that the directory is complete from the first start.
+            files.LoadOrCreateServerSecret();
         }
 
         // Taken before the files are read: a rotation that lands while they are read is seen at the next use.
