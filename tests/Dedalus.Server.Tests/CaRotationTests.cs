@@ -196,6 +196,28 @@ public sealed class CaRotationTests : ServerTestBase
     }
 
     [Fact]
+    public async Task A_session_does_not_wait_for_a_host_identity_whose_install_fails_after_a_host_rotation()
+    {
+        var machine = await Api.CreateRunningMachineAsync();
+        Assert.Equal(0, (await RotateAsync("--host")).ExitCode);
+        Server.Runtime.FailWhen = id => id == machine.StoreId();
+
+        var session = await OpenSessionAsync(machine.MachineId, "during-failure");
+
+        Assert.Equal(SshSessionStatuses.Ready, session.Session.Status);
+        Assert.Contains(Server.Logs.Lines, l => l.Contains("[1701]", StringComparison.Ordinal) && l.Contains(machine.StoreId(), StringComparison.Ordinal));
+        Assert.DoesNotContain(Server.Logs.Lines, l => l.Contains("[1702]", StringComparison.Ordinal));
+
+        // Once installs work again, the sweep gives it the new identity.
+        Server.Runtime.FailWhen = null;
+        await Server.Service<MaintenanceService>().RunOnceAsync();
+        await Server.SettleAsync();
+        Assert.Equal(
+            SshPublicKey.Parse(session.Session.Connection!.HostTrust!.PublicKey),
+            SshCertificate.Parse(Server.Runtime.HostIdentities(machine.MachineId)[^1].Material.HostCertificate).SignatureKey);
+    }
+
+    [Fact]
     public async Task Rotations_while_the_server_is_stopped_are_loaded_as_it_starts_with_the_old_user_CA_still_trusted()
     {
         var machine = await Api.CreateRunningMachineAsync();

@@ -29,6 +29,9 @@ public sealed class HostIdentityRotation(
     public static readonly TimeSpan CurrentIdentityHold = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<string, Installed> _installed = new(StringComparer.Ordinal);
+
+    /// <summary>Machines whose last renewal failed, with the master it was tried under: a session does not wait for those (the sweep retries).</summary>
+    private readonly ConcurrentDictionary<string, SshPublicKey> _failed = new(StringComparer.Ordinal);
     private readonly Lock _signalLock = new();
     private TaskCompletionSource _installedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -55,15 +58,9 @@ public sealed class HostIdentityRotation(
         var identity = keys.IssueHostIdentity(machineId, timeProvider.GetUtcNow());
         await runtime.InstallHostIdentityAsync(machineId, identity.Material, cancellationToken).ConfigureAwait(false);
         _installed[machineId] = new Installed(identity.ValidBefore, keys.HostMaster);
+        _failed.TryRemove(machineId, out _);
         ServerLog.HostIdentityInstalled(logger, machineId, reason, identity.KeyId, identity.Serial, identity.ValidBefore);
-        TaskCompletionSource signal;
-        lock (_signalLock)
-        {
-            signal = _installedSignal;
-            _installedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        signal.TrySetResult();
+        Signal();
     }
 
     /// <summary>Renews the identity of a running machine when it is due; a failure is logged and left to the next sweep.</summary>
@@ -83,7 +80,9 @@ public sealed class HostIdentityRotation(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            _failed[machineId] = authority.Current.HostMaster;
             ServerLog.HostIdentityRenewalFailed(logger, machineId, _installed.TryGetValue(machineId, out var current) ? current.ValidBefore : null, ex);
+            Signal();
         }
     }
 
@@ -91,11 +90,12 @@ public sealed class HostIdentityRotation(
     /// For a session of a running machine: waits until the machine presents a host certificate from the current master
     /// (after a host CA rotation, or a restart that has not renewed it yet), asking the reconciler for the pass that
     /// installs it; at most <see cref="CurrentIdentityHold"/> (then the answer goes as it is, and a client that fails
-    /// the host check tries again). Returns at once when the identity is current, which is the usual case.
+    /// the host check tries again). Returns at once when the identity is current, which is the usual case, and when the
+    /// last renewal under the current master failed (logged; the sweep tries again): no session waits on a failing one.
     /// </summary>
     public async Task WaitCurrentAsync(string machineId, CancellationToken cancellationToken)
     {
-        if (IsCurrent(machineId))
+        if (IsCurrentOrFailing(machineId))
         {
             return;
         }
@@ -113,7 +113,7 @@ public sealed class HostIdentityRotation(
 
             // The signal is taken before the check: an install between the two is not missed.
             var left = deadline - TimeProvider.System.GetUtcNow();
-            if (IsCurrent(machineId) || left <= TimeSpan.Zero)
+            if (IsCurrentOrFailing(machineId) || left <= TimeSpan.Zero)
             {
                 return;
             }
@@ -131,7 +131,27 @@ public sealed class HostIdentityRotation(
     }
 
     /// <summary>The machine sleeps or is gone: nothing to renew until its next wake installs a new identity.</summary>
-    public void Forget(string machineId) => _installed.TryRemove(machineId, out _);
+    public void Forget(string machineId)
+    {
+        _installed.TryRemove(machineId, out _);
+        _failed.TryRemove(machineId, out _);
+    }
+
+    private bool IsCurrentOrFailing(string machineId) =>
+        IsCurrent(machineId) || (_failed.TryGetValue(machineId, out var master) && master.Equals(authority.Current.HostMaster));
+
+    /// <summary>Wakes every <see cref="WaitCurrentAsync"/> to look again.</summary>
+    private void Signal()
+    {
+        TaskCompletionSource signal;
+        lock (_signalLock)
+        {
+            signal = _installedSignal;
+            _installedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        signal.TrySetResult();
+    }
 
     /// <summary>What the machine was given: the end of its certificate and the master host key its CA came from.</summary>
     private sealed record Installed(DateTimeOffset ValidBefore, SshPublicKey Master);
