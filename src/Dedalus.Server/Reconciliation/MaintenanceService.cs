@@ -12,9 +12,9 @@ namespace Dedalus.Server.Reconciliation;
 /// Periodic work on the injected clock: expires lapsed SSH sessions and puts idle machines to sleep after
 /// <c>autosleep_seconds</c> without activity (session creation, API wake, open gateway connections), and
 /// requeues machines left short of their desired state or without their gateway port, and running machines whose host
-/// certificate is due for renewal (or from a master host key a rotation replaced); follows CA rotations (the user CAs
-/// machines trust, the sessions of a CA they no longer trust); prunes what is kept for a while (replays, events, lapsed revocations) and bounds the
-/// gateway's connection audit.
+/// certificate is due for renewal (or came from a master host key a rotation replaced); follows CA rotations (the user
+/// CAs machines trust, the sessions of a CA they no longer trust); prunes what is kept for a while (replays, events,
+/// lapsed revocations) and bounds the gateway's connection audit.
 /// </summary>
 public sealed class MaintenanceService(
     IStore store,

@@ -50,9 +50,18 @@ public sealed class SshSessionService(
     /// </summary>
     private async Task WaitForCurrentHostIdentityAsync(SessionRecord session, MachineRecord machine, CancellationToken cancellationToken)
     {
-        if (session.Status == SshSessionStatuses.Ready && machine.Phase == MachinePhases.Running)
+        if (session.Status != SshSessionStatuses.Ready || machine.Phase != MachinePhases.Running)
+        {
+            return;
+        }
+
+        try
         {
             await hostIdentities.WaitCurrentAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller hung up: the install it asked for goes on.
         }
     }
 

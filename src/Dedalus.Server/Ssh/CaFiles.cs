@@ -175,15 +175,20 @@ public sealed class CaFiles
         WriteAtomically(RetiredUserCasPath, Encoding.UTF8.GetBytes(text.ToString()), PublicFile);
     }
 
-    /// <summary>Reads <c>server_secret</c>, creating it (32 random bytes, 0600) when it does not exist.</summary>
+    /// <summary>
+    /// Reads <c>server_secret</c>, creating it (32 random bytes, 0600) when it does not exist. Of two creating at once,
+    /// the first rename wins and the other reads it: a secret is never replaced once written.
+    /// </summary>
     /// <exception cref="InvalidDataException">The file is not 32 bytes.</exception>
     public byte[] LoadOrCreateServerSecret()
     {
         if (!File.Exists(ServerSecretPath))
         {
             var created = RandomNumberGenerator.GetBytes(ServerSecretLength);
-            WriteAtomically(ServerSecretPath, created, PrivateFile);
-            return created;
+            if (WriteAtomically(ServerSecretPath, created, PrivateFile, overwrite: false))
+            {
+                return created;
+            }
         }
 
         if ((File.GetUnixFileMode(ServerSecretPath) & ~PrivateFile) != 0)
@@ -231,8 +236,9 @@ public sealed class CaFiles
     /// <summary>
     /// Writes a new file beside <paramref name="path"/> with <paramref name="mode"/>, flushes it to disk and renames it
     /// over <paramref name="path"/>: readers see the old file or the new one. The temporary file is removed on failure.
+    /// Without <paramref name="overwrite"/>, an existing <paramref name="path"/> is kept and the result is false.
     /// </summary>
-    private static void WriteAtomically(string path, ReadOnlySpan<byte> contents, UnixFileMode mode)
+    private static bool WriteAtomically(string path, ReadOnlySpan<byte> contents, UnixFileMode mode, bool overwrite = true)
     {
         var temporary = $"{path}.tmp-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
         try
@@ -250,7 +256,23 @@ public sealed class CaFiles
 
             // The umask may have taken bits away from UnixCreateMode; the mode is set before the file is in place.
             File.SetUnixFileMode(temporary, mode);
-            File.Move(temporary, path, overwrite: true);
+            if (overwrite)
+            {
+                File.Move(temporary, path, overwrite: true);
+                return true;
+            }
+
+            // Without overwrite the move fails on an existing target, in one step on Linux (a no-replace rename, or link(2)).
+            try
+            {
+                File.Move(temporary, path, overwrite: false);
+                return true;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                File.Delete(temporary);
+                return false;
+            }
         }
         catch
         {

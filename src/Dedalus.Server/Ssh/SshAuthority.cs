@@ -68,6 +68,10 @@ public sealed class SshAuthority : IDisposable
     {
         var files = new CaFiles(options.DataDirectory);
         files.EnsureDirectory();
+        CaFileStamp stamp;
+        CaKeys keys;
+
+        // Under the lock a rotation takes: keys made here and the .pub files repaired here are never crossed by one.
         using (files.TryLock(LockTimeout) ?? throw new IOException($"{files.LockPath} is held by another process (a `dedalus-server ca rotate`?) for more than {LockTimeout.TotalSeconds:0} s"))
         {
             CreateIfMissing(files.UserCaPath, CaFiles.UserCaComment, logger);
@@ -75,13 +79,14 @@ public sealed class SshAuthority : IDisposable
 
             // Made with the keys (read later by ServerSecret), so that the directory is complete from the first start.
             files.LoadOrCreateServerSecret();
+
+            // Taken before the files are read: a change while they are read is seen at the next use.
+            stamp = files.Stamp();
+            keys = CaKeys.Load(files, options);
+            CaFiles.RepairPublicKey(files.UserCaPath, keys.UserCa, CaFiles.UserCaComment);
+            CaFiles.RepairPublicKey(files.HostCaPath, keys.HostMaster, CaFiles.HostCaComment);
         }
 
-        // Taken before the files are read: a rotation that lands while they are read is seen at the next use.
-        var stamp = files.Stamp();
-        var keys = CaKeys.Load(files, options);
-        CaFiles.RepairPublicKey(files.UserCaPath, keys.UserCa, CaFiles.UserCaComment);
-        CaFiles.RepairPublicKey(files.HostCaPath, keys.HostMaster, CaFiles.HostCaComment);
         ServerLog.CaKeyLoaded(logger, CaFiles.UserCaComment, keys.UserCa.Fingerprint);
         ServerLog.CaKeyLoaded(logger, CaFiles.HostCaComment, keys.HostMaster.Fingerprint);
         LogRetired(logger, keys);
