@@ -3,11 +3,13 @@ using Dedalus.OpenSsh.Wire;
 namespace Dedalus.OpenSsh;
 
 /// <summary>
-/// Builds an OpenSSH key revocation list (PROTOCOL.krl) revoking certificates of one CA by
-/// serial number and by key id, for sshd's <c>RevokedKeys</c> and <c>ssh-keygen -Q</c>.
-/// Not thread-safe.
+/// Builds an OpenSSH key revocation list (PROTOCOL.krl) revoking certificates by serial number and by key id, for
+/// sshd's <c>RevokedKeys</c> and <c>ssh-keygen -Q</c>. The list has one certificate section per CA given, and every
+/// revocation applies under each of them: several CAs are trusted at once while one replaces another (a rotation), and
+/// a certificate signed by either must stay revocable. OpenSSH scopes serials to their CA, so revoking a serial under
+/// several CAs suits serials that are unique across them (random 64-bit serials, as ours are). Not thread-safe.
 /// </summary>
-public sealed class SshKeyRevocationListBuilder(SshPublicKey ca)
+public sealed class SshKeyRevocationListBuilder
 {
     private const ulong KrlMagic = 0x5353484b524c0a00; // "SSHKRL\n\0"
     private const uint KrlFormatVersion = 1;
@@ -19,13 +21,46 @@ public sealed class SshKeyRevocationListBuilder(SshPublicKey ca)
     /// <summary>Runs of at least this many consecutive serials are written as one range.</summary>
     private const int MinimumRangeLength = 3;
 
-    private readonly SshPublicKey _ca = ca ?? throw new ArgumentNullException(nameof(ca));
+    private readonly List<SshPublicKey> _cas;
     private readonly SortedSet<ulong> _serials = [];
     private readonly List<(ulong First, ulong Last)> _ranges = [];
     private readonly SortedSet<string> _keyIds = new(StringComparer.Ordinal);
 
-    /// <summary>The CA whose certificates this list revokes.</summary>
-    public SshPublicKey CertificateAuthority => _ca;
+    /// <summary>A list revoking certificates of <paramref name="ca"/>.</summary>
+    public SshKeyRevocationListBuilder(SshPublicKey ca)
+        : this([ca ?? throw new ArgumentNullException(nameof(ca))])
+    {
+    }
+
+    /// <summary>
+    /// A list revoking certificates of each of <paramref name="certificateAuthorities"/> (one section each, in the order
+    /// given; a CA named twice gets one section).
+    /// </summary>
+    /// <exception cref="ArgumentException">No CA is given.</exception>
+    public SshKeyRevocationListBuilder(IEnumerable<SshPublicKey> certificateAuthorities)
+    {
+        ArgumentNullException.ThrowIfNull(certificateAuthorities);
+        _cas = [];
+        foreach (var ca in certificateAuthorities)
+        {
+            ArgumentNullException.ThrowIfNull(ca, nameof(certificateAuthorities));
+            if (!_cas.Contains(ca))
+            {
+                _cas.Add(ca);
+            }
+        }
+
+        if (_cas.Count == 0)
+        {
+            throw new ArgumentException("a KRL needs at least one CA", nameof(certificateAuthorities));
+        }
+    }
+
+    /// <summary>The first CA whose certificates this list revokes.</summary>
+    public SshPublicKey CertificateAuthority => _cas[0];
+
+    /// <summary>Every CA whose certificates this list revokes, one certificate section each.</summary>
+    public IReadOnlyList<SshPublicKey> CertificateAuthorities => _cas;
 
     /// <summary>A free-text comment stored in the KRL header.</summary>
     public string Comment { get; set; } = string.Empty;
@@ -65,6 +100,7 @@ public sealed class SshKeyRevocationListBuilder(SshPublicKey ca)
     /// uint64 flags (0)
     /// string reserved (empty)
     /// string comment
+    /// then, for each CA:
     /// byte   KRL_SECTION_CERTIFICATES (1)
     /// string section data:
     ///     string ca_key (CA public key blob)
@@ -73,7 +109,8 @@ public sealed class SshKeyRevocationListBuilder(SshPublicKey ca)
     ///     byte   KRL_SECTION_CERT_SERIAL_RANGE (0x21), string (uint64 serial_min, uint64 serial_max), one per range
     ///     byte   KRL_SECTION_CERT_KEY_ID (0x23),       string (string key_id)*
     /// </code>
-    /// Empty subsections are left out; serials are sorted and merged into ranges.
+    /// Empty subsections are left out; serials are sorted and merged into ranges. Every section holds the same
+    /// revocations (PROTOCOL.krl allows any number of certificate sections; OpenSSH merges sections of the same CA).
     /// </summary>
     public byte[] Build(ulong version, DateTimeOffset generatedAt)
     {
@@ -89,24 +126,27 @@ public sealed class SshKeyRevocationListBuilder(SshPublicKey ca)
             writer.WriteUInt32(0);
             writer.WriteString(Comment ?? string.Empty);
 
-            writer.WriteByte(SectionCertificates);
-            var section = writer.BeginString();
-            writer.WriteString(_ca.BlobSpan);
-            writer.WriteUInt32(0);
-            WriteSubsection(ref writer, CertSectionSerialList, singles, static (ref SshWireWriter w, ulong serial) => w.WriteUInt64(serial));
-
-            foreach (var (first, last) in ranges)
+            foreach (var ca in _cas)
             {
-                // One range per subsection: OpenSSH reads exactly one pair from each.
-                writer.WriteByte(CertSectionSerialRange);
-                writer.WriteUInt32(16);
-                writer.WriteUInt64(first);
-                writer.WriteUInt64(last);
+                writer.WriteByte(SectionCertificates);
+                var section = writer.BeginString();
+                writer.WriteString(ca.BlobSpan);
+                writer.WriteUInt32(0);
+                WriteSubsection(ref writer, CertSectionSerialList, singles, static (ref SshWireWriter w, ulong serial) => w.WriteUInt64(serial));
+
+                foreach (var (first, last) in ranges)
+                {
+                    // One range per subsection: OpenSSH reads exactly one pair from each.
+                    writer.WriteByte(CertSectionSerialRange);
+                    writer.WriteUInt32(16);
+                    writer.WriteUInt64(first);
+                    writer.WriteUInt64(last);
+                }
+
+                WriteSubsection(ref writer, CertSectionKeyId, _keyIds, static (ref SshWireWriter w, string keyId) => w.WriteString(keyId));
+                writer.EndString(section);
             }
 
-            WriteSubsection(ref writer, CertSectionKeyId, _keyIds, static (ref SshWireWriter w, string keyId) => w.WriteString(keyId));
-
-            writer.EndString(section);
             return writer.ToArray();
         }
         finally

@@ -19,6 +19,24 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 1102, Level = LogLevel.Debug, Message = "Published SSH trust: {RevokedCount} revoked serials, KRL version {Version}")]
     public static partial void TrustPublished(ILogger logger, int revokedCount, ulong version);
 
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "User CA rotated: new sessions are signed by {Fingerprint} (was {Previous})")]
+    public static partial void UserCaRotated(ILogger logger, string fingerprint, string previous);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Host CA rotated: the machines' host CAs now derive from {Fingerprint} (was {Previous}); running machines get new host identities")]
+    public static partial void HostCaRotated(ILogger logger, string fingerprint, string previous);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "Retired user CA {Fingerprint}: trusted by machines until {TrustedUntil:u}")]
+    public static partial void RetiredUserCaLoaded(ILogger logger, string fingerprint, DateTimeOffset trustedUntil);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Information, Message = "Machines now trust the user CAs {Fingerprints}")]
+    public static partial void TrustedUserCasChanged(ILogger logger, string fingerprints);
+
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Error, Message = "The CA files in {Directory} changed but could not be read; the keys loaded before stay in use")]
+    public static partial void CaReloadFailed(ILogger logger, string directory, Exception exception);
+
+    [LoggerMessage(EventId = 1108, Level = LogLevel.Warning, Message = "Closed {Count} live SSH sessions whose certificates came from a user CA machines no longer trust; their connections were cut")]
+    public static partial void UntrustedSessionsClosed(ILogger logger, int count);
+
     [LoggerMessage(EventId = 1200, Level = LogLevel.Debug, Message = "SSH session {SessionId} on {MachineId}: {Status}, serial {Serial}")]
     public static partial void SessionCreated(ILogger logger, string sessionId, string machineId, string status, ulong serial);
 
@@ -92,6 +110,9 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 1603, Level = LogLevel.Warning, Message = "The default machines quota ({Limit}) covers the whole gateway port range ({Ports} ports): one org can take every port and make the others' creates fail")]
     public static partial void MachinesQuotaCoversPorts(ILogger logger, string limit, int ports);
+
+    [LoggerMessage(EventId = 1702, Level = LogLevel.Warning, Message = "Machine {MachineId}: a session answers without the host identity of the current host CA, which was not installed within {Hold}")]
+    public static partial void HostIdentityNotCurrent(ILogger logger, string machineId, TimeSpan hold);
 
     [LoggerMessage(EventId = 1710, Level = LogLevel.Debug, Message = "Connection audit trimmed: {OverCap} rows over a machine's cap of {PerMachine}, {Expired} older than {Retention}")]
     public static partial void ConnectionAuditTrimmed(ILogger logger, int overCap, int perMachine, int expired, TimeSpan retention);

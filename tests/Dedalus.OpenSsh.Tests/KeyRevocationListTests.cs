@@ -58,6 +58,72 @@ public sealed class KeyRevocationListTests
     }
 
     [Fact]
+    public async Task A_krl_for_two_CAs_revokes_the_serials_and_key_ids_under_both_and_nothing_of_a_third()
+    {
+        using var directory = new TempDirectory();
+        using var oldCaKey = SshPrivateKey.GenerateEd25519();
+        using var newCaKey = SshPrivateKey.GenerateEcdsaNistP256();
+        using var otherCaKey = SshPrivateKey.GenerateEd25519();
+        using var user = SshPrivateKey.GenerateEd25519();
+        var builder = new SshKeyRevocationListBuilder([oldCaKey.PublicKey, newCaKey.PublicKey, oldCaKey.PublicKey])
+            .RevokeSerial(7).RevokeSerial(0xfedc_ba98_7654_3210).RevokeSerialRange(100, 199).RevokeKeyId("ss-gone");
+        var krlPath = Path.Combine(directory.Path, "rotation.krl");
+        await File.WriteAllBytesAsync(krlPath, builder.Build(version: 5, CertificateSpecs.Now));
+
+        Assert.Equal([oldCaKey.PublicKey, newCaKey.PublicKey], builder.CertificateAuthorities);
+        Assert.Equal(oldCaKey.PublicKey, builder.CertificateAuthority);
+        (ulong Serial, string KeyId, bool Revoked)[] cases =
+        [
+            (7, "s", true),
+            (8, "s", false),
+            (0xfedc_ba98_7654_3210, "s", true),
+            (150, "s", true),
+            (200, "s", false),
+            (9, "ss-gone", true),
+            (9, "ss-kept", false),
+        ];
+        foreach (var (caKey, name, underList) in new[] { (oldCaKey, "old", true), (newCaKey, "new", true), (otherCaKey, "other", false) })
+        {
+            var ca = new SshCertificateAuthority(caKey);
+            foreach (var (serial, keyId, revoked) in cases)
+            {
+                var cert = ca.Issue(CertificateSpecs.Simple(user.PublicKey, serial) with { KeyId = keyId });
+                var certPath = directory.WriteFile($"{name}-{serial}-{keyId}-cert.pub", cert.ToOpenSshString() + "\n");
+
+                var result = await OpenSshTools.KeygenAsync("-Q", "-f", krlPath, certPath);
+
+                var expected = revoked && underList;
+                Assert.True(
+                    expected == result.StandardOutput.Contains("REVOKED", StringComparison.Ordinal),
+                    $"{name} CA, serial {serial}, key id {keyId}: expected revoked={expected}, got {result}");
+                Assert.Equal(expected ? 1 : 0, result.ExitCode);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Ssh_keygen_Q_l_lists_one_section_per_CA()
+    {
+        using var directory = new TempDirectory();
+        using var oldCaKey = SshPrivateKey.GenerateEd25519();
+        using var newCaKey = SshPrivateKey.GenerateEd25519();
+        var krlPath = Path.Combine(directory.Path, "two.krl");
+        await File.WriteAllBytesAsync(krlPath, new SshKeyRevocationListBuilder([oldCaKey.PublicKey, newCaKey.PublicKey]).RevokeSerial(42).Build(1, CertificateSpecs.Now));
+
+        var output = (await OpenSshTools.KeygenOkAsync("-Q", "-l", "-f", krlPath)).StandardOutput;
+
+        Assert.Contains("# CA key ssh-ed25519 " + oldCaKey.PublicKey.Fingerprint, output, StringComparison.Ordinal);
+        Assert.Contains("# CA key ssh-ed25519 " + newCaKey.PublicKey.Fingerprint, output, StringComparison.Ordinal);
+        Assert.Equal(2, output.Split('\n').Count(l => l.Trim() == "serial: 42"));
+    }
+
+    [Fact]
+    public void A_krl_needs_a_CA()
+    {
+        Assert.Throws<ArgumentException>(() => new SshKeyRevocationListBuilder(Array.Empty<SshPublicKey>()));
+    }
+
+    [Fact]
     public async Task Ssh_keygen_reads_an_empty_krl_and_revokes_nothing()
     {
         using var directory = new TempDirectory();

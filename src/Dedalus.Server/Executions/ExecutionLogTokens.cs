@@ -10,14 +10,14 @@ namespace Dedalus.Server.Executions;
 
 /// <summary>
 /// Read tokens of execution logs: <c>dlt1.</c> base64url(<c>execution id . stream id . epoch . expiry ms</c>) <c>.</c>
-/// base64url(HMAC-SHA256). The key is derived from the server's master secret (<see cref="SshAuthority.DeriveSecret"/>),
-/// so nothing is stored per token and every start of the server accepts the tokens of the last. A token reads one
-/// stream until it expires, or until <c>logs/reauthorize</c> raises the execution's epoch.
+/// base64url(HMAC-SHA256). The key is derived from the server's own secret (<see cref="ServerSecret"/>, never rotated
+/// with a CA), so nothing is stored per token and every start of the server, and every CA rotation, keeps the tokens of
+/// before. A token reads one stream until it expires, or until <c>logs/reauthorize</c> raises the execution's epoch.
 /// </summary>
-public sealed class ExecutionLogTokens(SshAuthority authority, ServerOptions options, TimeProvider timeProvider)
+public sealed class ExecutionLogTokens(ServerSecret secret, ServerOptions options, TimeProvider timeProvider)
 {
     private const string Prefix = "dlt1.";
-    private readonly byte[] _key = authority.DeriveSecret("execution log read token");
+    private readonly byte[] _key = secret.Derive("execution log read token");
 
     public (string Token, DateTimeOffset ExpiresAt) Issue(ExecutionRecord execution)
     {

@@ -4,7 +4,7 @@ using System.CommandLine.Parsing;
 namespace Dedalus.Server.Hosting;
 
 /// <summary>
-/// <c>dedalus-server</c>'s command line (System.CommandLine): the server with its options, <c>apikey create</c>, <c>quota</c>,
+/// <c>dedalus-server</c>'s command line (System.CommandLine): the server with its options, <c>apikey create</c>, <c>quota</c>, <c>ca</c>,
 /// <c>--help</c>, <c>--version</c>, and usage errors on one line. Exit codes: 0 ok, 1 failure, 2 usage or configuration error.
 /// </summary>
 public static class ServerCommand
@@ -37,6 +37,7 @@ public static class ServerCommand
             ServerApp.RunAsync(ToArguments(parseResult, options, urls, configurationArgs.Args), error));
         root.Add(ApiKeyCommand.Create(error));
         root.Add(QuotaCommand.Create(error));
+        root.Add(CaCommand.Create(error));
 
         var parseResult = root.Parse(commandLine);
         if (parseResult.Errors.Count > 0)

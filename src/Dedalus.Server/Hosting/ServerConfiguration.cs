@@ -368,7 +368,7 @@ public static class ServerConfiguration
     private static bool TryTimeSpan(string text, out TimeSpan value) => TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value);
 
     /// <summary>A duration as <c>01:00:00</c> or in the autosleep grammar (<c>90s</c>, <c>15m</c>, <c>1h</c>).</summary>
-    private static bool TryDuration(string text, out TimeSpan value)
+    internal static bool TryDuration(string text, out TimeSpan value)
     {
         if (TryTimeSpan(text, out value))
         {

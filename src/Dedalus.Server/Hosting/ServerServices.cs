@@ -33,6 +33,7 @@ public static class ServerServices
         services.AddSingleton<ApiKeys>();
         services.AddSingleton(sp => SshAuthority.LoadOrCreate(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger<SshAuthority>()));
         services.AddSingleton<SshTrustPublisher>();
+        services.AddSingleton(_ => ServerSecret.LoadOrCreate(options));
         AddQuotas(services, options);
         AddMachines(services);
         AddSessions(services);

@@ -3,6 +3,7 @@ using Dedalus.Server.Gateway;
 using Dedalus.Server.Hosting;
 using Dedalus.Server.Machines;
 using Dedalus.Server.Sessions;
+using Dedalus.Server.Ssh;
 using Dedalus.Server.Store;
 
 namespace Dedalus.Server.Reconciliation;
@@ -11,8 +12,9 @@ namespace Dedalus.Server.Reconciliation;
 /// Periodic work on the injected clock: expires lapsed SSH sessions and puts idle machines to sleep after
 /// <c>autosleep_seconds</c> without activity (session creation, API wake, open gateway connections), and
 /// requeues machines left short of their desired state or without their gateway port, and running machines whose host
-/// certificate is due for renewal; prunes what is kept for a while (replays, events, lapsed revocations) and bounds the
-/// gateway's connection audit.
+/// certificate is due for renewal (or came from a master host key a rotation replaced); follows CA rotations (the user
+/// CAs machines trust, the sessions of a CA they no longer trust); prunes what is kept for a while (replays, events,
+/// lapsed revocations) and bounds the gateway's connection audit.
 /// </summary>
 public sealed class MaintenanceService(
     IStore store,
@@ -22,6 +24,7 @@ public sealed class MaintenanceService(
     MachineActivity activity,
     IOpenConnections connections,
     HostIdentityRotation hostIdentities,
+    SshTrustPublisher trust,
     Executions.ExecutionSupervisor executions,
     ServerOptions options,
     TimeProvider timeProvider,
@@ -52,6 +55,11 @@ public sealed class MaintenanceService(
     public async Task RunOnceAsync(CancellationToken cancellationToken = default)
     {
         await sessions.ExpireLapsedAsync(cancellationToken).ConfigureAwait(false);
+
+        // CA rotations: a retired user CA whose overlap ended leaves the machines' trust and its live sessions close; a
+        // new master host key makes every running machine due for a new host identity (requeued below).
+        await trust.PublishIfChangedAsync(cancellationToken).ConfigureAwait(false);
+        await sessions.CloseUntrustedAsync(cancellationToken).ConfigureAwait(false);
         await AutosleepAsync(cancellationToken).ConfigureAwait(false);
         await RequeueUnconvergedAsync(cancellationToken).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();

@@ -12,18 +12,21 @@ namespace Dedalus.Server.Sessions;
 /// gateway port is ours, <c>ssh_in_progress</c> on a running machine whose port another process holds (the reconciler
 /// retries it, then moves the machine), and <c>wake_in_progress</c> on any other live one; then the machine decides:
 /// running with its port makes waiting sessions ready, failed fails them, destroyed ends them all and revokes their
-/// certificates. Close revokes one session and cuts its connections; expiry is a sweep. Nothing else writes a
-/// session's status, and reading never writes.
+/// certificates. Close revokes one session and cuts its connections; expiry is a sweep, and so is the close of the
+/// sessions whose user CA machines no longer trust (a rotation's overlap ended). Nothing else writes a session's status,
+/// and reading never writes.
 /// </summary>
 public sealed class SessionLifecycle(
     IStore store,
-    SshAuthority authority,
     SshTrustPublisher trust,
     ISessionConnections connections,
     ServerOptions options,
     TimeProvider timeProvider,
     ILogger<SessionLifecycle> logger)
 {
+    /// <summary>The trusted user CAs <see cref="CloseUntrustedAsync"/> last checked the live sessions against.</summary>
+    private IReadOnlyList<SshPublicKey>? _checkedTrust;
+
     /// <summary>
     /// Stores a new session for <paramref name="key"/> on <paramref name="machine"/>, with its certificate unless the
     /// machine is failed or destroyed (then the session is stored <c>failed</c>). A waiting session turns ready when the
@@ -56,7 +59,9 @@ public sealed class SessionLifecycle(
         }
         else
         {
-            var certificate = authority.IssueUserCertificate(key, session.Id, session.Serial, machine.Id, now - options.CertificateBackdate, session.ExpiresAt);
+            // Signed by a user CA machines already trust: right after a rotation, the trust is published first.
+            var keys = await trust.SigningKeysAsync(cancellationToken).ConfigureAwait(false);
+            var certificate = keys.IssueUserCertificate(key, session.Id, session.Serial, machine.Id, now - options.CertificateBackdate, session.ExpiresAt);
             var status = LiveStatus(machine);
             session = session with
             {
@@ -140,6 +145,53 @@ public sealed class SessionLifecycle(
     }
 
     /// <summary>
+    /// Closes every live session whose certificate came from a user CA that machines no longer trust (its rotation's
+    /// overlap has ended: at once with <c>--overlap 0</c>): their serials are revoked and their open connections cut,
+    /// as a delete would, so that the API does not call <c>ready</c> a session whose certificate every machine refuses,
+    /// and a connection opened before the rotation ends with it. Run by the sweeper; it reads the sessions only when the
+    /// published trust changed since its last run. Returns how many it closed.
+    /// </summary>
+    public async Task<int> CloseUntrustedAsync(CancellationToken cancellationToken = default)
+    {
+        if (!trust.HasPublished || (_checkedTrust is { } checkedTrust && checkedTrust.SequenceEqual(trust.TrustedUserCas)))
+        {
+            return 0;
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var live = await store.ListLiveSessionsAsync(now, cancellationToken).ConfigureAwait(false);
+
+        // Read after the sessions: a session is signed only once its CA is published, so every CA a listed session was
+        // signed by is in this list unless machines stopped trusting it.
+        var trusted = trust.TrustedUserCas;
+        var closed = new List<SessionRecord>();
+        foreach (var session in live)
+        {
+            if (SignerOf(session) is { } signer && !trusted.Contains(signer)
+                && await store.CloseSessionAsync(session.Id, now, cancellationToken).ConfigureAwait(false))
+            {
+                closed.Add(session);
+            }
+        }
+
+        if (closed.Count > 0)
+        {
+            // The closes are committed: their revocations are published and their connections cut whatever happens to the caller.
+            await trust.PublishAsync(CancellationToken.None).ConfigureAwait(false);
+            foreach (var session in closed)
+            {
+                var cut = await connections.CloseSessionConnectionsAsync(session.Id, CancellationToken.None).ConfigureAwait(false);
+                ServerLog.SessionClosed(logger, session.Id, session.MachineId, session.Serial, cut);
+            }
+
+            ServerLog.UntrustedSessionsClosed(logger, closed.Count);
+        }
+
+        _checkedTrust = trusted;
+        return closed.Count;
+    }
+
+    /// <summary>
     /// A stored session as of <paramref name="now"/>: an open session past its expiry reads <c>expired</c> before the
     /// sweeper has stored it so. Pure: nothing is written.
     /// </summary>
@@ -147,6 +199,24 @@ public sealed class SessionLifecycle(
         session.Status is SshSessionStatuses.Ready or SshSessionStatuses.WakeInProgress or SshSessionStatuses.SshInProgress && now >= session.ExpiresAt
             ? session with { Status = SshSessionStatuses.Expired }
             : session;
+
+    /// <summary>The CA that signed the session's certificate; null when it has none or it cannot be read (left alone).</summary>
+    private static SshPublicKey? SignerOf(SessionRecord session)
+    {
+        if (session.Certificate is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return SshCertificate.Parse(session.Certificate).SignatureKey;
+        }
+        catch (SshFormatException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>
     /// What a live machine means for a session on it: <c>ready</c> when it runs and the gateway listens on its port;

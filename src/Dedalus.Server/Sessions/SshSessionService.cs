@@ -3,6 +3,7 @@ using Dedalus.Server.Hosting;
 using Dedalus.Server.Errors;
 using Dedalus.Server.Machines;
 using Dedalus.Server.Quotas;
+using Dedalus.Server.Reconciliation;
 using Dedalus.Server.Ssh;
 using Dedalus.Server.Store;
 
@@ -18,6 +19,7 @@ public sealed class SshSessionService(
     SessionLifecycle lifecycle,
     QuotaService quotas,
     MachineChangeFeed machineFeed,
+    HostIdentityRotation hostIdentities,
     ServerOptions options,
     TimeProvider timeProvider)
 {
@@ -34,10 +36,33 @@ public sealed class SshSessionService(
         {
             // The session is stored: the wake must happen even if the caller hangs up now.
             machine = await machines.RequestWakeAsync(machine, CancellationToken.None).ConfigureAwait(false);
-            return await HoldForWakeAsync(session, machine, cancellationToken).ConfigureAwait(false);
+            (session, machine) = await HoldForWakeAsync(session, machine, cancellationToken).ConfigureAwait(false);
         }
 
+        await WaitForCurrentHostIdentityAsync(session, machine, cancellationToken).ConfigureAwait(false);
         return (session, machine);
+    }
+
+    /// <summary>
+    /// A ready session's <c>host_trust</c> is its machine's host CA under the current master: after a host CA rotation
+    /// its answer waits (briefly: an install takes milliseconds) until the running machine presents a certificate from
+    /// that CA, so that a client following the answer passes the host check.
+    /// </summary>
+    private async Task WaitForCurrentHostIdentityAsync(SessionRecord session, MachineRecord machine, CancellationToken cancellationToken)
+    {
+        if (session.Status != SshSessionStatuses.Ready || machine.Phase != MachinePhases.Running)
+        {
+            return;
+        }
+
+        try
+        {
+            await hostIdentities.WaitCurrentAsync(machine.Id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller hung up: the install it asked for goes on.
+        }
     }
 
     /// <summary>
@@ -86,8 +111,9 @@ public sealed class SshSessionService(
     public async Task<(SessionRecord Session, MachineRecord Machine)> GetAsync(string orgId, string rawMachineId, string sessionId, CancellationToken cancellationToken = default)
     {
         var machine = await machines.GetAsync(orgId, rawMachineId, cancellationToken).ConfigureAwait(false);
-        var session = await FindAsync(machine, sessionId, cancellationToken).ConfigureAwait(false);
-        return (SessionLifecycle.AsOf(session, timeProvider.GetUtcNow()), machine);
+        var session = SessionLifecycle.AsOf(await FindAsync(machine, sessionId, cancellationToken).ConfigureAwait(false), timeProvider.GetUtcNow());
+        await WaitForCurrentHostIdentityAsync(session, machine, cancellationToken).ConfigureAwait(false);
+        return (session, machine);
     }
 
     public async Task<(Page<SessionRecord> Page, MachineRecord Machine)> ListAsync(string orgId, string rawMachineId, long after, int limit, CancellationToken cancellationToken = default)

@@ -1,95 +1,96 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Security.Cryptography;
-using System.Text;
-using Dedalus.Machines.Runtime;
 using Dedalus.OpenSsh;
 using Dedalus.Server.Hosting;
-using Dedalus.Server.Sessions;
 
 namespace Dedalus.Server.Ssh;
 
 /// <summary>
-/// The certificate authorities. The user CA signs session certificates. Host certificates come from one CA per
-/// machine, derived from the master host key <c>ca/host_ca</c> (HKDF-SHA256 over its seed, salted with a fixed label,
-/// with the machine id as info): a session trusts only its own machine's CA, so a machine whose root reads its own host
-/// key cannot pose as another machine, and the derivation needs no storage and ends with the machine (ids are never
-/// reused). The master's own public key signs nothing and is trusted by nobody. Keys are Ed25519, created on first
-/// start as OpenSSH private key files (0600, in a 0700 directory) under <c>&lt;data-dir&gt;/ca</c> and loaded afterwards.
-/// Private keys are never logged or returned.
+/// The certificate authorities, as the CA files hold them now. The user CA signs session certificates. Host
+/// certificates come from one CA per machine, derived from the master host key <c>ca/host_ca</c> (HKDF-SHA256 over its
+/// seed, salted with a fixed label, with the machine id as info): a session trusts only its own machine's CA, so a
+/// machine whose root reads its own host key cannot pose as another machine, and the derivation needs no storage and
+/// ends with the machine (ids are never reused). The master's own public key signs nothing and is trusted by nobody.
+/// Keys are Ed25519, created on first start as OpenSSH private key files (0600, in a 0700 directory) under
+/// <c>&lt;data-dir&gt;/ca</c> (<see cref="CaFiles"/>) and loaded afterwards. Private keys are never logged or returned.
+/// <para>
+/// <c>dedalus-server ca rotate</c> replaces keys in that directory while the server runs. <see cref="Current"/> notices
+/// at the next use: it compares a <c>stat</c> of the three files that decide the keys with what it loaded, and loads
+/// them again when one changed. A stat per use (about 5 us for the three; a user certificate costs 15 us to issue)
+/// rather than inotify, because the first session created after <c>ca rotate</c> returns must already see the new CA:
+/// a notification arrives when it arrives, a stat is in order with the request. The maintenance sweep uses the keys
+/// too, so a server nobody calls still follows within <see cref="ServerOptions.SweepInterval"/>.
+/// </para>
 /// </summary>
-/// <param name="userCaKey">The user CA's key; disposed with this authority.</param>
-/// <param name="hostCaKey">The master host key (Ed25519) every machine's host CA derives from; disposed with this authority.</param>
-/// <param name="options">Gateway names (host certificate principals), the validity back-date and the host certificate lifetime.</param>
-public sealed class SshAuthority(SshPrivateKey userCaKey, SshPrivateKey hostCaKey, ServerOptions options) : IDisposable
+public sealed class SshAuthority : IDisposable
 {
-    private readonly SshCertificateAuthority _userCa = new(userCaKey);
-    private readonly SshPrivateKey _hostMaster = hostCaKey.KeyType == SshKeyAlgorithms.Ed25519
-        ? hostCaKey
-        : throw new ArgumentException($"the host CA key must be Ed25519 (every machine's host CA derives from its seed), not {hostCaKey.KeyType}", nameof(hostCaKey));
+    /// <summary>How long the server waits for <c>rotation.lock</c> while it creates missing keys at start.</summary>
+    private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(30);
 
-    public const string UserCaFileName = "user_ca";
-    public const string HostCaFileName = "host_ca";
-
-    /// <summary>The comment of a machine's host CA public key line in <c>host_trust</c>.</summary>
-    public const string MachineHostCaComment = "dedalus-machine-host-ca";
+    private readonly CaFiles _files;
+    private readonly ServerOptions _options;
+    private readonly ILogger _logger;
+    private readonly Lock _reload = new();
+    private Loaded _loaded;
 
     /// <summary>
-    /// The HKDF salt of the machines' host CAs: a fixed label, versioned so that another derivation (should one ever be
-    /// needed) gives unrelated keys from the same master.
+    /// The keys loaded before the current ones: kept one rotation longer, because a caller may still be signing with the
+    /// object it read just before the swap (every use is synchronous and takes microseconds; rotations are seconds apart).
     /// </summary>
-    private static ReadOnlySpan<byte> MachineHostCaSalt => "dedalus machine host CA v1"u8;
+    private CaKeys? _replaced;
 
-    /// <summary>The user CA public key line (for <c>TrustedUserCAKeys</c>).</summary>
-    public string UserCaPublicKey { get; } = userCaKey.PublicKey.ToOpenSshString("dedalus-user-ca");
-
-    public SshPublicKey UserCaKey => userCaKey.PublicKey;
-
-    public static string CaDirectory(string dataDirectory) => Path.Combine(dataDirectory, "ca");
-
-    /// <summary>Loads the CA keys from the data directory, creating them on first start.</summary>
-    public static SshAuthority LoadOrCreate(ServerOptions options, ILogger logger)
+    private SshAuthority(CaFiles files, Loaded loaded, ServerOptions options, ILogger logger)
     {
-        var directory = CaDirectory(options.DataDirectory);
-        Directory.CreateDirectory(directory);
-        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var userCa = LoadOrCreateKey(Path.Combine(directory, UserCaFileName), "dedalus-user-ca", logger);
-        var hostCa = LoadOrCreateKey(Path.Combine(directory, HostCaFileName), "dedalus-host-ca", logger);
-        return new SshAuthority(userCa, hostCa, options);
+        _files = files;
+        _loaded = loaded;
+        _options = options;
+        _logger = logger;
     }
 
-    private static SshPrivateKey LoadOrCreateKey(string path, string comment, ILogger logger)
+    /// <summary>The comment of a machine's host CA public key line in <c>host_trust</c>.</summary>
+    public const string MachineHostCaComment = CaKeys.MachineHostCaComment;
+
+    /// <summary>
+    /// The keys as the CA files hold them now: the loaded ones, or a new load when a rotation changed a file since
+    /// (logged with fingerprints). A file that cannot be read keeps the keys in use (logged as an error).
+    /// </summary>
+    public CaKeys Current
     {
-        if (File.Exists(path))
+        get
         {
-            var mode = File.GetUnixFileMode(path);
-            if ((mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0)
-            {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
+            var loaded = Volatile.Read(ref _loaded);
+            var stamp = _files.Stamp();
+            return stamp == loaded.Stamp ? loaded.Keys : Reload(stamp);
+        }
+    }
 
-            var loaded = SshPrivateKey.ParseOpenSshFormat(File.ReadAllText(path));
-            ServerLog.CaKeyLoaded(logger, comment, loaded.PublicKey.Fingerprint);
-            return loaded;
+    /// <summary>Loads the CA keys from the data directory, creating what is missing (a first start): the keys and <c>server_secret</c>.</summary>
+    public static SshAuthority LoadOrCreate(ServerOptions options, ILogger logger)
+    {
+        var files = new CaFiles(options.DataDirectory);
+        files.EnsureDirectory();
+        CaFileStamp stamp;
+        CaKeys keys;
+
+        // Under the lock a rotation takes: keys made here and the .pub files repaired here are never crossed by one.
+        using (files.TryLock(LockTimeout) ?? throw new IOException($"{files.LockPath} is held by another process (a `dedalus-server ca rotate`?) for more than {LockTimeout.TotalSeconds:0} s"))
+        {
+            CreateIfMissing(files.UserCaPath, CaFiles.UserCaComment, logger);
+            CreateIfMissing(files.HostCaPath, CaFiles.HostCaComment, logger);
+
+            // Made with the keys (read later by ServerSecret), so that the directory is complete from the first start.
+            files.LoadOrCreateServerSecret();
+
+            // Taken before the files are read: a change while they are read is seen at the next use.
+            stamp = files.Stamp();
+            keys = CaKeys.Load(files, options);
+            CaFiles.RepairPublicKey(files.UserCaPath, keys.UserCa, CaFiles.UserCaComment);
+            CaFiles.RepairPublicKey(files.HostCaPath, keys.HostMaster, CaFiles.HostCaComment);
         }
 
-        var key = SshPrivateKey.GenerateEd25519();
-        var temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, new FileStreamOptions
-        {
-            Mode = FileMode.Create,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
-        using (var writer = new StreamWriter(stream))
-        {
-            writer.Write(key.ToOpenSshFormat(comment));
-        }
-
-        File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.Move(temporary, path, overwrite: false);
-        File.WriteAllText(path + ".pub", key.PublicKey.ToOpenSshString(comment) + "\n");
-        ServerLog.CaKeyCreated(logger, comment, key.PublicKey.Fingerprint);
-        return key;
+        ServerLog.CaKeyLoaded(logger, CaFiles.UserCaComment, keys.UserCa.Fingerprint);
+        ServerLog.CaKeyLoaded(logger, CaFiles.HostCaComment, keys.HostMaster.Fingerprint);
+        LogRetired(logger, keys);
+        return new SshAuthority(files, new Loaded(keys, stamp), options, logger);
     }
 
     /// <summary>Parses a client public key line; the error names the problem.</summary>
@@ -119,90 +120,87 @@ public sealed class SshAuthority(SshPrivateKey userCaKey, SshPrivateKey hostCaKe
         return true;
     }
 
-    /// <summary>Issues a session's user certificate: key id = session id, principal = machine id.</summary>
-    public string IssueUserCertificate(SshPublicKey key, string sessionId, ulong serial, string machineId, DateTimeOffset validAfter, DateTimeOffset validBefore) =>
-        _userCa.Issue(new SshCertificateSpec
-        {
-            Key = key,
-            Type = SshCertificateType.User,
-            Serial = serial,
-            KeyId = sessionId,
-            Principals = [machineId],
-            ValidAfter = validAfter,
-            ValidBefore = validBefore,
-            Extensions = SshCertificateSpec.DefaultUserExtensions,
-        }).ToOpenSshString();
-
     /// <summary>
-    /// The public key line of <paramref name="machineId"/>'s host CA, the only key a session on that machine trusts
-    /// (<c>@cert-authority</c>). The same for the machine's whole life, and across server restarts.
+    /// The public key line of <paramref name="machineId"/>'s host CA under the current master: what a session's
+    /// <c>host_trust</c> names (see <see cref="CaKeys.MachineHostCaPublicKey"/>).
     /// </summary>
-    public string MachineHostCaPublicKey(string machineId)
-    {
-        using var ca = DeriveMachineHostCa(machineId);
-        return ca.PublicKey.ToOpenSshString(MachineHostCaComment);
-    }
+    public string MachineHostCaPublicKey(string machineId) => Current.MachineHostCaPublicKey(machineId);
 
-    /// <summary>
-    /// A fresh host key for <paramref name="machineId"/> and its certificate from the machine's own host CA, valid from
-    /// <paramref name="now"/> less the back-date for <see cref="ServerOptions.HostCertificateLifetime"/>. What the
-    /// certificate shows anyone who connects to the machine's gateway port, before authenticating: an opaque random key
-    /// id and serial, the gateway names as principals (what OpenSSH and the SDK check against the name they connected
-    /// to), the validity window, the host key and the machine's host CA key; not the machine id, nor its org.
-    /// </summary>
-    public MachineHostIdentity IssueHostIdentity(string machineId, DateTimeOffset now)
-    {
-        using var ca = DeriveMachineHostCa(machineId);
-        using var hostKey = SshPrivateKey.GenerateEd25519();
-        var keyId = "host-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var validAfter = now - options.CertificateBackdate;
-        var validBefore = now + options.HostCertificateLifetime;
-        var certificate = new SshCertificateAuthority(ca).Issue(new SshCertificateSpec
-        {
-            Key = hostKey.PublicKey,
-            Type = SshCertificateType.Host,
-            Serial = SessionIds.NewSerial(),
-            KeyId = keyId,
-            Principals = [.. options.GatewayHost],
-            ValidAfter = validAfter,
-            ValidBefore = validBefore,
-        });
-        return new MachineHostIdentity(
-            new MachineSshMaterial(hostKey.ToOpenSshFormat(keyId), certificate.ToOpenSshString(keyId)),
-            keyId,
-            certificate.Serial,
-            certificate.ValidAfter,
-            certificate.ValidBefore);
-    }
-
-    /// <summary>CA_m: the Ed25519 key whose seed is HKDF-SHA256(master seed, salt = the fixed label, info = the machine id in UTF-8).</summary>
-    private SshPrivateKey DeriveMachineHostCa(string machineId)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(machineId);
-        return _hostMaster.DeriveEd25519(MachineHostCaSalt, Encoding.UTF8.GetBytes(machineId));
-    }
-
-    /// <summary>
-    /// A server-wide secret for <paramref name="purpose"/> (a MAC key): HKDF-SHA256 over the master seed of
-    /// <c>ca/host_ca</c>, salt <c>dedalus server secret v1</c>, info the purpose. The same on every start, nothing stored.
-    /// </summary>
-    public byte[] DeriveSecret(string purpose) => _hostMaster.DeriveSecret("dedalus server secret v1"u8, Encoding.UTF8.GetBytes(purpose));
-
-    /// <summary>An OpenSSH KRL revoking <paramref name="serials"/> of the user CA.</summary>
-    public byte[] BuildRevocationList(IEnumerable<ulong> serials, ulong version, DateTimeOffset now)
-    {
-        var builder = new SshKeyRevocationListBuilder(userCaKey.PublicKey);
-        foreach (var serial in serials)
-        {
-            builder.RevokeSerial(serial);
-        }
-
-        return builder.Build(version, now);
-    }
+    /// <summary>A fresh host key and certificate for <paramref name="machineId"/> from its host CA under the current master (see <see cref="CaKeys.IssueHostIdentity"/>).</summary>
+    public MachineHostIdentity IssueHostIdentity(string machineId, DateTimeOffset now) => Current.IssueHostIdentity(machineId, now);
 
     public void Dispose()
     {
-        userCaKey.Dispose();
-        _hostMaster.Dispose();
+        lock (_reload)
+        {
+            _loaded.Keys.Dispose();
+            _replaced?.Dispose();
+            _replaced = null;
+        }
     }
+
+    private CaKeys Reload(CaFileStamp stamp)
+    {
+        lock (_reload)
+        {
+            var loaded = _loaded;
+            if (stamp == loaded.Stamp)
+            {
+                return loaded.Keys;
+            }
+
+            CaKeys keys;
+            try
+            {
+                keys = CaKeys.Load(_files, _options);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or SshFormatException or InvalidDataException or ArgumentException)
+            {
+                // Keep signing with what works; the stamp is taken so the error is logged once per change of the files.
+                ServerLog.CaReloadFailed(_logger, _files.Directory, ex);
+                Volatile.Write(ref _loaded, loaded with { Stamp = stamp });
+                return loaded.Keys;
+            }
+
+            var previous = loaded.Keys;
+            if (!keys.UserCa.Equals(previous.UserCa))
+            {
+                ServerLog.UserCaRotated(_logger, keys.UserCa.Fingerprint, previous.UserCa.Fingerprint);
+            }
+
+            if (!keys.HostMaster.Equals(previous.HostMaster))
+            {
+                ServerLog.HostCaRotated(_logger, keys.HostMaster.Fingerprint, previous.HostMaster.Fingerprint);
+            }
+
+            LogRetired(_logger, keys);
+            _replaced?.Dispose();
+            _replaced = previous;
+            Volatile.Write(ref _loaded, new Loaded(keys, stamp));
+            return keys;
+        }
+    }
+
+    private static void CreateIfMissing(string path, string comment, ILogger logger)
+    {
+        if (File.Exists(path))
+        {
+            return;
+        }
+
+        using var key = SshPrivateKey.GenerateEd25519();
+        CaFiles.WriteKey(path, key, comment);
+        ServerLog.CaKeyCreated(logger, comment, key.PublicKey.Fingerprint);
+    }
+
+    private static void LogRetired(ILogger logger, CaKeys keys)
+    {
+        foreach (var retired in keys.RetiredUserCas)
+        {
+            ServerLog.RetiredUserCaLoaded(logger, retired.Key.Fingerprint, retired.TrustedUntil);
+        }
+    }
+
+    /// <summary>The keys in use and the stamp of the files they were read from (one reference, swapped whole).</summary>
+    private sealed record Loaded(CaKeys Keys, CaFileStamp Stamp);
 }

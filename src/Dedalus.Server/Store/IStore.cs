@@ -59,6 +59,8 @@ public interface IStore
     Task<long> InsertSessionAsync(SessionRecord session, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default);
     Task<SessionRecord?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default);
     Task<Page<SessionRecord>> ListSessionsAsync(string machineId, long after, int limit, CancellationToken cancellationToken = default);
+    /// <summary>Every open (<c>ready</c>, <c>wake_in_progress</c>, <c>ssh_in_progress</c>) unexpired session that holds a certificate, of every machine.</summary>
+    Task<IReadOnlyList<SessionRecord>> ListLiveSessionsAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
     /// <summary>Turns the machine's waiting (<c>wake_in_progress</c>, <c>ssh_in_progress</c>) unexpired sessions ready.</summary>
     Task<int> MarkSessionsReadyAsync(string machineId, DateTimeOffset now, CancellationToken cancellationToken = default);
     /// <summary>Gives the machine's waiting unexpired sessions the waiting status <paramref name="status"/> (<c>wake_in_progress</c> or <c>ssh_in_progress</c>).</summary>

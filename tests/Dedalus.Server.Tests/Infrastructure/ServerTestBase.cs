@@ -32,12 +32,20 @@ public abstract class ServerTestBase : IAsyncLifetime
 
     protected virtual Task<RunningServer> StartServerAsync(string dataDirectory) => RunningServer.StartAsync(dataDirectory);
 
-    /// <summary>Stops the server and starts it again on the same data directory (<see cref="StartServerAsync"/>), with a client of the same org.</summary>
-    protected async Task RestartServerAsync()
+    /// <summary>
+    /// Stops the server and starts it again on the same data directory (<see cref="StartServerAsync"/>), with a client of
+    /// the same org; <paramref name="whileStopped"/> runs in between.
+    /// </summary>
+    protected async Task RestartServerAsync(Func<Task>? whileStopped = null)
     {
         var (key, orgId) = (Api.ApiKey, Api.OrgId);
         Api.Dispose();
         await Server.DisposeAsync();
+        if (whileStopped is not null)
+        {
+            await whileStopped();
+        }
+
         Server = await StartServerAsync(Data.Path);
         Api = Server.Client(key, orgId);
     }

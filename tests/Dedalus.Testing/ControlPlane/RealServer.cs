@@ -16,7 +16,22 @@ public sealed class RealServer : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new("dedalus-real-server-");
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly IReadOnlyList<string> _extraArguments;
     private TestProcess? _process;
+
+    /// <summary>The server with the fixture's settings (a class fixture: xunit wants one public constructor).</summary>
+    public RealServer()
+        : this([])
+    {
+    }
+
+    private RealServer(IReadOnlyList<string> extraArguments)
+    {
+        _extraArguments = extraArguments;
+    }
+
+    /// <summary>A server (not started) with <paramref name="extraArguments"/> after the fixture's own (say <c>--Dedalus:SweepInterval 00:00:01</c>).</summary>
+    public static RealServer With(params string[] extraArguments) => new(extraArguments);
 
     public Uri BaseUrl { get; private set; } = null!;
 
@@ -25,6 +40,9 @@ public sealed class RealServer : IAsyncLifetime
     public string MachineId { get; private set; } = null!;
 
     public string ConfigHome => _directory.Combine("config");
+
+    /// <summary>The server's data directory (its <c>ca/</c> is what <c>dedalus-server ca</c> works on).</summary>
+    public string DataDirectory => _directory.Combine("data");
 
     public static string Program => Path.Combine(AppContext.BaseDirectory, "dedalus-server");
 
@@ -37,7 +55,7 @@ public sealed class RealServer : IAsyncLifetime
         _process = TestProcess.Start(
             Program,
             [
-                "--data-dir", _directory.Combine("data"),
+                "--data-dir", DataDirectory,
                 "--listen", $"127.0.0.1:{port}",
                 "--runtime", "runc",
                 "--gateway", "true",
@@ -46,7 +64,8 @@ public sealed class RealServer : IAsyncLifetime
                 // One org on four ports: its machines may take all of them (the default quota is a tenth of the range).
                 "--quota-machines", "100%",
                 "--dev",
-                .. TestSubnets.ServerArguments(_directory.Combine("data")),
+                .. TestSubnets.ServerArguments(DataDirectory),
+                .. _extraArguments,
             ],
             [new("XDG_CONFIG_HOME", ConfigHome)],
             drainOutput: true);

@@ -38,6 +38,24 @@ public sealed partial class SqliteStore
         return await ReadPageAsync(command, limit, ReadSession, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<SessionRecord>> ListLiveSessionsAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        // The partial index ssh_sessions_open (status, expires_at) covers the filter.
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(
+            connection,
+            $"SELECT {SessionColumns} FROM ssh_sessions WHERE status IN ('ready', 'wake_in_progress', 'ssh_in_progress') AND expires_at > $1 AND certificate IS NOT NULL ORDER BY seq",
+            Ms(now));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var sessions = new List<SessionRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            sessions.Add(ReadSession(reader));
+        }
+
+        return sessions;
+    }
+
     public Task<int> MarkSessionsReadyAsync(string machineId, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         WriteAsync(
             scope => scope.Execute(
