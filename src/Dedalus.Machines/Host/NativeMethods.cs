@@ -71,6 +71,25 @@ internal static partial class NativeMethods
     [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int MountNative(string source, string target, string? fileSystemType, ulong flags, nint data);
 
+    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MountWithDataNative(string source, string target, string fileSystemType, ulong flags, string data);
+
+    /// <summary>MS_NODEV for <see cref="Mount"/>.</summary>
+    public const ulong MountNoDevices = 4;
+
+    /// <summary>
+    /// mount(2) of a file system that needs no device set-up (tmpfs, overlay) in this process's mount namespace: a
+    /// system call where the <c>mount</c> program costs a process start on every wake.
+    /// </summary>
+    public static void Mount(string source, string target, string fileSystemType, ulong flags, string data)
+    {
+        if (MountWithDataNative(source, target, fileSystemType, flags, data) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"mount -t {fileSystemType} on {target} ({data}) failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+    }
+
     /// <summary>
     /// Runs <paramref name="mounts"/> (bind mounts: source, target, recursive) inside the mount namespace of process
     /// <paramref name="pid"/>, on a thread of its own that first unshares its file system context (so the namespace

@@ -31,8 +31,11 @@ public sealed partial class RuncMachineRuntime
         SecureMachinesDirectory();
         await EnsureTrustDirectoryAsync(cancellationToken).ConfigureAwait(false);
         await EnsureHostTreeAsync(cancellationToken).ConfigureAwait(false);
+        var hostNetwork = Task.CompletedTask;
         try
         {
+            // The host's side of networking (bridge, rules, forwarder) while the machine's own files are mounted.
+            hostNetwork = EnsureHostNetworkAsync(record, cancellationToken);
             var leaving = InSharedRangeToLeave(record);
             if (leaving)
             {
@@ -52,11 +55,17 @@ public sealed partial class RuncMachineRuntime
             }
 
             await _runc.RunDetachedAsync(machineId, paths, cancellationToken).ConfigureAwait(false);
-            await NetworkUpAsync(machineId, record, cancellationToken).ConfigureAwait(false);
-            await MountInsideHostTreeAsync(machineId, cancellationToken).ConfigureAwait(false);
+            await hostNetwork.ConfigureAwait(false);
+
+            // Its network namespace and its mount namespace are set up at once: neither depends on the other.
+            await Task.WhenAll(
+                NetworkUpAsync(machineId, record, cancellationToken),
+                MountInsideHostTreeAsync(machineId, cancellationToken)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is MachineRuntimeException or IOException)
         {
+            // The host network step may still run (a mount failed first): it ends before the clean-up.
+            await hostNetwork.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
             RuncLog.MachineStartFailed(_logger, machineId, e);
             await SleepCoreAsync(machineId, paths, CancellationToken.None).ConfigureAwait(false);
             throw;
@@ -134,26 +143,26 @@ public sealed partial class RuncMachineRuntime
 
     /// <summary>
     /// Home: the ext4 image on a loop device. Root: overlay of the shared base (through the machine's idmapped view of it)
-    /// and a fresh upper layer on a tmpfs. <paramref name="leavingSharedRange"/>: the machine's own files move from the
-    /// shared range to its own first (<see cref="MoveToOwnRangeAsync"/>).
+    /// and a fresh upper layer on a tmpfs. The two are independent and made at once (the loop device's set-up is the
+    /// slower). <paramref name="leavingSharedRange"/>: the machine's own files move from the shared range to its own
+    /// first (<see cref="MoveToOwnRangeAsync"/>).
     /// </summary>
     private async Task MountAsync(string machineId, MachinePaths paths, MachineManifest record, bool leavingSharedRange, CancellationToken cancellationToken)
     {
-        // The root file system's changes go to a tmpfs, not to the host's disk: a plain upper directory let a machine
-        // fill the disk that the host, the server's database and every other machine share. tmpfs pages are charged
-        // to the memory cgroup of the process that writes them (the machine's, which has no swap), and the size caps
-        // them at half the machine's memory (tmpfs's own default share), so a full root file system is ENOSPC inside,
-        // not an OOM loop. They are ephemeral anyway: reset at every wake (a resize applies to the size from the next wake).
-        CreateDirectory(paths.Changes, Mode0711);
-        var size = OciSpec.Invariant(OciSpec.MemoryBytes(record.MemoryMib) / 2);
-        await HostCommand.RunCheckedAsync(
-            "mount", ["-t", "tmpfs", "-o", $"size={size},mode=0711,nodev", "dedalus-changes", paths.Changes], _options.CommandTimeout, machineId, cancellationToken)
-            .ConfigureAwait(false);
+        var root = Task.Run(() => MountRootAsync(machineId, paths, record, cancellationToken), cancellationToken);
+        try
+        {
+            await MountHomeAsync(machineId, paths, UidBaseOf(record), leavingSharedRange, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Both finish before the caller cleans up after a failure of either.
+            await root.ConfigureAwait(false);
+        }
+    }
 
-        var root = UidBaseOf(record);
-        CreateDirectory(paths.Upper, Mode0755);
-        Ownership.Set(paths.Upper, root, root);
-        CreateDirectory(paths.Work, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    private async Task MountHomeAsync(string machineId, MachinePaths paths, int uidBase, bool leavingSharedRange, CancellationToken cancellationToken)
+    {
         if (File.Exists(paths.HomeGrowPending))
         {
             await GrowHomeOfflineAsync(machineId, paths, cancellationToken).ConfigureAwait(false);
@@ -163,8 +172,25 @@ public sealed partial class RuncMachineRuntime
             "mount", ["-o", "loop,nosuid,nodev", paths.HomeImage, paths.Home], _options.CommandTimeout, machineId, cancellationToken).ConfigureAwait(false);
         if (leavingSharedRange)
         {
-            await MoveToOwnRangeAsync(machineId, paths, root, cancellationToken).ConfigureAwait(false);
+            await MoveToOwnRangeAsync(machineId, paths, uidBase, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private async Task MountRootAsync(string machineId, MachinePaths paths, MachineManifest record, CancellationToken cancellationToken)
+    {
+        // The root file system's changes go to a tmpfs, not to the host's disk: a plain upper directory let a machine
+        // fill the disk that the host, the server's database and every other machine share. tmpfs pages are charged
+        // to the memory cgroup of the process that writes them (the machine's, which has no swap), and the size caps
+        // them at half the machine's memory (tmpfs's own default share), so a full root file system is ENOSPC inside,
+        // not an OOM loop. They are ephemeral anyway: reset at every wake (a resize applies to the size from the next wake).
+        CreateDirectory(paths.Changes, Mode0711);
+        var size = OciSpec.Invariant(OciSpec.MemoryBytes(record.MemoryMib) / 2);
+        MountOrThrow(machineId, "dedalus-changes", paths.Changes, "tmpfs", NativeMethods.MountNoDevices, $"size={size},mode=0711");
+
+        var root = UidBaseOf(record);
+        CreateDirectory(paths.Upper, Mode0755);
+        Ownership.Set(paths.Upper, root, root);
+        CreateDirectory(paths.Work, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
         // Files the machine sees from the first instant: its name. Written into the upper layer, owned by its root.
         var etc = Path.Combine(paths.Upper, "etc");
@@ -189,12 +215,19 @@ public sealed partial class RuncMachineRuntime
             lower = paths.Lower;
         }
 
-        await HostCommand.RunCheckedAsync(
-            "mount",
-            ["-t", "overlay", "overlay", "-o", $"lowerdir={lower},upperdir={paths.Upper},workdir={paths.Work}", paths.RootFs],
-            _options.CommandTimeout,
-            machineId,
-            cancellationToken).ConfigureAwait(false);
+        MountOrThrow(machineId, "overlay", paths.RootFs, "overlay", 0, $"lowerdir={lower},upperdir={paths.Upper},workdir={paths.Work}");
+    }
+
+    private static void MountOrThrow(string machineId, string source, string target, string fileSystemType, ulong flags, string data)
+    {
+        try
+        {
+            NativeMethods.Mount(source, target, fileSystemType, flags, data);
+        }
+        catch (IOException e)
+        {
+            throw new MachineRuntimeException(machineId, e.Message, e);
+        }
     }
 
     private const UnixFileMode Mode0644 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;

@@ -105,8 +105,18 @@ public sealed partial class RuncMachineRuntime
     }
 
     /// <summary>
-    /// Right after <c>runc run</c> (only the init runs, the machine's network namespace holds loopback): the shared
-    /// parts, then the machine's links, address and routes, before the start returns.
+    /// The host's shared parts (bridge, this instance's table, forwarding, the DNS forwarder) for a machine with a
+    /// network, made or checked at each start while its files are mounted; the machine's own chain is in the table
+    /// from its creation (the table is rendered from every machine's record).
+    /// </summary>
+    private Task EnsureHostNetworkAsync(MachineManifest record, CancellationToken cancellationToken) =>
+        _network is { } host && record.Network is not null
+            ? host.EnsureSharedAsync(NetworkedMachines, full: false, cancellationToken)
+            : Task.CompletedTask;
+
+    /// <summary>
+    /// Right after <c>runc run</c> (only the init runs, the machine's network namespace holds loopback) and
+    /// <see cref="EnsureHostNetworkAsync"/>: the machine's links, address and routes, before the start returns.
     /// </summary>
     private async Task NetworkUpAsync(string machineId, MachineManifest record, CancellationToken cancellationToken)
     {
@@ -121,7 +131,6 @@ public sealed partial class RuncMachineRuntime
             throw new MachineRuntimeException(machineId, "the machine's init is gone right after its start: no network namespace to configure");
         }
 
-        await host.EnsureSharedAsync(NetworkedMachines, full: false, cancellationToken).ConfigureAwait(false);
         await host.UpAsync(machineId, record.Network.ToNetwork(), pid, cancellationToken).ConfigureAwait(false);
     }
 

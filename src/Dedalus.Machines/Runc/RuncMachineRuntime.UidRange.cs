@@ -22,6 +22,13 @@ public sealed partial class RuncMachineRuntime
 
     private int _machineRootsSecured;
 
+    /// <summary>
+    /// The user namespace of each machine's idmapped views, by the range's first uid: made by a process at the machine's
+    /// first start in this runtime instance and kept (a descriptor each) for the next wakes, which then cost no process.
+    /// Only the machine's own operations (serialized by its lock) touch its entry.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Microsoft.Win32.SafeHandles.SafeFileHandle> _viewMappings = new();
+
     /// <summary>The host uid root inside maps to.</summary>
     private int UidBaseOf(MachineManifest record) => record.UidBase ?? _options.SharedUidBase;
 
@@ -117,8 +124,13 @@ public sealed partial class RuncMachineRuntime
     /// </summary>
     private async Task MountSharedViewsAsync(MachinePaths paths, int uidBase, CancellationToken cancellationToken)
     {
-        using var mapping = await IdmappedMounts.UserNamespaceAsync(
-            _options.SharedUidBase, uidBase, _options.UidMapSize, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        if (!_viewMappings.TryGetValue(uidBase, out var mapping))
+        {
+            mapping = await IdmappedMounts.UserNamespaceAsync(
+                _options.SharedUidBase, uidBase, _options.UidMapSize, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+            _viewMappings[uidBase] = mapping;
+        }
+
         foreach (var (source, target) in new[] { (BaseImage.RootFileSystem, paths.Lower), (_options.HostTreeDirectory, paths.HostTree) })
         {
             CreateDirectory(target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

@@ -112,6 +112,10 @@ public sealed partial class RuncMachineRuntime : IMachineRuntime
         if (_uidRanges is not null && record?.UidBase is { } uidBase)
         {
             await _uidRanges.ReleaseAsync(paths.Root, uidBase, cancellationToken).ConfigureAwait(false);
+            if (_viewMappings.TryRemove(uidBase, out var mapping))
+            {
+                mapping.Dispose();
+            }
         }
 
         await NetworkForgetAsync(cancellationToken).ConfigureAwait(false);
