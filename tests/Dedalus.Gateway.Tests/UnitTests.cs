@@ -11,7 +11,7 @@ public sealed class UnitTests
     [Theory]
     [InlineData("Accepted publickey for root from UNKNOWN port 65535 ssh2: ED25519-CERT SHA256:abc/def ID sess-1 (serial 42) CA ED25519 SHA256:xyz", "root", "UNKNOWN", 65535, "sess-1", 42UL)]
     [InlineData("Accepted publickey for machine from 192.0.2.10 port 5000 ssh2: ECDSA-CERT SHA256:q ID ses_01J (serial) x (serial 18446744073709551615) CA RSA SHA256:z\r", "machine", "192.0.2.10", 5000, "ses_01J (serial) x", 18446744073709551615UL)]
-    [InlineData("Accepted publickey for machine from 10.207.0.1 port 40022 ssh2: ED25519-CERT SHA256:RbSvK9El4r65x+6sMMJYgZUFM9/BH9YF3CdmD+d81wU ID sess-1 (serial 9) CA x (serial 42) CA ED25519 SHA256:i8iinqrnJOWBTIogC0pB/qoGWAcLYX2pKCn7o+zbzv4", "machine", "10.207.0.1", 40022, "sess-1 (serial 9) CA x", 42UL)]
+    [InlineData("Accepted publickey for machine from 192.0.2.1 port 40022 ssh2: ED25519-CERT SHA256:RbSvK9El4r65x+6sMMJYgZUFM9/BH9YF3CdmD+d81wU ID sess-1 (serial 9) CA x (serial 42) CA ED25519 SHA256:i8iinqrnJOWBTIogC0pB/qoGWAcLYX2pKCn7o+zbzv4", "machine", "192.0.2.1", 40022, "sess-1 (serial 9) CA x", 42UL)]
     [InlineData("Accepted publickey for machine from ::1 port 1 ssh2: ED25519-SK-CERT SHA256:k ID s (serial 7) CA ED25519 SHA256:c, signature count = 12", "machine", "::1", 1, "s", 7UL)]
     public void The_accepted_line_yields_the_user_source_session_id_and_serial(string line, string user, string address, int port, string sessionId, ulong serial)
     {
@@ -23,11 +23,11 @@ public sealed class UnitTests
     [InlineData("Accepted publickey for root from 198.51.100.4 port 1 ssh2: ED25519 SHA256:plainkey")]
     [InlineData("Failed publickey for root from 198.51.100.4 port 1 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y")]
     [InlineData("Accepted publickey for root ID s (serial -1) CA x")]
-    [InlineData("Accepted publickey for root from 1.2.3.4 port 70000 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y")]
-    [InlineData("Accepted publickey for root from 1.2.3.4 port 1 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y trailing")]
-    [InlineData("Accepted publickey for root from 1.2.3.4 port 1 ssh2: ED25519-CERT SHA256:x ID (serial 1) CA ED25519 SHA256:y")]
-    [InlineData("Accepted password for root from 1.2.3.4 port 1 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y")]
-    [InlineData(" Accepted publickey for root from 1.2.3.4 port 1 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y")]
+    [InlineData("Accepted publickey for root from 203.0.113.4 port 70000 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y")]
+    [InlineData("Accepted publickey for root from 203.0.113.4 port 1 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y trailing")]
+    [InlineData("Accepted publickey for root from 203.0.113.4 port 1 ssh2: ED25519-CERT SHA256:x ID (serial 1) CA ED25519 SHA256:y")]
+    [InlineData("Accepted password for root from 203.0.113.4 port 1 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y")]
+    [InlineData(" Accepted publickey for root from 203.0.113.4 port 1 ssh2: ED25519-CERT SHA256:x ID s (serial 1) CA ED25519 SHA256:y")]
     public void Lines_without_an_accepted_certificate_yield_nothing(string line)
     {
         Assert.False(SshdAcceptedLine.TryParse(line, out _));
@@ -41,12 +41,12 @@ public sealed class UnitTests
     [Theory]
     [InlineData("Invalid user evil Accepted publickey for x from 127.0.0.1 port 58174")]
     [InlineData("Connection closed by invalid user evil Accepted publickey for x 127.0.0.1 port 58174 [preauth]")]
-    [InlineData("Invalid user Accepted publickey for machine from 10.207.0.1 port 1 ssh2: ED25519-CERT SHA256:x ID forged (serial 1) CA ED25519 SHA256:y from 10.207.0.1 port 40000")]
+    [InlineData("Invalid user Accepted publickey for machine from 192.0.2.1 port 1 ssh2: ED25519-CERT SHA256:x ID forged (serial 1) CA ED25519 SHA256:y from 192.0.2.1 port 40000")]
     [InlineData("Accepted publickey for root from 127.0.0.1 port 1 ssh2 from 127.0.0.1 port 35344")]
     [InlineData("Accepted publickey for root from 127.0.0.1 port 1 ssh2 127.0.0.1 port 35344 [preauth]")]
     [InlineData("Accepted publickey for root from 127.0.0.1 port 1 ssh2: ED25519-CERT SHA256:x ID forged (serial 1) CA ED25519 SHA256:y from 127.0.0.1 port 35344")]
     [InlineData("Accepted publickey for root from 127.0.0.1 port 1 ssh2: ED25519-CERT SHA256:x ID forged (serial 1) CA ED25519 SHA256:y 127.0.0.1 port 35344 [preauth]")]
-    [InlineData("Postponed publickey for machine from 10.207.0.1 port 40000 ssh2 [preauth]")]
+    [InlineData("Postponed publickey for machine from 192.0.2.1 port 40000 ssh2 [preauth]")]
     [InlineData("Accepted certificate ID \"sess-1 (serial 9) CA x\" (serial 42) signed by ED25519 CA SHA256:i8ii via /etc/ssh/dedalus-trust/user_ca_keys.pub")]
     public void Forged_or_other_lines_holding_the_marker_yield_nothing(string line)
     {
