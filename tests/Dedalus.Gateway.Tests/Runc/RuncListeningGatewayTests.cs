@@ -198,6 +198,8 @@ public sealed class RuncListeningGatewayTests(RuncListeningGatewayFixture fixtur
         try
         {
             Assert.True(await earlier.WarmAsync(id));
+            // sshd logs that it listens a moment before it sets its listener title, which is what the lookup matches.
+            Assert.True(await Eventually.TrueAsync(() => DaemonPidsOnHost(id).Length > 0, RuncListeningGatewayFixture.Timeout), "no listening daemon");
             stale = Assert.Single(DaemonPidsOnHost(id));
 
             // The earlier server's runc exec goes (as with the server's own cgroup); the daemon is adopted outside the machine.
