@@ -46,6 +46,8 @@ public static class ErrorCodes
     public const string QuotaExceeded = "QUOTA_EXCEEDED";
     /// <summary>The host cannot back the storage asked for; <c>details</c> carry what is committed and what the host can back.</summary>
     public const string InsufficientStorage = "INSUFFICIENT_STORAGE";
+    /// <summary>No node has room for the machine's vCPU, memory or a gateway port; <c>details</c> carry the size asked for.</summary>
+    public const string InsufficientCapacity = "INSUFFICIENT_CAPACITY";
     /// <summary>Another machine of the organization has the name asked for (409); <c>details.machine_id</c> names it.</summary>
     public const string MachineNameTaken = "MACHINE_NAME_TAKEN";
 }

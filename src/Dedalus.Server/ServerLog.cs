@@ -152,4 +152,32 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 1953, Level = LogLevel.Warning, Message = "Machine network {Instance}: shutdown failed")]
     public static partial void NetworkShutdownFailed(ILogger logger, string instance, Exception exception);
+
+    [LoggerMessage(EventId = 1960, Level = LogLevel.Information,
+        Message = "Node {NodeId} ({Name}) registered: gateway {GatewayHost}:{PortLow}-{PortHigh}, capacity {Vcpu} vCPU, {MemoryMib} MiB, {StorageGib} GiB")]
+    public static partial void NodeRegistered(ILogger logger, string nodeId, string name, string gatewayHost, int portLow, int portHigh, double vcpu, long memoryMib, long storageGib);
+
+    [LoggerMessage(EventId = 1961, Level = LogLevel.Warning, Message = "Node heartbeat failed; trying again in {Interval}")]
+    public static partial void NodeHeartbeatFailed(ILogger logger, TimeSpan interval, Exception exception);
+
+    [LoggerMessage(EventId = 1962, Level = LogLevel.Warning, Message = "Node {NodeId} ({Name}) is lost: no heartbeat since {HeartbeatAt:O}; its machines read failed (node_lost)")]
+    public static partial void NodeLost(ILogger logger, string nodeId, string name, DateTimeOffset heartbeatAt);
+
+    [LoggerMessage(EventId = 1963, Level = LogLevel.Information, Message = "Node {NodeId} ({Name}) is back")]
+    public static partial void NodeBack(ILogger logger, string nodeId, string name);
+
+    [LoggerMessage(EventId = 1964, Level = LogLevel.Information, Message = "Machine {MachineId} placed on node {NodeId} ({Name}), gateway port range {PortLow}-{PortHigh}")]
+    public static partial void MachinePlaced(ILogger logger, string machineId, string nodeId, string name, int portLow, int portHigh);
+
+    [LoggerMessage(EventId = 1965, Level = LogLevel.Warning, Message = "Cluster signal {Signal} not sent; the nodes catch up at their next sweep")]
+    public static partial void ClusterSignalNotSent(ILogger logger, string signal, Exception exception);
+
+    [LoggerMessage(EventId = 1966, Level = LogLevel.Warning, Message = "Cluster signals: listening failed; reconnecting in {Delay}")]
+    public static partial void ClusterListenFailed(ILogger logger, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(EventId = 1967, Level = LogLevel.Information, Message = "Cluster signals: listening on {Channel}")]
+    public static partial void ClusterListening(ILogger logger, string channel);
+
+    [LoggerMessage(EventId = 1968, Level = LogLevel.Warning, Message = "Cluster signal {Signal} failed")]
+    public static partial void ClusterSignalFailed(ILogger logger, string signal, Exception exception);
 }

@@ -69,7 +69,8 @@ public sealed class RobustnessTests : ServerTestBase
     {
         var store = Server.Service<IStore>();
         var record = StoredRecords.Machine(Api.OrgId, MachinePhases.Accepted, "created", DateTimeOffset.UtcNow);
-        Assert.NotNull(await store.InsertMachineAsync(record, 2200, 2299, MachineMapper.ToJson)); // stored, but nobody kicked it
+        var node = Server.Service<Dedalus.Server.Cluster.LocalNode>().Id;
+        Assert.NotNull(await store.InsertMachineAsync(record, _ => new MachinePlacement(node, 2200, 2299), MachineMapper.ToJson)); // stored, but nobody kicked it
 
         await Server.Service<Dedalus.Server.Reconciliation.MaintenanceService>().RunOnceAsync();
         var machine = await Api.WaitForPhaseAsync(record.Id, MachinePhases.Running);

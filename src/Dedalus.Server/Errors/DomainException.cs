@@ -71,6 +71,15 @@ public sealed class DomainException : Exception
             ["requested"] = requested,
         }, retryAfter);
 
+    /// <summary>No node has room for a machine of this size.</summary>
+    public static DomainException InsufficientCapacity(double vcpu, long memoryMib, long storageGib, string message) =>
+        new(ErrorKind.InsufficientCapacity, message, new Dictionary<string, string>
+        {
+            ["requested_vcpu"] = vcpu.ToString(CultureInfo.InvariantCulture),
+            ["requested_memory_mib"] = memoryMib.ToString(CultureInfo.InvariantCulture),
+            ["requested_storage_gib"] = storageGib.ToString(CultureInfo.InvariantCulture),
+        });
+
     /// <summary>The host cannot back <paramref name="requestedGib"/> more GiB: <paramref name="committedGib"/> of <paramref name="capacityGib"/> are committed.</summary>
     public static DomainException InsufficientStorage(long requestedGib, long committedGib, long capacityGib, string message) =>
         new(ErrorKind.InsufficientStorage, message, new Dictionary<string, string>

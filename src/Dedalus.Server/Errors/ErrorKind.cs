@@ -50,4 +50,7 @@ public enum ErrorKind
 
     /// <summary>The host cannot back the storage asked for.</summary>
     InsufficientStorage,
+
+    /// <summary>No node has room (vCPU, memory or gateway ports) for the machine asked for.</summary>
+    InsufficientCapacity,
 }

@@ -21,6 +21,7 @@ public sealed class ExecutionSupervisor(
     ExecutionChangeFeed feed,
     MachineActivity activity,
     ServerOptions options,
+    Cluster.LocalNode local,
     TimeProvider timeProvider,
     ILogger<ExecutionSupervisor> logger) : IHostedService
 {
@@ -123,6 +124,12 @@ public sealed class ExecutionSupervisor(
     {
         foreach (var orphan in await store.ListOrphanedExecutionsAsync(RunnerId, cancellationToken).ConfigureAwait(false))
         {
+            // Another node's executions are its own to drive (or to end when it restarts).
+            if (await store.GetMachineAsync(orphan.MachineId, cancellationToken).ConfigureAwait(false) is { } machine && !local.Owns(machine.NodeId))
+            {
+                continue;
+            }
+
             await EndOrphanAsync(orphan, ExecutionStatuses.Failed, ExecutionErrorCodes.ServerRestarted,
                 "the server restarted while the execution " + (orphan.Status == ExecutionStatuses.Running ? "ran; its processes were ended" : "waited to start"),
                 cancellationToken).ConfigureAwait(false);

@@ -149,7 +149,10 @@ public static class QuotaCommand
             rows.Add([line.Quota.Info.Name, Limit(line.Limit), AppliedQuota.Format(line.Used), source]);
         }
 
-        var committed = await store.ReadResourcesAsync(reader => reader.CommittedStorageGib(), cancellationToken).ConfigureAwait(false);
+        // This host's node: the one of the data directory (every node's machines when it has never run a server).
+        var nodeId = Cluster.LocalNode.TryLoad(directory)?.Id;
+        var committed = await store.ReadResourcesAsync(
+            reader => nodeId is null ? reader.NodeLoads().Sum(l => l.StorageGib) : reader.CommittedStorageGib(nodeId), cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync($"org {org.Name} ({org.Id})").ConfigureAwait(false);
         await output.WriteAsync(Table(rows)).ConfigureAwait(false);
         await output.WriteLineAsync(

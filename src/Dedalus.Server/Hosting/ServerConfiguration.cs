@@ -73,6 +73,14 @@ public static class ServerConfiguration
             "Resolvers the machines' DNS forwarder asks [default: the host's, from /etc/resolv.conf]"),
         new("GatewaySshd", null, null, "listening|inetd",
             "How the gateway reaches a machine's sshd: one sshd per machine on its address (listening; inetd without machine networking) or sshd -i per connection (inetd) [default: listening]"),
+        new("NodeName", "--node-name", "DEDALUS_NODE_NAME", "NAME", "This node's name in the node list, for people [default: the host name]"),
+        new("NodeVcpu", "--node-vcpu", "DEDALUS_NODE_VCPU", "N",
+            "vCPUs the machines placed on this node may have in all [default: 4 per CPU of the host]"),
+        new("NodeMemoryMib", "--node-memory-mib", "DEDALUS_NODE_MEMORY_MIB", "MIB",
+            "MiB of memory the machines placed on this node may have in all [default: twice the host's memory]"),
+        new("NodeHeartbeatInterval", null, null, "TIMESPAN", "How often this node stamps itself alive in the store, 50 ms to 1 min [default: 00:00:02]"),
+        new("NodeLostAfter", null, null, "TIMESPAN",
+            "A node silent this long is lost: its machines show failed (node_lost) and nothing is placed on it; at least 3 heartbeats, up to 1 h [default: 00:00:15]"),
         new("StorageOvercommit", "--storage-overcommit", "DEDALUS_STORAGE_OVERCOMMIT", "RATIO",
             "Storage the machines may have committed per byte the data directory's disk can back (free space plus machine images), 0.01 to 100 [default: 1]"),
     ];
@@ -188,7 +196,20 @@ public static class ServerConfiguration
             EgressDenyDefault = reader.Read("EgressDenyDefault", defaults.EgressDenyDefault, TryCidrs, "a comma-separated list of CIDRs such as 10.0.0.0/8, or none"),
             GatewaySshd = reader.Read("GatewaySshd", defaults.GatewaySshd, TryGatewaySshd, "listening or inetd"),
             DnsUpstream = reader.Read("DnsUpstream", defaults.DnsUpstream, TryAddresses, "a comma-separated list of IP addresses such as 192.0.2.53"),
+            NodeName = reader.Read("NodeName", defaults.NodeName, TryNodeName, "1 to 63 printable characters"),
+            NodeVcpu = reader.Read<double?>("NodeVcpu", defaults.NodeVcpu, TryNodeVcpu, "a number of vCPUs from 0.25 to 65536"),
+            NodeMemoryMib = reader.Read<long?>("NodeMemoryMib", defaults.NodeMemoryMib, TryNodeMemory, "a whole number of MiB from 128 to 1073741824"),
+            NodeHeartbeatInterval = reader.Read("NodeHeartbeatInterval", defaults.NodeHeartbeatInterval,
+                Within(TryTimeSpan, TimeSpan.FromMilliseconds(50), TimeSpan.FromMinutes(1)), "a time span from 00:00:00.05 to 00:01:00"),
+            NodeLostAfter = reader.Read("NodeLostAfter", defaults.NodeLostAfter, Within(TryTimeSpan, TimeSpan.FromMilliseconds(150), TimeSpan.FromHours(1)),
+                "a time span from 00:00:00.15 to 01:00:00"),
         };
+
+        if (errors.Count == 0 && options.NodeLostAfter < 3 * options.NodeHeartbeatInterval)
+        {
+            errors.Add($"{ServerOptions.Section}:NodeLostAfter: {options.NodeLostAfter} is less than 3 heartbeats of {options.NodeHeartbeatInterval}; " +
+                "a node would be declared lost after a single late heartbeat");
+        }
 
         return (options, errors);
     }
@@ -330,6 +351,26 @@ public static class ServerConfiguration
     {
         pattern = text;
         return !text.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
+    }
+
+    private static bool TryNodeName(string text, out string name)
+    {
+        name = text;
+        return text.Length is >= 1 and <= 63 && !text.Any(char.IsControl);
+    }
+
+    private static bool TryNodeVcpu(string text, out double? vcpu)
+    {
+        var ok = double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value is >= 0.25 and <= 65536;
+        vcpu = value;
+        return ok;
+    }
+
+    private static bool TryNodeMemory(string text, out long? mib)
+    {
+        var ok = long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value is >= 128 and <= 1L << 30;
+        mib = value;
+        return ok;
     }
 
     private static bool TryRuntime(string text, out string runtime)

@@ -180,6 +180,21 @@ public sealed record ServerOptions
     /// <summary>Resolvers the DNS forwarder asks; empty: the host's own.</summary>
     public IReadOnlyList<IPAddress> DnsUpstream { get; init; } = [];
 
+    /// <summary>This node's name in the node list (for people; ids tell nodes apart).</summary>
+    public string NodeName { get; init; } = DefaultNodeName();
+
+    /// <summary>vCPUs placement may commit to machines on this node; null: 4 per CPU of the host (the default vcpu quota's ratio).</summary>
+    public double? NodeVcpu { get; init; }
+
+    /// <summary>MiB placement may commit to machines on this node; null: twice the host's memory (the default memory quota's ratio).</summary>
+    public long? NodeMemoryMib { get; init; }
+
+    /// <summary>How often this node stamps itself alive in the store.</summary>
+    public TimeSpan NodeHeartbeatInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>After this long without a heartbeat a node is lost: its machines read failed (<c>node_lost</c>) and nothing is placed on it.</summary>
+    public TimeSpan NodeLostAfter { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>The server's default of <paramref name="quota"/>.</summary>
     public QuotaLimit DefaultQuota(Quota quota) => quota switch
     {
@@ -191,12 +206,21 @@ public sealed record ServerOptions
         _ => QuotaExecutions,
     };
 
+    private static string DefaultNodeName()
+    {
+        var name = Environment.MachineName;
+        return name.Length is >= 1 and <= 63 ? name : "node";
+    }
+
     /// <summary>Bounds of machine sizes.</summary>
     public MachineLimits Limits => new() { MaxVcpu = MaxVcpu };
 
     /// <summary>The effective host pattern: each gateway name, plain and with any port (<c>[name]:*</c>, as ssh looks up non-22 ports).</summary>
-    public string EffectiveHostPattern =>
-        HostPattern ?? string.Join(',', GatewayHost.SelectMany(h => new[] { h, "[" + h + "]:*" }));
+    public string EffectiveHostPattern => HostPatternFor(GatewayHost);
+
+    /// <summary>The host pattern of a node whose gateway names are <paramref name="gatewayHosts"/>: <see cref="HostPattern"/> when set, for every node.</summary>
+    public string HostPatternFor(IReadOnlyList<string> gatewayHosts) =>
+        HostPattern ?? string.Join(',', gatewayHosts.SelectMany(h => new[] { h, "[" + h + "]:*" }));
 }
 
 /// <summary>Values of <see cref="ServerOptions.GatewaySshd"/>.</summary>

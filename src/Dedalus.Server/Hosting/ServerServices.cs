@@ -3,6 +3,7 @@ using Dedalus.Machines.Runc;
 using Dedalus.Machines.Runtime;
 using Dedalus.Machines.Ssh;
 using Dedalus.Server.Auth;
+using Dedalus.Server.Cluster;
 using Dedalus.Server.Executions;
 using Dedalus.Server.Gateway;
 using Dedalus.Server.Machines;
@@ -30,6 +31,7 @@ public static class ServerServices
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(store);
+        AddCluster(services, options);
         services.AddSingleton<ApiKeys>();
         services.AddSingleton(sp => SshAuthority.LoadOrCreate(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger<SshAuthority>()));
         services.AddSingleton<SshTrustPublisher>();
@@ -44,6 +46,22 @@ public static class ServerServices
         return services;
     }
 
+    /// <summary>
+    /// This server as a node of the store it shares: its id, registration and heartbeat (started before anything that
+    /// reads machines, so the machines it adopts are its own), placement, and the signals between nodes (none with one
+    /// node; the store's host registers LISTEN/NOTIFY first when the store is PostgreSQL).
+    /// </summary>
+    private static void AddCluster(IServiceCollection services, ServerOptions options)
+    {
+        services.TryAddSingleton(_ => LocalNode.LoadOrCreate(options.DataDirectory));
+        services.AddSingleton<NodeDirectory>();
+        services.AddSingleton<MachinePlacer>();
+        services.AddSingleton<NodeHeartbeat>();
+        services.AddHostedService(sp => sp.GetRequiredService<NodeHeartbeat>());
+        services.TryAddSingleton<IClusterBus, LocalClusterBus>();
+        services.AddHostedService<ClusterSignalRouter>();
+    }
+
     private static void AddQuotas(IServiceCollection services, ServerOptions options)
     {
         // The real host; a test may register a fixed one first.
@@ -56,7 +74,8 @@ public static class ServerServices
     private static void AddMachines(IServiceCollection services)
     {
         services.AddSingleton<MachineChangeFeed>();
-        services.AddSingleton(sp => new MachineWriter(sp.GetRequiredService<IStore>(), sp.GetRequiredService<MachineChangeFeed>(), MachineMapper.ToJson));
+        services.AddSingleton(sp => new MachineWriter(
+            sp.GetRequiredService<IStore>(), sp.GetRequiredService<MachineChangeFeed>(), sp.GetRequiredService<IClusterBus>(), MachineMapper.ToJson));
         services.AddSingleton<MachineActivity>();
         services.AddSingleton<MachineService>();
     }

@@ -30,6 +30,7 @@ public static class ErrorResponses
             ErrorKind.QuotaExceeded => (StatusCodes.Status409Conflict, ErrorCodes.QuotaExceeded, false, null),
             ErrorKind.QuotaExceededForNow => (StatusCodes.Status429TooManyRequests, ErrorCodes.QuotaExceeded, true, null),
             ErrorKind.InsufficientStorage => (StatusCodes.Status409Conflict, ErrorCodes.InsufficientStorage, false, null),
+            ErrorKind.InsufficientCapacity => (StatusCodes.Status409Conflict, ErrorCodes.InsufficientCapacity, false, null),
             _ => throw new ArgumentOutOfRangeException(nameof(exception), exception.Kind, "unknown error kind"),
         };
         var after = exception.RetryAfter ?? retryAfter;

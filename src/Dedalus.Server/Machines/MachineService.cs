@@ -18,6 +18,7 @@ public sealed class MachineService(
     MachineWriter writer,
     MachineWorkQueue workQueue,
     QuotaService quotas,
+    Cluster.MachinePlacer placer,
     MachineNetworking networking,
     ServerOptions options,
     TimeProvider timeProvider)
@@ -65,10 +66,11 @@ public sealed class MachineService(
             Name = name,
             NetworkPolicy = policy is null ? null : NetworkPolicies.ToStored(policy),
         };
-        // The org's quotas and the host's storage are checked in the insert's transaction, before a port is taken.
+        // The org's quotas, then the node (with room, its storage and a port), in the insert's transaction.
         var admit = quotas.AdmitMachine(orgId, new ResourceDelta(1, vcpu, memory, storage));
-        var stored = await NamedWriteAsync(() => writer.InsertAsync(machine, options.GatewayPorts, admit, cancellationToken)).ConfigureAwait(false)
-            ?? throw DomainException.Unavailable($"no free gateway port in {options.GatewayPorts}; destroy a machine or widen the range");
+        var place = placer.For(orgId, machine.Id, vcpu, memory, storage);
+        var stored = await NamedWriteAsync(() => writer.InsertAsync(machine, place, admit, cancellationToken)).ConfigureAwait(false)
+            ?? throw DomainException.Unavailable("no free gateway port on the node chosen; destroy a machine or widen the range");
 
         // The reconciler provisions it and opens its gateway port, whatever the caller does now.
         workQueue.Kick(stored.Id);

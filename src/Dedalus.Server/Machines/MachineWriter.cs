@@ -1,24 +1,26 @@
-using Dedalus.Server.Hosting;
+using Dedalus.Server.Cluster;
 using Dedalus.Server.Store;
 
 namespace Dedalus.Server.Machines;
 
 /// <summary>
 /// Every write of a machine row: insert, and compare-and-swap on the revision. Each write appends the machine's
-/// status event (its payload, the machine as clients see it, is chosen by the composition root) and signals watchers.
+/// status event (its payload, the machine as clients see it, is chosen by the composition root) and signals watchers,
+/// here and on the other nodes.
 /// </summary>
-public sealed class MachineWriter(IStore store, MachineChangeFeed feed, Func<MachineRecord, string> eventPayload)
+public sealed class MachineWriter(IStore store, MachineChangeFeed feed, IClusterBus bus, Func<MachineRecord, string> eventPayload)
 {
     /// <summary>
-    /// Inserts <paramref name="machine"/> with the lowest free port of <paramref name="ports"/>; null when none is free.
-    /// <paramref name="admit"/> (a quota check) runs first in the insert's transaction and refuses by throwing.
+    /// Inserts <paramref name="machine"/> on the node <paramref name="place"/> chooses, with the lowest free port of its
+    /// range; null when none is free. <paramref name="admit"/> (a quota check) runs first in the insert's transaction and
+    /// refuses by throwing.
     /// </summary>
-    public async Task<MachineRecord?> InsertAsync(MachineRecord machine, PortRange ports, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default)
+    public async Task<MachineRecord?> InsertAsync(MachineRecord machine, Func<IResourceReader, MachinePlacement> place, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default)
     {
-        var stored = await store.InsertMachineAsync(machine, ports.Low, ports.High, eventPayload, admit, cancellationToken).ConfigureAwait(false);
+        var stored = await store.InsertMachineAsync(machine, place, eventPayload, admit, cancellationToken).ConfigureAwait(false);
         if (stored is not null)
         {
-            feed.Publish(stored.Id);
+            Changed(stored);
         }
 
         return stored;
@@ -43,7 +45,14 @@ public sealed class MachineWriter(IStore store, MachineChangeFeed feed, Func<Mac
             return null;
         }
 
-        feed.Publish(written.Id);
+        Changed(written);
         return written;
+    }
+
+    /// <summary>Wakes this node's watchers, and the other nodes (the machine's own reconciles it).</summary>
+    private void Changed(MachineRecord machine)
+    {
+        feed.Publish(machine.Id);
+        bus.Send(new ClusterSignal(ClusterSignalKind.Machine, machine.Id, machine.NodeId ?? ""));
     }
 }

@@ -20,6 +20,7 @@ public sealed class MemoryAutoresizer(
     MachineWriter writer,
     ServerOptions options,
     TimeProvider timeProvider,
+    Cluster.LocalNode local,
     ILogger<MemoryAutoresizer> logger) : BackgroundService
 {
     private readonly AutoresizePolicy _policy = new(options.AutoresizeCeilingFactor, options.Limits.MaxMemoryMib);
@@ -92,7 +93,7 @@ public sealed class MemoryAutoresizer(
     private async Task PassAsync(CancellationToken cancellationToken)
     {
         var orgsOn = await store.ListAutoresizeOrgsAsync(cancellationToken).ConfigureAwait(false);
-        var machines = await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false);
+        var machines = (await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false)).Where(m => local.Owns(m.NodeId)).ToList();
         var running = new HashSet<string>(StringComparer.Ordinal);
         foreach (var machine in machines)
         {

@@ -12,7 +12,7 @@ namespace Dedalus.Server.Quotas;
 /// requests cannot both pass a limit. A refusal throws a <see cref="DomainException"/> that names the quota, its limit,
 /// the use and the request; nothing is written.
 /// </summary>
-public sealed class QuotaService(ServerOptions options, IHostResources host, TimeProvider timeProvider, ILogger<QuotaService> logger)
+public sealed class QuotaService(ServerOptions options, IHostResources host, Cluster.LocalNode local, TimeProvider timeProvider, ILogger<QuotaService> logger)
 {
     private static readonly Quota[] MachineQuotas = [Quota.Machines, Quota.Vcpu, Quota.MemoryMib, Quota.StorageGib];
 
@@ -27,12 +27,14 @@ public sealed class QuotaService(ServerOptions options, IHostResources host, Tim
 
     /// <summary>
     /// The check for a new machine of <paramref name="delta"/>'s size, or a resize by it: every machine quota the request
-    /// adds to, then (when it asks for storage) the host's storage, measured now.
+    /// adds to, then (a resize that asks for storage) the storage of the machine's node <paramref name="nodeId"/>: this
+    /// host's measured now, another node's as it measured it at its last heartbeat. A new machine's node has no storage
+    /// check here: placement chooses a node that can back it (<see cref="Cluster.MachinePlacer"/>).
     /// </summary>
-    public Action<IResourceReader> AdmitMachine(string orgId, ResourceDelta delta)
+    public Action<IResourceReader> AdmitMachine(string orgId, ResourceDelta delta, string? nodeId = null)
     {
         // Measured before the write lock is taken: statvfs and the images' sizes are not the store's to wait for.
-        var storage = delta.StorageGib > 0 ? host.MeasureStorage() : null;
+        var measured = delta.StorageGib > 0 ? host.MeasureStorage() : null;
         return reader =>
         {
             var quotas = AppliedQuota.For(Settings, reader.QuotaOverrides(orgId));
@@ -42,7 +44,7 @@ public sealed class QuotaService(ServerOptions options, IHostResources host, Tim
                 var asked = delta.Of(quota);
                 var applied = quotas[(int)quota];
                 var used = Used(machines.Held, quota);
-                if (asked <= 0 || applied.Resolve(Settings, host, storage) is not { } limit || used + asked <= limit)
+                if (asked <= 0 || applied.Resolve(Settings, host, measured) is not { } limit || used + asked <= limit)
                 {
                     continue;
                 }
@@ -55,16 +57,18 @@ public sealed class QuotaService(ServerOptions options, IHostResources host, Tim
                     : Refuse(orgId, applied.Info, limit, used, asked, retryAfter: null, applied.Info.Remedy);
             }
 
-            if (storage is not null)
+            if (measured is not null && nodeId is not null)
             {
-                var committed = reader.CommittedStorageGib();
-                var capacity = storage.BackedGib;
+                var committed = reader.CommittedStorageGib(nodeId);
+                var remote = local.Owns(nodeId) ? null : reader.NodeLoads().FirstOrDefault(l => l.Node.Id == nodeId)?.Node;
+                var capacity = remote?.StorageGib ?? measured.BackedGib;
+                var explain = remote is null ? measured.Explain() : $"as node {remote.Name} measured at {remote.HeartbeatAt:O}";
                 if (committed + delta.StorageGib > capacity)
                 {
-                    ServerLog.StorageRefused(logger, orgId, delta.StorageGib, committed, capacity, storage.Explain());
+                    ServerLog.StorageRefused(logger, orgId, delta.StorageGib, committed, capacity, explain);
                     throw DomainException.InsufficientStorage(delta.StorageGib, committed, capacity,
                         $"the host cannot back {delta.StorageGib} GiB more storage: {committed} of the {capacity} GiB it can back are committed to machines " +
-                        $"({storage.Explain()}); ask for less storage_gib, or ask the operator to free disk space or raise the storage overcommit");
+                        $"({explain}); ask for less storage_gib, or ask the operator to free disk space or raise the storage overcommit");
                 }
             }
         };
@@ -75,7 +79,7 @@ public sealed class QuotaService(ServerOptions options, IHostResources host, Tim
     {
         var delta = new ResourceDelta(
             0, Math.Max(0, next.Vcpu - current.Vcpu), Math.Max(0, next.MemoryMib - current.MemoryMib), Math.Max(0, next.StorageGib - current.StorageGib));
-        return delta is { Vcpu: 0, MemoryMib: 0, StorageGib: 0 } ? null : AdmitMachine(current.OrgId, delta);
+        return delta is { Vcpu: 0, MemoryMib: 0, StorageGib: 0 } ? null : AdmitMachine(current.OrgId, delta, current.NodeId ?? local.Id);
     }
 
     /// <summary>

@@ -28,6 +28,7 @@ public sealed class MaintenanceService(
     Executions.ExecutionSupervisor executions,
     ServerOptions options,
     TimeProvider timeProvider,
+    Cluster.LocalNode local,
     ILogger<MaintenanceService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -128,7 +129,7 @@ public sealed class MaintenanceService(
     public async Task<int> RequeueUnconvergedAsync(CancellationToken cancellationToken = default)
     {
         var queued = 0;
-        foreach (var machine in await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false))
+        foreach (var machine in (await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false)).Where(m => local.Owns(m.NodeId)))
         {
             if (((!machine.IsConverged || machine.ResourcesDirty) && machine.Phase != MachinePhases.Failed) || machine.IsGatewayPortUnavailable
                 || (machine.Phase == MachinePhases.Running && hostIdentities.IsRenewalDue(machine.Id)))
@@ -145,7 +146,7 @@ public sealed class MaintenanceService(
     public async Task<int> AutosleepAsync(CancellationToken cancellationToken = default)
     {
         var slept = 0;
-        foreach (var machine in await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false))
+        foreach (var machine in (await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false)).Where(m => local.Owns(m.NodeId)))
         {
             if (machine.DesiredState != DesiredStates.Running || machine.Phase != MachinePhases.Running || machine.AutosleepSeconds <= 0
                 || connections.Count(machine.Id) > 0)

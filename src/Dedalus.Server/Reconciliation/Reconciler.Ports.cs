@@ -96,7 +96,7 @@ public sealed partial class Reconciler
         var taken = new HashSet<int>();
         foreach (var other in await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (other.Id != machine.Id)
+            if (other.Id != machine.Id && other.NodeId == machine.NodeId)
             {
                 taken.Add(other.GatewayPort);
             }

@@ -14,7 +14,7 @@ public sealed partial class Reconciler
         for (var step = 0; step < MaxStepsPerPass; step++)
         {
             var machine = await store.GetMachineAsync(machineId, cancellationToken).ConfigureAwait(false);
-            if (machine is null)
+            if (machine is null || !local.Owns(machine.NodeId))
             {
                 return;
             }

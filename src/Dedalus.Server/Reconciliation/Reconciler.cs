@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Dedalus.Machines.Runtime;
+using Dedalus.Server.Cluster;
 using Dedalus.Server.Gateway;
 using Dedalus.Server.Hosting;
 using Dedalus.Server.Machines;
@@ -18,7 +19,8 @@ namespace Dedalus.Server.Reconciliation;
 /// free one: Reconciler.Ports.cs) and closes it as it destroys it. A failing runtime step is retried a few times with
 /// back-off before the machine is marked failed. Before every start it installs a fresh host key and certificate, and
 /// renews them while the machine runs (<see cref="HostIdentityRotation"/>). On start it publishes the SSH trust and
-/// repairs every live machine (which renews every running machine's host certificate).
+/// repairs every live machine (which renews every running machine's host certificate). It drives only the machines
+/// placed on this node (<see cref="LocalNode"/>): a kick for another node's machine is a no-op here.
 /// </summary>
 public sealed partial class Reconciler(
     IStore store,
@@ -33,6 +35,7 @@ public sealed partial class Reconciler(
     HostIdentityRotation hostIdentities,
     MachineNetworking networking,
     ISshServerConnector sshServers,
+    LocalNode local,
     ServerOptions options,
     TimeProvider timeProvider,
     ILogger<Reconciler> logger) : BackgroundService
@@ -59,7 +62,8 @@ public sealed partial class Reconciler(
         try
         {
             await trust.PublishAsync(stoppingToken).ConfigureAwait(false);
-            var machines = await store.ListLiveMachinesAsync(stoppingToken).ConfigureAwait(false);
+            // This node's machines only: another node drives its own (and adopts them when it comes back).
+            var machines = (await store.ListLiveMachinesAsync(stoppingToken).ConfigureAwait(false)).Where(m => local.Owns(m.NodeId)).ToList();
             ServerLog.Repairing(logger, machines.Count);
             foreach (var machine in machines)
             {

@@ -20,6 +20,7 @@ public sealed class SessionLifecycle(
     IStore store,
     SshTrustPublisher trust,
     ISessionConnections connections,
+    Cluster.IClusterBus bus,
     ServerOptions options,
     TimeProvider timeProvider,
     ILogger<SessionLifecycle> logger)
@@ -94,6 +95,8 @@ public sealed class SessionLifecycle(
         if (await store.CloseSessionAsync(session.Id, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false))
         {
             // The close is committed: a caller hanging up now must not leave the revocation unpublished or the connections open.
+            // The machine's node may be another: it revokes and cuts on the signal, as this node does here.
+            bus.Send(new Cluster.ClusterSignal(Cluster.ClusterSignalKind.SessionClosed, session.Id, session.MachineId));
             await trust.PublishAsync(CancellationToken.None).ConfigureAwait(false);
             var cut = await connections.CloseSessionConnectionsAsync(session.Id, CancellationToken.None).ConfigureAwait(false);
             ServerLog.SessionClosed(logger, session.Id, session.MachineId, session.Serial, cut);
@@ -180,6 +183,7 @@ public sealed class SessionLifecycle(
             await trust.PublishAsync(CancellationToken.None).ConfigureAwait(false);
             foreach (var session in closed)
             {
+                bus.Send(new Cluster.ClusterSignal(Cluster.ClusterSignalKind.SessionClosed, session.Id, session.MachineId));
                 var cut = await connections.CloseSessionConnectionsAsync(session.Id, CancellationToken.None).ConfigureAwait(false);
                 ServerLog.SessionClosed(logger, session.Id, session.MachineId, session.Serial, cut);
             }

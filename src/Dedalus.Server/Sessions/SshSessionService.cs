@@ -20,6 +20,8 @@ public sealed class SshSessionService(
     QuotaService quotas,
     MachineChangeFeed machineFeed,
     HostIdentityRotation hostIdentities,
+    Cluster.LocalNode local,
+    Cluster.NodeDirectory nodes,
     ServerOptions options,
     TimeProvider timeProvider)
 {
@@ -29,6 +31,13 @@ public sealed class SshSessionService(
         if (!SshAuthority.TryParseClientKey(request.PublicKey, out var key, out var keyError))
         {
             throw DomainException.InvalidRequest(keyError, "public_key");
+        }
+
+        // Its node is down: a certificate would name a gateway nobody answers on. Nothing is stored.
+        if (nodes.LostOwner(machine.NodeId) is { } lost)
+        {
+            throw DomainException.Unavailable(
+                $"machine {MachineIds.Wire(machine.Id)} is on node {lost.Name}, which has sent no heartbeat since {lost.HeartbeatAt:O}; retry once the node is back");
         }
 
         var session = await lifecycle.OpenAsync(machine, key, quotas.AdmitSession(orgId), cancellationToken).ConfigureAwait(false);
@@ -50,7 +59,8 @@ public sealed class SshSessionService(
     /// </summary>
     private async Task WaitForCurrentHostIdentityAsync(SessionRecord session, MachineRecord machine, CancellationToken cancellationToken)
     {
-        if (session.Status != SshSessionStatuses.Ready || machine.Phase != MachinePhases.Running)
+        // Host identities are installed by the machine's node, and only it knows which are current.
+        if (session.Status != SshSessionStatuses.Ready || machine.Phase != MachinePhases.Running || !local.Owns(machine.NodeId))
         {
             return;
         }

@@ -13,8 +13,11 @@ public interface IResourceReader
     /// <summary>What the org's machines that are not destroyed (phase) hold, and how much of it is being released.</summary>
     OrgMachines Machines(string orgId);
 
-    /// <summary>The <c>storage_gib</c> of every org's machines whose storage still exists (phase not destroyed).</summary>
-    long CommittedStorageGib();
+    /// <summary>The <c>storage_gib</c> of every org's machines on the node whose storage still exists (phase not destroyed).</summary>
+    long CommittedStorageGib(string nodeId);
+
+    /// <summary>Every registered node with what its machines that are not destroyed (phase) hold, in id order.</summary>
+    IReadOnlyList<NodeLoad> NodeLoads();
 
     /// <summary>The org's live SSH sessions at <paramref name="now"/>: waking, connecting or ready, and not expired.</summary>
     long LiveSessions(string orgId, DateTimeOffset now);

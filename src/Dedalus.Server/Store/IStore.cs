@@ -20,12 +20,26 @@ public interface IStore
     /// <summary>Ids of the orgs whose autoresizing policy is on.</summary>
     Task<IReadOnlySet<string>> ListAutoresizeOrgsAsync(CancellationToken cancellationToken = default);
 
+    // Nodes.
+    /// <summary>
+    /// Records the node (insert, or replace every field of its row). Machines without a node (stored before nodes
+    /// existed) become its own: only an embedded store can hold such rows, and its one node owns everything.
+    /// </summary>
+    Task RegisterNodeAsync(NodeRecord node, CancellationToken cancellationToken = default);
+
+    /// <summary>Stamps the node alive at <paramref name="now"/> with the storage its disk can back now; false when its row is gone.</summary>
+    Task<bool> HeartbeatNodeAsync(string nodeId, DateTimeOffset now, long storageGib, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<NodeRecord>> ListNodesAsync(CancellationToken cancellationToken = default);
+
     // Machines.
     /// <summary>
-    /// Inserts a machine with the lowest free gateway port in the range; null when the range is exhausted. <paramref name="admit"/>,
-    /// when given, runs first in the same transaction and refuses by throwing (nothing is written).
+    /// Inserts a machine on the node <paramref name="place"/> chooses, with the lowest free gateway port of that node's
+    /// range; null when the range is exhausted. <paramref name="admit"/>, when given, runs first in the same
+    /// transaction, then <paramref name="place"/>; both refuse by throwing (nothing is written). Concurrent inserts are
+    /// serialised, so two of them never fill the same room or take the same port.
     /// </summary>
-    Task<MachineRecord?> InsertMachineAsync(MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default);
+    Task<MachineRecord?> InsertMachineAsync(MachineRecord machine, Func<IResourceReader, MachinePlacement> place, Func<MachineRecord, string> eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default);
     Task<MachineRecord?> GetMachineAsync(string machineId, CancellationToken cancellationToken = default);
     /// <summary>
     /// A page of the org's machines; destroyed ones only while their destruction is no older than
@@ -38,7 +52,7 @@ public interface IStore
     Task<IReadOnlyList<MachineRecord>> ListLiveMachinesAsync(CancellationToken cancellationToken = default);
     /// <summary>
     /// Writes <paramref name="machine"/> if the stored revision is still <paramref name="expectedRevision"/> and, when its
-    /// gateway port changes, no other live machine has the new port; appends its event. <paramref name="admit"/>, when
+    /// gateway port changes, no other live machine of its node has the new port; appends its event. <paramref name="admit"/>, when
     /// given, runs first in the same transaction and refuses by throwing (nothing is written).
     /// </summary>
     Task<bool> TryUpdateMachineAsync(MachineRecord machine, long expectedRevision, string eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default);

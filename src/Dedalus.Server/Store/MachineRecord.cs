@@ -7,6 +7,9 @@ public sealed record MachineRecord
 {
     public required string Id { get; init; }
     public required string OrgId { get; init; }
+
+    /// <summary>The node the machine is placed on, the only one that drives its runtime; set by the insert.</summary>
+    public string? NodeId { get; init; }
     public required double Vcpu { get; init; }
     public required long MemoryMib { get; init; }
     public required long StorageGib { get; init; }

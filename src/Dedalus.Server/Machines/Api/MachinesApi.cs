@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dedalus.Contracts;
+using Dedalus.Server.Cluster;
 using Dedalus.Server.Errors;
 using Dedalus.Server.Http;
 using Dedalus.Server.Store;
@@ -38,48 +39,48 @@ public static class MachinesApi
         return group;
     }
 
-    private static async Task<JsonHttpResult<Machine>> CreateAsync(HttpContext context, MachineService machines)
+    private static async Task<JsonHttpResult<Machine>> CreateAsync(HttpContext context, MachineService machines, NodeDirectory nodes)
     {
         var request = await RequestBody.ReadJsonAsync(context, RequestBody.StrictContext.CreateMachineRequest);
         var machine = await machines.CreateAsync(CallerOrg.Get(context), request, context.RequestAborted);
-        return Answer(context, machine);
+        return Answer(context, nodes, machine);
     }
 
-    private static async Task<JsonHttpResult<MachineList>> ListAsync(HttpContext context, MachineService machines)
+    private static async Task<JsonHttpResult<MachineList>> ListAsync(HttpContext context, MachineService machines, NodeDirectory nodes)
     {
         var (after, limit) = PageCursor.Read(context.Request, 'm');
         var page = await machines.ListAsync(CallerOrg.Get(context), after, limit, context.RequestAborted);
-        var list = new MachineList([.. page.Items.Select(MachineMapper.ToContract)], PageCursor.Encode(page.NextAfter, 'm'));
+        var list = new MachineList([.. page.Items.Select(m => MachineMapper.ToContract(nodes.AsSeen(m)))], PageCursor.Encode(page.NextAfter, 'm'));
         return TypedResults.Json(list, DedalusJsonContext.Default.MachineList);
     }
 
-    private static async Task<JsonHttpResult<Machine>> GetAsync(HttpContext context, string machineId, MachineService machines)
+    private static async Task<JsonHttpResult<Machine>> GetAsync(HttpContext context, string machineId, MachineService machines, NodeDirectory nodes)
     {
         var machine = await machines.GetAsync(CallerOrg.Get(context), machineId, context.RequestAborted);
         context.Response.Headers.ETag = MachineMapper.ETag(machine);
-        return TypedResults.Json(MachineMapper.ToContract(machine), DedalusJsonContext.Default.Machine);
+        return TypedResults.Json(MachineMapper.ToContract(nodes.AsSeen(machine)), DedalusJsonContext.Default.Machine);
     }
 
-    private static async Task<JsonHttpResult<Machine>> PatchAsync(HttpContext context, string machineId, MachineService machines)
+    private static async Task<JsonHttpResult<Machine>> PatchAsync(HttpContext context, string machineId, MachineService machines, NodeDirectory nodes)
     {
         var request = await RequestBody.ReadJsonAsync(context, RequestBody.StrictContext.UpdateMachineRequest);
         var machine = await machines.UpdateAsync(CallerOrg.Get(context), machineId, request, IfMatch(context), context.RequestAborted);
-        return Answer(context, machine);
+        return Answer(context, nodes, machine);
     }
 
-    private static async Task<JsonHttpResult<Machine>> DeleteAsync(HttpContext context, string machineId, MachineService machines) =>
-        Answer(context, await machines.DeleteAsync(CallerOrg.Get(context), machineId, IfMatch(context), context.RequestAborted));
+    private static async Task<JsonHttpResult<Machine>> DeleteAsync(HttpContext context, string machineId, MachineService machines, NodeDirectory nodes) =>
+        Answer(context, nodes, await machines.DeleteAsync(CallerOrg.Get(context), machineId, IfMatch(context), context.RequestAborted));
 
-    private static async Task<JsonHttpResult<Machine>> SleepAsync(HttpContext context, string machineId, MachineService machines) =>
-        Answer(context, await machines.SleepAsync(CallerOrg.Get(context), machineId, IfMatch(context), context.RequestAborted));
+    private static async Task<JsonHttpResult<Machine>> SleepAsync(HttpContext context, string machineId, MachineService machines, NodeDirectory nodes) =>
+        Answer(context, nodes, await machines.SleepAsync(CallerOrg.Get(context), machineId, IfMatch(context), context.RequestAborted));
 
-    private static async Task<JsonHttpResult<Machine>> WakeAsync(HttpContext context, string machineId, MachineService machines) =>
-        Answer(context, await machines.WakeAsync(CallerOrg.Get(context), machineId, IfMatch(context), context.RequestAborted));
+    private static async Task<JsonHttpResult<Machine>> WakeAsync(HttpContext context, string machineId, MachineService machines, NodeDirectory nodes) =>
+        Answer(context, nodes, await machines.WakeAsync(CallerOrg.Get(context), machineId, IfMatch(context), context.RequestAborted));
 
-    private static async Task<JsonHttpResult<Machine>> RebootAsync(HttpContext context, string machineId, MachineService machines)
+    private static async Task<JsonHttpResult<Machine>> RebootAsync(HttpContext context, string machineId, MachineService machines, NodeDirectory nodes)
     {
         var force = ReadForce(context.Request);
-        return Answer(context, await machines.RebootAsync(CallerOrg.Get(context), machineId, force, context.RequestAborted));
+        return Answer(context, nodes, await machines.RebootAsync(CallerOrg.Get(context), machineId, force, context.RequestAborted));
     }
 
     private static async Task<JsonHttpResult<AutoresizingSettings>> GetAutoresizingAsync(HttpContext context, string machineId, MachineService machines)
@@ -121,11 +122,11 @@ public static class MachinesApi
     /// 200 with the machine as it is now (the contract's success status; older clients accept it too). Clients poll or
     /// watch <c>status</c> until the phase matches the desired state. ETag = revision (older clients read it).
     /// </summary>
-    private static JsonHttpResult<Machine> Answer(HttpContext context, MachineRecord machine)
+    private static JsonHttpResult<Machine> Answer(HttpContext context, NodeDirectory nodes, MachineRecord machine)
     {
         context.Response.Headers.ETag = MachineMapper.ETag(machine);
         context.Response.Headers[DedalusHeaders.StorageOperationId] = MachineIds.Wire(machine.Id) + "@" + MachineMapper.Revision(machine);
-        return TypedResults.Json(MachineMapper.ToContract(machine), DedalusJsonContext.Default.Machine);
+        return TypedResults.Json(MachineMapper.ToContract(nodes.AsSeen(machine)), DedalusJsonContext.Default.Machine);
     }
 
     /// <summary>

@@ -7,18 +7,20 @@ public sealed partial class SqliteStore
     private const string MachineColumns =
         "seq, id, org_id, vcpu, memory_mib, storage_gib, autosleep_seconds, desired_state, phase, reason, retryable, last_error, " +
         "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at, gateway_port_error, " +
-        "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state, network_address, network_policy";
+        "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state, network_address, network_policy, node_id";
 
     public Task<MachineRecord?> InsertMachineAsync(
-        MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default) =>
+        MachineRecord machine, Func<IResourceReader, MachinePlacement> place, Func<MachineRecord, string> eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default) =>
         WriteAsync(scope =>
         {
-            admit?.Invoke(new ResourceReader(scope.Command));
+            var resources = new ResourceReader(scope.Command);
+            admit?.Invoke(resources);
+            var (nodeId, portLow, portHigh) = place(resources);
 
             // Lowest free port: a port is free again once its machine is destroyed, not merely asked to be
             // (until then the gateway may still listen on it, and a new machine's listener would fail).
             var used = new HashSet<long>();
-            using (var reader = scope.Command("SELECT gateway_port FROM machines WHERE phase <> 'destroyed' AND gateway_port BETWEEN $1 AND $2", portLow, portHigh).ExecuteReader())
+            using (var reader = scope.Command("SELECT gateway_port FROM machines WHERE node_id = $3 AND phase <> 'destroyed' AND gateway_port BETWEEN $1 AND $2", portLow, portHigh, nodeId).ExecuteReader())
             {
                 while (reader.Read())
                 {
@@ -41,13 +43,13 @@ public sealed partial class SqliteStore
                 return null;
             }
 
-            var stored = machine with { GatewayPort = port };
+            var stored = machine with { GatewayPort = port, NodeId = nodeId };
             EnsureNameFree(scope, stored);
             scope.Execute(
                 "INSERT INTO machines (id, org_id, vcpu, memory_mib, storage_gib, autosleep_seconds, desired_state, phase, reason, retryable, last_error, " +
                 "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at, " +
-                "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state, network_policy) " +
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+                "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state, network_policy, node_id) " +
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
                 MachineValues(stored));
             AppendEvent(scope, stored, eventPayload(stored));
             return stored;
@@ -57,7 +59,7 @@ public sealed partial class SqliteStore
     [
         m.Id, m.OrgId, m.Vcpu, m.MemoryMib, m.StorageGib, m.AutosleepSeconds, m.DesiredState, m.Phase, m.Reason, m.Retryable ? 1 : 0, m.LastError,
         m.Revision, m.GatewayPort, m.ResourcesDirty ? 1 : 0, Ms(m.CreatedAt), Ms(m.LastTransitionAt), Ms(m.LastProgressAt), Ms(m.LastActivityAt),
-        m.Name, m.Reboot, Flag(m.Autoresize), m.MemoryAutoresizedMib, Ms(m.MemoryLastAutoresizedAt), m.MemoryResizeState, m.NetworkPolicy,
+        m.Name, m.Reboot, Flag(m.Autoresize), m.MemoryAutoresizedMib, Ms(m.MemoryLastAutoresizedAt), m.MemoryResizeState, m.NetworkPolicy, m.NodeId,
     ];
 
     /// <summary>Refuses a name another machine of the org holds while it is not destroyed (the unique index backs this up).</summary>
@@ -131,7 +133,7 @@ public sealed partial class SqliteStore
                 "gateway_port = $17, gateway_port_error = $18, name = $19, reboot = $20, autoresize = $21, memory_autoresized_mib = $22, " +
                 "memory_last_autoresized_at = $23, memory_resize_state = $24, network_policy = $25 " +
                 "WHERE id = $1 AND revision = $16 " +
-                "AND ($17 = gateway_port OR NOT EXISTS (SELECT 1 FROM machines o WHERE o.gateway_port = $17 AND o.id <> $1 AND o.phase <> 'destroyed'))",
+                "AND ($17 = gateway_port OR NOT EXISTS (SELECT 1 FROM machines o WHERE o.gateway_port = $17 AND o.node_id IS machines.node_id AND o.id <> $1 AND o.phase <> 'destroyed'))",
                 machine.Id, machine.Vcpu, machine.MemoryMib, machine.StorageGib, machine.AutosleepSeconds, machine.DesiredState, machine.Phase, machine.Reason,
                 machine.Retryable ? 1 : 0, machine.LastError, machine.Revision, machine.ResourcesDirty ? 1 : 0, Ms(machine.LastTransitionAt),
                 Ms(machine.LastProgressAt), Ms(machine.LastActivityAt), expectedRevision, machine.GatewayPort, machine.GatewayPortError,
@@ -210,6 +212,7 @@ public sealed partial class SqliteStore
         MemoryResizeState = NullableString(r, 25),
         NetworkAddress = NullableString(r, 26),
         NetworkPolicy = NullableString(r, 27),
+        NodeId = NullableString(r, 28),
     };
 
     public Task<string?> AssignNetworkAddressAsync(string machineId, IEnumerable<string> candidates, Func<string, bool> keep, CancellationToken cancellationToken = default) =>

@@ -137,8 +137,23 @@ public sealed partial class SqliteStore
                 new MachineUsage((long)reader.GetDouble(4), reader.GetDouble(5), (long)reader.GetDouble(6), (long)reader.GetDouble(7)));
         }
 
-        public long CommittedStorageGib() =>
-            (long)Convert.ToDouble(command("SELECT TOTAL(storage_gib) FROM machines WHERE phase <> 'destroyed'", []).ExecuteScalar(), CultureInfo.InvariantCulture);
+        public long CommittedStorageGib(string nodeId) =>
+            (long)Convert.ToDouble(command("SELECT TOTAL(storage_gib) FROM machines WHERE node_id = $1 AND phase <> 'destroyed'", [nodeId]).ExecuteScalar(), CultureInfo.InvariantCulture);
+
+        public IReadOnlyList<NodeLoad> NodeLoads()
+        {
+            var loads = new List<NodeLoad>();
+            using var reader = command(
+                $"SELECT {string.Join(", ", NodeColumns.Split(", ").Select(c => "n." + c))}, COUNT(m.id), TOTAL(m.vcpu), TOTAL(m.memory_mib), TOTAL(m.storage_gib) " +
+                "FROM nodes n LEFT JOIN machines m ON m.node_id = n.id AND m.phase <> 'destroyed' GROUP BY n.id ORDER BY n.id",
+                []).ExecuteReader();
+            while (reader.Read())
+            {
+                loads.Add(new NodeLoad(ReadNode(reader, 0), reader.GetInt64(10), reader.GetDouble(11), (long)reader.GetDouble(12), (long)reader.GetDouble(13)));
+            }
+
+            return loads;
+        }
 
         public long LiveSessions(string orgId, DateTimeOffset now) =>
             Convert.ToInt64(command($"SELECT COUNT(*) FROM ssh_sessions WHERE {LiveSession}", [orgId, Ms(now)]).ExecuteScalar(), CultureInfo.InvariantCulture);
