@@ -16,6 +16,7 @@ public sealed class NodeHeartbeat(
     LocalNode local,
     NodeDirectory directory,
     IHostResources host,
+    Ssh.SshAuthority authority,
     MachineChangeFeed machineFeed,
     ServerOptions options,
     TimeProvider timeProvider,
@@ -39,11 +40,30 @@ public sealed class NodeHeartbeat(
         StorageGib = host.MeasureStorage().BackedGib,
         StartedAt = now,
         HeartbeatAt = now,
+        CaFingerprint = CaFingerprint(),
     };
+
+    private string CaFingerprint()
+    {
+        var keys = authority.Current;
+        return keys.UserCa.Fingerprint + " " + keys.HostMaster.Fingerprint;
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var node = Describe(timeProvider.GetUtcNow());
+
+        // A node with other CAs would sign certificates the other nodes' machines refuse, and trust none of theirs.
+        foreach (var other in await store.ListNodesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (other.Id != node.Id && !directory.IsLost(other) && other.CaFingerprint != node.CaFingerprint)
+            {
+                throw new NodeConflictException(
+                    $"node {other.Name} ({other.Id}), alive in the same database, signs with other CA keys ({other.CaFingerprint}) than this node " +
+                    $"({node.CaFingerprint} in {Ssh.CaFiles.Of(options).Directory}): give every node the same CA directory (--ca-dir)");
+            }
+        }
+
         await store.RegisterNodeAsync(node, cancellationToken).ConfigureAwait(false);
         ServerLog.NodeRegistered(logger, node.Id, node.Name, node.GatewayHosts[0], node.GatewayPortLow, node.GatewayPortHigh, node.Vcpu, node.MemoryMib, node.StorageGib);
         directory.Update(await store.ListNodesAsync(cancellationToken).ConfigureAwait(false));
@@ -82,7 +102,7 @@ public sealed class NodeHeartbeat(
     internal async Task BeatOnceAsync(CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        if (!await store.HeartbeatNodeAsync(local.Id, now, host.MeasureStorage().BackedGib, cancellationToken).ConfigureAwait(false))
+        if (!await store.HeartbeatNodeAsync(local.Id, now, host.MeasureStorage().BackedGib, CaFingerprint(), cancellationToken).ConfigureAwait(false))
         {
             await store.RegisterNodeAsync(Describe(now), cancellationToken).ConfigureAwait(false);
         }

@@ -59,7 +59,8 @@ public static class CaCommand
             Description = "With --user: how long machines keep trusting the old user CA, 0 to 24h (0, 90s, 15m, 1h, 01:00:00) [default: 24h]",
             HelpName = "DURATION",
         };
-        var rotate = new Command("rotate", RotateHelp) { dataDirectory, user, host, overlap };
+        var caDirectory = CaDirectoryOption();
+        var rotate = new Command("rotate", RotateHelp) { dataDirectory, caDirectory, user, host, overlap };
         rotate.SetAction(async (parseResult, _) =>
         {
             var (isUser, isHost) = (parseResult.GetValue(user), parseResult.GetValue(host));
@@ -85,7 +86,7 @@ public static class CaCommand
                 }
             }
 
-            if (await OpenAsync(parseResult, dataDirectory, error).ConfigureAwait(false) is not { } files)
+            if (await OpenAsync(parseResult, dataDirectory, caDirectory, error).ConfigureAwait(false) is not { } files)
             {
                 return ServerCommand.ExitFailure;
             }
@@ -118,9 +119,10 @@ public static class CaCommand
     private static Command Show(TextWriter error)
     {
         var dataDirectory = DataDirectoryOption();
-        var show = new Command("show", "Print the CAs' fingerprints: the user CA, the retired user CAs and until when machines trust them, the master host key") { dataDirectory };
+        var caDirectory = CaDirectoryOption();
+        var show = new Command("show", "Print the CAs' fingerprints: the user CA, the retired user CAs and until when machines trust them, the master host key") { dataDirectory, caDirectory };
         show.SetAction(async (parseResult, _) =>
-            await OpenAsync(parseResult, dataDirectory, error).ConfigureAwait(false) is { } files
+            await OpenAsync(parseResult, dataDirectory, caDirectory, error).ConfigureAwait(false) is { } files
                 ? await PrintAsync(files, parseResult.InvocationConfiguration.Output, error).ConfigureAwait(false)
                 : ServerCommand.ExitFailure);
         return show;
@@ -224,15 +226,24 @@ public static class CaCommand
         HelpName = "DIR",
     };
 
-    /// <summary>The CA directory of the data directory given, or (on stderr, null) that no server made its keys there.</summary>
-    private static async Task<CaFiles?> OpenAsync(ParseResult parseResult, Option<string?> dataDirectory, TextWriter error)
+    private static Option<string?> CaDirectoryOption() => new("--ca-dir")
+    {
+        Description = "The CA directory the servers were given with --ca-dir (env DEDALUS_CA_DIR) [default: DATA-DIR/ca]",
+        HelpName = "DIR",
+    };
+
+    /// <summary>The CA directory given (or the data directory's), or (on stderr, null) that no server made its keys there.</summary>
+    private static async Task<CaFiles?> OpenAsync(ParseResult parseResult, Option<string?> dataDirectory, Option<string?> caDirectory, TextWriter error)
     {
         var directory = Path.GetFullPath(parseResult.GetValue(dataDirectory)
             ?? (Environment.GetEnvironmentVariable("DEDALUS_DATA_DIR") is { Length: > 0 } fromEnvironment ? fromEnvironment : ServerConfiguration.DefaultDataDirectory()));
-        var files = new CaFiles(directory);
+        var shared = parseResult.GetValue(caDirectory) ?? (Environment.GetEnvironmentVariable("DEDALUS_CA_DIR") is { Length: > 0 } caFromEnvironment ? caFromEnvironment : null);
+        var files = shared is null ? new CaFiles(directory) : CaFiles.InDirectory(Path.GetFullPath(shared));
         if (!files.HasKeys)
         {
-            await error.WriteLineAsync($"dedalus-server: no CA keys in {files.Directory}: start dedalus-server once with --data-dir {directory}, or check the path").ConfigureAwait(false);
+            await error.WriteLineAsync(shared is null
+                ? $"dedalus-server: no CA keys in {files.Directory}: start dedalus-server once with --data-dir {directory}, or check the path"
+                : $"dedalus-server: no CA keys in {files.Directory}: start dedalus-server once with --ca-dir {shared}, or check the path").ConfigureAwait(false);
             return null;
         }
 

@@ -103,7 +103,15 @@ public static class ServerApp
             var options = app.Services.GetRequiredService<ServerOptions>();
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Dedalus.Server");
             ServerLog.Starting(logger, options.DataDirectory, options.Runtime, options.GatewayHost[0], options.GatewayPorts.Low, options.GatewayPorts.High);
-            await app.StartAsync().ConfigureAwait(false);
+            try
+            {
+                await app.StartAsync().ConfigureAwait(false);
+            }
+            catch (Cluster.NodeConflictException ex)
+            {
+                await error.WriteLineAsync("dedalus-server: " + ex.Message).ConfigureAwait(false);
+                return ServerCommand.ExitFailure;
+            }
             if (options.Dev)
             {
                 var baseUrl = app.BoundAddresses().FirstOrDefault() ?? "http://127.0.0.1:8080";

@@ -17,6 +17,8 @@ public static class ServerConfiguration
     [
         new("DataDirectory", "--data-dir", "DEDALUS_DATA_DIR", "DIR",
             $"Database, CA keys and machine state; made 0711 [default: {DefaultDataDirectory()}]"),
+        new("CaDirectory", "--ca-dir", "DEDALUS_CA_DIR", "DIR",
+            "The SSH CAs' directory (0700); every node sharing a database must have the same one [default: DATA-DIR/ca]"),
         new("Listen", "--listen", "DEDALUS_LISTEN", "HOST:PORT", "Address of the HTTP API [default: 127.0.0.1:8080]"),
         new("GatewayHost", "--gateway-host", "DEDALUS_GATEWAY_HOST", "NAME[,NAME...]",
             "Names clients use for the SSH gateway; the first is each session's endpoint [default: localhost]"),
@@ -136,6 +138,7 @@ public static class ServerConfiguration
         var options = new ServerOptions
         {
             DataDirectory = reader.Read("DataDirectory", defaults.DataDirectory, TryDirectory, "a directory path"),
+            CaDirectory = reader.Read<string?>("CaDirectory", defaults.CaDirectory, TryCaDirectory, "a directory path"),
 
             // ASP.NET's --urls decides when --listen is not given.
             Listen = reader.Read("Listen", string.IsNullOrEmpty(configuration["urls"]) ? defaults.Listen : null, TryListen,
@@ -351,6 +354,13 @@ public static class ServerConfiguration
     {
         pattern = text;
         return !text.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
+    }
+
+    private static bool TryCaDirectory(string text, out string? directory)
+    {
+        var ok = TryDirectory(text, out var full);
+        directory = full;
+        return ok;
     }
 
     private static bool TryNodeName(string text, out string name)

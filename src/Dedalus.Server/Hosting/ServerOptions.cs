@@ -30,6 +30,12 @@ public sealed record ServerOptions
     /// <summary>Where the database, CA keys and runtime state live.</summary>
     public required string DataDirectory { get; init; }
 
+    /// <summary>
+    /// The CA directory (user CA, host CA master, server secret); null: <c>&lt;data-dir&gt;/ca</c>. Every node of a
+    /// cluster is given the same one (a shared file system, or the same files copied to each host).
+    /// </summary>
+    public string? CaDirectory { get; init; }
+
     /// <summary>The HTTP API's <c>HOST:PORT</c> (or a URL); null when ASP.NET's <c>--urls</c> decides.</summary>
     public string? Listen { get; init; } = "127.0.0.1:8080";
 

@@ -6,8 +6,9 @@ using Dedalus.OpenSsh;
 namespace Dedalus.Server.Ssh;
 
 /// <summary>
-/// The CA directory <c>&lt;data-dir&gt;/ca</c> (0700), shared by the server, which creates it and reads it, and by
-/// <c>dedalus-server ca</c>, which rotates keys in it while the server runs or not:
+/// The CA directory <c>&lt;data-dir&gt;/ca</c>, or the one <c>--ca-dir</c> names for every node of a cluster (0700),
+/// shared by the server, which creates it and reads it, and by <c>dedalus-server ca</c>, which rotates keys in it while
+/// the server runs or not:
 /// <code>
 /// user_ca, user_ca.pub     the user CA: signs session certificates (OpenSSH private key, 0600; public key beside)
 /// user_ca.retired          user CAs replaced by `ca rotate --user`: one line each, "TRUSTED-UNTIL PUBLIC-KEY-LINE";
@@ -44,9 +45,21 @@ public sealed class CaFiles
     private const UnixFileMode PrivateDirectory = PrivateFile | UnixFileMode.UserExecute;
 
     public CaFiles(string dataDirectory)
+        : this(dataDirectory, isCaDirectory: false)
     {
-        Directory = Path.Combine(dataDirectory, DirectoryName);
     }
+
+    private CaFiles(string directory, bool isCaDirectory)
+    {
+        Directory = isCaDirectory ? directory : Path.Combine(directory, DirectoryName);
+    }
+
+    /// <summary>The CA directory itself (<c>--ca-dir</c>): one every node of a cluster shares.</summary>
+    public static CaFiles InDirectory(string caDirectory) => new(caDirectory, isCaDirectory: true);
+
+    /// <summary>The server's CA directory: <see cref="Hosting.ServerOptions.CaDirectory"/>, else <c>&lt;data-dir&gt;/ca</c>.</summary>
+    public static CaFiles Of(Hosting.ServerOptions options) =>
+        options.CaDirectory is { } shared ? InDirectory(shared) : new CaFiles(options.DataDirectory);
 
     public string Directory { get; }
 

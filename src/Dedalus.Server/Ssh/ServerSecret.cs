@@ -20,7 +20,7 @@ public sealed class ServerSecret(byte[] secret)
     /// <summary>Reads <c>ca/server_secret</c>, creating it on first start.</summary>
     public static ServerSecret LoadOrCreate(ServerOptions options)
     {
-        var files = new CaFiles(options.DataDirectory);
+        var files = CaFiles.Of(options);
         files.EnsureDirectory();
         return new ServerSecret(files.LoadOrCreateServerSecret());
     }

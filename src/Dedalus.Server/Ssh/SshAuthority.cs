@@ -66,7 +66,7 @@ public sealed class SshAuthority : IDisposable
     /// <summary>Loads the CA keys from the data directory, creating what is missing (a first start): the keys and <c>server_secret</c>.</summary>
     public static SshAuthority LoadOrCreate(ServerOptions options, ILogger logger)
     {
-        var files = new CaFiles(options.DataDirectory);
+        var files = CaFiles.Of(options);
         files.EnsureDirectory();
         CaFileStamp stamp;
         CaKeys keys;

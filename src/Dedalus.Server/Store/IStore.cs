@@ -27,8 +27,8 @@ public interface IStore
     /// </summary>
     Task RegisterNodeAsync(NodeRecord node, CancellationToken cancellationToken = default);
 
-    /// <summary>Stamps the node alive at <paramref name="now"/> with the storage its disk can back now; false when its row is gone.</summary>
-    Task<bool> HeartbeatNodeAsync(string nodeId, DateTimeOffset now, long storageGib, CancellationToken cancellationToken = default);
+    /// <summary>Stamps the node alive at <paramref name="now"/> with the storage its disk can back and its CAs' fingerprint now; false when its row is gone.</summary>
+    Task<bool> HeartbeatNodeAsync(string nodeId, DateTimeOffset now, long storageGib, string caFingerprint, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<NodeRecord>> ListNodesAsync(CancellationToken cancellationToken = default);
 

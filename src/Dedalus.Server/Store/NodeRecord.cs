@@ -32,6 +32,13 @@ public sealed record NodeRecord
 
     public required DateTimeOffset HeartbeatAt { get; init; }
 
+    /// <summary>
+    /// The fingerprints of the user CA and of the host CA master the node signs with. Every node must have the same
+    /// (a certificate signed by one node is checked by another's machines): a node whose CAs differ from a live
+    /// node's refuses to start.
+    /// </summary>
+    public required string CaFingerprint { get; init; }
+
     /// <summary>How many machines its gateway port range holds.</summary>
     public int PortCount => GatewayPortHigh - GatewayPortLow + 1;
 }

@@ -149,7 +149,7 @@ public sealed partial class SqliteStore
                 []).ExecuteReader();
             while (reader.Read())
             {
-                loads.Add(new NodeLoad(ReadNode(reader, 0), reader.GetInt64(10), reader.GetDouble(11), (long)reader.GetDouble(12), (long)reader.GetDouble(13)));
+                loads.Add(new NodeLoad(ReadNode(reader, 0), reader.GetInt64(11), reader.GetDouble(12), (long)reader.GetDouble(13), (long)reader.GetDouble(14)));
             }
 
             return loads;

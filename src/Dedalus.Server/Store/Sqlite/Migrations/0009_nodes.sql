@@ -12,7 +12,8 @@ CREATE TABLE nodes (
     memory_mib         INTEGER NOT NULL,
     storage_gib        INTEGER NOT NULL,
     started_at         INTEGER NOT NULL,
-    heartbeat_at       INTEGER NOT NULL
+    heartbeat_at       INTEGER NOT NULL,
+    ca_fingerprint     TEXT NOT NULL       -- the user CA's and the host CA master's fingerprints: every node must have the same
 );
 
 ALTER TABLE machines ADD COLUMN node_id TEXT;
