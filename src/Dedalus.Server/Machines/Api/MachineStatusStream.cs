@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Dedalus.Contracts;
+using Dedalus.Server.Cluster;
 using Dedalus.Server.Http;
 using Dedalus.Server.Store;
 using Microsoft.AspNetCore.Http;
@@ -17,7 +18,7 @@ public static class MachineStatusStream
 {
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
 
-    public static async Task StreamAsync(HttpContext context, string machineId, MachineService machines, IStore store, MachineChangeFeed feed)
+    public static async Task StreamAsync(HttpContext context, string machineId, MachineService machines, IStore store, MachineChangeFeed feed, NodeDirectory nodes)
     {
         var cancellationToken = context.RequestAborted;
         var orgId = CallerOrg.Get(context);
@@ -56,6 +57,16 @@ public static class MachineStatusStream
                 if (events.Count > 0)
                 {
                     await context.Response.Body.FlushAsync(cancellationToken);
+                }
+
+                // Its node is lost: nothing will be stored until the node is back, so the stream says how the machine
+                // reads now (failed, node_lost; the heartbeat that notices it wakes this loop) and ends, as for a failure.
+                if (machine.Phase != MachinePhases.Destroyed && nodes.LostOwner(machine.NodeId) is not null)
+                {
+                    var seen = nodes.AsSeen(machine);
+                    await WriteEventAsync(context.Response, new MachineEvent(Math.Max(lastSent, 0), seen.Id, seen.Revision, MachineMapper.ToJson(seen)), cancellationToken);
+                    await context.Response.Body.FlushAsync(cancellationToken);
+                    return;
                 }
 
                 // At the desired state means with a pending resize applied too (a PATCH answered 202 for it), and
