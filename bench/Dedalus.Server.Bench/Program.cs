@@ -18,6 +18,9 @@ const int Concurrency = 64;
 const string PublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG8ZQqPw9A4TFdVbpgJMyZUh8SzikCLb8SeCni+2eEK2 bench";
 var sessionBody = Encoding.UTF8.GetBytes($$"""{"public_key":"{{PublicKey}}"}""");
 var root = Directory.CreateTempSubdirectory("dedalus-bench-").FullName;
+
+// The servers check that machines' mapped roots could traverse their data directories' ancestors (0711).
+File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
 Console.WriteLine($"cores: {Environment.ProcessorCount}, {seconds} s per run, data in {root}");
 Console.WriteLine($"{"workload",-28} {"conc",5} {"requests",9} {"errors",7} {"req/s",9} {"p50 ms",8} {"p99 ms",8}");
 try

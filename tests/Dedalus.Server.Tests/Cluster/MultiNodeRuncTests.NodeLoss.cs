@@ -107,7 +107,7 @@ public sealed partial class MultiNodeRuncTests
 
         // Back on its data directory: it adopts its machine, which runs again with its home as it was.
         await victim.StartAsync();
-        await WaitForPhaseAsync(cluster, survivors[1], lostMachine, MachinePhases.Running);
+        await WaitForPhaseAsync(cluster, survivors[1], lostMachine, MachinePhases.Running, throughFailed: true);
         await AssertEveryAcknowledgedSessionReadsAsync(cluster.Nodes, acknowledged.Select(r => (r.MachineId, r.SessionId!)).ToList());
         var after = await CreateSessionAsync(cluster, survivors[1], lostMachine, publicKey);
         Assert.Equal("node3", cluster.NodeOfGatewayPort((int)after.Connection!.Port).Name);

@@ -146,8 +146,11 @@ public sealed partial class MultiNodeRuncTests(PostgresFixture postgres, ITestOu
         return JsonSerializer.Deserialize(created.Body, DedalusJsonContext.Default.Machine)!;
     }
 
-    /// <summary>Polls <paramref name="node"/> until the machine reads <paramref name="phase"/>; a failed machine (unless awaited) fails the test at once.</summary>
-    private static async Task<Machine> WaitForPhaseAsync(ServerCluster cluster, ClusterNode node, string machineId, string phase, TimeSpan? timeout = null)
+    /// <summary>
+    /// Polls <paramref name="node"/> until the machine reads <paramref name="phase"/>; a failed machine fails the test at
+    /// once, unless failed is awaited or <paramref name="throughFailed"/> (a lost node's machine coming back).
+    /// </summary>
+    private static async Task<Machine> WaitForPhaseAsync(ServerCluster cluster, ClusterNode node, string machineId, string phase, TimeSpan? timeout = null, bool throughFailed = false)
     {
         var deadline = Stopwatch.StartNew();
         while (true)
@@ -160,7 +163,7 @@ public sealed partial class MultiNodeRuncTests(PostgresFixture postgres, ITestOu
                 return machine;
             }
 
-            Assert.True(phase == MachinePhases.Failed || machine.Phase != MachinePhases.Failed, $"machine {machineId} failed: {machine.Status.Reason} {machine.Status.LastError}\n{cluster.Logs}");
+            Assert.True(throughFailed || phase == MachinePhases.Failed || machine.Phase != MachinePhases.Failed, $"machine {machineId} failed: {machine.Status.Reason} {machine.Status.LastError}\n{cluster.Logs}");
             Assert.True(deadline.Elapsed < (timeout ?? MachineTimeout), $"machine {machineId} is {machine.Phase} ({machine.Status.Reason}) through {node.Name}, not {phase}\n{cluster.Logs}");
             await Task.Delay(100);
         }
