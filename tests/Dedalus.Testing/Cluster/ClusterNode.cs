@@ -11,6 +11,7 @@ namespace Dedalus.Testing.Cluster;
 /// </summary>
 public sealed class ClusterNode
 {
+    private const string MachineIdPrefix = "dm-";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(2);
     private readonly IReadOnlyList<string> _arguments;
     private readonly IReadOnlyDictionary<string, string> _environment;
@@ -70,10 +71,14 @@ public sealed class ClusterNode
     public bool OwnsGatewayPort(int port) => port >= GatewayPortLow && port <= GatewayPortHigh;
 
     /// <summary>
-    /// The machines whose containers run on this node's host, as runc itself lists them (the container id is the
-    /// machine id): an oracle of placement that does not ask the server.
+    /// The machines whose containers run on this node's host, as runc itself lists them (a container is named
+    /// <c>dm-</c> and the machine id): an oracle of placement that does not ask the server.
     /// </summary>
-    public async Task<IReadOnlyList<string>> RuncMachinesAsync()
+    public async Task<IReadOnlyList<string>> RuncMachinesAsync() =>
+        [.. (await RuncContainersAsync()).Select(c => c.StartsWith(MachineIdPrefix, StringComparison.Ordinal) ? c[MachineIdPrefix.Length..] : c)];
+
+    /// <summary>The containers in this node's runc state directory, by runc's own list.</summary>
+    private async Task<IReadOnlyList<string>> RuncContainersAsync()
     {
         if (!Directory.Exists(RuncRoot))
         {
@@ -180,7 +185,7 @@ public sealed class ClusterNode
         _http?.Dispose();
         try
         {
-            foreach (var id in await RuncMachinesAsync())
+            foreach (var id in await RuncContainersAsync())
             {
                 await ProcessRunner.RunAsync("runc", ["--root", RuncRoot, "delete", "--force", id]);
             }
@@ -219,10 +224,11 @@ public sealed class ClusterNode
         }
 
         await _process.DisposeAsync();
+        var exit = _process.Exited.IsCompletedSuccessfully ? _process.Exited.Result.ToString(CultureInfo.InvariantCulture) : "?";
         lock (_pastLogs)
         {
             _pastLogs.Append(_process.Output.Text).Append(_process.Errors.Text)
-                .Append(CultureInfo.InvariantCulture, $"---- node {Name} exited ({_process.ExitCode}) ----\n");
+                .Append(CultureInfo.InvariantCulture, $"---- node {Name} exited ({exit}) ----\n");
             _process = null;
         }
     }

@@ -121,7 +121,21 @@ public sealed class ServerCluster : IAsyncDisposable
             }
         }
 
-        await Task.WhenAll(_nodes.Select(n => n.StopAsync()));
+        await Task.WhenAll(_nodes.Select(async node =>
+        {
+            try
+            {
+                await node.StopAsync();
+            }
+            catch (Exception e)
+            {
+                lock (errors)
+                {
+                    errors.Add(e);
+                }
+            }
+        }));
+
         foreach (var node in _nodes)
         {
             await node.RemoveAsync(errors);
