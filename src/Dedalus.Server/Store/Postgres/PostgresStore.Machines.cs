@@ -119,7 +119,7 @@ public sealed partial class PostgresStore
                 var checkName = machine.Name is not null && machine.DesiredState != Contracts.DesiredStates.Destroyed;
                 var holder = await scope.ScalarAsync(
                     Statement(
-                        "SELECT pg_advisory_xact_lock($3, $4) FROM machines WHERE id = $1 AND gateway_port <> $2 AND NOT $5",
+                        "SELECT FROM (SELECT pg_advisory_xact_lock($3, $4) FROM machines WHERE id = $1 AND gateway_port <> $2 AND NOT $5) moving",
                         machine.Id, machine.GatewayPort, LockSpace, MachinesLock, admit is not null),
                     Statement(NameHolder + " AND $4 LIMIT 1", machine.OrgId, Text(machine.Name), machine.Id, checkName)).ConfigureAwait(false) as string;
                 if (holder is not null)

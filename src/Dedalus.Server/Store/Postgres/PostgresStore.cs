@@ -407,16 +407,15 @@ public sealed partial class PostgresStore : IStore, IAsyncDisposable
         private readonly List<NpgsqlBatchCommand> _pendingLocks = [];
 
         public void LockOrg(string orgId) =>
-            _pendingLocks.Add(Statement("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "org:" + orgId));
+            _pendingLocks.Add(Statement("SELECT FROM pg_advisory_xact_lock(hashtextextended($1, 0))", "org:" + orgId));
 
         public void LockGlobal(int which) =>
-            _pendingLocks.Add(Statement("SELECT pg_advisory_xact_lock($1, $2)", LockSpace, which));
+            _pendingLocks.Add(Statement("SELECT FROM pg_advisory_xact_lock($1, $2)", LockSpace, which));
 
-        /// <summary>The given statements behind the pending locks; the count of lock statements to skip in the results.</summary>
-        private (NpgsqlBatch Batch, int Skip) Batch(NpgsqlBatchCommand[] statements)
+        /// <summary>The given statements behind the pending locks.</summary>
+        private NpgsqlBatch Batch(NpgsqlBatchCommand[] statements)
         {
             var batch = new NpgsqlBatch(connection, transaction);
-            var skip = _pendingLocks.Count;
             foreach (var statement in _pendingLocks)
             {
                 batch.BatchCommands.Add(statement);
@@ -428,13 +427,14 @@ public sealed partial class PostgresStore : IStore, IAsyncDisposable
                 batch.BatchCommands.Add(statement);
             }
 
-            return (batch, skip);
+            return batch;
         }
 
         /// <summary>Runs the statements in one round trip; the rows each changed.</summary>
         public async Task<int[]> ExecuteAsync(params NpgsqlBatchCommand[] statements)
         {
-            var (batch, skip) = Batch(statements);
+            var skip = _pendingLocks.Count;
+            var batch = Batch(statements);
             await using (batch.ConfigureAwait(false))
             {
                 await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -444,23 +444,29 @@ public sealed partial class PostgresStore : IStore, IAsyncDisposable
 
         public async Task<int> ExecuteAsync(string sql, params object?[] values) => (await ExecuteAsync(Statement(sql, values)).ConfigureAwait(false))[0];
 
-        /// <summary>Runs the statements in one round trip and reads the rows of the last one.</summary>
+        /// <summary>Runs the statements in one round trip and reads the rows of the last one that returns columns.</summary>
         public async Task<List<T>> QueryAsync<T>(Func<DbDataReader, T> read, params NpgsqlBatchCommand[] statements)
         {
-            var (batch, skip) = Batch(statements);
+            var batch = Batch(statements);
             await using (batch.ConfigureAwait(false))
             {
                 await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                for (var i = 0; i < skip + statements.Length - 1; i++)
-                {
-                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                }
-
                 var rows = new List<T>();
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                do
                 {
-                    rows.Add(read(reader));
+                    // Locks and writes without RETURNING have no columns.
+                    if (reader.FieldCount == 0)
+                    {
+                        continue;
+                    }
+
+                    rows = [];
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        rows.Add(read(reader));
+                    }
                 }
+                while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
 
                 return rows;
             }
@@ -481,11 +487,9 @@ public sealed partial class PostgresStore : IStore, IAsyncDisposable
         /// </summary>
         public NpgsqlDataReader Reader(string sql, object?[] values)
         {
-            var (batch, skip) = Batch([Statement(sql, values)]);
-            var reader = batch.ExecuteReader();
-            for (var i = 0; i < skip; i++)
+            var reader = Batch([Statement(sql, values)]).ExecuteReader();
+            while (reader.FieldCount == 0 && reader.NextResult())
             {
-                reader.NextResult();
             }
 
             return reader;
