@@ -24,10 +24,9 @@ public sealed partial class PostgresStore
         $"${first + 6}::text[], ${first + 7}::text[]) WITH ORDINALITY AS e(type, at, chunk, status, exit_code, signal, error_code, error_message, ord)");
 
     public Task<ExecutionRecord?> InsertExecutionAsync(ExecutionRecord execution, ExecutionEventRecord created, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default) =>
-        WriteAsync(async scope =>
+        // The org lock: the executions quota counts this org's live executions, and the machine's list pages by seq.
+        WriteAsync(execution.OrgId, async scope =>
         {
-            // The org lock: the executions quota counts this org's live executions, and the machine's list pages by seq.
-            scope.LockOrg(execution.OrgId);
 
             // Creating an execution is activity: the machine does not autosleep before it runs.
             if (await scope.ScalarAsync(
@@ -37,7 +36,7 @@ public sealed partial class PostgresStore
                 return null;
             }
 
-            admit?.Invoke(new ResourceReader(scope.Reader));
+            await scope.AdmitAsync(admit).ConfigureAwait(false);
             var seq = (long)(await scope.ScalarAsync(
                 "WITH x AS (INSERT INTO executions (id, org_id, machine_id, status, command, cwd, env_keys, timeout_ms, runner, stream_id, creation_request_id, " +
                 "creation_trace_id, created_at, last_sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1) RETURNING seq) " +

@@ -18,11 +18,10 @@ public sealed partial class PostgresStore
     {
         try
         {
-            return await WriteAsync(async scope =>
+            return await WriteAsync(machine.OrgId, async scope =>
             {
-                scope.LockOrg(machine.OrgId);
                 scope.LockGlobal(MachinesLock);
-                admit?.Invoke(new ResourceReader(scope.Reader));
+                await scope.AdmitAsync(admit).ConfigureAwait(false);
 
                 // Lowest free port: a port is free again once its machine is destroyed, not merely asked to be (until then
                 // the gateway may still listen on it, and a new machine's listener would fail). One round trip also asks
@@ -105,13 +104,12 @@ public sealed partial class PostgresStore
     {
         try
         {
-            return await WriteAsync(async scope =>
+            return await WriteAsync(admit is null ? null : machine.OrgId, async scope =>
             {
                 if (admit is not null)
                 {
-                    scope.LockOrg(machine.OrgId);
                     scope.LockGlobal(MachinesLock);
-                    admit(new ResourceReader(scope.Reader));
+                    await scope.AdmitAsync(admit).ConfigureAwait(false);
                 }
 
                 // A machine that moves takes a port no other live machine has (the rule of InsertMachineAsync): a move

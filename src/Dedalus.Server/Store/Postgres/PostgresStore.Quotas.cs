@@ -14,10 +14,9 @@ public sealed partial class PostgresStore
             .ConfigureAwait(false);
 
     public Task SetQuotaOverridesAsync(string orgId, IReadOnlyDictionary<string, string?> changes, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-        WriteAsync(async scope =>
+        // Under the org lock: an admission check in flight reads the limits before or after the change, never half of it.
+        WriteAsync(orgId, async scope =>
         {
-            // Under the org lock: an admission check in flight reads the limits before or after the change, never half of it.
-            scope.LockOrg(orgId);
             var statements = new List<NpgsqlBatchCommand>();
             foreach (var (quota, value) in changes)
             {

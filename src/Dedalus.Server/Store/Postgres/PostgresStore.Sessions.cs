@@ -12,11 +12,10 @@ public sealed partial class PostgresStore
     private const string WaitingSession = "status IN ('wake_in_progress', 'ssh_in_progress')";
 
     public Task<long> InsertSessionAsync(SessionRecord session, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default) =>
-        WriteAsync(async scope =>
+        // The org lock: the sessions quota counts this org's sessions, and the machine's session list pages by seq.
+        WriteAsync(session.OrgId, async scope =>
         {
-            // The org lock: the sessions quota counts this org's sessions, and the machine's session list pages by seq.
-            scope.LockOrg(session.OrgId);
-            admit?.Invoke(new ResourceReader(scope.Reader));
+            await scope.AdmitAsync(admit).ConfigureAwait(false);
 
             // Creating a session is activity: it keeps the machine from autosleeping. The machine's revision, read in
             // the same transaction, tells the caller whether the machine moved since it decided the session's status.

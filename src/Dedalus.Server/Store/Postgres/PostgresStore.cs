@@ -63,6 +63,7 @@ public sealed partial class PostgresStore : IStore, IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _description;
+    private readonly SemaphoreSlim[] _orgGates = [.. Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1))];
 
     private PostgresStore(NpgsqlDataSource dataSource, string description)
     {
@@ -312,23 +313,47 @@ public sealed partial class PostgresStore : IStore, IAsyncDisposable
         return new Page<T>(items, more ? rows[limit - 1].Seq : null);
     }
 
+    private Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> work, CancellationToken cancellationToken) => WriteAsync(null, work, cancellationToken);
+
     /// <summary>
-    /// Runs <paramref name="work"/> in one READ COMMITTED transaction and commits it. The commit ignores cancellation: a
-    /// caller that gives up once the work is done must not leave it unknown whether it committed.
+    /// Runs <paramref name="work"/> in one READ COMMITTED transaction and commits it; with <paramref name="org"/>, under the
+    /// org's lock. The commit ignores cancellation: a caller that gives up once the work is done must not leave it
+    /// unknown whether it committed.
     /// </summary>
-    private async Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> work, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Writes of one org queue in this process first (a gate per stripe of orgs), then on the org's advisory lock: a
+    /// queue of them holds neither pooled connections nor database backends, and the lock passes between processes
+    /// only, not between the requests of one.
+    /// </remarks>
+    private async Task<T> WriteAsync<T>(string? org, Func<WriteScope, Task<T>> work, CancellationToken cancellationToken)
     {
+        var gate = org is null ? null : _orgGates[(int)((uint)StringComparer.Ordinal.GetHashCode(org) % (uint)_orgGates.Length)];
+        if (gate is not null)
+        {
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
-            var result = await work(new WriteScope(connection, transaction, cancellationToken)).ConfigureAwait(false);
+            var scope = new WriteScope(connection, transaction, cancellationToken);
+            if (org is not null)
+            {
+                scope.LockOrg(org);
+            }
+
+            var result = await work(scope).ConfigureAwait(false);
             await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
             return result;
         }
         catch (Exception e) when (IsUnavailable(e))
         {
             throw Unavailable(e);
+        }
+        finally
+        {
+            gate?.Release();
         }
     }
 
@@ -396,17 +421,24 @@ public sealed partial class PostgresStore : IStore, IAsyncDisposable
 
     private static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+        foreach (var gate in _orgGates)
+        {
+            gate.Dispose();
+        }
+    }
 
     /// <summary>
-    /// One write transaction's statements. Locks asked for with <see cref="LockOrg"/> and <see cref="LockGlobal"/> are sent
+    /// One write transaction's statements. Locks (the org lock a write names, <see cref="LockGlobal"/>) are sent
     /// in front of the next statements, in the same round trip; so are statements given together (a batch).
     /// </summary>
     private sealed class WriteScope(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         private readonly List<NpgsqlBatchCommand> _pendingLocks = [];
 
-        public void LockOrg(string orgId) =>
+        internal void LockOrg(string orgId) =>
             _pendingLocks.Add(Statement("SELECT FROM pg_advisory_xact_lock(hashtextextended($1, 0))", "org:" + orgId));
 
         public void LockGlobal(int which) =>
@@ -482,10 +514,27 @@ public sealed partial class PostgresStore : IStore, IAsyncDisposable
         public Task<object?> ScalarAsync(string sql, params object?[] values) => ScalarAsync(Statement(sql, values));
 
         /// <summary>
-        /// A synchronous read for <see cref="IResourceReader"/> (an admission check is synchronous), on this transaction,
-        /// behind the pending locks: the check reads what committed before the lock was granted.
+        /// Runs an admission check on this transaction. The pending locks are taken first, asynchronously: the check's
+        /// reads are synchronous (<see cref="IResourceReader"/> is), and a thread must not block while it waits for a
+        /// lock that another write holds (many such threads would starve the pool that write needs to commit).
         /// </summary>
-        public NpgsqlDataReader Reader(string sql, object?[] values)
+        public async Task AdmitAsync(Action<IResourceReader>? admit)
+        {
+            if (admit is null)
+            {
+                return;
+            }
+
+            if (_pendingLocks.Count > 0)
+            {
+                await ExecuteAsync().ConfigureAwait(false);
+            }
+
+            admit(new ResourceReader(Reader));
+        }
+
+        /// <summary>A synchronous read for <see cref="IResourceReader"/>, on this transaction: it sees what committed before the locks were granted.</summary>
+        private NpgsqlDataReader Reader(string sql, object?[] values)
         {
             var reader = Batch([Statement(sql, values)]).ExecuteReader();
             while (reader.FieldCount == 0 && reader.NextResult())
