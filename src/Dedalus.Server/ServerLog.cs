@@ -152,4 +152,7 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 1953, Level = LogLevel.Warning, Message = "Machine network {Instance}: shutdown failed")]
     public static partial void NetworkShutdownFailed(ILogger logger, string instance, Exception exception);
+
+    [LoggerMessage(EventId = 1410, Level = LogLevel.Warning, Message = "The store cannot be reached ({Where}): {Reason}; requests answer 503 and background work retries at its next tick ({Unsaid} more failures since the last warning)")]
+    public static partial void StoreUnavailable(ILogger logger, string where, string reason, int unsaid);
 }

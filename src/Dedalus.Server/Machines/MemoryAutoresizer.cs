@@ -20,6 +20,7 @@ public sealed class MemoryAutoresizer(
     MachineWriter writer,
     ServerOptions options,
     TimeProvider timeProvider,
+    StoreOutageLog outage,
     ILogger<MemoryAutoresizer> logger) : BackgroundService
 {
     private readonly AutoresizePolicy _policy = new(options.AutoresizeCeilingFactor, options.Limits.MaxMemoryMib);
@@ -39,6 +40,10 @@ public sealed class MemoryAutoresizer(
         try
         {
             await RunOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            outage.Report("memory autoresizing", ex);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -63,6 +68,10 @@ public sealed class MemoryAutoresizer(
                 try
                 {
                     await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (StoreUnavailableException ex)
+                {
+                    outage.Report("memory autoresizing", ex);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
