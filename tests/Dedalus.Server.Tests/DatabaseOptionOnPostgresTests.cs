@@ -24,7 +24,7 @@ public sealed class DatabaseOptionOnPostgresTests(PostgresFixture postgres) : ID
     {
         var port = FreePort.Next();
 
-        var result = await ServerProgram.RunAsync(_home, "--data-dir", _home.Combine("data"), "--database", $"postgres://dedalus:hunter2@127.0.0.1:{port}/control");
+        var result = await ServerProgram.RunAsync(_home, "--data-dir", _data.Path, "--database", $"postgres://dedalus:hunter2@127.0.0.1:{port}/control");
 
         Assert.Equal(ServerCommand.ExitFailure, result.ExitCode);
         var line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
