@@ -80,9 +80,13 @@ public sealed partial class MultiNodeRuncTests
                 }
             }
         }).ToList();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         await killed.Task;
+        var killedAt = clock.Elapsed;
         await victim.KillAsync();
         await Task.WhenAll(load);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"load: {LoadCreates} creates in {clock.Elapsed.TotalSeconds:F1} s; node3 killed (SIGKILL) {killedAt.TotalSeconds:F1} s in, after {KillAfter} answers"));
 
         var acknowledged = results.Where(r => r.SessionId is not null).ToList();
         var refused = results.Where(r => r.SessionId is null).ToList();
