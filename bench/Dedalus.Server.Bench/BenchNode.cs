@@ -36,6 +36,9 @@ internal sealed class BenchNode : IAsyncDisposable
             "--urls", "http://127.0.0.1:0", "--data-dir", dataDirectory, "--gateway", "false",
             "--Logging:LogLevel:Default", "Warning",
 
+            // The in-memory runtime runs no sshd: the gateway's fallback warning would fill the output.
+            "--Logging:LogLevel:Dedalus.Machines.Ssh", "Error",
+
             // One org opens tens of thousands of sessions; DEDALUS_BENCH_QUOTA_SESSIONS measures the check with a limit.
             "--quota-sessions", Environment.GetEnvironmentVariable("DEDALUS_BENCH_QUOTA_SESSIONS") is { Length: > 0 } limit ? limit : "unlimited",
             .. extraArguments,
