@@ -17,6 +17,9 @@ public sealed partial class MultiNodeRuncTests
     /// <summary>After how many answered creates the victim is killed: the load runs before, during and after the kill.</summary>
     private const int KillAfter = 120;
 
+    /// <summary>The creates from this one on are sent once the survivors read the victim's machine as lost.</summary>
+    private const int AfterLoss = 370;
+
     [Fact]
     public async Task A_node_killed_during_500_session_creates_loses_no_acknowledged_session_reads_node_lost_and_comes_back_with_its_files()
     {
@@ -50,7 +53,9 @@ public sealed partial class MultiNodeRuncTests
         Assert.True(written.ExitCode == 0, written + cluster.Logs);
 
         // 500 creates, 16 at a time, round-robin over the two survivors and over the three machines; node3 is killed
-        // once 120 have been answered.
+        // once 120 have been answered, and the last 130 wait until node3's machine reads lost (the first 370 would
+        // otherwise all be answered before the loss shows, 3 s after the last heartbeat).
+        var lostSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var results = new ConcurrentBag<(int Index, string Node, string MachineId, HttpStatusCode? Status, string? SessionId, string Detail)>();
         var answered = 0;
         var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -58,6 +63,11 @@ public sealed partial class MultiNodeRuncTests
         var body = $$"""{"public_key":"{{publicKey}}"}""";
         var load = Enumerable.Range(0, LoadCreates).Select(async i =>
         {
+            if (i >= AfterLoss)
+            {
+                await lostSeen.Task;
+            }
+
             await gate.WaitAsync();
             var node = survivors[i % survivors.Length];
             var machineId = machines[i % machines.Count];
@@ -84,9 +94,21 @@ public sealed partial class MultiNodeRuncTests
         await killed.Task;
         var killedAt = clock.Elapsed;
         await victim.KillAsync();
+        try
+        {
+            await WaitForPhaseAsync(cluster, survivors[0], lostMachine, MachinePhases.Failed, TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            // Even when the loss never shows: the held creates must not outlive the test.
+            lostSeen.TrySetResult();
+        }
+
+        var lostAt = clock.Elapsed;
         await Task.WhenAll(load);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"load: {LoadCreates} creates in {clock.Elapsed.TotalSeconds:F1} s; node3 killed (SIGKILL) {killedAt.TotalSeconds:F1} s in, after {KillAfter} answers"));
+            $"load: {LoadCreates} creates in {clock.Elapsed.TotalSeconds:F1} s; node3 killed (SIGKILL) {killedAt.TotalSeconds:F1} s in, after {KillAfter} answers; " +
+            $"its machine read lost through node1 {(lostAt - killedAt).TotalSeconds:F1} s after the kill; creates {AfterLoss}-{LoadCreates - 1} sent after that"));
 
         var acknowledged = results.Where(r => r.SessionId is not null).ToList();
         var refused = results.Where(r => r.SessionId is null).ToList();
@@ -97,8 +119,12 @@ public sealed partial class MultiNodeRuncTests
             output.WriteLine($"  e.g. #{sample.Index} through {sample.Node}: {sample.Status} {sample.Detail}");
         }
 
-        // Machines on the surviving nodes never depended on node3.
+        // Machines on the surviving nodes never depended on node3; a create for node3's machine that is refused says
+        // why, retryable (503 with the DCS envelope), and none goes unanswered.
         Assert.All(results.Where(r => r.MachineId != lostMachine), r => Assert.True(r.SessionId is not null, $"create #{r.Index} through {r.Node} on a surviving node's machine: {r.Status} {r.Detail}"));
+        Assert.All(refused, r => Assert.True(
+            r.Status == HttpStatusCode.ServiceUnavailable && ErrorCode(r.Detail) == ErrorCodes.DependencyUnavailable,
+            $"create #{r.Index} through {r.Node} on node3's machine: {r.Status} {r.Detail}"));
 
         // node3's machine reads lost through both survivors.
         foreach (var node in survivors)
