@@ -210,8 +210,14 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
     public Task<IMachineProcess> ExecAsync(string machineId, MachineExecRequest request, CancellationToken cancellationToken = default) =>
         throw new MachineRuntimeException(machineId, "the in-memory runtime runs no processes");
 
-    public Task<IMachineExecution> StartExecutionAsync(string machineId, MachineExecutionRequest request, CancellationToken cancellationToken = default) =>
+    /// <summary>Every execution asked of this runtime, as asked (it runs none).</summary>
+    public ConcurrentQueue<MachineExecutionRequest> ExecutionRequests { get; } = new();
+
+    public Task<IMachineExecution> StartExecutionAsync(string machineId, MachineExecutionRequest request, CancellationToken cancellationToken = default)
+    {
+        ExecutionRequests.Enqueue(request);
         throw new MachineRuntimeException(machineId, "the in-memory runtime runs no processes");
+    }
 
     public Task EndExecutionAsync(string machineId, string name, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
