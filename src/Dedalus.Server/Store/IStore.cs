@@ -1,8 +1,8 @@
 namespace Dedalus.Server.Store;
 
 /// <summary>
-/// The control plane's state. SQLite is the embedded default (<see cref="Sqlite.SqliteStore"/>); a PostgreSQL
-/// implementation fills the same contract for scale-out. Every method is one short operation.
+/// The control plane's state. SQLite is the embedded default (<see cref="Sqlite.SqliteStore"/>); PostgreSQL
+/// (<see cref="Postgres.PostgresStore"/>) fills the same contract for scale-out. Every method is one short operation.
 /// </summary>
 public interface IStore
 {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Data.Sqlite;
 
 namespace Dedalus.Server.Store.Sqlite;
@@ -11,28 +10,7 @@ internal static class SqliteMigrator
 {
     private const string ResourcePrefix = "Dedalus.Server.Store.Sqlite.Migrations.";
 
-    public static IReadOnlyList<(int Version, string Name, string Sql)> LoadMigrations()
-    {
-        var assembly = typeof(SqliteMigrator).Assembly;
-        var migrations = new List<(int, string, string)>();
-        foreach (var resource in assembly.GetManifestResourceNames())
-        {
-            if (!resource.StartsWith(ResourcePrefix, StringComparison.Ordinal) || !resource.EndsWith(".sql", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var name = resource[ResourcePrefix.Length..^".sql".Length];
-            var underscore = name.IndexOf('_', StringComparison.Ordinal);
-            var version = int.Parse(underscore > 0 ? name[..underscore] : name, NumberStyles.None, CultureInfo.InvariantCulture);
-            using var stream = assembly.GetManifestResourceStream(resource)!;
-            using var reader = new StreamReader(stream);
-            migrations.Add((version, name, reader.ReadToEnd()));
-        }
-
-        migrations.Sort((a, b) => a.Item1.CompareTo(b.Item1));
-        return migrations;
-    }
+    public static IReadOnlyList<(int Version, string Name, string Sql)> LoadMigrations() => EmbeddedMigrations.Load(ResourcePrefix);
 
     public static async Task ApplyAsync(SqliteConnection connection, CancellationToken cancellationToken = default)
     {
