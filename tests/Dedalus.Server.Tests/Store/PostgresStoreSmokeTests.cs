@@ -17,6 +17,11 @@ namespace Dedalus.Server.Tests.Store;
 /// </summary>
 public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServer server) : IClassFixture<PostgresStoreSmokeTests.PostgresServer>
 {
+    private const string TestNode = "node-test";
+
+    /// <summary>Every machine on one node, with the port range given.</summary>
+    private static Func<IResourceReader, MachinePlacement> Place(int low, int high) => _ => new MachinePlacement(TestNode, low, high);
+
     private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000);
 
     [Fact]
@@ -52,7 +57,7 @@ public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServ
         await using var first = await PostgresStore.OpenAsync(connectionString);
         await using var second = await PostgresStore.OpenAsync(connectionString);
         var org = await first.EnsureOrgAsync("acme", T0);
-        await first.InsertMachineAsync(Machine("dm-1", org), 20000, 20100, Payload);
+        await first.InsertMachineAsync(Machine("dm-1", org), Place(20000, 20100), Payload);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 40).Select(async i =>
         {
@@ -87,14 +92,14 @@ public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServ
         var org = await first.EnsureOrgAsync("acme", T0);
 
         var created = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
-            (i % 2 == 0 ? first : second).InsertMachineAsync(Machine($"dm-{i}", org), 20000, 20100, Payload)));
+            (i % 2 == 0 ? first : second).InsertMachineAsync(Machine($"dm-{i}", org), Place(20000, 20100), Payload)));
         Assert.Equal(Enumerable.Range(20000, 20), created.Select(m => m!.GatewayPort).Order());
 
         var named = await Task.WhenAll(Enumerable.Range(0, 10).Select(async i =>
         {
             try
             {
-                return await (i % 2 == 0 ? first : second).InsertMachineAsync(Machine($"dm-named-{i}", org) with { Name = "web" }, 20000, 20100, Payload);
+                return await (i % 2 == 0 ? first : second).InsertMachineAsync(Machine($"dm-named-{i}", org) with { Name = "web" }, Place(20000, 20100), Payload);
             }
             catch (MachineNameTakenException e)
             {
@@ -197,14 +202,14 @@ public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServ
         Log("autoresize orgs", (await store.ListAutoresizeOrgsAsync()).Count);
 
         // Machines: lowest free port, names, revisions, admission, events.
-        var a = await store.InsertMachineAsync(Machine("dm-a", org) with { Name = "web" }, 20000, 20002, Payload);
-        var b = await store.InsertMachineAsync(Machine("dm-b", org) with { Autoresize = true, NetworkPolicy = "{}" }, 20000, 20002, Payload, r => Log("admit machines", r.Machines(org)));
-        var c = await store.InsertMachineAsync(Machine("dm-c", other), 20000, 20002, Payload, r => Log("admit storage", r.CommittedStorageGib()));
-        Log("exhausted", await store.InsertMachineAsync(Machine("dm-d", org), 20000, 20002, Payload));
+        var a = await store.InsertMachineAsync(Machine("dm-a", org) with { Name = "web" }, Place(20000, 20002), Payload);
+        var b = await store.InsertMachineAsync(Machine("dm-b", org) with { Autoresize = true, NetworkPolicy = "{}" }, Place(20000, 20002), Payload, r => Log("admit machines", r.Machines(org)));
+        var c = await store.InsertMachineAsync(Machine("dm-c", other), Place(20000, 20002), Payload, r => Log("admit storage", r.CommittedStorageGib(TestNode)));
+        Log("exhausted", await store.InsertMachineAsync(Machine("dm-d", org), Place(20000, 20002), Payload));
         Log("ports", new[] { a!.GatewayPort, b!.GatewayPort, c!.GatewayPort });
-        var taken = await Record(() => store.InsertMachineAsync(Machine("dm-e", org) with { Name = "web" }, 20000, 20010, Payload));
+        var taken = await Record(() => store.InsertMachineAsync(Machine("dm-e", org) with { Name = "web" }, Place(20000, 20010), Payload));
         Log("name taken", taken);
-        Log("refused", await Record(() => store.InsertMachineAsync(Machine("dm-f", org), 20000, 20010, Payload, _ => throw new InvalidOperationException("quota"))));
+        Log("refused", await Record(() => store.InsertMachineAsync(Machine("dm-f", org), Place(20000, 20010), Payload, _ => throw new InvalidOperationException("quota"))));
         Log("get", await store.GetMachineAsync("dm-b"));
         Log("by name", (await store.FindMachineByNameAsync(org, "web"))?.Id);
 
@@ -220,7 +225,7 @@ public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServ
         Log("network gone", await store.AssignNetworkAddressAsync("dm-zz", ["10.0.0.9"], _ => true));
         var destroyed = moved with { Revision = 3, DesiredState = "destroyed", Phase = "destroyed", LastTransitionAt = T0.AddSeconds(2), LastProgressAt = T0.AddSeconds(2) };
         Log("destroy", await store.TryUpdateMachineAsync(destroyed, 2, "{\"rev\":3}"));
-        Log("name free", (await store.InsertMachineAsync(Machine("dm-g", org) with { Name = "web" }, 20000, 20010, Payload))?.GatewayPort);
+        Log("name free", (await store.InsertMachineAsync(Machine("dm-g", org) with { Name = "web" }, Place(20000, 20010), Payload))?.GatewayPort);
         Log("list", await store.ListMachinesAsync(org, 0, 2, T0));
         Log("list page 2", await store.ListMachinesAsync(org, 2, 2, T0));
         Log("list hides old destroyed", (await store.ListMachinesAsync(org, 0, 10, T0.AddSeconds(3))).Items.Select(m => m.Id));
@@ -234,7 +239,7 @@ public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServ
         await store.InsertSessionAsync(Session("ss-3", org, "dm-b", 3) with { Status = "ready", ReadyAt = T0 });
         await store.InsertSessionAsync(Session("ss-4", org, "dm-b", 4) with { ExpiresAt = T0.AddSeconds(1) });
         await store.InsertSessionAsync(Session("ss-5", org, "dm-g", 5) with { Certificate = null });
-        Log("admit after", await store.ReadResourcesAsync(r => new object?[] { r.LiveSessions(org, T0), r.NextSessionExpiry(org, T0), r.Machines(org), r.CommittedStorageGib() }));
+        Log("admit after", await store.ReadResourcesAsync(r => new object?[] { r.LiveSessions(org, T0), r.NextSessionExpiry(org, T0), r.Machines(org), r.CommittedStorageGib(TestNode) }));
         Log("get session", await store.GetSessionAsync("ss-1"));
         Log("sessions", await store.ListSessionsAsync("dm-b", 0, 2));
         Log("live sessions all", (await store.ListLiveSessionsAsync(T0)).Select(s => s.Id));

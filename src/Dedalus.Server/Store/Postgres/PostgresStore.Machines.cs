@@ -8,20 +8,28 @@ public sealed partial class PostgresStore
     private const string MachineColumns =
         "seq, id, org_id, vcpu, memory_mib, storage_gib, autosleep_seconds, desired_state, phase, reason, retryable, last_error, " +
         "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at, gateway_port_error, " +
-        "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state, network_address, network_policy";
+        "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state, network_address, network_policy, node_id";
 
     /// <summary>Another machine of the org that holds the name while it is not destroyed ($1 org, $2 name, $3 the machine itself).</summary>
     private const string NameHolder = "SELECT id FROM machines WHERE org_id = $1 AND name = $2 AND id <> $3 AND desired_state <> 'destroyed'";
 
     public async Task<MachineRecord?> InsertMachineAsync(
-        MachineRecord machine, int portLow, int portHigh, Func<MachineRecord, string> eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default)
+        MachineRecord machine, Func<IResourceReader, MachinePlacement> place, Func<MachineRecord, string> eventPayload, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default)
     {
         try
         {
             return await WriteAsync(machine.OrgId, async scope =>
             {
                 scope.LockGlobal(MachinesLock);
-                await scope.AdmitAsync(admit).ConfigureAwait(false);
+
+                // The org's quotas, then the node, under the machines lock: concurrent creates on any node see each other.
+                MachinePlacement? placement = null;
+                await scope.AdmitAsync(reader =>
+                {
+                    admit?.Invoke(reader);
+                    placement = place(reader);
+                }).ConfigureAwait(false);
+                var (nodeId, portLow, portHigh) = placement!;
 
                 // Lowest free port: a port is free again once its machine is destroyed, not merely asked to be (until then
                 // the gateway may still listen on it, and a new machine's listener would fail). One round trip also asks
@@ -31,15 +39,15 @@ public sealed partial class PostgresStore
                     r => (Port: r.IsDBNull(0) ? -1 : r.GetInt32(0), Holder: r.IsDBNull(1) ? null : r.GetString(1)),
                     Statement(
                         "SELECT (SELECT p FROM generate_series($1::integer, $2::integer) p " +
-                        "WHERE NOT EXISTS (SELECT 1 FROM machines WHERE gateway_port = p AND phase <> 'destroyed') ORDER BY p LIMIT 1), " +
+                        "WHERE NOT EXISTS (SELECT 1 FROM machines WHERE node_id = $7 AND gateway_port = p AND phase <> 'destroyed') ORDER BY p LIMIT 1), " +
                         "CASE WHEN $6 THEN (SELECT id FROM machines WHERE org_id = $3 AND name = $4 AND id <> $5 AND desired_state <> 'destroyed' LIMIT 1) END",
-                        portLow, portHigh, machine.OrgId, Text(machine.Name), machine.Id, checkName)).ConfigureAwait(false))[0];
+                        portLow, portHigh, machine.OrgId, Text(machine.Name), machine.Id, checkName, nodeId)).ConfigureAwait(false))[0];
                 if (port < 0)
                 {
                     return null;
                 }
 
-                var stored = machine with { GatewayPort = port };
+                var stored = machine with { GatewayPort = port, NodeId = nodeId };
                 if (holder is not null)
                 {
                     throw new MachineNameTakenException(stored.Name!, holder);
@@ -49,8 +57,8 @@ public sealed partial class PostgresStore
                     Statement(
                         "INSERT INTO machines (id, org_id, vcpu, memory_mib, storage_gib, autosleep_seconds, desired_state, phase, reason, retryable, last_error, " +
                         "revision, gateway_port, resources_dirty, created_at, last_transition_at, last_progress_at, last_activity_at, " +
-                        "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state, network_policy) " +
-                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+                        "name, reboot, autoresize, memory_autoresized_mib, memory_last_autoresized_at, memory_resize_state, network_policy, node_id) " +
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
                         MachineValues(stored)),
                     EventStatement(stored, eventPayload(stored))).ConfigureAwait(false);
                 return stored;
@@ -67,6 +75,7 @@ public sealed partial class PostgresStore
         m.Id, m.OrgId, m.Vcpu, m.MemoryMib, m.StorageGib, m.AutosleepSeconds, m.DesiredState, m.Phase, m.Reason, m.Retryable, Text(m.LastError),
         m.Revision, m.GatewayPort, m.ResourcesDirty, Ms(m.CreatedAt), Ms(m.LastTransitionAt), Ms(m.LastProgressAt), Ms(m.LastActivityAt),
         Text(m.Name), Text(m.Reboot), Bool(m.Autoresize), m.MemoryAutoresizedMib, Ms(m.MemoryLastAutoresizedAt), Text(m.MemoryResizeState), Text(m.NetworkPolicy),
+        Text(m.NodeId),
     ];
 
     private static NpgsqlBatchCommand EventStatement(MachineRecord machine, string payload) =>
@@ -132,7 +141,8 @@ public sealed partial class PostgresStore
                     "last_activity_at = $15, gateway_port = $17, gateway_port_error = $18, name = $19, reboot = $20, autoresize = $21, memory_autoresized_mib = $22, " +
                     "memory_last_autoresized_at = $23, memory_resize_state = $24, network_policy = $25 " +
                     "WHERE id = $1 AND revision = $16 " +
-                    "AND ($17 = gateway_port OR NOT EXISTS (SELECT 1 FROM machines o WHERE o.gateway_port = $17 AND o.id <> $1 AND o.phase <> 'destroyed')) " +
+                    "AND ($17 = gateway_port OR NOT EXISTS (SELECT 1 FROM machines o WHERE o.gateway_port = $17 AND o.node_id IS NOT DISTINCT FROM machines.node_id " +
+                    "AND o.id <> $1 AND o.phase <> 'destroyed')) " +
                     "RETURNING id) " +
                     "INSERT INTO machine_events (machine_id, revision, payload, created_at) SELECT id, $11, $26, $14 FROM updated",
                     machine.Id, machine.Vcpu, machine.MemoryMib, machine.StorageGib, machine.AutosleepSeconds, machine.DesiredState, machine.Phase, machine.Reason,
@@ -216,5 +226,6 @@ public sealed partial class PostgresStore
         MemoryResizeState = NullableString(r, 25),
         NetworkAddress = NullableString(r, 26),
         NetworkPolicy = NullableString(r, 27),
+        NodeId = NullableString(r, 28),
     };
 }

@@ -121,7 +121,23 @@ public sealed partial class PostgresStore
                 new MachineUsage(reader.GetInt64(4), reader.GetDouble(5), reader.GetInt64(6), reader.GetInt64(7)));
         }
 
-        public long CommittedStorageGib() => Long("SELECT COALESCE(sum(storage_gib), 0)::bigint FROM machines WHERE phase <> 'destroyed'", []);
+        public long CommittedStorageGib(string nodeId) =>
+            Long("SELECT COALESCE(sum(storage_gib), 0)::bigint FROM machines WHERE node_id = $1 AND phase <> 'destroyed'", [nodeId]);
+
+        public IReadOnlyList<NodeLoad> NodeLoads()
+        {
+            var loads = new List<NodeLoad>();
+            using var reader = query(
+                $"SELECT {NodeColumnsOf("n")}, count(m.id), COALESCE(sum(m.vcpu), 0), COALESCE(sum(m.memory_mib), 0)::bigint, COALESCE(sum(m.storage_gib), 0)::bigint " +
+                "FROM nodes n LEFT JOIN machines m ON m.node_id = n.id AND m.phase <> 'destroyed' GROUP BY n.id ORDER BY n.id",
+                []);
+            while (reader.Read())
+            {
+                loads.Add(new NodeLoad(ReadNode(reader), reader.GetInt64(11), reader.GetDouble(12), reader.GetInt64(13), reader.GetInt64(14)));
+            }
+
+            return loads;
+        }
 
         public long LiveSessions(string orgId, DateTimeOffset now) => Long($"SELECT count(*) FROM ssh_sessions WHERE {LiveSession}", [orgId, Ms(now)]);
 
