@@ -193,4 +193,7 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 1968, Level = LogLevel.Warning, Message = "Cluster signal {Signal} failed")]
     public static partial void ClusterSignalFailed(ILogger logger, string signal, Exception exception);
+
+    [LoggerMessage(EventId = 1410, Level = LogLevel.Warning, Message = "The store cannot be reached ({Where}): {Reason}; requests answer 503 and background work retries at its next tick ({Unsaid} more failures since the last warning)")]
+    public static partial void StoreUnavailable(ILogger logger, string where, string reason, int unsaid);
 }

@@ -8,7 +8,7 @@ using Dedalus.Server.Tests.Infrastructure;
 
 namespace Dedalus.Server.Tests;
 
-public sealed class IdempotencyTests : ServerTestBase
+public class IdempotencyTests : ServerTestBase
 {
     private const string Body = """{"vcpu":1,"memory_mib":1024,"storage_gib":10}""";
     private static Dictionary<string, string> Key(string key) => new() { ["Idempotency-Key"] = key };

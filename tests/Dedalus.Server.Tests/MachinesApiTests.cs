@@ -4,7 +4,7 @@ using Dedalus.Server.Tests.Infrastructure;
 
 namespace Dedalus.Server.Tests;
 
-public sealed class MachinesApiTests : ServerTestBase
+public class MachinesApiTests : ServerTestBase
 {
     [Fact]
     public async Task Creating_a_machine_answers_200_with_a_bare_uuid_its_revision_as_etag_and_both_phase_forms()

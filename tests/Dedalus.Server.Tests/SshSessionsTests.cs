@@ -6,7 +6,7 @@ using Dedalus.Testing;
 
 namespace Dedalus.Server.Tests;
 
-public sealed class SshSessionsTests : ServerTestBase
+public class SshSessionsTests : ServerTestBase
 {
     /// <summary>Asks for a session with the key line as a .pub file holds it, newline included.</summary>
     private Task<Response> OpenSessionAsync(string machineId, string publicKey = TestKeys.Ed25519) => Api.OpenSessionAsync(machineId, publicKey + "\n");

@@ -5,7 +5,7 @@ using Dedalus.Server.Tests.Infrastructure;
 
 namespace Dedalus.Server.Tests;
 
-public sealed class StatusStreamTests : ServerTestBase
+public class StatusStreamTests : ServerTestBase
 {
     private sealed record SseEvent(long Id, string Event, Machine Machine);
 

@@ -13,6 +13,7 @@ public sealed class GatewayBackend(
     MachineService machines,
     MachineChangeFeed feed,
     MachineActivity activity,
+    StoreOutageLog outage,
     TimeProvider timeProvider) : IGatewayBackend
 {
     public async ValueTask<GatewayAdmission> AdmitAsync(string machineId, CancellationToken cancellationToken)
@@ -66,19 +67,27 @@ public sealed class GatewayBackend(
     public async ValueTask RecordConnectionAsync(GatewayConnectionRecord record, CancellationToken cancellationToken)
     {
         activity.Report(record.MachineId);
-        await store.RecordConnectionAsync(
-            new ConnectionAudit(
-                record.MachineId,
-                record.SessionId,
-                record.Serial,
-                record.PeerAddress,
-                record.StartedAt,
-                record.EndedAt,
-                record.BytesFromClient,
-                record.BytesToClient,
-                record.End.ToWireName(),
-                record.Detail),
-            cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await store.RecordConnectionAsync(
+                new ConnectionAudit(
+                    record.MachineId,
+                    record.SessionId,
+                    record.Serial,
+                    record.PeerAddress,
+                    record.StartedAt,
+                    record.EndedAt,
+                    record.BytesFromClient,
+                    record.BytesToClient,
+                    record.End.ToWireName(),
+                    record.Detail),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            // The connection is over either way; its audit row is lost with the outage, the gateway goes on.
+            outage.Report("gateway connection audit", ex);
+        }
     }
 
     public void ReportActivity(string machineId) => activity.Report(machineId);

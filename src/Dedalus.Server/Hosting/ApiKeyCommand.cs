@@ -1,10 +1,9 @@
 using System.CommandLine;
 using Dedalus.Server.Auth;
-using Dedalus.Server.Store.Sqlite;
 
 namespace Dedalus.Server.Hosting;
 
-/// <summary><c>dedalus-server apikey create --data-dir DIR --org NAME</c>: prints a new API key once.</summary>
+/// <summary><c>dedalus-server apikey create [--data-dir DIR | --database URL] --org NAME</c>: prints a new API key once.</summary>
 public static class ApiKeyCommand
 {
     public static Command Create(TextWriter error)
@@ -14,8 +13,9 @@ public static class ApiKeyCommand
             Description = "The server's data directory (env DEDALUS_DATA_DIR) [default: " + ServerConfiguration.DefaultDataDirectory() + "]",
             HelpName = "DIR",
         };
+        var database = StoreFactory.DatabaseOption();
         var org = new Option<string>("--org") { Description = "Org name; created if new, else the key is added to it", HelpName = "NAME", Required = true };
-        var create = new Command("create", "Create an API key for an org (creating the org) and print it once on stdout") { dataDirectory, org };
+        var create = new Command("create", "Create an API key for an org (creating the org) and print it once on stdout") { dataDirectory, database, org };
         create.SetAction(async (parseResult, cancellationToken) =>
         {
             var directory = Path.GetFullPath(parseResult.GetValue(dataDirectory)
@@ -26,14 +26,22 @@ public static class ApiKeyCommand
                 return ServerCommand.Usage(error, "--org must be a name of 1 to 128 printable characters", "apikey create");
             }
 
-            if (!File.Exists(SqliteStore.DatabasePath(directory)))
+            var (store, exitCode) = await StoreFactory.OpenForCommandAsync(parseResult.GetValue(database), directory, error, "apikey create", cancellationToken).ConfigureAwait(false);
+            if (store is null)
             {
-                await error.WriteLineAsync($"dedalus-server: no server database in {directory}: start dedalus-server once with --data-dir {directory}, or check the path").ConfigureAwait(false);
-                return ServerCommand.ExitFailure;
+                return exitCode;
             }
 
-            await using var store = await SqliteStore.OpenAsync(directory, cancellationToken).ConfigureAwait(false);
-            var (key, orgId) = await new ApiKeys(store, TimeProvider.System).CreateAsync(orgName, cancellationToken).ConfigureAwait(false);
+            string key, orgId;
+            try
+            {
+                (key, orgId) = await new ApiKeys(store, TimeProvider.System).CreateAsync(orgName, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await StoreFactory.CloseAsync(store).ConfigureAwait(false);
+            }
+
             await parseResult.InvocationConfiguration.Output.WriteLineAsync(key).ConfigureAwait(false);
             await error.WriteLineAsync($"org {orgName} ({orgId}): store this key now, it is not shown again").ConfigureAwait(false);
             return ServerCommand.ExitOk;

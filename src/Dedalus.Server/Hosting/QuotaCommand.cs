@@ -3,7 +3,6 @@ using System.Text;
 using Dedalus.Machines.Runc;
 using Dedalus.Server.Quotas;
 using Dedalus.Server.Store;
-using Dedalus.Server.Store.Sqlite;
 
 namespace Dedalus.Server.Hosting;
 
@@ -33,11 +32,11 @@ public static class QuotaCommand
 
     private static Command Set(TextWriter error)
     {
-        var (dataDirectory, org) = (DataDirectoryOption(), OrgOption());
+        var (dataDirectory, database, org) = (DataDirectoryOption(), StoreFactory.DatabaseOption(), OrgOption());
         var values = QuotaCatalog.All.ToDictionary(
             q => q,
             q => new Option<string?>(q.Option) { Description = $"Limit on {q.Name}: {q.Expected}", HelpName = q.PercentOf is null ? "N|unlimited" : ValueHelp });
-        var set = new Command("set", "Set an org's own limits (the others keep theirs) and print its quotas") { dataDirectory, org };
+        var set = new Command("set", "Set an org's own limits (the others keep theirs) and print its quotas") { dataDirectory, database, org };
         foreach (var option in values.Values)
         {
             set.Add(option);
@@ -66,7 +65,7 @@ public static class QuotaCommand
                 return ServerCommand.Usage(error, $"nothing to set: give one or more of {string.Join(", ", QuotaCatalog.All.Select(q => q.Option))}", "quota set");
             }
 
-            return await WithOrgAsync(parseResult, dataDirectory, org, error, "quota set", async (store, directory, found, output) =>
+            return await WithOrgAsync(parseResult, dataDirectory, database, org, error, "quota set", async (store, directory, found, output) =>
             {
                 await store.SetQuotaOverridesAsync(found.Id, changes, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
                 await PrintAsync(store, directory, found, output, error, cancellationToken).ConfigureAwait(false);
@@ -77,9 +76,9 @@ public static class QuotaCommand
 
     private static Command Reset(TextWriter error)
     {
-        var (dataDirectory, org) = (DataDirectoryOption(), OrgOption());
+        var (dataDirectory, database, org) = (DataDirectoryOption(), StoreFactory.DatabaseOption(), OrgOption());
         var switches = QuotaCatalog.All.ToDictionary(q => q, q => new Option<bool>(q.Option) { Description = $"Reset {q.Name} to the server's default" });
-        var reset = new Command("reset", "Give an org the server's default for the quotas named (all when none is), and print its quotas") { dataDirectory, org };
+        var reset = new Command("reset", "Give an org the server's default for the quotas named (all when none is), and print its quotas") { dataDirectory, database, org };
         foreach (var option in switches.Values)
         {
             reset.Add(option);
@@ -89,7 +88,7 @@ public static class QuotaCommand
         {
             var named = switches.Where(s => parseResult.GetValue(s.Value)).Select(s => s.Key).ToList();
             var changes = (named.Count == 0 ? QuotaCatalog.All : named).ToDictionary(q => q.Name, _ => (string?)null, StringComparer.Ordinal);
-            return WithOrgAsync(parseResult, dataDirectory, org, error, "quota reset", async (store, directory, found, output) =>
+            return WithOrgAsync(parseResult, dataDirectory, database, org, error, "quota reset", async (store, directory, found, output) =>
             {
                 await store.SetQuotaOverridesAsync(found.Id, changes, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
                 await PrintAsync(store, directory, found, output, error, cancellationToken).ConfigureAwait(false);
@@ -100,27 +99,29 @@ public static class QuotaCommand
 
     private static Command Show(TextWriter error)
     {
-        var (dataDirectory, org) = (DataDirectoryOption(), OrgOption());
-        var show = new Command("show", "Print an org's limits (its own or the server's defaults), its use, and the host's storage") { dataDirectory, org };
+        var (dataDirectory, database, org) = (DataDirectoryOption(), StoreFactory.DatabaseOption(), OrgOption());
+        var show = new Command("show", "Print an org's limits (its own or the server's defaults), its use, and the host's storage") { dataDirectory, database, org };
         show.SetAction((parseResult, cancellationToken) => WithOrgAsync(
-            parseResult, dataDirectory, org, error, "quota show", (store, directory, found, output) => PrintAsync(store, directory, found, output, error, cancellationToken), cancellationToken));
+            parseResult, dataDirectory, database, org, error, "quota show", (store, directory, found, output) => PrintAsync(store, directory, found, output, error, cancellationToken), cancellationToken));
         return show;
     }
 
     private static Command List(TextWriter error)
     {
-        var dataDirectory = DataDirectoryOption();
-        var list = new Command("list", "Print the server's default limits and every org's use and limits (* marks an org's own limit)") { dataDirectory };
+        var (dataDirectory, database) = (DataDirectoryOption(), StoreFactory.DatabaseOption());
+        var list = new Command("list", "Print the server's default limits and every org's use and limits (* marks an org's own limit)") { dataDirectory, database };
         list.SetAction(async (parseResult, cancellationToken) =>
         {
-            if (await OpenAsync(parseResult, dataDirectory, error, cancellationToken).ConfigureAwait(false) is not { } opened)
+            var (opened, exitCode) = await OpenAsync(parseResult, dataDirectory, database, error, "quota list", cancellationToken).ConfigureAwait(false);
+            if (opened is not { } found)
             {
-                return ServerCommand.ExitFailure;
+                return exitCode;
             }
 
-            await using var store = opened.Store;
+            await using var closing = found.Store;
+            var store = found.Store.Store;
             var output = parseResult.InvocationConfiguration.Output;
-            var (settings, host, storage) = await HostAsync(store, opened.Directory, error, cancellationToken).ConfigureAwait(false);
+            var (settings, host, storage) = await HostAsync(store, found.Directory, error, cancellationToken).ConfigureAwait(false);
             var defaults = AppliedQuota.For(settings, new Dictionary<string, string>()).Select(q => $"{q.Info.Name} {Describe(q, q.Resolve(settings, host, storage))}");
             await output.WriteLineAsync("defaults: " + string.Join(", ", defaults)).ConfigureAwait(false);
 
@@ -211,35 +212,36 @@ public static class QuotaCommand
 
     private static Option<string> OrgOption() => new("--org") { Description = "The org's name (as given to `dedalus-server apikey create`)", HelpName = "NAME", Required = true };
 
-    /// <summary>Opens the store of the data directory given, or says on stderr that there is none.</summary>
-    private static async Task<(SqliteStore Store, string Directory)?> OpenAsync(ParseResult parseResult, Option<string?> dataDirectory, TextWriter error, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the store <c>--database</c> names, else the one of the data directory given (the data directory still
+    /// decides the host's storage figures), or says on stderr why it cannot, with the exit code.
+    /// </summary>
+    private static async Task<((StoreFactory.OwnedStore Store, string Directory)? Opened, int ExitCode)> OpenAsync(
+        ParseResult parseResult, Option<string?> dataDirectory, Option<string?> database, TextWriter error, string subcommand, CancellationToken cancellationToken)
     {
         var directory = Path.GetFullPath(parseResult.GetValue(dataDirectory)
             ?? (Environment.GetEnvironmentVariable("DEDALUS_DATA_DIR") is { Length: > 0 } fromEnvironment ? fromEnvironment : ServerConfiguration.DefaultDataDirectory()));
-        if (!File.Exists(SqliteStore.DatabasePath(directory)))
-        {
-            await error.WriteLineAsync($"dedalus-server: no server database in {directory}: start dedalus-server once with --data-dir {directory}, or check the path").ConfigureAwait(false);
-            return null;
-        }
-
-        return (await SqliteStore.OpenAsync(directory, cancellationToken).ConfigureAwait(false), directory);
+        var (store, exitCode) = await StoreFactory.OpenForCommandAsync(parseResult.GetValue(database), directory, error, subcommand, cancellationToken).ConfigureAwait(false);
+        return store is null ? (null, exitCode) : ((new StoreFactory.OwnedStore(store), directory), ServerCommand.ExitOk);
     }
 
     /// <summary>Opens the store, finds the org named by <c>--org</c> and runs <paramref name="work"/>; exit 2 when there is no such org.</summary>
     private static async Task<int> WithOrgAsync(
-        ParseResult parseResult, Option<string?> dataDirectory, Option<string> org, TextWriter error, string subcommand,
+        ParseResult parseResult, Option<string?> dataDirectory, Option<string?> database, Option<string> org, TextWriter error, string subcommand,
         Func<IStore, string, OrgRecord, TextWriter, Task> work, CancellationToken cancellationToken)
     {
         var name = parseResult.GetValue(org)!.Trim();
-        if (await OpenAsync(parseResult, dataDirectory, error, cancellationToken).ConfigureAwait(false) is not { } opened)
+        var (result, exitCode) = await OpenAsync(parseResult, dataDirectory, database, error, subcommand, cancellationToken).ConfigureAwait(false);
+        if (result is not { } opened)
         {
-            return ServerCommand.ExitFailure;
+            return exitCode;
         }
 
-        await using var store = opened.Store;
+        await using var closing = opened.Store;
+        var store = opened.Store.Store;
         if (await store.FindOrgAsync(name, cancellationToken).ConfigureAwait(false) is not { } found)
         {
-            return ServerCommand.Usage(error, $"no org named '{Shorten(name)}' in {opened.Directory} (orgs are created by `dedalus-server apikey create --org NAME`)", subcommand);
+            return ServerCommand.Usage(error, $"no org named '{Shorten(name)}' in {(parseResult.GetValue(database) is null ? opened.Directory : "the database")} (orgs are created by `dedalus-server apikey create --org NAME`)", subcommand);
         }
 
         await work(store, opened.Directory, found, parseResult.InvocationConfiguration.Output).ConfigureAwait(false);

@@ -4,7 +4,7 @@ using Dedalus.Server.Executions.Api;
 using Dedalus.Server.Http;
 using Dedalus.Server.Machines.Api;
 using Dedalus.Server.Sessions.Api;
-using Dedalus.Server.Store.Sqlite;
+using Dedalus.Server.Store;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -52,7 +52,20 @@ public static class ServerApp
         // 0711: others may traverse (runc's mapped root must reach the machine bundles) but not list;
         // secrets below are protected by their own modes (ca/ 0700, keys and database 0600).
         File.SetUnixFileMode(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-        var store = await SqliteStore.OpenAsync(options.DataDirectory, cancellationToken).ConfigureAwait(false);
+        IStore store;
+        try
+        {
+            store = await StoreFactory.OpenAsync(options.Database, options.DataDirectory, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ArgumentException ex) when (options.Database is not null)
+        {
+            throw new ServerConfigurationException([$"{ServerConfiguration.SourceOf("Database", arguments)}: PostgreSQL refuses the connection string: {ex.Message}"]);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            // The message names where the database is (never its password), for the one line RunAsync prints.
+            throw new StoreUnavailableException($"cannot reach the database {StoreFactory.Describe(options.Database, options.DataDirectory)}: {ex.Message}", ex);
+        }
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddDedalusServer(options, store);
@@ -96,6 +109,12 @@ public static class ServerApp
 
             await error.WriteLineAsync($"dedalus-server: {ex.Errors.Count} bad setting{(ex.Errors.Count == 1 ? "" : "s")}, nothing was started: see `dedalus-server --help`").ConfigureAwait(false);
             return ServerCommand.ExitUsage;
+        }
+        catch (StoreUnavailableException ex)
+        {
+            // One line, no stack trace: the operator's next step is the database, not the server.
+            await error.WriteLineAsync($"dedalus-server: {ex.Message}; nothing was started").ConfigureAwait(false);
+            return ServerCommand.ExitFailure;
         }
 
         await using (app)

@@ -19,6 +19,9 @@ public static class ServerConfiguration
             $"Database, CA keys and machine state; made 0711 [default: {DefaultDataDirectory()}]"),
         new("CaDirectory", "--ca-dir", "DEDALUS_CA_DIR", "DIR",
             "The SSH CAs' directory (0700); every node sharing a database must have the same one [default: DATA-DIR/ca]"),
+        new("Database", "--database", "DEDALUS_DATABASE", "URL|sqlite",
+            "The store: sqlite (dedalus.db in the data directory), or PostgreSQL as a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL " +
+            "or an Npgsql connection string (Host=...;Database=...;Username=...); CA keys and machine state stay in the data directory [default: sqlite]"),
         new("Listen", "--listen", "DEDALUS_LISTEN", "HOST:PORT", "Address of the HTTP API [default: 127.0.0.1:8080]"),
         new("GatewayHost", "--gateway-host", "DEDALUS_GATEWAY_HOST", "NAME[,NAME...]",
             "Names clients use for the SSH gateway; the first is each session's endpoint [default: localhost]"),
@@ -139,6 +142,7 @@ public static class ServerConfiguration
         {
             DataDirectory = reader.Read("DataDirectory", defaults.DataDirectory, TryDirectory, "a directory path"),
             CaDirectory = reader.Read<string?>("CaDirectory", defaults.CaDirectory, TryCaDirectory, "a directory path"),
+            Database = reader.ReadSecret<string?>("Database", defaults.Database, StoreFactory.TryParse, StoreFactory.Expected),
 
             // ASP.NET's --urls decides when --listen is not given.
             Listen = reader.Read("Listen", string.IsNullOrEmpty(configuration["urls"]) ? defaults.Listen : null, TryListen,
@@ -246,6 +250,15 @@ public static class ServerConfiguration
 
     /// <summary>The Kestrel URL of <see cref="ServerOptions.Listen"/>.</summary>
     public static string ListenUrl(string listen) => listen.Contains("://", StringComparison.Ordinal) ? listen : "http://" + listen;
+
+    /// <summary>Where <paramref name="key"/>'s value came from, for messages: its option when the command line gave it, else its variable when set, else its key.</summary>
+    public static string SourceOf(string key, ServerArguments arguments)
+    {
+        var setting = Settings.First(s => s.Key == key);
+        return setting.Flag is { } flag && arguments.Values.ContainsKey(setting.ConfigurationKey) ? flag
+            : setting.Environment is { } variable && Environment.GetEnvironmentVariable(variable) is { Length: > 0 } ? variable
+            : setting.ConfigurationKey;
+    }
 
     private static bool TryDirectory(string text, out string directory)
     {
@@ -439,6 +452,9 @@ public static class ServerConfiguration
 
     private delegate bool TryParse<T>(string text, out T value);
 
+    /// <summary>A parse that says what is wrong without repeating the text.</summary>
+    private delegate bool TryParseExplained<T>(string text, out T value, out string problem);
+
     /// <summary>Reads one setting's text and parses it, recording an error that names the setting and the bad value.</summary>
     private sealed class SettingReader(IConfigurationSection section, List<string> errors, ServerArguments arguments)
     {
@@ -462,14 +478,28 @@ public static class ServerConfiguration
             return fallback;
         }
 
+        /// <summary>As <see cref="Read{T}"/>, for a value that may hold a password: an error never repeats it.</summary>
+        public T ReadSecret<T>(string key, T fallback, TryParseExplained<T> parse, string expected)
+        {
+            var text = section[key] is { Length: > 0 } raw ? raw.Trim() : null;
+            if (text is null)
+            {
+                return fallback;
+            }
+
+            if (parse(text, out var value, out var problem))
+            {
+                return value;
+            }
+
+            errors.Add($"{SourceOf(key, arguments)}: must be {expected}; {problem} (the value is not shown: it may hold a password)");
+            return fallback;
+        }
+
         private string Message(string key, string text, string expected)
         {
-            var setting = Settings.First(s => s.Key == key);
-            var source = setting.Flag is { } flag && arguments.Values.ContainsKey(setting.ConfigurationKey) ? flag
-                : setting.Environment is { } variable && Environment.GetEnvironmentVariable(variable) is { Length: > 0 } ? variable
-                : setting.ConfigurationKey;
             var shown = text.Length <= 80 ? text : text[..80] + "...";
-            return $"{source}: must be {expected}, not '{shown}'";
+            return $"{SourceOf(key, arguments)}: must be {expected}, not '{shown}'";
         }
     }
 }

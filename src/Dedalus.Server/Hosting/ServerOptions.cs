@@ -36,6 +36,12 @@ public sealed record ServerOptions
     /// </summary>
     public string? CaDirectory { get; init; }
 
+    /// <summary>
+    /// The PostgreSQL store's Npgsql connection string (from <c>--database</c>, a URL given there already converted); null:
+    /// SQLite in <see cref="DataDirectory"/>. It may hold a password: log <see cref="StoreFactory.Describe"/> instead.
+    /// </summary>
+    public string? Database { get; init; }
+
     /// <summary>The HTTP API's <c>HOST:PORT</c> (or a URL); null when ASP.NET's <c>--urls</c> decides.</summary>
     public string? Listen { get; init; } = "127.0.0.1:8080";
 

@@ -30,7 +30,9 @@ public static class ServerServices
     {
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(store);
+        // From a factory: the container then owns the store and closes it (its connections) when the host is disposed.
+        services.AddSingleton(_ => store);
+        services.AddSingleton<StoreOutageLog>();
         AddCluster(services, options);
         services.AddSingleton<ApiKeys>();
         services.AddSingleton(sp => SshAuthority.LoadOrCreate(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger<SshAuthority>()));

@@ -1,5 +1,6 @@
 using Dedalus.Contracts;
 using Dedalus.Server.Errors;
+using Dedalus.Server.Store;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -8,9 +9,10 @@ namespace Dedalus.Server.Http;
 /// <summary>
 /// Turns every failure into the DCS envelope: a <see cref="DomainException"/> through <see cref="ErrorResponses"/>,
 /// bad requests found by Kestrel or the edge (oversized bodies, wrong media types) with their 4xx status, routing
-/// misses as 404/405, and anything else as a 500 without details (logged with its exception, never returned).
+/// misses as 404/405, an unreachable store as 503 (<see cref="ErrorKind.Unavailable"/>, said once per outage by the
+/// <see cref="StoreOutageLog"/>), and anything else as a 500 without details (logged with its exception, never returned).
 /// </summary>
-public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger)
+public sealed class ErrorHandlingMiddleware(RequestDelegate next, StoreOutageLog outage, ILogger<ErrorHandlingMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -23,6 +25,19 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
             context.Response.Clear();
             var (status, error) = ErrorResponses.From(ex);
             await ErrorResponses.WriteAsync(context, status, error);
+            return;
+        }
+        catch (StoreUnavailableException ex)
+        {
+            outage.Report($"{context.Request.Method} {context.Request.Path}", ex);
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                var (status, error) = ErrorResponses.From(DomainException.Unavailable("the database is unreachable; retry shortly"));
+                await ErrorResponses.WriteAsync(context, status, error);
+            }
+
+            // A response already started (a stream) just ends: the client reconnects and resumes.
             return;
         }
         catch (BadHttpRequestException ex) when (!context.Response.HasStarted)

@@ -21,6 +21,7 @@ public sealed class MemoryAutoresizer(
     ServerOptions options,
     TimeProvider timeProvider,
     Cluster.LocalNode local,
+    StoreOutageLog outage,
     ILogger<MemoryAutoresizer> logger) : BackgroundService
 {
     private readonly AutoresizePolicy _policy = new(options.AutoresizeCeilingFactor, options.Limits.MaxMemoryMib);
@@ -40,6 +41,10 @@ public sealed class MemoryAutoresizer(
         try
         {
             await RunOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            outage.Report("memory autoresizing", ex);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -64,6 +69,10 @@ public sealed class MemoryAutoresizer(
                 try
                 {
                     await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (StoreUnavailableException ex)
+                {
+                    outage.Report("memory autoresizing", ex);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

@@ -27,6 +27,7 @@ public sealed class MaintenanceService(
     SshTrustPublisher trust,
     Executions.ExecutionSupervisor executions,
     ServerOptions options,
+    StoreOutageLog outage,
     TimeProvider timeProvider,
     Cluster.LocalNode local,
     ILogger<MaintenanceService> logger) : BackgroundService
@@ -41,6 +42,10 @@ public sealed class MaintenanceService(
                 try
                 {
                     await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (StoreUnavailableException ex)
+                {
+                    outage.Report("maintenance sweep", ex);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

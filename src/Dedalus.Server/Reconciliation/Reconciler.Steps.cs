@@ -67,7 +67,7 @@ public sealed partial class Reconciler
             {
                 throw;
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is not StoreUnavailableException)
             {
                 // A runtime hiccup should not fail a machine for good: retry the step a few times, backing off.
                 if (++failures < options.ReconcileAttempts)

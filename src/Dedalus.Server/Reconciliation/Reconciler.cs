@@ -38,9 +38,13 @@ public sealed partial class Reconciler(
     LocalNode local,
     ServerOptions options,
     TimeProvider timeProvider,
+    StoreOutageLog outage,
     ILogger<Reconciler> logger) : BackgroundService
 {
     private const int MaxStepsPerPass = 32;
+
+    /// <summary>How long a machine whose pass found the store unreachable waits before its next pass.</summary>
+    private static readonly TimeSpan StoreRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private readonly ConcurrentDictionary<string, WorkerSlot> _workers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _verify = new(StringComparer.Ordinal);
@@ -62,8 +66,24 @@ public sealed partial class Reconciler(
         try
         {
             await trust.PublishAsync(stoppingToken).ConfigureAwait(false);
+            IReadOnlyList<MachineRecord> machines;
+            while (true)
+            {
+                try
+                {
+                    machines = await store.ListLiveMachinesAsync(stoppingToken).ConfigureAwait(false);
+                    break;
+                }
+                catch (StoreUnavailableException ex)
+                {
+                    // Start-up repair waits for the store rather than stopping the host.
+                    outage.Report("reconciler start-up repair", ex);
+                    await Task.Delay(StoreRetryDelay, TimeProvider.System, stoppingToken).ConfigureAwait(false);
+                }
+            }
+
             // This node's machines only: another node drives its own (and adopts them when it comes back).
-            var machines = (await store.ListLiveMachinesAsync(stoppingToken).ConfigureAwait(false)).Where(m => local.Owns(m.NodeId)).ToList();
+            machines = [.. machines.Where(m => local.Owns(m.NodeId))];
             ServerLog.Repairing(logger, machines.Count);
             foreach (var machine in machines)
             {
@@ -141,6 +161,12 @@ public sealed partial class Reconciler(
                 catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
                 {
                 }
+                catch (StoreUnavailableException ex)
+                {
+                    // Nothing about the machine is known to be wrong: pass again once the store may answer.
+                    outage.Report("reconciler", ex);
+                    _ = KickLaterAsync(machineId);
+                }
                 catch (Exception ex)
                 {
                     ServerLog.ReconcileCrashed(logger, machineId, ex);
@@ -150,6 +176,23 @@ public sealed partial class Reconciler(
             queue.Handled(seen);
         }
         while (Interlocked.Add(ref slot.Requests, -seen) != 0);
+    }
+
+    private async Task KickLaterAsync(string machineId)
+    {
+        try
+        {
+            await Task.Delay(StoreRetryDelay, TimeProvider.System, _stopping.Token).ConfigureAwait(false);
+            queue.Kick(machineId);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopped.
+        }
     }
 
     private sealed class WorkerSlot

@@ -12,7 +12,8 @@ namespace Dedalus.Server.Tests.Infrastructure;
 
 /// <summary>
 /// The real server on a real Kestrel socket (127.0.0.1:0, port read back) with real SQLite in a data
-/// directory, the in-memory runtime and no gateway. Every HTTP call has a timeout.
+/// directory (or, given a database, real PostgreSQL: <c>--database</c>), the in-memory runtime and no gateway. Every
+/// HTTP call has a timeout.
 /// </summary>
 public sealed class RunningServer : IAsyncDisposable
 {
@@ -41,11 +42,17 @@ public sealed class RunningServer : IAsyncDisposable
         where T : notnull => App.Services.GetRequiredService<T>();
 
     public static async Task<RunningServer> StartAsync(
-        string dataDirectory, TimeProvider? clock = null, IEnumerable<string>? extraArgs = null, LogCollector? logs = null, Action<IServiceCollection>? services = null)
+        string dataDirectory, TimeProvider? clock = null, IEnumerable<string>? extraArgs = null, LogCollector? logs = null, Action<IServiceCollection>? services = null,
+        string? database = null)
     {
         logs ??= new LogCollector();
         // Defaults for tests; an option in extraArgs replaces its default (the server refuses an option given twice).
         var extra = extraArgs?.ToList() ?? [];
+        if (database is not null)
+        {
+            extra.AddRange(["--database", database]);
+        }
+
         string[][] defaults =
         [
             ["--urls", "http://127.0.0.1:0"],

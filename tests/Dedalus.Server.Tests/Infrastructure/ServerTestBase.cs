@@ -4,7 +4,8 @@ namespace Dedalus.Server.Tests.Infrastructure;
 
 /// <summary>
 /// A fresh server on its own data directory per test, with an API client of a new org and a work directory for
-/// client-side files. A class that needs other server settings overrides <see cref="StartServerAsync"/>.
+/// client-side files. A class that needs other server settings overrides <see cref="StartServerAsync"/>; one that runs
+/// the same tests on PostgreSQL overrides <see cref="DatabaseAsync"/> (<see cref="PostgresServerTest"/>).
 /// </summary>
 public abstract class ServerTestBase : IAsyncLifetime
 {
@@ -30,7 +31,10 @@ public abstract class ServerTestBase : IAsyncLifetime
         Work.Dispose();
     }
 
-    protected virtual Task<RunningServer> StartServerAsync(string dataDirectory) => RunningServer.StartAsync(dataDirectory);
+    protected virtual async Task<RunningServer> StartServerAsync(string dataDirectory) => await RunningServer.StartAsync(dataDirectory, database: await DatabaseAsync());
+
+    /// <summary>The server's <c>--database</c>; null: SQLite in the data directory. The same on every (re)start of a test.</summary>
+    protected virtual Task<string?> DatabaseAsync() => Task.FromResult<string?>(null);
 
     /// <summary>
     /// Stops the server and starts it again on the same data directory (<see cref="StartServerAsync"/>), with a client of

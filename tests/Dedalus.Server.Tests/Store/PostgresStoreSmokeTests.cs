@@ -1,8 +1,7 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Dedalus.Server.Store;
+using Dedalus.Testing;
+using Dedalus.Testing.Postgres;
 using Dedalus.Server.Store.Postgres;
 using Dedalus.Server.Store.Sqlite;
 using Npgsql;
@@ -15,7 +14,8 @@ namespace Dedalus.Server.Tests.Store;
 /// guarantees the SQLite write lock gives hold across two store instances (two server processes), migrations run once,
 /// and an unreachable database is <see cref="StoreUnavailableException"/> that heals by itself.
 /// </summary>
-public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServer server) : IClassFixture<PostgresStoreSmokeTests.PostgresServer>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresStoreSmokeTests(PostgresFixture postgres)
 {
     private const string TestNode = "node-test";
 
@@ -36,8 +36,8 @@ public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServ
                 expected = await ExerciseAsync(sqlite);
             }
 
-            await using var postgres = await PostgresStore.OpenAsync(await server.CreateDatabaseAsync());
-            var actual = await ExerciseAsync(postgres);
+            await using var store = await PostgresStore.OpenAsync(await postgres.Server.CreateDatabaseAsync());
+            var actual = await ExerciseAsync(store);
             Assert.Equal(expected.Count, actual.Count);
             for (var i = 0; i < expected.Count; i++)
             {
@@ -53,7 +53,7 @@ public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServ
     [Fact]
     public async Task Concurrent_session_creates_through_two_stores_never_pass_a_limit()
     {
-        var connectionString = await server.CreateDatabaseAsync();
+        var connectionString = await postgres.Server.CreateDatabaseAsync();
         await using var first = await PostgresStore.OpenAsync(connectionString);
         await using var second = await PostgresStore.OpenAsync(connectionString);
         var org = await first.EnsureOrgAsync("acme", T0);
@@ -112,7 +112,7 @@ public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServ
     [Fact]
     public async Task Concurrent_machine_creates_take_distinct_lowest_ports_and_a_name_only_once()
     {
-        var connectionString = await server.CreateDatabaseAsync();
+        var connectionString = await postgres.Server.CreateDatabaseAsync();
         await using var first = await PostgresStore.OpenAsync(connectionString);
         await using var second = await PostgresStore.OpenAsync(connectionString);
         var org = await first.EnsureOrgAsync("acme", T0);
@@ -140,7 +140,7 @@ public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServ
     [Fact]
     public async Task Processes_that_open_a_fresh_database_at_once_migrate_it_exactly_once()
     {
-        var connectionString = await server.CreateDatabaseAsync();
+        var connectionString = await postgres.Server.CreateDatabaseAsync();
         var stores = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => PostgresStore.OpenAsync(connectionString)));
         foreach (var store in stores)
         {
@@ -160,7 +160,7 @@ public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServ
     public async Task An_unreachable_database_is_StoreUnavailable_and_a_bad_connection_string_an_ArgumentException_without_the_password()
     {
         var unreachable = await Assert.ThrowsAsync<StoreUnavailableException>(() =>
-            PostgresStore.OpenAsync($"Host=127.0.0.1;Port={PostgresServer.FreePort()};Database=x;Username=postgres;Password=hunter2;Timeout=5"));
+            PostgresStore.OpenAsync($"Host=127.0.0.1;Port={FreePort.Next()};Database=x;Username=postgres;Password=hunter2;Timeout=5"));
         Assert.StartsWith("the database at 127.0.0.1:", unreachable.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", unreachable.Message, StringComparison.Ordinal);
 
@@ -173,17 +173,17 @@ public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServ
     [Fact]
     public async Task A_database_restart_fails_an_operation_at_most_once_and_the_store_recovers_by_itself()
     {
-        await using var store = await PostgresStore.OpenAsync(await server.CreateDatabaseAsync());
+        await using var store = await PostgresStore.OpenAsync(await postgres.Server.CreateDatabaseAsync());
         var org = await store.EnsureOrgAsync("acme", T0);
 
         // Several pooled connections, all of which die with the server.
         await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => store.ListOrgsAsync()));
 
-        await server.StopAsync();
+        await postgres.Server.StopAsync();
         var down = await Assert.ThrowsAsync<StoreUnavailableException>(() => store.FindOrgAsync("acme"));
         Assert.Contains("is unreachable", down.Message, StringComparison.Ordinal);
 
-        await server.StartAsync();
+        await postgres.Server.StartAgainAsync();
         var failures = 0;
         for (var i = 0; i < 10; i++)
         {
@@ -412,109 +412,4 @@ public sealed class PostgresStoreSmokeTests(PostgresStoreSmokeTests.PostgresServ
     };
 
     private static ExecutionEventRecord Event(string type, string? chunk = null, string? status = null) => new() { Type = type, At = T0, Chunk = chunk, Status = status };
-
-    /// <summary>
-    /// A throwaway PostgreSQL server: initdb in a temporary directory (as the <c>postgres</c> user when run as root:
-    /// initdb refuses root), trust authentication for 127.0.0.1 only, a unix socket in the directory, a free port.
-    /// </summary>
-    public sealed class PostgresServer : IAsyncLifetime
-    {
-        private readonly string _directory = Path.Combine(Path.GetTempPath(), "dedalus-pg-" + Guid.NewGuid().ToString("N")[..12]);
-        private string _bin = "";
-        private int _port;
-
-        private string DataDirectory => Path.Combine(_directory, "data");
-
-        public async Task InitializeAsync()
-        {
-            _bin = Directory.Exists("/usr/lib/postgresql")
-                ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "initdb"))).Order().LastOrDefault() ?? ""
-                : "";
-            if (_bin.Length == 0)
-            {
-                throw new InvalidOperationException("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): apt-get install postgresql");
-            }
-
-            Directory.CreateDirectory(_directory);
-            if (Environment.UserName == "root")
-            {
-                await RunAsync("chown", "postgres", _directory);
-            }
-
-            await RunAsync(Path.Combine(_bin, "initdb"), "-D", DataDirectory, "-U", "postgres", "-A", "trust", "--no-sync");
-            await File.WriteAllTextAsync(Path.Combine(DataDirectory, "pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 trust\n");
-            _port = FreePort();
-            await StartAsync();
-        }
-
-        public Task StartAsync() => RunAsync(
-            Path.Combine(_bin, "pg_ctl"), "-D", DataDirectory, "-l", Path.Combine(_directory, "log"), "-w", "-t", "120",
-            "-o", $"-c listen_addresses=127.0.0.1 -p {_port} -k {_directory} -c fsync=off -c max_connections=200", "start");
-
-        public Task StopAsync() => RunAsync(Path.Combine(_bin, "pg_ctl"), "-D", DataDirectory, "-w", "-t", "120", "-m", "fast", "stop");
-
-        /// <summary>A new empty database; its connection string.</summary>
-        public async Task<string> CreateDatabaseAsync()
-        {
-            var name = "t_" + Guid.NewGuid().ToString("N")[..16];
-            await using (var connection = new NpgsqlConnection(ConnectionString("postgres") + ";Pooling=false"))
-            {
-                await connection.OpenAsync();
-                await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
-                await command.ExecuteNonQueryAsync();
-            }
-
-            return ConnectionString(name);
-        }
-
-        private string ConnectionString(string database) => $"Host=127.0.0.1;Port={_port};Database={database};Username=postgres;Timeout=30";
-
-        public async Task DisposeAsync()
-        {
-            if (_bin.Length > 0 && Directory.Exists(DataDirectory))
-            {
-                await RunAsync(Path.Combine(_bin, "pg_ctl"), "-D", DataDirectory, "-w", "-t", "60", "-m", "immediate", "stop").ContinueWith(_ => { }, TaskScheduler.Default);
-            }
-
-            if (Directory.Exists(_directory))
-            {
-                Directory.Delete(_directory, recursive: true);
-            }
-        }
-
-        public static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
-        private static async Task RunAsync(string file, params string[] arguments)
-        {
-            var asPostgres = Environment.UserName == "root" && file != "chown";
-            var start = new ProcessStartInfo(asPostgres ? "runuser" : file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/" };
-            if (asPostgres)
-            {
-                foreach (var argument in (string[])["-u", "postgres", "--", file])
-                {
-                    start.ArgumentList.Add(argument);
-                }
-            }
-
-            foreach (var argument in arguments)
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            using var process = Process.Start(start)!;
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-            var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-            var error = process.StandardError.ReadToEndAsync(timeout.Token);
-            await process.WaitForExitAsync(timeout.Token);
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} exited {process.ExitCode}: {await output}{await error}");
-            }
-        }
-    }
 }
