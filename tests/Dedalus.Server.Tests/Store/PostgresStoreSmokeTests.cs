@@ -86,7 +86,7 @@ public sealed class PostgresStoreSmokeTests(PostgresFixture postgres)
     [Fact]
     public async Task Concurrent_claims_of_an_unclaimed_execution_through_two_stores_give_it_and_its_sealed_input_to_one_runner_only()
     {
-        var connectionString = await server.CreateDatabaseAsync();
+        var connectionString = await postgres.Server.CreateDatabaseAsync();
         await using var first = await PostgresStore.OpenAsync(connectionString);
         await using var second = await PostgresStore.OpenAsync(connectionString);
         var org = await first.EnsureOrgAsync("acme", T0);
