@@ -50,8 +50,8 @@ public static class ServerServices
 
     /// <summary>
     /// This server as a node of the store it shares: its id, registration and heartbeat (started before anything that
-    /// reads machines, so the machines it adopts are its own), placement, and the signals between nodes (none with one
-    /// node; the store's host registers LISTEN/NOTIFY first when the store is PostgreSQL).
+    /// reads machines, so the machines it adopts are its own), placement, and the signals between nodes: LISTEN/NOTIFY on
+    /// a PostgreSQL store, none on the embedded one (it has one node).
     /// </summary>
     private static void AddCluster(IServiceCollection services, ServerOptions options)
     {
@@ -60,7 +60,15 @@ public static class ServerServices
         services.AddSingleton<MachinePlacer>();
         services.AddSingleton<NodeHeartbeat>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeHeartbeat>());
-        services.TryAddSingleton<IClusterBus, LocalClusterBus>();
+        if (options.Database is { } database)
+        {
+            services.TryAddSingleton<IClusterBus>(sp => new PostgresClusterBus(database, sp.GetRequiredService<LocalNode>(), sp.GetRequiredService<ILogger<PostgresClusterBus>>()));
+        }
+        else
+        {
+            services.TryAddSingleton<IClusterBus, LocalClusterBus>();
+        }
+
         services.AddHostedService<ClusterSignalRouter>();
     }
 
