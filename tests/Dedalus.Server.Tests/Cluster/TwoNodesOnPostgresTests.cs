@@ -121,6 +121,15 @@ public sealed class TwoNodesOnPostgresTests(PostgresFixture postgres) : IAsyncLi
         Assert.Empty(_a.Runtime.ExecutionRequests);
         Assert.Equal(_b.Service<Dedalus.Server.Executions.ExecutionSupervisor>().RunnerId, (await _a.Service<IStore>().GetExecutionAsync(executionId))!.Runner);
 
+        // With a runtime that echoes env and stdin, b's command gets a's stdin and env values whole; a reads the output.
+        _b.Runtime.RunExecution = r => new EchoExecution(r);
+        var echoed = await viaA.PostAsync($"/v1/machines/{created.MachineId}/executions", """{"command":["cat"],"env":{"TOKEN":"s3cret value"},"stdin":"from stdin\n"}""");
+        var echoedId = System.Text.Json.JsonSerializer.Deserialize(echoed.Body, DedalusJsonContext.Default.Execution)!.ExecutionId;
+        Assert.Equal(ExecutionStatuses.Succeeded, (await FinishedAsync(viaA, created.MachineId, echoedId)).Status);
+        var output = System.Text.Json.JsonSerializer.Deserialize(
+            (await viaA.GetAsync($"/v1/machines/{created.MachineId}/executions/{echoedId}/output")).Body, DedalusJsonContext.Default.ExecutionOutput)!;
+        Assert.Equal("TOKEN=s3cret value\nfrom stdin\n", output.Stdout);
+
         // One held on b (its machine's wake is held): a cancel asked of a ends it on b, and a's answer shows it.
         Assert.Equal(HttpStatusCode.OK, (await viaA.PostAsync($"/v1/machines/{created.MachineId}/sleep", null)).Status);
         await viaA.WaitForPhaseAsync(created.MachineId, MachinePhases.Sleeping);
