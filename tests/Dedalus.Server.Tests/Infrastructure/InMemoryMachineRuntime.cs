@@ -213,7 +213,7 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
     /// <summary>Every execution asked of this runtime, as asked.</summary>
     public ConcurrentQueue<MachineExecutionRequest> ExecutionRequests { get; } = new();
 
-    /// <summary>When set, executions run as it makes them (<see cref="EchoExecution"/>); else none can start.</summary>
+    /// <summary>When set, executions run as it makes them (the tests' <c>EchoExecution</c>); else none can start.</summary>
     public Func<MachineExecutionRequest, IMachineExecution>? RunExecution { get; set; }
 
     public Task<IMachineExecution> StartExecutionAsync(string machineId, MachineExecutionRequest request, CancellationToken cancellationToken = default)
