@@ -132,6 +132,19 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 1803, Level = LogLevel.Debug, Message = "Executions: {Deleted} expired deleted")]
     public static partial void ExecutionsPruned(ILogger logger, int deleted);
 
+    [LoggerMessage(EventId = 1804, Level = LogLevel.Information, Message = "Execution {ExecutionId} on machine {MachineId} stored for node {NodeId}, which owns the machine")]
+    public static partial void ExecutionHandedOff(ILogger logger, string executionId, string machineId, string nodeId);
+
+    [LoggerMessage(EventId = 1805, Level = LogLevel.Information, Message = "Execution {ExecutionId} on machine {MachineId} claimed (created on another node)")]
+    public static partial void ExecutionClaimed(ILogger logger, string executionId, string machineId);
+
+    [LoggerMessage(EventId = 1806, Level = LogLevel.Warning,
+        Message = "Execution {ExecutionId} on machine {MachineId}: its sealed input does not open with this node's server secret (do the nodes share one CA directory?)")]
+    public static partial void ExecutionInputUnopenable(ILogger logger, string executionId, string machineId);
+
+    [LoggerMessage(EventId = 1807, Level = LogLevel.Information, Message = "Execution {ExecutionId} on machine {MachineId}: cancel asked of node {NodeId}, which drives it")]
+    public static partial void ExecutionCancelForwarded(ILogger logger, string executionId, string machineId, string nodeId);
+
     [LoggerMessage(EventId = 1900, Level = LogLevel.Information, Message = "Machine {MachineId}: memory autoresized from {FromMib} MiB to {ToMib} MiB (ceiling {CeilingMib} MiB)")]
     public static partial void MemoryAutoresized(ILogger logger, string machineId, long fromMib, long toMib, long ceilingMib);
 

@@ -10,8 +10,9 @@ namespace Dedalus.Server.Cluster;
 /// <summary>
 /// Acts on the other nodes' signals here: a machine of ours that changed is reconciled, and any machine's watchers
 /// (status stream, a session's wake hold) re-read it; a closed session is revoked in our KRL and its connections
-/// through our gateway are cut; an execution's followers re-read it. After a missed stretch (<see
-/// cref="ClusterSignalKind.Resync"/>) every machine of ours is reconciled and the trust republished.
+/// through our gateway are cut; an execution's followers re-read it, and an execution of our machine created or
+/// cancelled elsewhere is claimed or cancelled here. After a missed stretch (<see cref="ClusterSignalKind.Resync"/>)
+/// every machine of ours is reconciled, the trust republished and the executions handed to us caught up on.
 /// </summary>
 public sealed class ClusterSignalRouter(
     IClusterBus bus,
@@ -22,6 +23,7 @@ public sealed class ClusterSignalRouter(
     SshTrustPublisher trust,
     ISessionConnections connections,
     ExecutionChangeFeed executionFeed,
+    ExecutionSupervisor executions,
     ILogger<ClusterSignalRouter> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -64,6 +66,11 @@ public sealed class ClusterSignalRouter(
                 break;
             case ClusterSignalKind.Execution:
                 executionFeed.Publish(signal.Id);
+                if (local.Owns(signal.NodeId))
+                {
+                    await executions.OnSignalAsync(signal.Id, cancellationToken).ConfigureAwait(false);
+                }
+
                 break;
             case ClusterSignalKind.Resync:
                 await trust.PublishAsync(cancellationToken).ConfigureAwait(false);
@@ -76,6 +83,7 @@ public sealed class ClusterSignalRouter(
                     }
                 }
 
+                await executions.CatchUpAsync(cancellationToken).ConfigureAwait(false);
                 break;
         }
     }

@@ -418,7 +418,7 @@ internal sealed class ExecutionRunner
         }
 
         _record = written;
-        _supervisor.Feed.Publish(_record.Id);
+        _supervisor.Changed(_record.Id);
         return true;
     }
 

@@ -1,4 +1,5 @@
 using Dedalus.Contracts;
+using Dedalus.Server.Cluster;
 using Dedalus.Server.Errors;
 using Dedalus.Server.Hosting;
 using Dedalus.Server.Machines;
@@ -10,7 +11,9 @@ namespace Dedalus.Server.Executions;
 /// <summary>
 /// The execution operations of a caller's machine: create (validate, store, wake the machine if needed, run), list,
 /// get, cancel, output, events (with an optional wait for the next one) and the log sub-resource. Status changes
-/// belong to the execution's runner (<see cref="ExecutionSupervisor"/>); reads never write.
+/// belong to the execution's runner (<see cref="ExecutionSupervisor"/>); reads never write. Only the node that owns the
+/// machine runs its executions: a create that reaches another node stores the execution unclaimed, its unstored input
+/// sealed (<see cref="ExecutionInputSeal"/>), and signals the owner, which claims and runs it.
 /// </summary>
 public sealed class ExecutionService(
     IStore store,
@@ -18,6 +21,9 @@ public sealed class ExecutionService(
     ExecutionSupervisor supervisor,
     ExecutionChangeFeed feed,
     QuotaService quotas,
+    ExecutionInputSeal seal,
+    LocalNode local,
+    IClusterBus bus,
     ServerOptions options,
     TimeProvider timeProvider,
     ILogger<ExecutionService> logger)
@@ -46,6 +52,7 @@ public sealed class ExecutionService(
         var status = running ? ExecutionStatuses.Queued : ExecutionStatuses.WakeInProgress;
         // Stored to the millisecond: the answer shows what a later read shows.
         var now = DateTimeOffset.FromUnixTimeMilliseconds(timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+        var owned = local.Owns(machine.NodeId);
         var execution = new ExecutionRecord
         {
             Id = ExecutionIds.New(),
@@ -56,14 +63,16 @@ public sealed class ExecutionService(
             Cwd = input.Cwd ?? "/home/" + options.SshUsername,
             EnvKeys = [.. input.Env.Keys.Order(StringComparer.Ordinal)],
             TimeoutMs = input.TimeoutMs,
-            Runner = supervisor.RunnerId,
+            // Another node's machine: unclaimed until its node claims it (runc is local to that node).
+            Runner = owned ? supervisor.RunnerId : "",
             StreamId = ExecutionIds.NewStream(),
             CreationRequestId = requestId,
             CreationTraceId = traceId,
             CreatedAt = now,
         };
         var created = new ExecutionEventRecord { Type = ExecutionEventTypes.Lifecycle, At = now, Status = status };
-        var stored = await store.InsertExecutionAsync(execution, created, quotas.AdmitExecution(orgId, machine.Id, options.ExecutionsPerMachine), cancellationToken)
+        var sealedInput = owned ? null : seal.Seal(execution.Id, input);
+        var stored = await store.InsertExecutionAsync(execution, created, quotas.AdmitExecution(orgId, machine.Id, options.ExecutionsPerMachine), sealedInput, cancellationToken)
             .ConfigureAwait(false) ?? throw DomainException.NotFound(NotFoundResources.Machine, $"machine {machine.Id} not found");
         ServerLog.ExecutionCreated(logger, stored.Id, machine.Id, input.Command[0], input.Command.Count, status);
 
@@ -73,7 +82,17 @@ public sealed class ExecutionService(
             machine = await machines.RequestWakeAsync(machine, CancellationToken.None).ConfigureAwait(false);
         }
 
-        supervisor.Start(stored, input);
+        if (owned)
+        {
+            supervisor.Start(stored, input);
+        }
+        else
+        {
+            // The owner also finds it at its start-up, resync and sweep: a lost signal delays it, never loses it.
+            ServerLog.ExecutionHandedOff(logger, stored.Id, machine.Id, machine.NodeId!);
+            bus.Send(new ClusterSignal(ClusterSignalKind.Execution, stored.Id, machine.NodeId!));
+        }
+
         return (stored, machine);
     }
 
@@ -89,7 +108,10 @@ public sealed class ExecutionService(
         return await store.ListExecutionsAsync(machine.Id, after, limit, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Cancels a live execution (it ends as <c>cancelled</c>, its processes gone); a finished one is returned as it is.</summary>
+    /// <summary>
+    /// Cancels a live execution (it ends as <c>cancelled</c>, its processes gone); a finished one is returned as it is. On
+    /// a node that does not own the machine, the cancel is recorded for the owner, and the answer waits (bounded) for it.
+    /// </summary>
     public async Task<ExecutionRecord> CancelAsync(string orgId, string rawMachineId, string executionId, CancellationToken cancellationToken = default)
     {
         var execution = await GetAsync(orgId, rawMachineId, executionId, cancellationToken).ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Dedalus.Contracts;
 using Dedalus.Machines.Runtime;
+using Dedalus.Server.Cluster;
 using Dedalus.Server.Hosting;
 using Dedalus.Server.Machines;
 using Dedalus.Server.Store;
@@ -12,16 +13,19 @@ namespace Dedalus.Server.Executions;
 /// Runs the executions of this server process: one <see cref="ExecutionRunner"/> each, cancels them, and at start-up
 /// ends the executions a previous process left live (their commands lost their pipes with it: they are killed and
 /// stored <c>failed</c> with <c>server_restarted</c>, so none stays <c>running</c>). At shutdown, every running
-/// execution is ended the same way. Retention deletes finished executions past their <c>expires_at</c>.
+/// execution is ended the same way. Retention deletes finished executions past their <c>expires_at</c>. Executions of
+/// this node's machines created on other nodes are claimed from the store and run here (ExecutionSupervisor.Handoff.cs).
 /// </summary>
-public sealed class ExecutionSupervisor(
+public sealed partial class ExecutionSupervisor(
     IStore store,
     IMachineRuntime runtime,
     MachineChangeFeed machineFeed,
     ExecutionChangeFeed feed,
     MachineActivity activity,
+    ExecutionInputSeal seal,
+    IClusterBus bus,
     ServerOptions options,
-    Cluster.LocalNode local,
+    LocalNode local,
     TimeProvider timeProvider,
     ILogger<ExecutionSupervisor> logger) : IHostedService
 {
@@ -37,8 +41,6 @@ public sealed class ExecutionSupervisor(
     internal IMachineRuntime Runtime => runtime;
 
     internal MachineChangeFeed MachineFeed => machineFeed;
-
-    internal ExecutionChangeFeed Feed => feed;
 
     internal MachineActivity Activity => activity;
 
@@ -63,7 +65,7 @@ public sealed class ExecutionSupervisor(
             finally
             {
                 _runners.TryRemove(execution.Id, out _);
-                feed.Publish(execution.Id);
+                Changed(execution.Id);
             }
         });
         _runners[execution.Id] = (runner, completion);
@@ -95,6 +97,24 @@ public sealed class ExecutionSupervisor(
         }
         else if (execution.IsLive)
         {
+            if (await store.GetMachineAsync(execution.MachineId, cancellationToken).ConfigureAwait(false) is { } machine && !local.Owns(machine.NodeId))
+            {
+                return await CancelElsewhereAsync(execution, machine.NodeId!, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (execution.IsUnclaimed)
+            {
+                // Ours, created on another node and not claimed yet: claimed here (its sealed input deleted) to be ended.
+                if (await store.ClaimExecutionAsync(execution.Id, RunnerId, cancellationToken).ConfigureAwait(false) is not { } claimed)
+                {
+                    // Claimed meanwhile (the owner's signal handler): driven here now, or ended.
+                    var current = await store.GetExecutionAsync(execution.Id, cancellationToken).ConfigureAwait(false) ?? execution;
+                    return current.IsUnclaimed ? current : await CancelAsync(current, cancellationToken).ConfigureAwait(false);
+                }
+
+                execution = claimed.Execution;
+            }
+
             // Not driven by this process (a previous one's, not yet ended by the start-up sweep).
             await EndOrphanAsync(execution, ExecutionStatuses.Cancelled, ExecutionErrorCodes.Cancelled, "cancelled (DELETE)", cancellationToken).ConfigureAwait(false);
         }
@@ -102,9 +122,13 @@ public sealed class ExecutionSupervisor(
         return await store.GetExecutionAsync(execution.Id, cancellationToken).ConfigureAwait(false) ?? execution;
     }
 
-    /// <summary>Deletes expired executions in batches (at most 20 per sweep); returns how many went.</summary>
+    /// <summary>
+    /// Claims what was missed (see <see cref="CatchUpAsync"/>), then deletes expired executions in batches (at most 20
+    /// per sweep); returns how many went.
+    /// </summary>
     public async Task<int> PruneAsync(CancellationToken cancellationToken)
     {
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
         const int Batch = 1000;
         var total = 0;
         for (var i = 0; i < 20; i++)
@@ -134,6 +158,8 @@ public sealed class ExecutionSupervisor(
                 "the server restarted while the execution " + (orphan.Status == ExecutionStatuses.Running ? "ran; its processes were ended" : "waited to start"),
                 cancellationToken).ConfigureAwait(false);
         }
+
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -182,7 +208,7 @@ public sealed class ExecutionSupervisor(
         if (await store.UpdateExecutionAsync(ended, [final], options.ExecutionsKeptPerMachine, cancellationToken).ConfigureAwait(false) is not null)
         {
             ServerLog.ExecutionEnded(logger, execution.Id, execution.MachineId, status, null, null, errorCode);
-            feed.Publish(execution.Id);
+            Changed(execution.Id);
         }
     }
 }

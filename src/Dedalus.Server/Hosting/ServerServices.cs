@@ -104,6 +104,7 @@ public static class ServerServices
         services.AddHostedService(sp => sp.GetRequiredService<ExecutionSupervisor>());
         services.AddSingleton<ExecutionService>();
         services.AddSingleton<ExecutionLogTokens>();
+        services.AddSingleton<ExecutionInputSeal>();
     }
 
     private static void AddReconciliation(IServiceCollection services)

@@ -14,7 +14,10 @@ public sealed record ExecutionRecord
     public required IReadOnlyList<string> EnvKeys { get; init; }
     public required long TimeoutMs { get; init; }
 
-    /// <summary>The server process that drives it while it is live.</summary>
+    /// <summary>
+    /// The server process that drives it while it is live; empty while unclaimed (created on a node that does not own
+    /// the machine, waiting for the owner to claim it).
+    /// </summary>
     public required string Runner { get; init; }
     public required string StreamId { get; init; }
     public int TokenEpoch { get; init; }
@@ -37,8 +40,17 @@ public sealed record ExecutionRecord
     public string? CaptureCode { get; init; }
     public long LastSequence { get; init; }
 
+    /// <summary>A DELETE reached a node that does not drive it: the owner's runner ends it as <c>cancelled</c>.</summary>
+    public bool CancelRequested { get; init; }
+
+    /// <summary>Created on a node that does not own its machine, and not yet claimed by the owner.</summary>
+    public bool IsUnclaimed => Runner.Length == 0;
+
     public bool IsLive => Status is Contracts.ExecutionStatuses.WakeInProgress or Contracts.ExecutionStatuses.Queued or Contracts.ExecutionStatuses.Running;
 }
+
+/// <summary>An execution just claimed by a runner, with the input sealed for it (null when none was stored).</summary>
+public sealed record ClaimedExecution(ExecutionRecord Execution, byte[]? SealedInput);
 
 /// <summary>An execution event to store, or as stored (<see cref="Sequence"/> then set).</summary>
 public sealed record ExecutionEventRecord

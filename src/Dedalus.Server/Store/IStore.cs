@@ -110,7 +110,13 @@ public interface IStore
     /// Stores a new execution with its first event (creating one is activity on its machine); false when the machine is
     /// gone. <paramref name="admit"/>, when given, runs first in the same transaction and refuses by throwing.
     /// </summary>
-    Task<ExecutionRecord?> InsertExecutionAsync(ExecutionRecord execution, ExecutionEventRecord created, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default);
+    /// <remarks>
+    /// An execution created on a node that does not own its machine is stored unclaimed (<see cref="ExecutionRecord.Runner"/>
+    /// empty) with <paramref name="sealedInput"/>, the input that is never stored in clear, sealed for the owner (<see
+    /// cref="ClaimExecutionAsync"/>).
+    /// </remarks>
+    Task<ExecutionRecord?> InsertExecutionAsync(
+        ExecutionRecord execution, ExecutionEventRecord created, Action<IResourceReader>? admit = null, byte[]? sealedInput = null, CancellationToken cancellationToken = default);
     Task<ExecutionRecord?> GetExecutionAsync(string executionId, CancellationToken cancellationToken = default);
     Task<Page<ExecutionRecord>> ListExecutionsAsync(string machineId, long after, int limit, CancellationToken cancellationToken = default);
     /// <summary>
@@ -123,8 +129,24 @@ public interface IStore
     Task<IReadOnlyList<ExecutionEventRecord>> ListExecutionEventsAsync(long executionSeq, long after, int limit, CancellationToken cancellationToken = default);
     /// <summary>The kept stdout and stderr: the chunks of the execution's output events, in order.</summary>
     Task<(string Stdout, string Stderr)> GetExecutionOutputAsync(long executionSeq, CancellationToken cancellationToken = default);
-    /// <summary>Every live execution not driven by <paramref name="runner"/>.</summary>
+    /// <summary>
+    /// Every live execution claimed by a runner other than <paramref name="runner"/>. Unclaimed ones (runner empty) are
+    /// not orphans: they wait for their machine's node (<see cref="ListUnclaimedExecutionsAsync"/>).
+    /// </summary>
     Task<IReadOnlyList<ExecutionRecord>> ListOrphanedExecutionsAsync(string runner, CancellationToken cancellationToken = default);
+    /// <summary>Every live execution no runner has claimed yet (created on a node that does not own its machine), oldest first.</summary>
+    Task<IReadOnlyList<ExecutionRecord>> ListUnclaimedExecutionsAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Claims a live, unclaimed execution for <paramref name="runner"/> and deletes its sealed input in the same write,
+    /// returning the execution as claimed and the sealed input; null when it is gone, finished or already claimed (so
+    /// exactly one caller wins).
+    /// </summary>
+    Task<ClaimedExecution?> ClaimExecutionAsync(string executionId, string runner, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Records a cancel asked on a node that does not drive the execution (<see cref="ExecutionRecord.CancelRequested"/>,
+    /// only while it is live); returns the execution as stored afterwards, null when it is gone.
+    /// </summary>
+    Task<ExecutionRecord?> RequestExecutionCancelAsync(string executionId, CancellationToken cancellationToken = default);
     /// <summary>Raises the execution's log token epoch (every token issued before is refused); returns the new epoch, or null when it is gone.</summary>
     Task<int?> AdvanceExecutionTokenEpochAsync(string executionId, CancellationToken cancellationToken = default);
     /// <summary>Deletes at most <paramref name="batch"/> executions (with their events) whose <c>expires_at</c> has passed.</summary>

@@ -103,6 +103,69 @@ public sealed class TwoNodesOnPostgresTests(PostgresFixture postgres) : IAsyncLi
     }
 
     [Fact]
+    public async Task An_execution_asked_of_one_node_runs_on_the_node_of_its_machine_with_its_env_and_a_cancel_asked_of_the_first_ends_it_there()
+    {
+        using var viaA = await _a.NewClientAsync();
+        var created = (await viaA.PostAsync("/v1/machines", """{"vcpu":2,"memory_mib":1024,"storage_gib":10}""")).Machine();
+        await viaA.WaitForPhaseAsync(created.MachineId, MachinePhases.Running);
+
+        // Asked of a, run by b (whose in-memory runtime records what it is asked, and runs nothing: start_failed).
+        var asked = await viaA.PostAsync($"/v1/machines/{created.MachineId}/executions", """{"command":["env"],"cwd":"/srv","env":{"TOKEN":"s3cret value"},"stdin":"in"}""");
+        Assert.True(asked.Status == HttpStatusCode.OK, asked.ToString());
+        var executionId = System.Text.Json.JsonSerializer.Deserialize(asked.Body, DedalusJsonContext.Default.Execution)!.ExecutionId;
+        var finished = await FinishedAsync(viaA, created.MachineId, executionId);
+        Assert.Equal(ExecutionErrorCodes.StartFailed, finished.ErrorCode);
+        var request = Assert.Single(_b.Runtime.ExecutionRequests);
+        Assert.Equal("s3cret value", request.Environment["TOKEN"]);
+        Assert.Equal("/srv", request.WorkingDirectory);
+        Assert.Empty(_a.Runtime.ExecutionRequests);
+        Assert.Equal(_b.Service<Dedalus.Server.Executions.ExecutionSupervisor>().RunnerId, (await _a.Service<IStore>().GetExecutionAsync(executionId))!.Runner);
+
+        // With a runtime that echoes env and stdin, b's command gets a's stdin and env values whole; a reads the output.
+        _b.Runtime.RunExecution = r => new EchoExecution(r);
+        var echoed = await viaA.PostAsync($"/v1/machines/{created.MachineId}/executions", """{"command":["cat"],"env":{"TOKEN":"s3cret value"},"stdin":"from stdin\n"}""");
+        var echoedId = System.Text.Json.JsonSerializer.Deserialize(echoed.Body, DedalusJsonContext.Default.Execution)!.ExecutionId;
+        Assert.Equal(ExecutionStatuses.Succeeded, (await FinishedAsync(viaA, created.MachineId, echoedId)).Status);
+        var output = System.Text.Json.JsonSerializer.Deserialize(
+            (await viaA.GetAsync($"/v1/machines/{created.MachineId}/executions/{echoedId}/output")).Body, DedalusJsonContext.Default.ExecutionOutput)!;
+        Assert.Equal("TOKEN=s3cret value\nfrom stdin\n", output.Stdout);
+
+        // One held on b (its machine's wake is held): a cancel asked of a ends it on b, and a's answer shows it.
+        Assert.Equal(HttpStatusCode.OK, (await viaA.PostAsync($"/v1/machines/{created.MachineId}/sleep", null)).Status);
+        await viaA.WaitForPhaseAsync(created.MachineId, MachinePhases.Sleeping);
+        var release = new TaskCompletionSource();
+        _b.Runtime.BeforeStart = (_, token) => release.Task.WaitAsync(token);
+        try
+        {
+            var held = await viaA.PostAsync($"/v1/machines/{created.MachineId}/executions", """{"command":["sleep","600"]}""");
+            var heldId = System.Text.Json.JsonSerializer.Deserialize(held.Body, DedalusJsonContext.Default.Execution)!.ExecutionId;
+            Assert.True(await Eventually.TrueAsync(async () => (await _a.Service<IStore>().GetExecutionAsync(heldId))!.Runner.Length > 0), "node b never claimed the execution");
+
+            var cancelled = await viaA.SendAsync(HttpMethod.Delete, $"/v1/machines/{created.MachineId}/executions/{heldId}");
+
+            Assert.True(cancelled.Status == HttpStatusCode.OK, cancelled.ToString());
+            var answer = System.Text.Json.JsonSerializer.Deserialize(cancelled.Body, DedalusJsonContext.Default.Execution)!;
+            Assert.Equal(ExecutionStatuses.Cancelled, answer.Status);
+            Assert.Equal(ExecutionErrorCodes.Cancelled, answer.ErrorCode);
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+    }
+
+    private static async Task<Execution> FinishedAsync(ApiClient client, string machineId, string executionId)
+    {
+        Execution? execution = null;
+        Assert.True(await Eventually.TrueAsync(async () =>
+        {
+            execution = System.Text.Json.JsonSerializer.Deserialize((await client.GetAsync($"/v1/machines/{machineId}/executions/{executionId}")).Body, DedalusJsonContext.Default.Execution);
+            return execution is not null && ExecutionStatuses.IsFinished(execution.Status);
+        }), $"execution {executionId} is still {execution?.Status}");
+        return execution!;
+    }
+
+    [Fact]
     public async Task A_node_with_other_ca_keys_than_a_live_node_refuses_to_start_and_says_which()
     {
         using var data = new TempDirectory();

@@ -210,8 +210,19 @@ public sealed class InMemoryMachineRuntime : IMachineRuntime
     public Task<IMachineProcess> ExecAsync(string machineId, MachineExecRequest request, CancellationToken cancellationToken = default) =>
         throw new MachineRuntimeException(machineId, "the in-memory runtime runs no processes");
 
-    public Task<IMachineExecution> StartExecutionAsync(string machineId, MachineExecutionRequest request, CancellationToken cancellationToken = default) =>
-        throw new MachineRuntimeException(machineId, "the in-memory runtime runs no processes");
+    /// <summary>Every execution asked of this runtime, as asked.</summary>
+    public ConcurrentQueue<MachineExecutionRequest> ExecutionRequests { get; } = new();
+
+    /// <summary>When set, executions run as it makes them (the tests' <c>EchoExecution</c>); else none can start.</summary>
+    public Func<MachineExecutionRequest, IMachineExecution>? RunExecution { get; set; }
+
+    public Task<IMachineExecution> StartExecutionAsync(string machineId, MachineExecutionRequest request, CancellationToken cancellationToken = default)
+    {
+        ExecutionRequests.Enqueue(request);
+        return RunExecution is { } run
+            ? Task.FromResult(run(request))
+            : throw new MachineRuntimeException(machineId, "the in-memory runtime runs no processes");
+    }
 
     public Task EndExecutionAsync(string machineId, string name, CancellationToken cancellationToken = default) => Task.CompletedTask;
 

@@ -84,6 +84,32 @@ public sealed class PostgresStoreSmokeTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task Concurrent_claims_of_an_unclaimed_execution_through_two_stores_give_it_and_its_sealed_input_to_one_runner_only()
+    {
+        var connectionString = await postgres.Server.CreateDatabaseAsync();
+        await using var first = await PostgresStore.OpenAsync(connectionString);
+        await using var second = await PostgresStore.OpenAsync(connectionString);
+        var org = await first.EnsureOrgAsync("acme", T0);
+        await first.InsertMachineAsync(Machine("dm-1", org), Place(20000, 20100), Payload);
+        for (var i = 0; i < 10; i++)
+        {
+            await first.InsertExecutionAsync(Execution($"ex-{i}", org, "dm-1") with { Runner = "" }, Event("lifecycle", status: "queued"), sealedInput: [(byte)i, 42]);
+        }
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            (i % 2 == 0 ? first : second).ClaimExecutionAsync($"ex-{i % 10}", $"runner-{i}")));
+
+        for (var i = 0; i < 10; i++)
+        {
+            var won = Assert.Single(claims, c => c?.Execution.Id == $"ex-{i}")!;
+            Assert.Equal(new byte[] { (byte)i, 42 }, won.SealedInput);
+            Assert.Equal(won.Execution.Runner, (await second.GetExecutionAsync($"ex-{i}"))!.Runner);
+        }
+
+        Assert.Empty(await first.ListUnclaimedExecutionsAsync());
+    }
+
+    [Fact]
     public async Task Concurrent_machine_creates_take_distinct_lowest_ports_and_a_name_only_once()
     {
         var connectionString = await postgres.Server.CreateDatabaseAsync();
@@ -284,6 +310,20 @@ public sealed class PostgresStoreSmokeTests(PostgresFixture postgres)
         Log("executions", await store.ListExecutionsAsync("dm-b", 0, 1));
         Log("expire executions", await store.DeleteExpiredExecutionsAsync(T0.AddSeconds(30), 10));
         Log("get execution", await store.GetExecutionAsync("ex-2"));
+
+        // Executions handed to another node: stored unclaimed with a sealed input, claimed once, cancels recorded.
+        await store.InsertExecutionAsync(Execution("ex-3", org, "dm-b") with { Runner = "" }, Event("lifecycle", status: "queued"), sealedInput: [1, 0, 2]);
+        Log("unclaimed", (await store.ListUnclaimedExecutionsAsync()).Select(e => e.Id));
+        Log("unclaimed are no orphans", (await store.ListOrphanedExecutionsAsync("other-runner")).Select(e => e.Id));
+        Log("cancel requested", await store.RequestExecutionCancelAsync("ex-3"));
+        Log("claimed", await store.ClaimExecutionAsync("ex-3", "runner-2"));
+        Log("claimed again", await store.ClaimExecutionAsync("ex-3", "runner-3"));
+        Log("unclaimed after", (await store.ListUnclaimedExecutionsAsync()).Select(e => e.Id));
+        await store.InsertExecutionAsync(Execution("ex-4", org, "dm-b") with { Runner = "" }, Event("lifecycle", status: "queued"), sealedInput: [9]);
+        Log("unclaimed ended", await store.UpdateExecutionAsync((await store.GetExecutionAsync("ex-4"))! with { Status = "failed" }, [], 10));
+        Log("ended is not claimed", await store.ClaimExecutionAsync("ex-4", "runner-2"));
+        Log("cancel of an ended one", await store.RequestExecutionCancelAsync("ex-4"));
+        Log("cancel of none", await store.RequestExecutionCancelAsync("ex-none"));
 
         // Idempotency.
         Log("claim", await store.TryBeginIdempotentAsync(org, "k1", "h1", T0));

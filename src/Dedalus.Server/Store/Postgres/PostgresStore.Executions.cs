@@ -11,7 +11,7 @@ public sealed partial class PostgresStore
     private const string ExecutionColumns =
         "seq, id, org_id, machine_id, status, command, cwd, env_keys, timeout_ms, runner, stream_id, token_epoch, creation_request_id, creation_trace_id, " +
         "created_at, started_at, completed_at, expires_at, exit_code, signal, error_code, error_message, stdout_bytes, stderr_bytes, stdout_kept, stderr_kept, " +
-        "capture_code, last_sequence";
+        "capture_code, last_sequence, cancel_requested";
 
     private const string LiveExecutionStatus = "status IN ('wake_in_progress', 'queued', 'running')";
 
@@ -23,7 +23,8 @@ public sealed partial class PostgresStore
         $"unnest(${first}::text[], ${first + 1}::bigint[], ${first + 2}::bytea[], ${first + 3}::text[], ${first + 4}::integer[], ${first + 5}::integer[], " +
         $"${first + 6}::text[], ${first + 7}::text[]) WITH ORDINALITY AS e(type, at, chunk, status, exit_code, signal, error_code, error_message, ord)");
 
-    public Task<ExecutionRecord?> InsertExecutionAsync(ExecutionRecord execution, ExecutionEventRecord created, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default) =>
+    public Task<ExecutionRecord?> InsertExecutionAsync(
+        ExecutionRecord execution, ExecutionEventRecord created, Action<IResourceReader>? admit = null, byte[]? sealedInput = null, CancellationToken cancellationToken = default) =>
         // The org lock: the executions quota counts this org's live executions, and the machine's list pages by seq.
         WriteAsync(execution.OrgId, async scope =>
         {
@@ -39,13 +40,13 @@ public sealed partial class PostgresStore
             await scope.AdmitAsync(admit).ConfigureAwait(false);
             var seq = (long)(await scope.ScalarAsync(
                 "WITH x AS (INSERT INTO executions (id, org_id, machine_id, status, command, cwd, env_keys, timeout_ms, runner, stream_id, creation_request_id, " +
-                "creation_trace_id, created_at, last_sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1) RETURNING seq) " +
+                "creation_trace_id, created_at, last_sequence, sealed_input) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14) RETURNING seq) " +
                 $"INSERT INTO execution_events (execution_seq, {EventColumns}) SELECT x.seq, e.ord, e.type, e.at, e.chunk, e.status, e.exit_code, e.signal, " +
-                $"e.error_code, e.error_message FROM x, {UnnestEvents(14)} RETURNING execution_seq",
+                $"e.error_code, e.error_message FROM x, {UnnestEvents(15)} RETURNING execution_seq",
                 [
                     execution.Id, execution.OrgId, execution.MachineId, execution.Status, Json(execution.Command), Text(execution.Cwd), Json(execution.EnvKeys),
                     execution.TimeoutMs, execution.Runner, execution.StreamId, Text(execution.CreationRequestId), Text(execution.CreationTraceId), Ms(execution.CreatedAt),
-                    .. EventArrays([created]),
+                    Bytes(sealedInput), .. EventArrays([created]),
                 ]).ConfigureAwait(false))!;
             return execution with { Seq = seq, LastSequence = 1 };
         }, cancellationToken);
@@ -74,7 +75,8 @@ public sealed partial class PostgresStore
         ];
         const string Update =
             "WITH u AS (UPDATE executions SET status = $2, started_at = $3, completed_at = $4, expires_at = $5, exit_code = $6, signal = $7, error_code = $8, " +
-            "error_message = $9, stdout_bytes = $10, stderr_bytes = $11, stdout_kept = $12, stderr_kept = $13, capture_code = $14, last_sequence = last_sequence + $15 " +
+            "error_message = $9, stdout_bytes = $10, stderr_bytes = $11, stdout_kept = $12, stderr_kept = $13, capture_code = $14, last_sequence = last_sequence + $15, " +
+            "sealed_input = CASE WHEN $2 IN ('wake_in_progress', 'queued', 'running') THEN sealed_input END " +
             $"WHERE seq = $1 AND {LiveExecutionStatus} RETURNING last_sequence), " +
             $"ev AS (INSERT INTO execution_events (execution_seq, {EventColumns}) SELECT $1, u.last_sequence - $15 + e.ord, e.type, e.at, e.chunk, e.status, " +
             "e.exit_code, e.signal, e.error_code, e.error_message FROM u, ";
@@ -125,8 +127,30 @@ public sealed partial class PostgresStore
     }
 
     public async Task<IReadOnlyList<ExecutionRecord>> ListOrphanedExecutionsAsync(string runner, CancellationToken cancellationToken = default) =>
-        await QueryAsync($"SELECT {ExecutionColumns} FROM executions WHERE {LiveExecutionStatus} AND runner <> $1 ORDER BY seq", [runner], ReadExecution, cancellationToken)
+        await QueryAsync(
+            $"SELECT {ExecutionColumns} FROM executions WHERE {LiveExecutionStatus} AND runner <> $1 AND runner <> '' ORDER BY seq", [runner], ReadExecution, cancellationToken)
             .ConfigureAwait(false);
+
+    public async Task<IReadOnlyList<ExecutionRecord>> ListUnclaimedExecutionsAsync(CancellationToken cancellationToken = default) =>
+        await QueryAsync($"SELECT {ExecutionColumns} FROM executions WHERE {LiveExecutionStatus} AND runner = '' ORDER BY seq", [], ReadExecution, cancellationToken)
+            .ConfigureAwait(false);
+
+    public Task<ClaimedExecution?> ClaimExecutionAsync(string executionId, string runner, CancellationToken cancellationToken = default) =>
+        // One statement: the row lock of FOR UPDATE makes a second claimer wait, then find the runner set and claim nothing;
+        // the sealed input is returned from before the update and deleted by it.
+        QuerySingleAsync(
+            $"WITH old AS (SELECT id AS claim_id, sealed_input AS claimed_input FROM executions WHERE id = $1 AND runner = '' AND {LiveExecutionStatus} FOR UPDATE) " +
+            $"UPDATE executions SET runner = $2, sealed_input = NULL FROM old WHERE id = old.claim_id AND runner = '' AND {LiveExecutionStatus} " +
+            $"RETURNING {ExecutionColumns}, old.claimed_input",
+            [executionId, runner],
+            r => new ClaimedExecution(ReadExecution(r), r.IsDBNull(29) ? null : r.GetFieldValue<byte[]>(29)),
+            cancellationToken);
+
+    public async Task<ExecutionRecord?> RequestExecutionCancelAsync(string executionId, CancellationToken cancellationToken = default) =>
+        await QuerySingleAsync(
+            $"UPDATE executions SET cancel_requested = true WHERE id = $1 AND {LiveExecutionStatus} RETURNING {ExecutionColumns}", [executionId], ReadExecution, cancellationToken)
+            .ConfigureAwait(false)
+        ?? await GetExecutionAsync(executionId, cancellationToken).ConfigureAwait(false);
 
     public async Task<int?> AdvanceExecutionTokenEpochAsync(string executionId, CancellationToken cancellationToken = default) =>
         await ScalarAsync("UPDATE executions SET token_epoch = token_epoch + 1 WHERE id = $1 RETURNING token_epoch", [executionId], cancellationToken).ConfigureAwait(false)
@@ -198,6 +222,7 @@ public sealed partial class PostgresStore
         StderrKept = r.GetInt64(25),
         CaptureCode = NullableString(r, 26),
         LastSequence = r.GetInt64(27),
+        CancelRequested = r.GetBoolean(28),
     };
 
     private static ExecutionEventRecord ReadEvent(DbDataReader r) => new()

@@ -9,13 +9,14 @@ public sealed partial class SqliteStore
     private const string ExecutionColumns =
         "seq, id, org_id, machine_id, status, command, cwd, env_keys, timeout_ms, runner, stream_id, token_epoch, creation_request_id, creation_trace_id, " +
         "created_at, started_at, completed_at, expires_at, exit_code, signal, error_code, error_message, stdout_bytes, stderr_bytes, stdout_kept, stderr_kept, " +
-        "capture_code, last_sequence";
+        "capture_code, last_sequence, cancel_requested";
 
     private const string LiveExecutionStatus = "status IN ('wake_in_progress', 'queued', 'running')";
 
     private const string EventColumns = "sequence, type, at, chunk, status, exit_code, signal, error_code, error_message";
 
-    public Task<ExecutionRecord?> InsertExecutionAsync(ExecutionRecord execution, ExecutionEventRecord created, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default) =>
+    public Task<ExecutionRecord?> InsertExecutionAsync(
+        ExecutionRecord execution, ExecutionEventRecord created, Action<IResourceReader>? admit = null, byte[]? sealedInput = null, CancellationToken cancellationToken = default) =>
         WriteAsync(scope =>
         {
             // Creating an execution is activity: the machine does not autosleep before it runs.
@@ -26,10 +27,10 @@ public sealed partial class SqliteStore
 
             admit?.Invoke(new ResourceReader(scope.Command));
             var seq = (long)scope.Scalar(
-                "INSERT INTO executions (id, org_id, machine_id, status, command, cwd, env_keys, timeout_ms, runner, stream_id, creation_request_id, creation_trace_id, created_at, last_sequence) " +
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1) RETURNING seq",
+                "INSERT INTO executions (id, org_id, machine_id, status, command, cwd, env_keys, timeout_ms, runner, stream_id, creation_request_id, creation_trace_id, created_at, " +
+                "last_sequence, sealed_input) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14) RETURNING seq",
                 execution.Id, execution.OrgId, execution.MachineId, execution.Status, Json(execution.Command), execution.Cwd, Json(execution.EnvKeys), execution.TimeoutMs,
-                execution.Runner, execution.StreamId, execution.CreationRequestId, execution.CreationTraceId, Ms(execution.CreatedAt))!;
+                execution.Runner, execution.StreamId, execution.CreationRequestId, execution.CreationTraceId, Ms(execution.CreatedAt), sealedInput)!;
             InsertEvent(scope, seq, created with { Sequence = 1 });
             return execution with { Seq = seq, LastSequence = 1 };
         }, transaction: true, cancellationToken);
@@ -55,7 +56,8 @@ public sealed partial class SqliteStore
             // Sequences follow the stored last one, under the write lock: a reader that paged to sequence N never sees a later event below N.
             var last = scope.Scalar(
                 "UPDATE executions SET status = $2, started_at = $3, completed_at = $4, expires_at = $5, exit_code = $6, signal = $7, error_code = $8, error_message = $9, " +
-                "stdout_bytes = $10, stderr_bytes = $11, stdout_kept = $12, stderr_kept = $13, capture_code = $14, last_sequence = last_sequence + $15 " +
+                "stdout_bytes = $10, stderr_bytes = $11, stdout_kept = $12, stderr_kept = $13, capture_code = $14, last_sequence = last_sequence + $15, " +
+                $"sealed_input = CASE WHEN $2 IN ('wake_in_progress', 'queued', 'running') THEN sealed_input END " +
                 $"WHERE seq = $1 AND {LiveExecutionStatus} RETURNING last_sequence",
                 execution.Seq, execution.Status, Ms(execution.StartedAt), Ms(execution.CompletedAt), Ms(execution.ExpiresAt), execution.ExitCode, execution.Signal,
                 execution.ErrorCode, execution.ErrorMessage, execution.StdoutBytes, execution.StderrBytes, execution.StdoutKept, execution.StderrKept,
@@ -116,10 +118,38 @@ public sealed partial class SqliteStore
     public async Task<IReadOnlyList<ExecutionRecord>> ListOrphanedExecutionsAsync(string runner, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = ReadCommand(connection, $"SELECT {ExecutionColumns} FROM executions WHERE {LiveExecutionStatus} AND runner <> $1 ORDER BY seq", runner);
+        await using var command = ReadCommand(
+            connection, $"SELECT {ExecutionColumns} FROM executions WHERE {LiveExecutionStatus} AND runner <> $1 AND runner <> '' ORDER BY seq", runner);
         var page = await ReadPageAsync(command, int.MaxValue, ReadExecution, cancellationToken).ConfigureAwait(false);
         return page.Items;
     }
+
+    public async Task<IReadOnlyList<ExecutionRecord>> ListUnclaimedExecutionsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(connection, $"SELECT {ExecutionColumns} FROM executions WHERE {LiveExecutionStatus} AND runner = '' ORDER BY seq");
+        var page = await ReadPageAsync(command, int.MaxValue, ReadExecution, cancellationToken).ConfigureAwait(false);
+        return page.Items;
+    }
+
+    public Task<ClaimedExecution?> ClaimExecutionAsync(string executionId, string runner, CancellationToken cancellationToken = default) =>
+        WriteAsync(scope =>
+        {
+            // The sealed input is read and deleted in the transaction that claims (writes are serialised): whoever claims holds the only copy.
+            var sealedInput = scope.Scalar($"SELECT sealed_input FROM executions WHERE id = $1 AND runner = '' AND {LiveExecutionStatus}", executionId);
+            using var reader = scope.Command(
+                $"UPDATE executions SET runner = $2, sealed_input = NULL WHERE id = $1 AND runner = '' AND {LiveExecutionStatus} RETURNING {ExecutionColumns}",
+                executionId, runner).ExecuteReader();
+            return reader.Read() ? new ClaimedExecution(ReadExecution(reader), sealedInput as byte[]) : null;
+        }, transaction: true, cancellationToken);
+
+    public Task<ExecutionRecord?> RequestExecutionCancelAsync(string executionId, CancellationToken cancellationToken = default) =>
+        WriteAsync(scope =>
+        {
+            scope.Execute($"UPDATE executions SET cancel_requested = 1 WHERE id = $1 AND {LiveExecutionStatus}", executionId);
+            using var reader = scope.Command($"SELECT {ExecutionColumns} FROM executions WHERE id = $1", executionId).ExecuteReader();
+            return reader.Read() ? ReadExecution(reader) : null;
+        }, transaction: true, cancellationToken);
 
     public Task<int?> AdvanceExecutionTokenEpochAsync(string executionId, CancellationToken cancellationToken = default) =>
         WriteAsync(
@@ -183,6 +213,7 @@ public sealed partial class SqliteStore
         StderrKept = r.GetInt64(25),
         CaptureCode = NullableString(r, 26),
         LastSequence = r.GetInt64(27),
+        CancelRequested = r.GetInt64(28) != 0,
     };
 
     private static ExecutionEventRecord ReadEvent(DbDataReader r) => new()
