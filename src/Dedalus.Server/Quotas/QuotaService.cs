@@ -83,6 +83,24 @@ public sealed class QuotaService(ServerOptions options, IHostResources host, Clu
     }
 
     /// <summary>
+    /// <see cref="AdmitSession"/>, or null when the org's session quota is unlimited (the default is, and the org has no
+    /// limit of its own): there is nothing to count, and the store inserts without serialising the org's creates. The
+    /// org's overrides are read only when the default is unlimited; a limit set meanwhile applies from the next create.
+    /// </summary>
+    public async Task<Action<IResourceReader>?> SessionAdmissionAsync(IStore store, string orgId, CancellationToken cancellationToken = default)
+    {
+        if (AppliedQuota.For(Settings, Empty)[(int)Quota.Sessions].Resolve(Settings, host, null) is not null)
+        {
+            return AdmitSession(orgId);
+        }
+
+        var overrides = await store.GetQuotaOverridesAsync(orgId, cancellationToken).ConfigureAwait(false);
+        return AppliedQuota.For(Settings, overrides)[(int)Quota.Sessions].Resolve(Settings, host, null) is null ? null : AdmitSession(orgId);
+    }
+
+    private static readonly IReadOnlyDictionary<string, string> Empty = new Dictionary<string, string>();
+
+    /// <summary>
     /// The check for a new live SSH session. Live sessions end by themselves (close, expiry): when the org has one, the
     /// refusal says when the first expires (429 <c>retry_after_ms</c>).
     /// </summary>

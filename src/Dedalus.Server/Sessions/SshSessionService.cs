@@ -40,7 +40,8 @@ public sealed class SshSessionService(
                 $"machine {MachineIds.Wire(machine.Id)} is on node {lost.Name}, which has sent no heartbeat since {lost.HeartbeatAt:O}; retry once the node is back");
         }
 
-        var session = await lifecycle.OpenAsync(machine, key, quotas.AdmitSession(orgId), cancellationToken).ConfigureAwait(false);
+        var admission = await quotas.SessionAdmissionAsync(store, orgId, cancellationToken).ConfigureAwait(false);
+        var session = await lifecycle.OpenAsync(machine, key, admission, cancellationToken).ConfigureAwait(false);
         if (session.Status == SshSessionStatuses.WakeInProgress)
         {
             // The session is stored: the wake must happen even if the caller hangs up now.

@@ -161,6 +161,9 @@ public interface IStore
     // Quotas.
     Task<OrgRecord?> FindOrgAsync(string name, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<OrgRecord>> ListOrgsAsync(CancellationToken cancellationToken = default);
+    /// <summary>The org's quota overrides (quota name to limit text), read on their own: one query, no transaction.</summary>
+    Task<IReadOnlyDictionary<string, string>> GetQuotaOverridesAsync(string orgId, CancellationToken cancellationToken = default);
+
     /// <summary>Sets (a value) or removes (null) the org's quota overrides, by quota name, in one transaction.</summary>
     Task SetQuotaOverridesAsync(string orgId, IReadOnlyDictionary<string, string?> changes, DateTimeOffset now, CancellationToken cancellationToken = default);
     /// <summary>Runs <paramref name="read"/> on a consistent snapshot (a read transaction), outside the write lock.</summary>

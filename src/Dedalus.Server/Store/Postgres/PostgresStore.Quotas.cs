@@ -36,6 +36,10 @@ public sealed partial class PostgresStore
             return 0;
         }, cancellationToken);
 
+    public async Task<IReadOnlyDictionary<string, string>> GetQuotaOverridesAsync(string orgId, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("SELECT quota, value FROM org_quotas WHERE org_id = $1", [orgId], r => (Quota: r.GetString(0), Value: r.GetString(1)), cancellationToken)
+            .ConfigureAwait(false)).ToDictionary(o => o.Quota, o => o.Value, StringComparer.Ordinal);
+
     public async Task<T> ReadResourcesAsync<T>(Func<IResourceReader, T> read, CancellationToken cancellationToken = default)
     {
         try

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Npgsql;
 
 namespace Dedalus.Server.Store.Postgres;
 
@@ -12,6 +13,41 @@ public sealed partial class PostgresStore
     private const string WaitingSession = "status IN ('wake_in_progress', 'ssh_in_progress')";
 
     public Task<long> InsertSessionAsync(SessionRecord session, Action<IResourceReader>? admit = null, CancellationToken cancellationToken = default) =>
+        admit is null ? InsertUnadmittedSessionAsync(session, cancellationToken) : InsertAdmittedSessionAsync(session, admit, cancellationToken);
+
+    /// <summary>
+    /// A session nothing has to admit (its org has no session limit): one round trip, one implicit transaction, no org
+    /// lock, so creates run in parallel. The machine's row is updated first: its row lock, held to the commit, orders
+    /// the sessions of one machine, so their <c>seq</c> (taken by the insert after it) is their commit order and a page
+    /// cursor never passes over one that commits late.
+    /// </summary>
+    private Task<long> InsertUnadmittedSessionAsync(SessionRecord session, CancellationToken cancellationToken) =>
+        ReadAsync(
+            async connection =>
+            {
+                await using var batch = new NpgsqlBatch(connection);
+                batch.BatchCommands.Add(Statement(
+                    "UPDATE machines SET last_activity_at = GREATEST(last_activity_at, $2) WHERE id = $1 RETURNING revision",
+                    session.MachineId, Ms(session.CreatedAt)));
+                batch.BatchCommands.Add(SessionInsert(session));
+                await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                var revision = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt64(0) : -1;
+                while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
+                {
+                }
+
+                return revision;
+            },
+            cancellationToken);
+
+    private static NpgsqlBatchCommand SessionInsert(SessionRecord session) =>
+        Statement(
+            "INSERT INTO ssh_sessions (id, org_id, machine_id, status, public_key, serial, certificate, created_at, ready_at, expires_at, closed_at, error_code, error_message) " +
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            session.Id, session.OrgId, session.MachineId, session.Status, session.PublicKey, unchecked((long)session.Serial), Text(session.Certificate),
+            Ms(session.CreatedAt), Ms(session.ReadyAt), Ms(session.ExpiresAt), Ms(session.ClosedAt), Text(session.ErrorCode), Text(session.ErrorMessage));
+
+    private Task<long> InsertAdmittedSessionAsync(SessionRecord session, Action<IResourceReader> admit, CancellationToken cancellationToken) =>
         // The org lock: the sessions quota counts this org's sessions, and the machine's session list pages by seq.
         WriteAsync(session.OrgId, async scope =>
         {
@@ -20,11 +56,7 @@ public sealed partial class PostgresStore
             // Creating a session is activity: it keeps the machine from autosleeping. The machine's revision, read in
             // the same transaction, tells the caller whether the machine moved since it decided the session's status.
             var revision = await scope.ScalarAsync(
-                Statement(
-                    "INSERT INTO ssh_sessions (id, org_id, machine_id, status, public_key, serial, certificate, created_at, ready_at, expires_at, closed_at, error_code, error_message) " +
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                    session.Id, session.OrgId, session.MachineId, session.Status, session.PublicKey, unchecked((long)session.Serial), Text(session.Certificate),
-                    Ms(session.CreatedAt), Ms(session.ReadyAt), Ms(session.ExpiresAt), Ms(session.ClosedAt), Text(session.ErrorCode), Text(session.ErrorMessage)),
+                SessionInsert(session),
                 Statement(
                     "UPDATE machines SET last_activity_at = GREATEST(last_activity_at, $2) WHERE id = $1 RETURNING revision",
                     session.MachineId, Ms(session.CreatedAt))).ConfigureAwait(false);

@@ -99,6 +99,20 @@ public sealed partial class SqliteStore
         return settings;
     }
 
+    public async Task<IReadOnlyDictionary<string, string>> GetQuotaOverridesAsync(string orgId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(connection, "SELECT quota, value FROM org_quotas WHERE org_id = $1", orgId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var overrides = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            overrides[reader.GetString(0)] = reader.GetString(1);
+        }
+
+        return overrides;
+    }
+
     /// <summary>
     /// The admission reads, on whatever connection and transaction <paramref name="command"/> prepares them: the writer's
     /// (inside a write, under the write lock) or a reader's. Each read is one indexed query (see migration 0003).
