@@ -197,35 +197,5 @@ public sealed partial class PostgresStore
             return free;
         }, cancellationToken);
 
-    private static MachineRecord ReadMachine(DbDataReader r) => new()
-    {
-        Id = r.GetString(1),
-        OrgId = r.GetString(2),
-        Vcpu = r.GetDouble(3),
-        MemoryMib = r.GetInt64(4),
-        StorageGib = r.GetInt64(5),
-        AutosleepSeconds = r.GetInt64(6),
-        DesiredState = r.GetString(7),
-        Phase = r.GetString(8),
-        Reason = r.GetString(9),
-        Retryable = r.GetBoolean(10),
-        LastError = NullableString(r, 11),
-        Revision = r.GetInt64(12),
-        GatewayPort = r.GetInt32(13),
-        ResourcesDirty = r.GetBoolean(14),
-        CreatedAt = Time(r, 15),
-        LastTransitionAt = Time(r, 16),
-        LastProgressAt = Time(r, 17),
-        LastActivityAt = Time(r, 18),
-        GatewayPortError = NullableString(r, 19),
-        Name = NullableString(r, 20),
-        Reboot = NullableString(r, 21),
-        Autoresize = r.IsDBNull(22) ? null : r.GetBoolean(22),
-        MemoryAutoresizedMib = r.GetInt64(23),
-        MemoryLastAutoresizedAt = NullableTime(r, 24),
-        MemoryResizeState = NullableString(r, 25),
-        NetworkAddress = NullableString(r, 26),
-        NetworkPolicy = NullableString(r, 27),
-        NodeId = NullableString(r, 28),
-    };
+    private static MachineRecord ReadMachine(DbDataReader r) => StoreRows.ReadMachine(r);
 }

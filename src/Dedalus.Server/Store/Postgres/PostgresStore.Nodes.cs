@@ -35,18 +35,5 @@ public sealed partial class PostgresStore
     public async Task<IReadOnlyList<NodeRecord>> ListNodesAsync(CancellationToken cancellationToken = default) =>
         await QueryAsync($"SELECT {NodeColumns} FROM nodes ORDER BY id", [], ReadNode, cancellationToken).ConfigureAwait(false);
 
-    private static NodeRecord ReadNode(DbDataReader r) => new()
-    {
-        Id = r.GetString(0),
-        Name = r.GetString(1),
-        GatewayHosts = r.GetString(2).Split(',', StringSplitOptions.RemoveEmptyEntries),
-        GatewayPortLow = r.GetInt32(3),
-        GatewayPortHigh = r.GetInt32(4),
-        Vcpu = r.GetDouble(5),
-        MemoryMib = r.GetInt64(6),
-        StorageGib = r.GetInt64(7),
-        StartedAt = Time(r, 8),
-        HeartbeatAt = Time(r, 9),
-        CaFingerprint = r.GetString(10),
-    };
+    private static NodeRecord ReadNode(DbDataReader r) => StoreRows.ReadNode(r);
 }

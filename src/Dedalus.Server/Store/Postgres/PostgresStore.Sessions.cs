@@ -133,20 +133,5 @@ public sealed partial class PostgresStore
         await QueryAsync("SELECT serial FROM revocations WHERE expires_at > $1 ORDER BY serial", [Ms(now)], r => unchecked((ulong)r.GetInt64(0)), cancellationToken)
             .ConfigureAwait(false);
 
-    private static SessionRecord ReadSession(DbDataReader r) => new()
-    {
-        Id = r.GetString(1),
-        OrgId = r.GetString(2),
-        MachineId = r.GetString(3),
-        Status = r.GetString(4),
-        PublicKey = r.GetString(5),
-        Serial = unchecked((ulong)r.GetInt64(6)),
-        Certificate = NullableString(r, 7),
-        CreatedAt = Time(r, 8),
-        ReadyAt = NullableTime(r, 9),
-        ExpiresAt = Time(r, 10),
-        ClosedAt = NullableTime(r, 11),
-        ErrorCode = NullableString(r, 12),
-        ErrorMessage = NullableString(r, 13),
-    };
+    private static SessionRecord ReadSession(DbDataReader r) => StoreRows.ReadSession(r);
 }

@@ -109,7 +109,7 @@ public sealed partial class SqliteStore
         var (stdout, stderr) = (new StringBuilder(), new StringBuilder());
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            (reader.GetString(0) == "stdout" ? stdout : stderr).Append(Chunk(reader, 1));
+            (reader.GetString(0) == "stdout" ? stdout : stderr).Append(StoreRows.Chunk(reader, 1));
         }
 
         return (stdout.ToString(), stderr.ToString());
@@ -172,64 +172,7 @@ public sealed partial class SqliteStore
 
     private static string Json(IReadOnlyList<string> values) => JsonSerializer.Serialize(values, StoreJsonContext.Default.IReadOnlyListString);
 
-    private static IReadOnlyList<string> Strings(DbDataReader r, int ordinal) =>
-        JsonSerializer.Deserialize(r.GetString(ordinal), StoreJsonContext.Default.IReadOnlyListString) ?? [];
+    private static ExecutionRecord ReadExecution(DbDataReader r) => StoreRows.ReadExecution(r);
 
-    /// <summary>
-    /// A chunk of output, stored as its UTF-8 bytes (a BLOB): output may hold NUL characters, which text values do not
-    /// carry whole through the driver.
-    /// </summary>
-    private static string Chunk(DbDataReader r, int ordinal) => r.IsDBNull(ordinal) ? "" : Encoding.UTF8.GetString(r.GetFieldValue<byte[]>(ordinal));
-
-    private static int? NullableInt(DbDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetInt32(ordinal);
-
-    private static ExecutionRecord ReadExecution(DbDataReader r) => new()
-    {
-        Seq = r.GetInt64(0),
-        Id = r.GetString(1),
-        OrgId = r.GetString(2),
-        MachineId = r.GetString(3),
-        Status = r.GetString(4),
-        Command = Strings(r, 5),
-        Cwd = NullableString(r, 6),
-        EnvKeys = Strings(r, 7),
-        TimeoutMs = r.GetInt64(8),
-        Runner = r.GetString(9),
-        StreamId = r.GetString(10),
-        TokenEpoch = r.GetInt32(11),
-        CreationRequestId = NullableString(r, 12),
-        CreationTraceId = NullableString(r, 13),
-        CreatedAt = Time(r, 14),
-        StartedAt = NullableTime(r, 15),
-        CompletedAt = NullableTime(r, 16),
-        ExpiresAt = NullableTime(r, 17),
-        ExitCode = NullableInt(r, 18),
-        Signal = NullableInt(r, 19),
-        ErrorCode = NullableString(r, 20),
-        ErrorMessage = NullableString(r, 21),
-        StdoutBytes = r.GetInt64(22),
-        StderrBytes = r.GetInt64(23),
-        StdoutKept = r.GetInt64(24),
-        StderrKept = r.GetInt64(25),
-        CaptureCode = NullableString(r, 26),
-        LastSequence = r.GetInt64(27),
-        CancelRequested = r.GetInt64(28) != 0,
-    };
-
-    private static ExecutionEventRecord ReadEvent(DbDataReader r) => new()
-    {
-        Sequence = r.GetInt64(0),
-        Type = r.GetString(1),
-        At = Time(r, 2),
-        Chunk = r.IsDBNull(3) ? null : Chunk(r, 3),
-        Status = NullableString(r, 4),
-        ExitCode = NullableInt(r, 5),
-        Signal = NullableInt(r, 6),
-        ErrorCode = NullableString(r, 7),
-        ErrorMessage = NullableString(r, 8),
-    };
+    private static ExecutionEventRecord ReadEvent(DbDataReader r) => StoreRows.ReadEvent(r);
 }
-
-/// <summary>JSON columns of the store (string lists).</summary>
-[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<string>))]
-internal sealed partial class StoreJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

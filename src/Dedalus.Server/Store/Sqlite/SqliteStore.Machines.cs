@@ -183,37 +183,7 @@ public sealed partial class SqliteStore
         return new Page<T>(items, more ? lastSeq : null);
     }
 
-    private static MachineRecord ReadMachine(DbDataReader r) => new()
-    {
-        Id = r.GetString(1),
-        OrgId = r.GetString(2),
-        Vcpu = r.GetDouble(3),
-        MemoryMib = r.GetInt64(4),
-        StorageGib = r.GetInt64(5),
-        AutosleepSeconds = r.GetInt64(6),
-        DesiredState = r.GetString(7),
-        Phase = r.GetString(8),
-        Reason = r.GetString(9),
-        Retryable = r.GetInt64(10) != 0,
-        LastError = NullableString(r, 11),
-        Revision = r.GetInt64(12),
-        GatewayPort = r.GetInt32(13),
-        ResourcesDirty = r.GetInt64(14) != 0,
-        CreatedAt = Time(r, 15),
-        LastTransitionAt = Time(r, 16),
-        LastProgressAt = Time(r, 17),
-        LastActivityAt = Time(r, 18),
-        GatewayPortError = NullableString(r, 19),
-        Name = NullableString(r, 20),
-        Reboot = NullableString(r, 21),
-        Autoresize = r.IsDBNull(22) ? null : r.GetInt64(22) != 0,
-        MemoryAutoresizedMib = r.GetInt64(23),
-        MemoryLastAutoresizedAt = NullableTime(r, 24),
-        MemoryResizeState = NullableString(r, 25),
-        NetworkAddress = NullableString(r, 26),
-        NetworkPolicy = NullableString(r, 27),
-        NodeId = NullableString(r, 28),
-    };
+    private static MachineRecord ReadMachine(DbDataReader r) => StoreRows.ReadMachine(r);
 
     public Task<string?> AssignNetworkAddressAsync(string machineId, IEnumerable<string> candidates, Func<string, bool> keep, CancellationToken cancellationToken = default) =>
         WriteAsync(scope =>

@@ -42,18 +42,5 @@ public sealed partial class SqliteStore
         return nodes;
     }
 
-    private static NodeRecord ReadNode(DbDataReader r, int at) => new()
-    {
-        Id = r.GetString(at),
-        Name = r.GetString(at + 1),
-        GatewayHosts = r.GetString(at + 2).Split(',', StringSplitOptions.RemoveEmptyEntries),
-        GatewayPortLow = r.GetInt32(at + 3),
-        GatewayPortHigh = r.GetInt32(at + 4),
-        Vcpu = r.GetDouble(at + 5),
-        MemoryMib = r.GetInt64(at + 6),
-        StorageGib = r.GetInt64(at + 7),
-        StartedAt = Time(r, at + 8),
-        HeartbeatAt = Time(r, at + 9),
-        CaFingerprint = r.GetString(at + 10),
-    };
+    private static NodeRecord ReadNode(DbDataReader r, int at) => StoreRows.ReadNode(r, at);
 }
