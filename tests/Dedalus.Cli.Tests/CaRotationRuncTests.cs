@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using Dedalus.Client;
 using Dedalus.OpenSsh;
 using Dedalus.Testing;
+using Dedalus.Testing.Sshd;
 
 namespace Dedalus.Cli.Tests;
 
@@ -187,20 +188,8 @@ public sealed class CaRotationRuncTests : IAsyncLifetime
     private Task<ProcessResult> SshAsync(Session session, params string[] command) =>
         ProcessRunner.RunAsync(
             "ssh",
-            [
-                "-i", session.KeyPath,
-                "-o", $"CertificateFile={session.KeyPath}-cert.pub",
-                "-o", $"UserKnownHostsFile={session.KnownHostsPath}",
-                "-o", "GlobalKnownHostsFile=/dev/null",
-                "-o", "StrictHostKeyChecking=yes",
-                "-o", "IdentitiesOnly=yes",
-                "-o", "BatchMode=yes",
-                "-o", "ConnectTimeout=20",
-                "-p", session.Connection!.Port.ToString(CultureInfo.InvariantCulture),
-                $"{session.Connection.SshUsername}@{session.Connection.Endpoint}",
-                "--",
-                .. command,
-            ],
+            CertificateSsh.Arguments(
+                session.KeyPath, session.KnownHostsPath, session.Connection!.Port, $"{session.Connection.SshUsername}@{session.Connection.Endpoint}", command),
             timeout: TimeSpan.FromSeconds(90));
 
     private async Task<ProcessResult> SshOkAsync(Session session, params string[] command)

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Dedalus.Contracts;
 using Dedalus.Server.Tests.Infrastructure;
 using Dedalus.Testing;
+using Dedalus.Testing.Sshd;
 using Dedalus.Testing.Cluster;
 using Dedalus.Testing.Postgres;
 using Xunit.Abstractions;
@@ -196,20 +197,8 @@ public sealed partial class MultiNodeRuncTests(PostgresFixture postgres, ITestOu
 
     /// <summary>ssh to the session's gateway with the session's certificate; the host must prove itself with the host CA only.</summary>
     private string[] SshArguments(string keyPath, SshSession session, params string[] command) =>
-    [
-        "-i", keyPath,
-        "-o", $"CertificateFile={keyPath}-cert.pub",
-        "-o", $"UserKnownHostsFile={_client.Combine("known_hosts")}",
-        "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", "StrictHostKeyChecking=yes",
-        "-o", "IdentitiesOnly=yes",
-        "-o", "BatchMode=yes",
-        "-o", "ConnectTimeout=20",
-        "-p", session.Connection!.Port.ToString(CultureInfo.InvariantCulture),
-        $"{session.Connection.SshUsername}@{session.Connection.Endpoint}",
-        "--",
-        .. command,
-    ];
+        CertificateSsh.Arguments(
+            keyPath, _client.Combine("known_hosts"), session.Connection!.Port, $"{session.Connection.SshUsername}@{session.Connection.Endpoint}", command);
 
     private static async Task<(HttpStatusCode Status, string Body)> SendAsync(ClusterNode node, HttpMethod method, string path, string? json)
     {
