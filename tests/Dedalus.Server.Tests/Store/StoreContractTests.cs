@@ -93,6 +93,20 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal(new Dictionary<string, string> { ["Dedalus:QuotaMachines"] = "20" }, settings);
     }
 
+    [Fact]
+    public async Task Servers_saving_their_settings_at_once_leave_one_of_them_whole()
+    {
+        // Nodes that start together each record theirs: none may fail, and what stays is one node's set, not a mix.
+        var saves = Enumerable.Range(0, 12).Select(i => Task.Run(() => Store.SaveServerSettingsAsync(
+            new Dictionary<string, string> { ["Dedalus:QuotaMachines"] = $"{i}", ["Dedalus:GatewayPorts"] = $"{22000 + i}-22999" }, T0)));
+
+        await Task.WhenAll(saves);
+
+        var settings = await Store.GetServerSettingsAsync();
+        var which = settings["Dedalus:QuotaMachines"];
+        Assert.Equal($"{22000 + int.Parse(which, System.Globalization.CultureInfo.InvariantCulture)}-22999", settings["Dedalus:GatewayPorts"]);
+    }
+
     // Helpers.
 
     protected Task<string> OrgAsync(string name = "acme") => Store.EnsureOrgAsync(name, T0);

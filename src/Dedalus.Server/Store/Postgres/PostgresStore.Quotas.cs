@@ -64,6 +64,8 @@ public sealed partial class PostgresStore
     public Task SaveServerSettingsAsync(IReadOnlyDictionary<string, string> settings, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         WriteAsync(async scope =>
         {
+            // Without it, two nodes starting at once both delete (nothing yet) and both insert: a duplicate key.
+            scope.LockGlobal(SettingsLock);
             var statements = new List<NpgsqlBatchCommand> { Statement("DELETE FROM server_settings") };
             foreach (var (key, value) in settings)
             {

@@ -58,6 +58,9 @@ public sealed partial class PostgresStore : IStore, IAsyncDisposable
     /// <summary>Retention deletes (prune, audit trim, expired executions): one process at a time does them.</summary>
     private const int RetentionLock = 3;
 
+    /// <summary>The recorded server settings: nodes starting together replace them one after the other.</summary>
+    private const int SettingsLock = 4;
+
     /// <summary>Migrations: exactly one process applies them.</summary>
     internal const int MigrationLock = 0;
 
