@@ -184,7 +184,7 @@ public sealed class TwoNodesOnPostgresTests(PostgresFixture postgres) : IAsyncLi
             extraArgs:
             [
                 "--ca-dir", caDirectory ?? _ca.Path, "--node-name", name, "--node-vcpu", vcpu, "--gateway-host", $"gw-{name}.test",
-                "--Dedalus:NodeHeartbeatInterval", "00:00:00.100", "--Dedalus:NodeLostAfter", "00:00:00.600",
+                "--Dedalus:NodeHeartbeatInterval", "00:00:00.200", "--Dedalus:NodeLostAfter", "00:00:03",
             ],
             database: _database);
 }
