@@ -1,5 +1,6 @@
 using Dedalus.Server.Store.Sqlite;
 using Npgsql;
+using static Dedalus.Server.Store.StoreRows;
 
 namespace Dedalus.Server.Store.Postgres;
 

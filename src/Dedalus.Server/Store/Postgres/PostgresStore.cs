@@ -434,13 +434,6 @@ public sealed partial class PostgresStore : IStore, IAsyncDisposable
 
     private static NpgsqlParameter Ms(DateTimeOffset? value) => Int8(value?.ToUnixTimeMilliseconds());
 
-    private static DateTimeOffset Time(DbDataReader reader, int ordinal) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
-
-    private static DateTimeOffset? NullableTime(DbDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
-
-    private static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
     public async ValueTask DisposeAsync()
     {
         await _dataSource.DisposeAsync().ConfigureAwait(false);

@@ -1,3 +1,5 @@
+using static Dedalus.Server.Store.StoreRows;
+
 namespace Dedalus.Server.Store.Sqlite;
 
 public sealed partial class SqliteStore

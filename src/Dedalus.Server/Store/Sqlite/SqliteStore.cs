@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
 namespace Dedalus.Server.Store.Sqlite;
@@ -180,13 +179,6 @@ public sealed partial class SqliteStore : IStore, IAsyncDisposable, IDisposable
     private static long Ms(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
 
     private static long? Ms(DateTimeOffset? value) => value?.ToUnixTimeMilliseconds();
-
-    private static DateTimeOffset Time(DbDataReader reader, int ordinal) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
-
-    private static DateTimeOffset? NullableTime(DbDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
-
-    private static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     public async ValueTask DisposeAsync()
     {
