@@ -7,11 +7,14 @@ namespace Dedalus.Testing;
 /// Finds a free loopback TCP port below the kernel's ephemeral range, where no client socket of this host (an ssh, an
 /// HTTP client, a connection another test assembly makes meanwhile) is ever given a port: a test that frees a port and
 /// takes it again later (a server restarting on its gateway port) cannot find it taken by such a socket. Falls back to a
-/// kernel-chosen port when no free one turns up below the range.
+/// kernel-chosen port when no free one turns up below the range. A port is handed out once per process: a port is only
+/// free until its test binds it, so two test classes running side by side could otherwise both be given it (one then
+/// finds its port held when it lets go of it and takes it again).
 /// </summary>
 public static class FreePort
 {
     private const int Lowest = 10000;
+    private static readonly HashSet<int> HandedOut = [];
 
     public static int Next()
     {
@@ -19,7 +22,7 @@ public static class FreePort
         for (var attempt = 0; highest > Lowest && attempt < 200; attempt++)
         {
             var port = Random.Shared.Next(Lowest, highest + 1);
-            if (IsFree(port))
+            if (IsFree(port) && Claim(port, 1))
             {
                 return port;
             }
@@ -50,13 +53,28 @@ public static class FreePort
         for (var attempt = 0; attempt < 100; attempt++)
         {
             var first = Next();
-            if (first + count - 1 <= IPEndPoint.MaxPort && Enumerable.Range(first + 1, count - 1).All(IsFree))
+            if (first + count - 1 <= IPEndPoint.MaxPort && Enumerable.Range(first + 1, count - 1).All(IsFree) && Claim(first + 1, count - 1))
             {
                 return first;
             }
         }
 
         throw new InvalidOperationException($"found no {count} consecutive free loopback ports in 100 tries");
+    }
+
+    /// <summary>Marks <paramref name="count"/> ports from <paramref name="first"/> as handed out, unless one already was.</summary>
+    private static bool Claim(int first, int count)
+    {
+        lock (HandedOut)
+        {
+            if (Enumerable.Range(first, count).Any(HandedOut.Contains))
+            {
+                return false;
+            }
+
+            HandedOut.UnionWith(Enumerable.Range(first, count));
+            return true;
+        }
     }
 
     private static bool IsFree(int port)
