@@ -1,4 +1,5 @@
 using Dedalus.Contracts;
+using Dedalus.Server.Console.Terminal.Api;
 using Dedalus.Server.Auth;
 using Dedalus.Server.Executions.Api;
 using Dedalus.Server.Http;
@@ -85,6 +86,7 @@ public static class ServerApp
         app.MapOrganization();
         app.MapSshSessions();
         app.MapExecutions();
+        app.MapConsoleTerminal();
         return app;
     }
 

@@ -45,6 +45,7 @@ public static class ServerServices
         AddReconciliation(services);
         AddRuntime(services, options);
         AddGateway(services, options);
+        Console.Terminal.TerminalServices.AddConsoleTerminal(services);
         return services;
     }
 
