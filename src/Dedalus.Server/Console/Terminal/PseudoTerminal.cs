@@ -163,23 +163,53 @@ public sealed partial class PseudoTerminal : IDisposable
     }
 
     /// <summary>
-    /// Kills the child's whole process group (its session: ssh and anything it started) with SIGKILL. Safe after the
-    /// child ended: a process group id is never reused while the group has a member.
+    /// Kills the child's whole session with SIGKILL: its process group (ssh and what it started), then any process of
+    /// the session in another group (a shell's background job). Safe after the child ended: a process group or session
+    /// id is never reused while it has a member.
     /// </summary>
     public void Kill()
     {
-        if (_child is { } child)
+        if (_child is not { } child)
         {
-            _ = Native.Kill(-child.Id, Native.SigKill);
+            return;
+        }
+
+        _ = Native.Kill(-child.Id, Native.SigKill);
+        foreach (var pid in SessionMembers(child.Id))
+        {
+            _ = Native.Kill(pid, Native.SigKill);
+        }
+    }
+
+    /// <summary>The processes of session <paramref name="sessionId"/>, from /proc/PID/stat (field 6).</summary>
+    internal static List<int> SessionMembers(int sessionId)
+    {
+        var members = new List<int>();
+        var wanted = sessionId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var pid))
+            {
+                continue;
+            }
+
             try
             {
-                child.Kill(entireProcessTree: true);
+                // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses, so split after the last ')'.
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields.Length > 3 && fields[3] == wanted)
+                {
+                    members.Add(pid);
+                }
             }
-            catch (InvalidOperationException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // It has exited already.
+                // It ended meanwhile, or is not ours to read.
             }
         }
+
+        return members;
     }
 
     /// <summary>
