@@ -96,7 +96,7 @@ internal sealed partial class BrowserTerminal
     private async Task ReceiveLoopAsync()
     {
         var buffer = new byte[TerminalLimits.MaxInputFrameBytes];
-        var token = _end.Token;
+        var token = _stopReceiving.Token;
         try
         {
             while (!token.IsCancellationRequested)

@@ -33,6 +33,12 @@ internal sealed partial class BrowserTerminal : IAsyncDisposable
     private readonly MachineChangeFeed _machineFeed;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _end = new();
+
+    /// <summary>
+    /// Stops the receive loop, only once the close handshake had its chance: cancelling a WebSocket receive aborts the
+    /// socket, which would drop the <c>closed</c> frame.
+    /// </summary>
+    private readonly CancellationTokenSource _stopReceiving = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<OutgoingFrame> _outgoing = Channel.CreateBounded<OutgoingFrame>(
         new BoundedChannelOptions(TerminalLimits.OutputQueueFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -156,7 +162,7 @@ internal sealed partial class BrowserTerminal : IAsyncDisposable
             // The browser answers our close: its reply ends the receive loop; past the bound, cancelling aborts the socket.
             if (!await WaitBoundedAsync(receiver).ConfigureAwait(false))
             {
-                End(end);
+                await _stopReceiving.CancelAsync().ConfigureAwait(false);
                 await receiver.ConfigureAwait(false);
             }
         }
@@ -171,6 +177,7 @@ internal sealed partial class BrowserTerminal : IAsyncDisposable
     {
         _pty?.Dispose();
         _end.Dispose();
+        _stopReceiving.Dispose();
         _completion.TrySetResult();
         return ValueTask.CompletedTask;
     }
