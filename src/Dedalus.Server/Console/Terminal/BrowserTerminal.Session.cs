@@ -162,7 +162,7 @@ internal sealed partial class BrowserTerminal
     /// Closes the terminal's session, so its certificate is revoked now rather than at its expiry. Bounded, and on
     /// <see cref="CancellationToken.None"/>: the browser is usually gone already.
     /// </summary>
-    private async Task CloseSessionAsync()
+    private async Task EndSessionAsync()
     {
         if (_sessionId is not { } sessionId)
         {

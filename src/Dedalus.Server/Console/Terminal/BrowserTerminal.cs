@@ -144,7 +144,7 @@ internal sealed partial class BrowserTerminal : IAsyncDisposable
             // ssh first (its group killed and reaped, the PTY closed), then the session: the revocation comes last.
             StopSsh();
             await WaitBoundedAsync(_reader).ConfigureAwait(false);
-            await CloseSessionAsync().ConfigureAwait(false);
+            await EndSessionAsync().ConfigureAwait(false);
             if (!ReferenceEquals(end, BrowserGone))
             {
                 await TrySendAsync(OutgoingFrame.Text(TerminalFrames.Closed(end))).ConfigureAwait(false);

@@ -10,13 +10,13 @@ namespace Dedalus.Server.Console.Terminal;
 /// <summary>
 /// The open browser terminals of this node, by browser session: runs each one (<see cref="BrowserTerminal"/>), ends
 /// those of a browser session that signs out, and ends them all (closing their sessions) when the server stops, so
-/// that no certificate of a terminal outlives the process that held its key.
+/// that no certificate of a terminal outlives the process that held its key (<see cref="TerminalShutdown"/>).
 /// </summary>
 public sealed class TerminalHost(
     SshSessionService sessions,
     SshSessionMapper mapper,
     MachineChangeFeed machineFeed,
-    ILogger<TerminalHost> logger) : IHostedService
+    ILogger<TerminalHost> logger)
 {
     private readonly ConcurrentDictionary<BrowserTerminal, byte> _open = new();
 
@@ -65,10 +65,8 @@ public sealed class TerminalHost(
         ServerLog.TerminalsOfBrowserSessionEnded(logger, ending.Count);
     }
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>Ends every terminal (code <c>shutdown</c>) and waits for them, within the host's stop timeout.</summary>
-    public async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>Ends every terminal (code <c>shutdown</c>) and waits for them, until <paramref name="cancellationToken"/>.</summary>
+    public async Task EndAllAsync(CancellationToken cancellationToken = default)
     {
         var all = _open.Keys.ToList();
         foreach (var terminal in all)
@@ -82,7 +80,7 @@ public sealed class TerminalHost(
         }
         catch (OperationCanceledException)
         {
-            // The host's stop timeout: the sessions expire at their TTL.
+            // The host's stop timeout: the sessions left expire at their TTL.
         }
     }
 }
