@@ -10,6 +10,7 @@ using Dedalus.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
 
 namespace Dedalus.Server.Tests.Terminal;
 
@@ -18,7 +19,7 @@ namespace Dedalus.Server.Tests.Terminal;
 /// machine, real <c>ssh</c> on a PTY, and <see cref="ClientWebSocket"/> as the browser (the console's caller is a test
 /// double mapping a header to an org).
 /// </summary>
-public sealed class TerminalRuncTests(TerminalRuncTests.Fixture fixture) : IClassFixture<TerminalRuncTests.Fixture>
+public sealed class TerminalRuncTests(TerminalRuncTests.Fixture fixture, ITestOutputHelper output) : IClassFixture<TerminalRuncTests.Fixture>
 {
     [Fact]
     public async Task Typing_resizing_ctrl_c_and_colours_go_through_and_closing_the_tab_ends_ssh_and_the_session()
@@ -138,6 +139,7 @@ public sealed class TerminalRuncTests(TerminalRuncTests.Fixture fixture) : IClas
             },
             TerminalConnection.Bound);
         var info = Info();
+        output.WriteLine($"paused browser: {info.PtyBytesRead} bytes read from the PTY, {info.OutputBytesSent} sent, {info.BufferedOutputBytes} held by the server");
         Assert.True(stalled, $"the PTY was still read: {info}");
         Assert.True(info.BufferedOutputBytes <= TerminalLimits.OutputQueueFrames * TerminalLimits.OutputChunkBytes, $"buffered: {info}");
         Assert.True(info.PtyBytesRead > info.OutputBytesSent, $"{info}");

@@ -133,7 +133,7 @@ internal sealed partial class BrowserTerminal : IAsyncDisposable
             // The session could not be created (quota, node down, machine destroyed meanwhile): the message says why.
             end = TerminalEnd.Error(e.Message);
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
         {
             ServerLog.TerminalFailed(_logger, MachineWireId, e);
             end = TerminalEnd.Error("the terminal failed on the server: " + e.Message);
