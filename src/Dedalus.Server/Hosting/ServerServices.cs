@@ -15,6 +15,7 @@ using Dedalus.Server.Sessions;
 using Dedalus.Server.Sessions.Api;
 using Dedalus.Server.Ssh;
 using Dedalus.Server.Store;
+using Dedalus.Server.Telemetry;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Dedalus.Server.Hosting;
@@ -45,6 +46,7 @@ public static class ServerServices
         AddReconciliation(services);
         AddRuntime(services, options);
         AddGateway(services, options);
+        services.AddDedalusMetrics(options);
         return services;
     }
 
