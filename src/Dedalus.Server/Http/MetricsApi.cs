@@ -23,7 +23,7 @@ public static class MetricsApi
             return;
         }
 
-        var access = routes.ServiceProvider.GetRequiredService<MetricsAccess>();
+        var access = new MetricsAccess(options.MetricsAllow);
         routes.MapPrometheusScrapingEndpoint(Path, meterProvider: null, configureBranchedPipeline: branch => branch.Use(async (context, next) =>
         {
             if (!access.Allows(context.Connection.RemoteIpAddress))

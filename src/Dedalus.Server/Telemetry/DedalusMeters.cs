@@ -3,7 +3,7 @@ namespace Dedalus.Server.Telemetry;
 /// <summary>
 /// The names of the server's meters, one per area (OpenTelemetry style: the instruments are <c>dedalus.*</c>, with
 /// units). <c>/metrics</c> exports these, the gateway's (<see cref="Dedalus.Gateway.GatewayMetrics.MeterName"/>) and
-/// ASP.NET Core's own HTTP and Kestrel meters.
+/// ASP.NET Core's own HTTP and Kestrel meters (registered in <c>ServerServices</c>).
 /// </summary>
 public static class DedalusMeters
 {
