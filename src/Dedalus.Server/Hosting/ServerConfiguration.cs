@@ -87,7 +87,7 @@ public static class ServerConfiguration
         new("NodeLostAfter", null, null, "TIMESPAN",
             "A node silent this long is lost: its machines show failed (node_lost) and nothing is placed on it; at least 3 heartbeats, up to 1 h [default: 00:00:15]"),
         new("Metrics", "--metrics", "DEDALUS_METRICS", "true|false",
-            "Serve /metrics (Prometheus text format) on the HTTP API's listener; others than the allowed clients get 404 [default: true]", IsSwitch: true),
+            "Serve /metrics (Prometheus text format) on the HTTP API's listener, to the clients --metrics-allow admits (others get 404) [default: true]", IsSwitch: true),
         new("MetricsAllow", "--metrics-allow", "DEDALUS_METRICS_ALLOW", "CIDR[,CIDR...]|none",
             "Ranges whose clients may read /metrics (the TCP peer's address; forwarding headers are not trusted); the list replaces the default, " +
             "so name 127.0.0.0/8 too to keep local scrapes; none: nobody [default: 127.0.0.0/8,::1/128]"),
