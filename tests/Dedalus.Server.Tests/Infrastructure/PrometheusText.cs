@@ -3,12 +3,6 @@ using System.Text;
 
 namespace Dedalus.Server.Tests.Infrastructure;
 
-/// <summary>One sample of a Prometheus text exposition: a series name, its labels and its value.</summary>
-public sealed record PrometheusSample(string Name, IReadOnlyDictionary<string, string> Labels, double Value)
-{
-    public string? Label(string name) => Labels.GetValueOrDefault(name);
-}
-
 /// <summary>
 /// Reads the Prometheus text exposition format (version 0.0.4): <c># TYPE</c>/<c># HELP</c> comments, and one sample a
 /// line as <c>name{label="value",...} value</c>, label values escaped with <c>\\</c>, <c>\"</c> and <c>\n</c>. Strict:
