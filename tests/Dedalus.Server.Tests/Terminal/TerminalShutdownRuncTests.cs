@@ -20,7 +20,7 @@ public sealed class TerminalShutdownRuncTests : IAsyncLifetime
 
     public async Task InitializeAsync() =>
         (_app, _http, _) = await RuncServer.StartAsync(
-            _data.Path, _port, _port, [], "terminal-stop",
+            _data.Path, _port, _port, ["--machine-network", "off"], "terminal-stop",
             services: services => services.AddSingleton<IConsoleCaller, HeaderConsoleCaller>());
 
     [Fact]
