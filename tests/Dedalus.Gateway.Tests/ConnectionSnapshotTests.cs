@@ -18,10 +18,12 @@ public sealed class ConnectionSnapshotTests(SshSiteFixture fixture) : IClassFixt
         var (socket, banner) = await GatewayHarness.ConnectPastBannerAsync(port);
         using (socket)
         {
-            // The pump counts the identification line once sshd has it, which may be just after sshd's banner came back.
+            // The pumps count bytes once written on: the identification line may be counted just after sshd's banner came
+            // back, and the banner just after the client read it.
             Assert.True(
-                await Eventually.TrueAsync(() => harness.Gateway.GetConnections(MachineA).SingleOrDefault()?.BytesFromClient == GatewayHarness.ClientIdentification.Length),
-                "the identification line was never counted");
+                await Eventually.TrueAsync(() => harness.Gateway.GetConnections(MachineA).SingleOrDefault() is { } c
+                    && c.BytesFromClient == GatewayHarness.ClientIdentification.Length && c.BytesToClient >= banner.Length),
+                "the identification line and the banner were never counted");
             var open = Assert.Single(harness.Gateway.GetConnections(MachineA));
 
             Assert.StartsWith("SSH-2.0-OpenSSH", banner, StringComparison.Ordinal);
