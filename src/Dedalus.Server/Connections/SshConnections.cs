@@ -32,15 +32,18 @@ public sealed class SshConnections(
         var machine = await machines.GetAsync(orgId, machineId, cancellationToken).ConfigureAwait(false);
         if (local.Owns(machine.NodeId))
         {
-            var now = timeProvider.GetUtcNow();
+            var now = Milliseconds(timeProvider.GetUtcNow());
             return new LiveSshConnectionList(
-                [.. gateway.Open(machine.Id).Select(c => new LiveSshConnection(c.SessionId, c.PeerAddress, c.StartedAt, c.BytesFromClient, c.BytesToClient, now))]);
+                [.. gateway.Open(machine.Id).Select(c => new LiveSshConnection(c.SessionId, c.PeerAddress, Milliseconds(c.StartedAt), c.BytesFromClient, c.BytesToClient, now))]);
         }
 
         var rows = await store.ListLiveConnectionsAsync(machine.Id, cancellationToken).ConfigureAwait(false);
         return new LiveSshConnectionList(
             [.. rows.Where(r => nodes.LostOwner(r.NodeId) is null).Select(r => new LiveSshConnection(r.SessionId, r.Peer, r.StartedAt, r.BytesIn, r.BytesOut, r.UpdatedAt))]);
     }
+
+    /// <summary>Whole milliseconds, as the store keeps times: a connection reads the same through every node, live and finished.</summary>
+    private static DateTimeOffset Milliseconds(DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
 
     /// <summary>
     /// The machine's last <paramref name="limit"/> finished connections (refused ones too), newest first; from the row
