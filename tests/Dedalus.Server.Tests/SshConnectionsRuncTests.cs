@@ -105,6 +105,7 @@ public sealed class SshConnectionsRuncTests : IAsyncLifetime
         Assert.Equal(session.SessionId, finished.SessionId);
         Assert.Equal(live.Peer, finished.Peer);
         Assert.Equal(live.StartedAt, finished.StartedAt);
+        // The ssh client closes once it has the exit status (client_closed, what runs here show); sshd may be first.
         Assert.Contains(finished.EndReason, new[] { "client_closed", "machine_closed" });
         Assert.True(finished.BytesIn >= grown.BytesIn, $"{finished.BytesIn} bytes in at the end, {grown.BytesIn} while live");
         Assert.True(finished.EndedAt >= finished.StartedAt);
