@@ -1,5 +1,6 @@
 using Dedalus.Contracts;
 using Dedalus.Server.Auth;
+using Dedalus.Server.Connections.Api;
 using Dedalus.Server.Executions.Api;
 using Dedalus.Server.Http;
 using Dedalus.Server.Machines.Api;
@@ -91,6 +92,7 @@ public static class ServerApp
         app.MapOrganization();
         app.MapSshSessions();
         app.MapExecutions();
+        app.MapSshConnections();
         return app;
     }
 
