@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using Dedalus.Cli.Processes;
+using Dedalus.Client.Platform;
 
 namespace Dedalus.Cli.Commands;
 
@@ -74,8 +75,10 @@ internal static class SshConfigCommand
             .Append("# For machine ids as hosts (the bare uuid the API returns, or dm-<uuid>), `dedalus ssh-cert` mints a fresh\n")
             .Append("# certificate (waking the machine) before ssh\n")
             .Append("# connects, then the Include reads the Host block it wrote. Host keys are checked against each machine's own host CA only.\n")
-            .Append("Match originalhost ").Append(HostPatterns).Append(" exec \"").Append(self.Replace("\"", "\\\"", StringComparison.Ordinal)).Append(" ssh-cert %n\"\n")
-            .Append("    Include ").Append(hosts.Any(char.IsWhiteSpace) ? "\"" + hosts + "\"" : hosts).Append('\n')
+            // The exec command is one double-quoted word of the config line (its \ and " escaped), which OpenSSH then hands
+            // to the shell: /bin/sh on Unix, cmd.exe with OpenSSH for Windows (SelfCommand quotes for the one in use).
+            .Append("Match originalhost ").Append(HostPatterns).Append(" exec ").Append(Dedalus.Client.SshSessionFiles.Quote(self + " ssh-cert %n")).Append('\n')
+            .Append("    Include ").Append(SshCache.ConfigWord(hosts)).Append('\n')
             .ToString();
     }
 
@@ -83,7 +86,7 @@ internal static class SshConfigCommand
     {
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         var sshDirectory = Path.Combine(home, ".ssh");
-        Directory.CreateDirectory(sshDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        PrivateFiles.CreateDirectory(sshDirectory);
         var configPath = Path.Combine(sshDirectory, "dedalus_config");
         SshCache.WriteAtomically(configPath, text);
         var userConfig = Path.Combine(sshDirectory, "config");
