@@ -27,7 +27,8 @@ internal static class SshConfigCommand
         their lines name the same gateway; your own known_hosts is not touched); every
         connection gets a new short-lived certificate. A ProxyCommand cannot do this: ssh loads
         CertificateFile right after starting the ProxyCommand, without waiting for it.
-        The cache is $DEDALUS_SSH_DIR, else $XDG_CACHE_HOME/dedalus/ssh, else ~/.cache/dedalus/ssh.
+        The cache is $DEDALUS_SSH_DIR, else $XDG_CACHE_HOME/dedalus/ssh, else ~/.cache/dedalus/ssh
+        (%LOCALAPPDATA%\dedalus\ssh on Windows).
         `--install` writes ~/.ssh/dedalus_config and adds `Include dedalus_config` at the top of
         ~/.ssh/config once. ssh-cert reads the server and key like every command (DEDALUS_BASE_URL,
         DEDALUS_API_KEY, or the dev credentials file).

@@ -1,4 +1,5 @@
 using System.Runtime.Versioning;
+using System.Security.Cryptography;
 using System.Security.AccessControl;
 using System.Security.Principal;
 
@@ -39,9 +40,21 @@ internal static class PrivateFiles
     /// <summary>A new, uniquely named private directory under <paramref name="parentDirectory"/> (the temp directory when null).</summary>
     public static string CreateTemporaryDirectory(string prefix, string? parentDirectory = null)
     {
-        var directory = parentDirectory is null
-            ? Directory.CreateTempSubdirectory(prefix).FullName
-            : Directory.CreateTempSubdirectory(Path.Combine(parentDirectory, prefix)).FullName;
+        if (parentDirectory is not null)
+        {
+            // Directory.CreateTempSubdirectory takes a name prefix only (no folder): a random name of our own, made private
+            // as it is created. 64 random bits: an existing directory of that name is a bug, not a collision to retry.
+            var named = Path.Combine(Path.GetFullPath(parentDirectory), prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
+            if (Directory.Exists(named))
+            {
+                throw new IOException($"{named} exists already");
+            }
+
+            CreateDirectory(named);
+            return named;
+        }
+
+        var directory = Directory.CreateTempSubdirectory(prefix).FullName;
         if (OperatingSystem.IsWindows())
         {
             // Nothing is in it yet: what is written next inherits this ACL only.
