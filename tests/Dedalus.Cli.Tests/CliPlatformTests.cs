@@ -101,22 +101,46 @@ public sealed class CliPlatformTests
     }
 
     [Fact]
-    public async Task The_ssh_config_Match_exec_runs_dedalus_from_a_path_with_a_space_and_a_quote()
+    public async Task The_ssh_config_Match_exec_runs_dedalus_from_a_path_with_spaces()
     {
-        // A stand-in for dedalus at an awkward path: it records its arguments; ssh -G evaluates Match exec and so runs it.
+        // A stand-in for dedalus at a path with spaces: it records its arguments; ssh -G evaluates Match exec and so runs it.
         using var directory = new TempDirectory("dedalus-exec-");
-        var folder = directory.Combine("it's a dir");
+        var folder = directory.Combine("my tools", "dedalus 1");
         Directory.CreateDirectory(folder);
         var marker = directory.Combine("ran");
         var self = Path.Combine(folder, "dedalus");
         File.WriteAllText(self, $"#!/bin/sh\necho \"$@\" > '{marker}'\nexit 0\n");
         File.SetUnixFileMode(self, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var cache = new SshCache(directory.Combine("cache dir"));
-        var config = directory.WriteFile("config", SshConfigCommand.Render(cache, Executables.ShellQuote(self)));
+        var exec = SshConfigCommand.SelfForMatchExec(Executables.ShellQuote(self), self, dedalusOnPath: null);
+        var config = directory.WriteFile("config", SshConfigCommand.Render(cache, exec));
 
         var result = await ProcessRunner.RunAsync("ssh", "-G", "-F", config, "dm-00000000-0000-4000-8000-000000000000");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("ssh-cert dm-00000000-0000-4000-8000-000000000000\n", File.ReadAllText(marker));
+    }
+
+    [Theory]
+    [InlineData("/opt/it's/dedalus")]
+    [InlineData(@"C:\Users\Jane Doe\tools\dedalus.exe")]
+    [InlineData(@"\\server\share\dedalus.exe")]
+    public void A_dedalus_path_that_Match_exec_cannot_carry_is_named_by_PATH_or_refused(string path)
+    {
+        var command = path.Contains('\'', StringComparison.Ordinal) ? Executables.ShellQuote(path) : Executables.WindowsQuote(path);
+
+        Assert.Equal("dedalus", SshConfigCommand.SelfForMatchExec(command, path, dedalusOnPath: path));
+        var refused = Assert.Throws<CliException>(() => SshConfigCommand.SelfForMatchExec(command, path, dedalusOnPath: "/usr/local/bin/dedalus"));
+        Assert.Contains("put this dedalus on PATH", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(path, refused.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/home/jane/.dotnet/tools/dedalus")]
+    [InlineData("'/home/jane/my tools/dedalus'")]
+    [InlineData(@"C:\Users\jane\.dotnet\tools\dedalus.exe")]
+    public void A_plain_or_singly_quoted_path_is_used_as_is(string command)
+    {
+        Assert.Equal(command, SshConfigCommand.SelfForMatchExec(command, "/elsewhere/dedalus", dedalusOnPath: null));
     }
 }
