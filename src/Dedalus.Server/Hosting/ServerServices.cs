@@ -4,6 +4,7 @@ using Dedalus.Machines.Runtime;
 using Dedalus.Machines.Ssh;
 using Dedalus.Server.Auth;
 using Dedalus.Server.Cluster;
+using Dedalus.Server.Connections;
 using Dedalus.Server.Executions;
 using Dedalus.Server.Gateway;
 using Dedalus.Server.Machines;
@@ -49,6 +50,7 @@ public static class ServerServices
         AddRuntime(services, options);
         AddGateway(services, options);
         AddMetrics(services, options);
+        services.AddSshConnections();
         Console.Terminal.TerminalServices.AddConsoleTerminal(services);
         return services;
     }
@@ -177,6 +179,7 @@ public static class ServerServices
             services.AddSingleton<IMachinePorts>(sp => sp.GetRequiredService<GatewayService>());
             services.AddSingleton<ISessionConnections>(sp => sp.GetRequiredService<GatewayService>());
             services.AddSingleton<IOpenConnections>(sp => sp.GetRequiredService<GatewayService>());
+            services.AddSingleton<ILiveConnections>(sp => sp.GetRequiredService<GatewayService>());
             services.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
         }
         else
@@ -185,6 +188,7 @@ public static class ServerServices
             services.AddSingleton<IMachinePorts>(sp => sp.GetRequiredService<NoGateway>());
             services.AddSingleton<ISessionConnections>(sp => sp.GetRequiredService<NoGateway>());
             services.AddSingleton<IOpenConnections>(sp => sp.GetRequiredService<NoGateway>());
+            services.AddSingleton<ILiveConnections>(sp => sp.GetRequiredService<NoGateway>());
         }
     }
 
