@@ -18,6 +18,9 @@ public enum ErrorKind
     /// <summary>The caller names an org other than its credentials'.</summary>
     OrgMismatch,
 
+    /// <summary>The request comes from somewhere it may not (a WebSocket from another site's page).</summary>
+    Forbidden,
+
     /// <summary>No such resource, or not visible to the caller; <c>details.resource</c> says which kind.</summary>
     NotFound,
 

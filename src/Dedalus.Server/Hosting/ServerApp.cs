@@ -1,4 +1,5 @@
 using Dedalus.Contracts;
+using Dedalus.Server.Console.Terminal.Api;
 using Dedalus.Server.Auth;
 using Dedalus.Server.Connections.Api;
 using Dedalus.Server.Executions.Api;
@@ -93,6 +94,7 @@ public static class ServerApp
         app.MapSshSessions();
         app.MapExecutions();
         app.MapSshConnections();
+        app.MapConsoleTerminal();
         return app;
     }
 

@@ -51,6 +51,7 @@ public static class ServerServices
         AddGateway(services, options);
         AddMetrics(services, options);
         services.AddSshConnections();
+        Console.Terminal.TerminalServices.AddConsoleTerminal(services);
         return services;
     }
 
