@@ -20,6 +20,8 @@ public static class ErrorCodes
     public const string AuthRequired = "AUTH_REQUIRED";
     /// <summary>The API key is not valid.</summary>
     public const string AuthInvalid = "AUTH_INVALID";
+    /// <summary>The request was refused as cross-site or without its anti-forgery token (the web console's mutations).</summary>
+    public const string Forbidden = "FORBIDDEN";
     /// <summary><c>X-Dedalus-Org-Id</c> names another org than the key's.</summary>
     public const string AuthOrgMismatch = "AUTH_ORG_MISMATCH";
     /// <summary>No such resource (or not visible to this org).</summary>

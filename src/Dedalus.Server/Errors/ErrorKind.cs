@@ -18,6 +18,9 @@ public enum ErrorKind
     /// <summary>The caller names an org other than its credentials'.</summary>
     OrgMismatch,
 
+    /// <summary>The request is refused whoever sends it this way: a cross-site request, or one without its anti-forgery token.</summary>
+    Forbidden,
+
     /// <summary>No such resource, or not visible to the caller; <c>details.resource</c> says which kind.</summary>
     NotFound,
 

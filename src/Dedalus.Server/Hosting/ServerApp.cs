@@ -1,5 +1,6 @@
 using Dedalus.Contracts;
 using Dedalus.Server.Auth;
+using Dedalus.Server.Console;
 using Dedalus.Server.Executions.Api;
 using Dedalus.Server.Http;
 using Dedalus.Server.Machines.Api;
@@ -85,6 +86,7 @@ public static class ServerApp
         app.MapOrganization();
         app.MapSshSessions();
         app.MapExecutions();
+        app.MapDedalusConsole();
         return app;
     }
 

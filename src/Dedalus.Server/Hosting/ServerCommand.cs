@@ -22,7 +22,7 @@ public static class ServerCommand
         Exit codes: 0 ok, 1 failure, 2 usage or configuration error.
         """;
 
-    public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out, Console.Error);
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, System.Console.Out, System.Console.Error);
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {

@@ -4,6 +4,7 @@ using Dedalus.Machines.Runtime;
 using Dedalus.Machines.Ssh;
 using Dedalus.Server.Auth;
 using Dedalus.Server.Cluster;
+using Dedalus.Server.Console;
 using Dedalus.Server.Executions;
 using Dedalus.Server.Gateway;
 using Dedalus.Server.Machines;
@@ -45,6 +46,7 @@ public static class ServerServices
         AddReconciliation(services);
         AddRuntime(services, options);
         AddGateway(services, options);
+        services.AddDedalusConsole();
         return services;
     }
 

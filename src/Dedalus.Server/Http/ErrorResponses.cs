@@ -20,6 +20,7 @@ public static class ErrorResponses
             ErrorKind.AuthenticationRequired => (StatusCodes.Status401Unauthorized, ErrorCodes.AuthRequired, false, null),
             ErrorKind.AuthenticationFailed => (StatusCodes.Status401Unauthorized, ErrorCodes.AuthInvalid, false, null),
             ErrorKind.OrgMismatch => (StatusCodes.Status403Forbidden, ErrorCodes.AuthOrgMismatch, false, null),
+            ErrorKind.Forbidden => (StatusCodes.Status403Forbidden, ErrorCodes.Forbidden, false, null),
             ErrorKind.NotFound => (StatusCodes.Status404NotFound, ErrorCodes.NotFound, false, null),
             ErrorKind.InvalidState => (StatusCodes.Status409Conflict, ErrorCodes.InvalidState, false, null),
             ErrorKind.RevisionMismatch => (StatusCodes.Status409Conflict, ErrorCodes.RevisionMismatch, true, null),

@@ -121,6 +121,19 @@ internal static class StoreRows
         CaFingerprint = r.GetString(at + 10),
     };
 
+    public static ConsoleSessionRecord ReadConsoleSession(DbDataReader r) => new()
+    {
+        Id = r.GetString(0),
+        TokenHash = (byte[])r.GetValue(1),
+        OrgId = r.GetString(2),
+        ApiKeyHash = (byte[])r.GetValue(3),
+        CsrfToken = r.GetString(4),
+        CreatedAt = Time(r, 5),
+        LastSeenAt = Time(r, 6),
+        ExpiresAt = Time(r, 7),
+        IdleExpiresAt = Time(r, 8),
+    };
+
     public static DateTimeOffset Time(DbDataReader reader, int ordinal) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
 
     public static DateTimeOffset? NullableTime(DbDataReader reader, int ordinal) =>
