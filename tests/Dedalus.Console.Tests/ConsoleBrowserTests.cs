@@ -105,7 +105,7 @@ public sealed class ConsoleBrowserTests(ConsoleServer server) : IClassFixture<Co
         Assert.Empty(machines!.Items);
 
         // The same request from the console's own page, with its token, is accepted: the refusals were about origin.
-        browser.Driver.Navigate().GoToUrl(new Uri(server.BaseAddress, "/console/"));
+        browser.Driver.Navigate().GoToUrl(new Uri(server.BaseAddress, "/console"));
         browser.Until(d => d.FindElement(By.Id("live")).Text == "live", "the machines page");
         var statuses = (System.Collections.ObjectModel.ReadOnlyCollection<object>?)browser.Driver.ExecuteAsyncScript(
             "const done = arguments[arguments.length - 1];" +
@@ -145,7 +145,7 @@ public sealed class ConsoleBrowserTests(ConsoleServer server) : IClassFixture<Co
 
     private void SignIn(Browser browser, string key)
     {
-        browser.Driver.Navigate().GoToUrl(new Uri(server.BaseAddress, "/console/"));
+        browser.Driver.Navigate().GoToUrl(new Uri(server.BaseAddress, "/console"));
         browser.Until(d => d.Url.EndsWith("/console/login", StringComparison.Ordinal), "the sign-in page");
         browser.Driver.FindElement(By.Id("api_key")).SendKeys(key);
         browser.Driver.FindElement(By.CssSelector("#signin button[type=submit]")).Click();

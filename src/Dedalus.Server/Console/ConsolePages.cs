@@ -50,7 +50,7 @@ public static class ConsolePages
     {
         if (await caller.SessionAsync(context, context.RequestAborted) is not null)
         {
-            return Results.Redirect(ConsolePaths.Root + "/");
+            return Results.Redirect(ConsolePaths.Root);
         }
 
         return SignInForm(context, assets, error: "", StatusCodes.Status200OK);
@@ -102,7 +102,7 @@ public static class ConsolePages
         ConsoleCookies.Set(context, ConsoleCookies.Session(request), token, session.ExpiresAt);
 
         // 303: the browser follows with a GET, so a reload does not post the key again.
-        context.Response.Headers.Location = ConsolePaths.Root + "/";
+        context.Response.Headers.Location = ConsolePaths.Root;
         return Results.StatusCode(StatusCodes.Status303SeeOther);
     }
 }
