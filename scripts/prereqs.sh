@@ -11,9 +11,10 @@ DEDALUS_BUILD_PACKAGES=(clang zlib1g-dev)
 # libxml2-utils: xmllint, which scripts/test-summary.sh uses to read the TRX files.
 # iperf3: the machine network throughput benchmark (its server runs in a test network namespace).
 # postgresql-15: the PostgreSQL store's tests start their own cluster from its binaries (tests/Dedalus.Testing/Postgres).
+# systemd: systemd-analyze, which checks deploy/systemd/dedalus-server.service (SystemdUnitTests; nothing is started).
 # chromium, chromium-driver: the web console's browser tests (Selenium drives Debian's headless Chromium through
 # /usr/bin/chromedriver; no browser or driver is ever downloaded).
-DEDALUS_TEST_PACKAGES=(sqlite3 procps psmisc libxml2-utils iperf3 postgresql-15 chromium chromium-driver)
+DEDALUS_TEST_PACKAGES=(sqlite3 procps psmisc libxml2-utils iperf3 postgresql-15 systemd chromium chromium-driver)
 
 ensure_packages() {
   local missing=()

@@ -140,6 +140,7 @@ internal sealed partial class GatewayConnection
                 }
 
                 Interlocked.Add(ref _bytesFromClient, received.Length);
+                _metrics?.Received(received.Length);
             }
 
             while (held is not null)
@@ -161,6 +162,7 @@ internal sealed partial class GatewayConnection
                         }
 
                         Interlocked.Add(ref _bytesFromClient, heldLength);
+                        _metrics?.Received(heldLength);
                         held = null;
                         break;
                     default:
@@ -217,6 +219,7 @@ internal sealed partial class GatewayConnection
                     }
 
                     Interlocked.Add(ref _bytesFromClient, read);
+                    _metrics?.Received(read);
                     bulk = read == buffer.Length;
                 }
                 finally
@@ -272,6 +275,7 @@ internal sealed partial class GatewayConnection
                 }
 
                 Interlocked.Add(ref _bytesToClient, read);
+                _metrics?.Transmitted(read);
                 if (large is null && read == small.Length && bufferSize > small.Length)
                 {
                     large = ArrayPool<byte>.Shared.Rent(bufferSize);

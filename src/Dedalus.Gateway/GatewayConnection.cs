@@ -20,6 +20,7 @@ internal sealed partial class GatewayConnection
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Queue<string> _stderrTail = new();
     private readonly int _stderrTailLimit;
+    private readonly GatewayMetrics? _metrics;
     private IMachineProcess? _process;
     private int _end = NoEnd;
     private long _bytesFromClient;
@@ -27,13 +28,14 @@ internal sealed partial class GatewayConnection
     private SshdAcceptedLine? _accepted;
     private int _cutRequested;
 
-    public GatewayConnection(long id, string machineId, Socket socket, DateTimeOffset startedAt, int stderrTailLimit)
+    public GatewayConnection(long id, string machineId, Socket socket, DateTimeOffset startedAt, int stderrTailLimit, GatewayMetrics? metrics = null)
     {
         Id = id;
         MachineId = machineId;
         _socket = socket;
         StartedAt = startedAt;
         _stderrTailLimit = stderrTailLimit;
+        _metrics = metrics;
         var remote = socket.RemoteEndPoint as IPEndPoint;
         Peer = remote?.ToString() ?? "unknown";
         Source = SourceAddress.Of(remote?.Address ?? IPAddress.None);

@@ -58,7 +58,7 @@ public sealed partial class SshGateway
     {
         var id = Interlocked.Increment(ref _nextConnectionId);
         var machineId = listener.MachineId;
-        var connection = new GatewayConnection(id, machineId, socket, _timeProvider.GetUtcNow(), _options.StderrTailLines);
+        var connection = new GatewayConnection(id, machineId, socket, _timeProvider.GetUtcNow(), _options.StderrTailLines, _metrics);
         GatewayLog.ConnectionAccepted(_logger, id, machineId, connection.Peer);
         string? detail = null;
         IMachineProcess? process = null;
@@ -171,6 +171,7 @@ public sealed partial class SshGateway
     private GatewayRefusal? Enter(GatewayConnection connection)
     {
         connection.Hold(ConnectionSlots.Total);
+        _metrics?.Opened();
         if (Interlocked.Increment(ref _total) > _options.MaxConnections)
         {
             return new GatewayRefusal(
@@ -302,6 +303,7 @@ public sealed partial class SshGateway
         if (connection.TryRelease(ConnectionSlots.Total))
         {
             Interlocked.Decrement(ref _total);
+            _metrics?.Closed();
         }
     }
 

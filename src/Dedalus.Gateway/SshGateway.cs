@@ -24,6 +24,7 @@ public sealed partial class SshGateway : IAsyncDisposable
     private readonly IGatewayBackend _backend;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly GatewayMetrics? _metrics;
     private readonly ConcurrentDictionary<string, MachineListener> _listeners = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, GatewayConnection> _connections = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset> _closedSessions = new(StringComparer.Ordinal);
@@ -38,7 +39,8 @@ public sealed partial class SshGateway : IAsyncDisposable
         ISshServerConnector sshServers,
         IGatewayBackend backend,
         TimeProvider? timeProvider = null,
-        ILogger<SshGateway>? logger = null)
+        ILogger<SshGateway>? logger = null,
+        GatewayMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(sshServers);
@@ -50,6 +52,7 @@ public sealed partial class SshGateway : IAsyncDisposable
         _backend = backend;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _metrics = metrics;
         if (options.ActivityReportInterval > TimeSpan.Zero)
         {
             _activityTimer = _timeProvider.CreateTimer(

@@ -19,7 +19,8 @@ public sealed class GatewayService : IHostedService, IMachinePorts, ISessionConn
         GatewayBackend backend,
         ServerOptions options,
         TimeProvider timeProvider,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        GatewayMetrics metrics)
     {
         _logger = loggerFactory.CreateLogger<GatewayService>();
         _gateway = new SshGateway(
@@ -32,7 +33,8 @@ public sealed class GatewayService : IHostedService, IMachinePorts, ISessionConn
             sshServers,
             backend,
             timeProvider,
-            loggerFactory.CreateLogger<SshGateway>());
+            loggerFactory.CreateLogger<SshGateway>(),
+            metrics);
     }
 
     public SshGateway Gateway => _gateway;

@@ -69,6 +69,11 @@ public static class ServerApp
         }
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        // Under systemd: READY=1 once started and STOPPING=1 at stop (Type=notify); ours after it, so the format chosen
+        // here (systemd by default there) beats the one it sets.
+        builder.Services.AddSystemd();
+        ServerLogging.Apply(builder.Logging, ServerLogging.Choose(options.LogFormat, Environment.GetEnvironmentVariable));
         builder.Services.AddDedalusServer(options, store);
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, DedalusJsonContext.Default));
         builder.Services.AddOpenApi();
@@ -82,6 +87,7 @@ public static class ServerApp
         app.UseMiddleware<IdempotencyMiddleware>();
         app.MapOpenApi("/openapi/v1.json"); // one document: any other name is a route miss, answered in the envelope
         app.MapHealth();
+        app.MapMetrics(options);
         app.MapMachines();
         app.MapOrganization();
         app.MapSshSessions();

@@ -90,6 +90,14 @@ public static class ServerConfiguration
         new("NodeHeartbeatInterval", null, null, "TIMESPAN", "How often this node stamps itself alive in the store, 50 ms to 1 min [default: 00:00:02]"),
         new("NodeLostAfter", null, null, "TIMESPAN",
             "A node silent this long is lost: its machines show failed (node_lost) and nothing is placed on it; at least 3 heartbeats, up to 1 h [default: 00:00:15]"),
+        new("Metrics", "--metrics", "DEDALUS_METRICS", "true|false",
+            "Serve /metrics (Prometheus text format) on the HTTP API's listener, to the clients --metrics-allow admits (others get 404) [default: true]", IsSwitch: true),
+        new("MetricsAllow", "--metrics-allow", "DEDALUS_METRICS_ALLOW", "CIDR[,CIDR...]|none",
+            "Ranges whose clients may read /metrics (the TCP peer's address; forwarding headers are not trusted); the list replaces the default, " +
+            "so name 127.0.0.0/8 too to keep local scrapes; none: nobody [default: 127.0.0.0/8,::1/128]"),
+        new("LogFormat", "--log-format", "DEDALUS_LOG_FORMAT", "simple|systemd|json",
+            "Log lines: simple (for a terminal), systemd (<6>-style priority prefixes, one line per entry, for journald) or json (one object per line) " +
+            "[default: systemd when run by systemd (JOURNAL_STREAM or INVOCATION_ID set), else simple]"),
         new("StorageOvercommit", "--storage-overcommit", "DEDALUS_STORAGE_OVERCOMMIT", "RATIO",
             "Storage the machines may have committed per byte the data directory's disk can back (free space plus machine images), 0.01 to 100 [default: 1]"),
     ];
@@ -216,6 +224,9 @@ public static class ServerConfiguration
             NodeMemoryMib = reader.Read<long?>("NodeMemoryMib", defaults.NodeMemoryMib, TryNodeMemory, "a whole number of MiB from 128 to 1073741824"),
             NodeHeartbeatInterval = reader.Read("NodeHeartbeatInterval", defaults.NodeHeartbeatInterval,
                 Within(TryTimeSpan, TimeSpan.FromMilliseconds(50), TimeSpan.FromMinutes(1)), "a time span from 00:00:00.05 to 00:01:00"),
+            Metrics = reader.Read("Metrics", defaults.Metrics, bool.TryParse, "true or false"),
+            MetricsAllow = reader.Read("MetricsAllow", defaults.MetricsAllow, TryCidrs, "a comma-separated list of CIDRs such as 10.0.0.0/8, or none"),
+            LogFormat = reader.Read("LogFormat", defaults.LogFormat, TryLogFormat, "simple, systemd or json"),
             NodeLostAfter = reader.Read("NodeLostAfter", defaults.NodeLostAfter, Within(TryTimeSpan, TimeSpan.FromMilliseconds(150), TimeSpan.FromHours(1)),
                 "a time span from 00:00:00.15 to 01:00:00"),
         };
@@ -334,6 +345,12 @@ public static class ServerConfiguration
     {
         mode = text.ToLowerInvariant();
         return mode is GatewaySshdModes.Listening or GatewaySshdModes.Inetd;
+    }
+
+    private static bool TryLogFormat(string text, out string? format)
+    {
+        format = text.ToLowerInvariant();
+        return format is LogFormats.Simple or LogFormats.Systemd or LogFormats.Json;
     }
 
     private static bool TryCidrs(string text, out IReadOnlyList<IPNetwork> cidrs)

@@ -213,6 +213,15 @@ public sealed record ServerOptions
     /// <summary>After this long without a heartbeat a node is lost: its machines read failed (<c>node_lost</c>) and nothing is placed on it.</summary>
     public TimeSpan NodeLostAfter { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Serves <c>/metrics</c> (Prometheus text) on the API listener, to the clients <see cref="MetricsAllow"/> admits.</summary>
+    public bool Metrics { get; init; } = true;
+
+    /// <summary>Ranges whose clients may read <c>/metrics</c>; empty: none may. The default is loopback only.</summary>
+    public IReadOnlyList<IPNetwork> MetricsAllow { get; init; } = Telemetry.MetricsAccess.DefaultAllowed;
+
+    /// <summary>How log lines are written (<see cref="LogFormats"/>); null: <c>systemd</c> under systemd, else <c>simple</c>.</summary>
+    public string? LogFormat { get; init; }
+
     /// <summary>The server's default of <paramref name="quota"/>.</summary>
     public QuotaLimit DefaultQuota(Quota quota) => quota switch
     {
@@ -249,4 +258,17 @@ public static class GatewaySshdModes
 
     /// <summary><c>sshd -i</c> started in the machine per connection (<c>runc exec</c>).</summary>
     public const string Inetd = "inetd";
+}
+
+/// <summary>Values of <see cref="ServerOptions.LogFormat"/>.</summary>
+public static class LogFormats
+{
+    /// <summary>ASP.NET's console lines for people at a terminal (colours when the output is one).</summary>
+    public const string Simple = "simple";
+
+    /// <summary>One line per entry with a syslog priority prefix (<c>&lt;6&gt;</c>) and no colours: what journald reads.</summary>
+    public const string Systemd = "systemd";
+
+    /// <summary>One JSON object per line: timestamp, level, category, event id, message, state and scopes.</summary>
+    public const string Json = "json";
 }

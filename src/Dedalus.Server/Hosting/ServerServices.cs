@@ -16,6 +16,9 @@ using Dedalus.Server.Sessions;
 using Dedalus.Server.Sessions.Api;
 using Dedalus.Server.Ssh;
 using Dedalus.Server.Store;
+using Dedalus.Server.Telemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Dedalus.Server.Hosting;
@@ -46,6 +49,7 @@ public static class ServerServices
         AddReconciliation(services);
         AddRuntime(services, options);
         AddGateway(services, options);
+        AddMetrics(services, options);
         services.AddDedalusConsole();
         return services;
     }
@@ -183,5 +187,41 @@ public static class ServerServices
             services.AddSingleton<ISessionConnections>(sp => sp.GetRequiredService<NoGateway>());
             services.AddSingleton<IOpenConnections>(sp => sp.GetRequiredService<NoGateway>());
         }
+    }
+
+    /// <summary>ASP.NET Core's own meters: HTTP requests (<c>http.server.request.duration</c>, by route template and status) and Kestrel's connections.</summary>
+    private static readonly string[] AspNetCoreMeters = ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel"];
+
+    /// <summary>
+    /// The meters' owners (one per area, <see cref="DedalusMeters"/>, and the gateway's) and, unless
+    /// <see cref="ServerOptions.Metrics"/> is off, OpenTelemetry metrics with its Prometheus exporter, which
+    /// <c>MetricsApi</c> serves at <c>/metrics</c>. The instruments exist either way: a measurement nobody listens to costs
+    /// a branch.
+    /// </summary>
+    private static void AddMetrics(IServiceCollection services, ServerOptions options)
+    {
+        services.AddMetrics();
+        services.AddSingleton<MachineMetrics>();
+        services.AddSingleton<SessionMetrics>();
+        services.AddSingleton<ReconcilerMetrics>();
+        services.AddSingleton<Dedalus.Gateway.GatewayMetrics>();
+        if (!options.Metrics)
+        {
+            return;
+        }
+
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("dedalus-server", serviceInstanceId: options.NodeName, autoGenerateServiceInstanceId: false))
+            .WithMetrics(metrics => metrics
+                .AddMeter([DedalusMeters.Machines, DedalusMeters.Sessions, DedalusMeters.Reconciler, Dedalus.Gateway.GatewayMetrics.MeterName, .. AspNetCoreMeters])
+                .AddPrometheusExporter());
+        services.ConfigureOpenTelemetryMeterProvider((sp, builder) =>
+        {
+            // Meters are process-wide: OpenTelemetry listens by name to every meter of that name, those of another host
+            // in the same process too (the tests run several servers in one). This container's meters come from its own
+            // factory, so keeping only the instruments of that factory reports this server alone.
+            var factory = sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+            builder.AddView(instrument => ReferenceEquals(instrument.Meter.Scope, factory) ? null : MetricStreamConfiguration.Drop);
+        });
     }
 }

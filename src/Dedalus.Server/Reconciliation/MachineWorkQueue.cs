@@ -37,6 +37,18 @@ public sealed class MachineWorkQueue
         }
     }
 
+    /// <summary>Kicks asked for and not yet handled (coalesced ones included): the reconciler's backlog.</summary>
+    public int Depth
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _outstanding;
+            }
+        }
+    }
+
     internal ChannelReader<string> Kicks => _kicks.Reader;
 
     /// <summary>The consumer handled <paramref name="count"/> kicks.</summary>

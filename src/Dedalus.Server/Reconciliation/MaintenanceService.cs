@@ -14,7 +14,7 @@ namespace Dedalus.Server.Reconciliation;
 /// requeues machines left short of their desired state or without their gateway port, and running machines whose host
 /// certificate is due for renewal (or came from a master host key a rotation replaced); follows CA rotations (the user
 /// CAs machines trust, the sessions of a CA they no longer trust); prunes what is kept for a while (replays, events,
-/// lapsed revocations) and bounds the gateway's connection audit.
+/// lapsed revocations) and bounds the gateway's connection audit. It refreshes the machines-by-phase gauge as it goes.
 /// </summary>
 public sealed class MaintenanceService(
     IStore store,
@@ -30,6 +30,7 @@ public sealed class MaintenanceService(
     StoreOutageLog outage,
     TimeProvider timeProvider,
     Cluster.LocalNode local,
+    Telemetry.MachineMetrics machineMetrics,
     ILogger<MaintenanceService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -134,7 +135,11 @@ public sealed class MaintenanceService(
     public async Task<int> RequeueUnconvergedAsync(CancellationToken cancellationToken = default)
     {
         var queued = 0;
-        foreach (var machine in (await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false)).Where(m => local.Owns(m.NodeId)))
+        var machines = (await store.ListLiveMachinesAsync(cancellationToken).ConfigureAwait(false)).Where(m => local.Owns(m.NodeId)).ToList();
+
+        // The list the sweep reads anyway is what the machines-by-phase gauge reports: a scrape reads no store.
+        machineMetrics.UpdatePhases(machines);
+        foreach (var machine in machines)
         {
             if (((!machine.IsConverged || machine.ResourcesDirty) && machine.Phase != MachinePhases.Failed) || machine.IsGatewayPortUnavailable
                 || (machine.Phase == MachinePhases.Running && hostIdentities.IsRenewalDue(machine.Id)))

@@ -2,6 +2,7 @@ using Dedalus.Contracts;
 using Dedalus.Machines.Runtime;
 using Dedalus.Server.Networking;
 using Dedalus.Server.Store;
+using Dedalus.Server.Telemetry;
 
 namespace Dedalus.Server.Reconciliation;
 
@@ -73,6 +74,7 @@ public sealed partial class Reconciler
                 if (++failures < options.ReconcileAttempts)
                 {
                     ServerLog.RuntimeRetrying(logger, machine.Id, machine.DesiredState, failures, ex);
+                    metrics.Error(ReconcilerMetrics.RuntimeRetry);
                     await Task.Delay(options.ReconcileRetryDelay * failures, timeProvider, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
@@ -261,6 +263,7 @@ public sealed partial class Reconciler
         if (written is not null)
         {
             ServerLog.PhaseChanged(logger, machine.Id, machine.Phase, phase, written.Revision);
+            machineMetrics.PhaseChanged(machine.Id, machine.Phase, phase);
             await sessions.MachineChangedAsync(written, cancellationToken).ConfigureAwait(false);
         }
 
@@ -270,6 +273,8 @@ public sealed partial class Reconciler
     private async Task FailAsync(MachineRecord machine, Exception ex, CancellationToken cancellationToken)
     {
         ServerLog.RuntimeFailed(logger, machine.Id, machine.DesiredState, ex);
+        metrics.Error(ReconcilerMetrics.RuntimeFailed);
+        machineMetrics.WakeAbandoned(machine.Id);
         var message = ex is MachineRuntimeException ? ex.Message : "runtime error: " + ex.GetType().Name;
         var now = timeProvider.GetUtcNow();
         for (var attempt = 0; attempt < 4; attempt++)

@@ -8,6 +8,7 @@ using Dedalus.Server.Networking;
 using Dedalus.Server.Sessions;
 using Dedalus.Server.Ssh;
 using Dedalus.Server.Store;
+using Dedalus.Server.Telemetry;
 
 namespace Dedalus.Server.Reconciliation;
 
@@ -39,6 +40,8 @@ public sealed partial class Reconciler(
     ServerOptions options,
     TimeProvider timeProvider,
     StoreOutageLog outage,
+    ReconcilerMetrics metrics,
+    MachineMetrics machineMetrics,
     ILogger<Reconciler> logger) : BackgroundService
 {
     private const int MaxStepsPerPass = 32;
@@ -156,6 +159,7 @@ public sealed partial class Reconciler(
             {
                 try
                 {
+                    metrics.Pass();
                     await ReconcileAsync(machineId, _stopping.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -165,11 +169,13 @@ public sealed partial class Reconciler(
                 {
                     // Nothing about the machine is known to be wrong: pass again once the store may answer.
                     outage.Report("reconciler", ex);
+                    metrics.Error(ReconcilerMetrics.StoreUnavailable);
                     _ = KickLaterAsync(machineId);
                 }
                 catch (Exception ex)
                 {
                     ServerLog.ReconcileCrashed(logger, machineId, ex);
+                    metrics.Error(ReconcilerMetrics.Crash);
                 }
             }
 

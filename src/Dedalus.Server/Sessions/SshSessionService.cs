@@ -23,9 +23,32 @@ public sealed class SshSessionService(
     Cluster.LocalNode local,
     Cluster.NodeDirectory nodes,
     ServerOptions options,
-    TimeProvider timeProvider)
+    TimeProvider timeProvider,
+    Telemetry.SessionMetrics metrics)
 {
+    /// <summary>Creates a session (<see cref="CreateCoreAsync"/>), counting it and timing the answer by outcome.</summary>
     public async Task<(SessionRecord Session, MachineRecord Machine)> CreateAsync(string orgId, string rawMachineId, CreateSshSessionRequest request, CancellationToken cancellationToken = default)
+    {
+        var started = Telemetry.SessionMetrics.Start();
+        try
+        {
+            var created = await CreateCoreAsync(orgId, rawMachineId, request, cancellationToken).ConfigureAwait(false);
+            metrics.Created(started, created.Session.Status);
+            return created;
+        }
+        catch (DomainException ex)
+        {
+            metrics.Refused(started, ex.Kind);
+            throw;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            metrics.Failed(started);
+            throw;
+        }
+    }
+
+    private async Task<(SessionRecord Session, MachineRecord Machine)> CreateCoreAsync(string orgId, string rawMachineId, CreateSshSessionRequest request, CancellationToken cancellationToken)
     {
         var machine = await machines.GetAsync(orgId, rawMachineId, cancellationToken).ConfigureAwait(false);
         if (!SshAuthority.TryParseClientKey(request.PublicKey, out var key, out var keyError))

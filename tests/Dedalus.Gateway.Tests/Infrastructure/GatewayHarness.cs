@@ -10,12 +10,12 @@ public sealed class GatewayHarness : GatewayUnderTest, IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    public GatewayHarness(SshTestSite site, GatewayOptions? options = null, TimeProvider? timeProvider = null)
+    public GatewayHarness(SshTestSite site, GatewayOptions? options = null, TimeProvider? timeProvider = null, GatewayMetrics? metrics = null)
         : base(Timeout)
     {
         Site = site;
         Options = (options ?? new GatewayOptions()) with { ListenAddress = IPAddress.Loopback };
-        StartGateway(Options, Sshd, timeProvider);
+        StartGateway(Options, Sshd, timeProvider, metrics);
     }
 
     public SshTestSite Site { get; }

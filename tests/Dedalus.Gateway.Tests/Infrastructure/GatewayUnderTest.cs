@@ -49,8 +49,8 @@ public abstract class GatewayUnderTest
         return (cut, await client.WaitForExitAsync(_timeout));
     }
 
-    protected void StartGateway(GatewayOptions options, ISshServerConnector connector, TimeProvider? timeProvider = null) =>
-        _gateway = new SshGateway(options, connector, Backend, timeProvider);
+    protected void StartGateway(GatewayOptions options, ISshServerConnector connector, TimeProvider? timeProvider = null, GatewayMetrics? metrics = null) =>
+        _gateway = new SshGateway(options, connector, Backend, timeProvider, metrics: metrics);
 
     /// <summary>Kills the clients a test left running, then closes the gateway (bounded).</summary>
     protected async Task StopClientsAndGatewayAsync()
