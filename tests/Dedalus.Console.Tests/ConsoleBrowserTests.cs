@@ -143,6 +143,55 @@ public sealed class ConsoleBrowserTests(ConsoleServer server) : IClassFixture<Co
         Assert.Equal(0L, browser.Script("return document.querySelectorAll('main img, main script').length;"));
     }
 
+    [Fact]
+    public async Task On_a_machine_page_a_session_is_revoked_and_the_machine_put_to_sleep_and_deleted_after_a_confirmation()
+    {
+        var (key, api) = await server.NewOrgAsync("manage");
+        using var _ = api;
+        var body = JsonSerializer.Serialize(new CreateMachineRequest(Vcpu: 1, MemoryMib: 256, StorageGib: 1, Autosleep: "never", Name: "box"), DedalusJsonContext.Default.CreateMachineRequest);
+        Machine machine;
+        using (var created = await api.PostAsync("/v1/machines", new StringContent(body, Encoding.UTF8, "application/json")))
+        {
+            machine = JsonSerializer.Deserialize(await created.Content.ReadAsStringAsync(), DedalusJsonContext.Default.Machine)!;
+        }
+
+        using var keys = new Dedalus.Testing.TempDirectory("dedalus-console-key-");
+        var keygen = await Dedalus.Testing.ProcessRunner.RunAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keys.Combine("id")]);
+        Assert.Equal(0, keygen.ExitCode);
+        var request = JsonSerializer.Serialize(new CreateSshSessionRequest(File.ReadAllText(keys.Combine("id.pub")).Trim()), DedalusJsonContext.Default.CreateSshSessionRequest);
+        SshSession session;
+        using (var opened = await api.PostAsync($"/v1/machines/{machine.MachineId}/ssh", new StringContent(request, Encoding.UTF8, "application/json")))
+        {
+            session = JsonSerializer.Deserialize(await opened.Content.ReadAsStringAsync(), DedalusJsonContext.Default.SshSession)!;
+        }
+
+        using var browser = new Browser();
+        SignIn(browser, key);
+        browser.Until(d => d.FindElement(By.CssSelector("#machines .machine-name")), "the machine on the list").Click();
+        browser.Until(d => d.FindElement(By.Id("title")).Text == "box", "the machine page");
+
+        var row = $"#sessions tr[data-session-id='{session.SessionId}']";
+        browser.Until(d => d.FindElement(By.CssSelector(row + " button.revoke")), "the session with its revoke button").Click();
+        browser.Until(d => d.FindElement(By.CssSelector(row)).GetAttribute("data-status") == SshSessionStatuses.Closed, "the session closed");
+
+        browser.Until(d => d.FindElement(By.Id("sleep")), "the sleep button").Click();
+        browser.Until(d => d.FindElement(By.Id("wake")).Displayed, "the machine asked to sleep (wake offered)");
+
+        browser.Driver.FindElement(By.Id("delete")).Click();
+        browser.Until(d => d.FindElement(By.Id("confirm")).Displayed, "the confirmation");
+        Assert.Contains("box", browser.Driver.FindElement(By.Id("confirm-text")).Text, StringComparison.Ordinal);
+        browser.Driver.FindElement(By.CssSelector("#confirm button[value=cancel]")).Click();
+        var kept = await api.GetFromJsonAsync($"/v1/machines/{machine.MachineId}", DedalusJsonContext.Default.Machine);
+        Assert.Equal(DesiredStates.Sleeping, kept!.DesiredState);
+
+        browser.Driver.FindElement(By.Id("delete")).Click();
+        browser.Until(d => d.FindElement(By.Id("confirm-ok")).Displayed, "the confirmation again");
+        browser.Driver.FindElement(By.Id("confirm-ok")).Click();
+        browser.Until(d => !d.FindElement(By.Id("delete")).Displayed, "the machine shown as being destroyed");
+        var gone = await api.GetFromJsonAsync($"/v1/machines/{machine.MachineId}", DedalusJsonContext.Default.Machine);
+        Assert.Equal(DesiredStates.Destroyed, gone!.DesiredState);
+    }
+
     private void SignIn(Browser browser, string key)
     {
         browser.Driver.Navigate().GoToUrl(new Uri(server.BaseAddress, "/console"));
