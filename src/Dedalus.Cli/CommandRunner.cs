@@ -118,7 +118,9 @@ internal static class CommandRunner
         catch (Exception e) when (e is PlatformNotSupportedException or DllNotFoundException)
         {
             return Fail(
-                "cannot load libsodium (for SSH keys): install it (apt-get install libsodium23) or keep the libsodium.so built with dedalus next to it",
+                OperatingSystem.IsLinux()
+                    ? "cannot load libsodium (for SSH keys): install it (apt-get install libsodium23) or keep the libsodium.so built with dedalus next to it"
+                    : "cannot load libsodium (for SSH keys): keep the libsodium library built with dedalus next to it, or install it",
                 ExitCodes.Error);
         }
 #pragma warning disable CA1031 // The last resort: one line instead of a stack trace.

@@ -17,7 +17,7 @@ internal sealed class GlobalOptions
 
     public Option<string?> ApiKey { get; } = new("--api-key")
     {
-        Description = "API key sent as a Bearer token (default: DEDALUS_API_KEY or DEDALUS_X_API_KEY, then ~/.config/dedalus/dev.env)",
+        Description = "API key sent as a Bearer token (default: DEDALUS_API_KEY or DEDALUS_X_API_KEY, then ~/.config/dedalus/dev.env; %APPDATA%\\dedalus\\dev.env on Windows)",
         Recursive = true,
     };
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Dedalus.Client.Platform;
 using Dedalus.Client.Ssh;
 using Dedalus.Contracts;
 
@@ -7,13 +8,11 @@ namespace Dedalus.Client;
 /// <summary>
 /// The files OpenSSH needs for one ready session, in a private (0700) temporary directory: the private key,
 /// its certificate, and a known_hosts file holding only the session's <c>@cert-authority</c> line (all 0600).
+/// On Windows "private" is an ACL granting the current user alone access, as OpenSSH for Windows requires.
 /// Disposing deletes the directory.
 /// </summary>
 public sealed class SshSessionFiles : IDisposable
 {
-    private const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-    private const UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-
     private SshSessionFiles(string directory, SshConnection connection)
     {
         Directory = directory;
@@ -64,16 +63,13 @@ public sealed class SshSessionFiles : IDisposable
         SshSessionValidator.ThrowIfNotUsable(session);
         var connection = session.Connection!;
         var trust = connection.HostTrust!;
-        var directory = parentDirectory is null
-            ? System.IO.Directory.CreateTempSubdirectory("dedalus-ssh-").FullName
-            : System.IO.Directory.CreateTempSubdirectory(Path.Combine(parentDirectory, "dedalus-ssh-")).FullName;
-        File.SetUnixFileMode(directory, PrivateDirectory);
+        var directory = PrivateFiles.CreateTemporaryDirectory("dedalus-ssh-", parentDirectory);
         var files = new SshSessionFiles(directory, connection);
         try
         {
-            WritePrivate(files.PrivateKeyPath, keyPair.PrivateKey.EndsWith('\n') ? keyPair.PrivateKey : keyPair.PrivateKey + "\n");
-            WritePrivate(files.CertificatePath, connection.UserCertificate!.Trim() + "\n");
-            WritePrivate(files.KnownHostsPath, $"@cert-authority {trust.HostPattern.Trim()} {trust.PublicKey.Trim()}\n");
+            PrivateFiles.WriteNew(files.PrivateKeyPath, keyPair.PrivateKey.EndsWith('\n') ? keyPair.PrivateKey : keyPair.PrivateKey + "\n");
+            PrivateFiles.WriteNew(files.CertificatePath, connection.UserCertificate!.Trim() + "\n");
+            PrivateFiles.WriteNew(files.KnownHostsPath, $"@cert-authority {trust.HostPattern.Trim()} {trust.PublicKey.Trim()}\n");
             return files;
         }
         catch
@@ -87,6 +83,10 @@ public sealed class SshSessionFiles : IDisposable
     /// The <c>ssh</c> arguments (without the program name): <c>-i key -o CertificateFile=... -o UserKnownHostsFile=...
     /// -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -p port [options] -- user@endpoint [command]</c>.
     /// </summary>
+    /// <remarks>
+    /// The same arguments work with OpenSSH for Windows (<c>ssh.exe</c>): paths are quoted with OpenSSH's config-line
+    /// rules, so spaces and backslashes survive, and it reads <c>/dev/null</c> as <c>NUL</c> (so does Git for Windows' ssh).
+    /// </remarks>
     /// <param name="extraOptions">More OpenSSH options placed before <c>--</c> (<c>-L</c>, <c>-t</c>, <c>-o Name=value</c>, ...).</param>
     /// <param name="remoteCommand">The remote command and its arguments, if any.</param>
     /// <returns>The argument list.</returns>
@@ -129,7 +129,11 @@ public sealed class SshSessionFiles : IDisposable
         }
     }
 
-    /// <summary>Quotes a path for an <c>-o Name=value</c> option, which OpenSSH splits like a config line.</summary>
+    /// <summary>
+    /// Quotes a path for an <c>-o Name=value</c> option or an ssh_config line, which OpenSSH splits like a command line:
+    /// inside double quotes, <c>\"</c> and <c>\\</c> are escapes. Every backslash is doubled, so a Windows path
+    /// (<c>C:\Users\Jane Doe\...</c>) reaches OpenSSH as written.
+    /// </summary>
     internal static string Quote(string path)
     {
         var builder = new StringBuilder(path.Length + 2).Append('"');
@@ -144,17 +148,5 @@ public sealed class SshSessionFiles : IDisposable
         }
 
         return builder.Append('"').ToString();
-    }
-
-    private static void WritePrivate(string path, string contents)
-    {
-        using var stream = new FileStream(path, new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            UnixCreateMode = PrivateFile,
-        });
-        var bytes = Encoding.UTF8.GetBytes(contents);
-        stream.Write(bytes);
     }
 }

@@ -56,6 +56,9 @@ internal sealed partial class GatewayConnection
 
     public ulong? Serial => Volatile.Read(ref _accepted)?.Serial;
 
+    /// <summary>The login sshd accepted (session id and serial read together), or null before it.</summary>
+    public SshdAcceptedLine? Login => Volatile.Read(ref _accepted);
+
     public long BytesFromClient => Interlocked.Read(ref _bytesFromClient);
 
     public long BytesToClient => Interlocked.Read(ref _bytesToClient);

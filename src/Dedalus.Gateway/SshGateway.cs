@@ -14,7 +14,8 @@ namespace Dedalus.Gateway;
 /// starts <c>sshd -i</c> inside it) and pumps bytes both ways. Connections that have not authenticated live within
 /// budgets of their own (<see cref="GatewayOptions"/>), so they never take what authenticated ones need. Listeners are in
 /// this file; connection handling in SshGateway.Connections.cs and SshGateway.Identification.cs; refusals in
-/// SshGateway.Refusals.cs; cutting in SshGateway.Closing.cs; activity reports in SshGateway.Activity.cs.
+/// SshGateway.Refusals.cs; cutting in SshGateway.Closing.cs; activity reports in SshGateway.Activity.cs; the snapshot of open
+/// connections in SshGateway.Snapshot.cs.
 /// </summary>
 public sealed partial class SshGateway : IAsyncDisposable
 {

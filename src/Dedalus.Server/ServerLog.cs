@@ -91,6 +91,9 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 1503, Level = LogLevel.Warning, Message = "Machine {MachineId} cannot leave gateway port {Port}: no other port of {Range} is free; retrying in {RetryIn}")]
     public static partial void GatewayPortNoneFree(ILogger logger, string machineId, int port, string range, TimeSpan retryIn);
 
+    [LoggerMessage(EventId = 1505, Level = LogLevel.Warning, Message = "Live SSH connections not published; trying again in {Interval}")]
+    public static partial void LiveConnectionsNotPublished(ILogger logger, TimeSpan interval, Exception exception);
+
     [LoggerMessage(EventId = 1504, Level = LogLevel.Information, Message = "Gateway port {Port} of {MachineId} is ours again after {Failures} failed attempts")]
     public static partial void GatewayPortListening(ILogger logger, string machineId, int port, int failures);
     [LoggerMessage(EventId = 1700, Level = LogLevel.Information, Message = "Machine {MachineId}: new host key and certificate ({Reason}): key id {KeyId}, serial {Serial}, valid before {ValidBefore:u}")]

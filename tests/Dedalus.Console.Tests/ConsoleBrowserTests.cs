@@ -170,6 +170,7 @@ public sealed class ConsoleBrowserTests(ConsoleServer server) : IClassFixture<Co
         browser.Until(d => d.FindElement(By.CssSelector("#machines .machine-name")), "the machine on the list").Click();
         browser.Until(d => d.FindElement(By.Id("title")).Text == "box", "the machine page");
 
+        browser.Until(d => d.FindElement(By.Id("live-empty")).Displayed && d.FindElement(By.Id("history-empty")).Displayed, "the connections: none live, none recorded");
         var row = $"#sessions tr[data-session-id='{session.SessionId}']";
         browser.Until(d => d.FindElement(By.CssSelector(row + " button.revoke")), "the session with its revoke button").Click();
         browser.Until(d => d.FindElement(By.CssSelector(row)).GetAttribute("data-status") == SshSessionStatuses.Closed, "the session closed");

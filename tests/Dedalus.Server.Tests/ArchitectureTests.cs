@@ -12,7 +12,7 @@ public sealed partial class ArchitectureTests
     private static readonly string ServerSource = Path.GetFullPath(Path.Combine(TestDirectory(), "..", "..", "src", "Dedalus.Server"));
 
     /// <summary>Folders of the domain: everything but the HTTP edge (Http/, */Api/) and the composition root (Hosting/).</summary>
-    private static readonly string[] DomainFolders = ["Auth", "Errors", "Gateway", "Machines", "Quotas", "Reconciliation", "Sessions", "Ssh", "Store"];
+    private static readonly string[] DomainFolders = ["Auth", "Connections", "Errors", "Gateway", "Machines", "Quotas", "Reconciliation", "Sessions", "Ssh", "Store"];
 
     [Fact]
     public void Nothing_under_the_domain_folders_references_asp_net_core_or_status_codes()

@@ -1,8 +1,12 @@
+using Dedalus.Cli.Configuration;
+using Dedalus.Client.Platform;
+
 namespace Dedalus.Cli.Commands;
 
 /// <summary>
 /// The dedalus-managed OpenSSH files of <c>dedalus ssh-config</c>: <c>$DEDALUS_SSH_DIR</c>, else
-/// <c>$XDG_CACHE_HOME/dedalus/ssh</c>, else <c>~/.cache/dedalus/ssh</c> (0700).
+/// <c>$XDG_CACHE_HOME/dedalus/ssh</c>, else <c>~/.cache/dedalus/ssh</c> (Linux and macOS) or
+/// <c>%LOCALAPPDATA%\dedalus\ssh</c> (Windows); private to the user (0700, or an owner-only ACL on Windows).
 /// </summary>
 internal sealed class SshCache
 {
@@ -37,10 +41,7 @@ internal sealed class SshCache
             return new SshCache(explicitDirectory);
         }
 
-        var cacheHome = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg
-            ? xdg
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-        return new SshCache(Path.Combine(cacheHome, "dedalus", "ssh"));
+        return new SshCache(Path.Combine(CliPaths.CacheHome(), "dedalus", "ssh"));
     }
 
     public string CertificatePath(string machineId) => Path.Combine(CertificatesDirectory, machineId + "-cert.pub");
@@ -58,24 +59,20 @@ internal sealed class SshCache
     {
         foreach (var directory in new[] { Directory, HostsDirectory, CertificatesDirectory, KnownHostsDirectory })
         {
-            System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            PrivateFiles.CreateDirectory(directory);
         }
     }
 
-    /// <summary>Writes a 0600 file atomically (temporary file, then rename), so a concurrent ssh never reads half of it.</summary>
-    public static void WriteAtomically(string path, string contents)
-    {
-        var temporary = path + "." + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        using (var stream = new FileStream(temporary, new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
-        {
-            stream.Write(System.Text.Encoding.UTF8.GetBytes(contents));
-        }
+    /// <summary>
+    /// A path as one word of an ssh_config line: as is when plain, else double-quoted with <c>\</c> and <c>"</c>
+    /// escaped (OpenSSH splits config lines like a command line, so an unquoted Windows path would lose a doubled
+    /// backslash, and a path with a space would be two words).
+    /// </summary>
+    public static string ConfigWord(string path) =>
+        path.Length > 0 && path.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '-' or '_' or '+' or ':' or '=' or '@' or ',' or '*' or '~')
+            ? path
+            : Dedalus.Client.SshSessionFiles.Quote(path);
 
-        File.Move(temporary, path, overwrite: true);
-    }
+    /// <summary>Writes a private (0600) file atomically (temporary file, then rename), so a concurrent ssh never reads half of it.</summary>
+    public static void WriteAtomically(string path, string contents) => PrivateFiles.WriteAtomically(path, contents);
 }

@@ -46,10 +46,11 @@ internal static class SshCertCommand
                 .Append("    HostName ").Append(connection.Endpoint.Trim()).Append('\n')
                 .Append("    Port ").Append(connection.Port).Append('\n')
                 .Append("    User ").Append(connection.SshUsername.Trim()).Append('\n')
-                .Append("    IdentityFile ").Append(SshSessionFilesQuote(cache.KeyPath)).Append('\n')
-                .Append("    CertificateFile ").Append(SshSessionFilesQuote(cache.CertificatePath(hostName))).Append('\n')
+                .Append("    IdentityFile ").Append(SshCache.ConfigWord(cache.KeyPath)).Append('\n')
+                .Append("    CertificateFile ").Append(SshCache.ConfigWord(cache.CertificatePath(hostName))).Append('\n')
                 .Append("    IdentitiesOnly yes\n")
-                .Append("    UserKnownHostsFile ").Append(SshSessionFilesQuote(cache.KnownHostsPath(hostName))).Append('\n')
+                .Append("    UserKnownHostsFile ").Append(SshCache.ConfigWord(cache.KnownHostsPath(hostName))).Append('\n')
+                // OpenSSH for Windows (and Git for Windows' ssh) read /dev/null as NUL: the same line works everywhere.
                 .Append("    GlobalKnownHostsFile /dev/null\n")
                 .Append("    StrictHostKeyChecking yes\n")
                 .Append("    CheckHostIP no\n")
@@ -72,7 +73,4 @@ internal static class SshCertCommand
         SshCache.WriteAtomically(cache.KeyPath, keyPair.PrivateKey.EndsWith('\n') ? keyPair.PrivateKey : keyPair.PrivateKey + "\n");
         return keyPair.PublicKey;
     }
-
-    private static string SshSessionFilesQuote(string path) =>
-        path.Any(char.IsWhiteSpace) ? "\"" + path + "\"" : path;
 }

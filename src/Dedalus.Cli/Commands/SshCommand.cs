@@ -219,7 +219,7 @@ internal static class SshCommand
             return pair;
         });
         var ssh = Executables.Find("ssh")
-            ?? throw new CliException("ssh not found on PATH: install OpenSSH (apt-get install openssh-client)");
+            ?? throw new CliException($"ssh not found on PATH: install OpenSSH ({Processes.KeyGenerator.InstallOpenSshHint})");
         var ct = signals.Token;
         var options = CliSettings.Require(CliSettings.Resolve(parseResult.GetValue(global.BaseUrl), parseResult.GetValue(global.ApiKey), parseResult.GetValue(global.OrgId)));
         using var client = global.CreateClient(parseResult);

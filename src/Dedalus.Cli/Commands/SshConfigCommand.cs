@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using Dedalus.Cli.Processes;
+using Dedalus.Client.Platform;
 
 namespace Dedalus.Cli.Commands;
 
@@ -26,7 +27,8 @@ internal static class SshConfigCommand
         their lines name the same gateway; your own known_hosts is not touched); every
         connection gets a new short-lived certificate. A ProxyCommand cannot do this: ssh loads
         CertificateFile right after starting the ProxyCommand, without waiting for it.
-        The cache is $DEDALUS_SSH_DIR, else $XDG_CACHE_HOME/dedalus/ssh, else ~/.cache/dedalus/ssh.
+        The cache is $DEDALUS_SSH_DIR, else $XDG_CACHE_HOME/dedalus/ssh, else ~/.cache/dedalus/ssh
+        (%LOCALAPPDATA%\dedalus\ssh on Windows).
         `--install` writes ~/.ssh/dedalus_config and adds `Include dedalus_config` at the top of
         ~/.ssh/config once. ssh-cert reads the server and key like every command (DEDALUS_BASE_URL,
         DEDALUS_API_KEY, or the dev credentials file).
@@ -50,7 +52,7 @@ internal static class SshConfigCommand
         command.SetAction((parseResult, _) => CommandRunner.RunAsync(_ =>
         {
             var cache = SshCache.Default();
-            var text = Render(cache, Executables.SelfCommand());
+            var text = Render(cache, SelfForMatchExec(Executables.SelfCommand(), Environment.ProcessPath, Executables.Find("dedalus")));
             if (!parseResult.GetValue(install))
             {
                 Console.Out.Write(text);
@@ -66,6 +68,32 @@ internal static class SshConfigCommand
     /// <summary>The host names ssh hands to us: <c>dm-&lt;uuid&gt;</c>, and a bare uuid (36 characters, hyphens in place).</summary>
     internal const string HostPatterns = "dm-*,????????-????-????-????-????????????";
 
+    /// <summary>
+    /// How the <c>Match exec</c> line names dedalus: <paramref name="selfCommand"/> (its full path, quoted for the shell
+    /// OpenSSH runs it with) when that survives the config line, else plain <c>dedalus</c> when the dedalus on PATH is
+    /// this one, else an error. The exec command is one double-quoted word, and OpenSSH has read such words two ways:
+    /// up to 9.x without escapes (to the next <c>"</c>), later with <c>\\</c>, <c>\"</c> and <c>\'</c> as escapes. Only
+    /// a command with no <c>"</c> and none of those pairs reads the same under both: not a Unix path holding <c>'</c>
+    /// (quoted as <c>'\''</c>), nor a Windows path holding a space (cmd.exe needs it in double quotes).
+    /// </summary>
+    internal static string SelfForMatchExec(string selfCommand, string? processPath, string? dedalusOnPath)
+    {
+        if (!selfCommand.Contains('"', StringComparison.Ordinal) && !selfCommand.Contains("\\\\", StringComparison.Ordinal)
+            && !selfCommand.Contains("\\'", StringComparison.Ordinal))
+        {
+            return selfCommand;
+        }
+
+        if (dedalusOnPath is not null && processPath is not null && string.Equals(Path.GetFullPath(dedalusOnPath), Path.GetFullPath(processPath), OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal))
+        {
+            return "dedalus";
+        }
+
+        throw new CliException(
+            $"cannot name dedalus in ssh_config: its path ({processPath ?? selfCommand}) holds a quote, a doubled backslash or (on Windows) a space, which OpenSSH's Match exec cannot carry; put this dedalus on PATH (dotnet tool install --global does) or move it, then run dedalus ssh-config again",
+            ExitCodes.Error);
+    }
+
     internal static string Render(SshCache cache, string self)
     {
         var hosts = Path.Combine(cache.HostsDirectory, "*.conf");
@@ -74,8 +102,8 @@ internal static class SshConfigCommand
             .Append("# For machine ids as hosts (the bare uuid the API returns, or dm-<uuid>), `dedalus ssh-cert` mints a fresh\n")
             .Append("# certificate (waking the machine) before ssh\n")
             .Append("# connects, then the Include reads the Host block it wrote. Host keys are checked against each machine's own host CA only.\n")
-            .Append("Match originalhost ").Append(HostPatterns).Append(" exec \"").Append(self.Replace("\"", "\\\"", StringComparison.Ordinal)).Append(" ssh-cert %n\"\n")
-            .Append("    Include ").Append(hosts.Any(char.IsWhiteSpace) ? "\"" + hosts + "\"" : hosts).Append('\n')
+            .Append("Match originalhost ").Append(HostPatterns).Append(" exec \"").Append(self).Append(" ssh-cert %n\"\n")
+            .Append("    Include ").Append(SshCache.ConfigWord(hosts)).Append('\n')
             .ToString();
     }
 
@@ -83,7 +111,7 @@ internal static class SshConfigCommand
     {
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         var sshDirectory = Path.Combine(home, ".ssh");
-        Directory.CreateDirectory(sshDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        PrivateFiles.CreateDirectory(sshDirectory);
         var configPath = Path.Combine(sshDirectory, "dedalus_config");
         SshCache.WriteAtomically(configPath, text);
         var userConfig = Path.Combine(sshDirectory, "config");

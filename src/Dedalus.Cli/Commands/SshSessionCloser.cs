@@ -59,7 +59,7 @@ internal static partial class SshSessionCloser
         environment["DEDALUS_X_API_KEY"] = options.XApiKey ?? string.Empty;
         environment["DEDALUS_ORG_ID"] = options.OrgId ?? string.Empty;
         // Only what was resolved above: no credentials file may add a key the parent did not use.
-        environment["DEDALUS_CREDENTIALS_FILE"] = "/dev/null";
+        environment["DEDALUS_CREDENTIALS_FILE"] = OperatingSystem.IsWindows() ? "NUL" : "/dev/null";
         // A framework-dependent build would otherwise leave its diagnostics pipes in TMPDIR while it runs on.
         environment["DOTNET_EnableDiagnostics"] = "0";
         try
@@ -115,9 +115,18 @@ internal static partial class SshSessionCloser
         return ExitCodes.Ok;
     }
 
-    /// <summary>A session of its own (no controlling terminal: no SIGINT or SIGHUP from it) and stdio on /dev/null.</summary>
+    /// <summary>
+    /// A session of its own (no controlling terminal: no SIGINT or SIGHUP from it) and stdio on /dev/null. On Windows,
+    /// off the console (no Ctrl+C or close event from it); its stdio are pipes the parent has closed already.
+    /// </summary>
     private static void Detach()
     {
+        if (OperatingSystem.IsWindows())
+        {
+            _ = FreeConsole();
+            return;
+        }
+
         _ = SetSid();
         var devNull = Open("/dev/null", 2 /* O_RDWR */);
         if (devNull >= 0)
@@ -133,6 +142,10 @@ internal static partial class SshSessionCloser
             }
         }
     }
+
+    [LibraryImport("kernel32.dll", SetLastError = true)]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    private static partial bool FreeConsole();
 
     [LibraryImport("libc", EntryPoint = "setsid", SetLastError = true)]
     private static partial int SetSid();

@@ -11,7 +11,8 @@ namespace Dedalus.Cli.Configuration;
 /// the environment's <c>DEDALUS_ORG_ID</c> and <c>DEDALUS_BASE_URL</c> (else no org, and the public default URL, as the
 /// official clients do);</item>
 /// <item>else the file a dev server (<c>dedalus-server --dev</c>) writes: <c>DEDALUS_CREDENTIALS_FILE</c>, else
-/// <c>$XDG_CONFIG_HOME/dedalus/dev.env</c> (default <c>~/.config/dedalus/dev.env</c>), <c>NAME=value</c> lines,
+/// <c>$XDG_CONFIG_HOME/dedalus/dev.env</c> (default <c>~/.config/dedalus/dev.env</c>; on Windows
+/// <c>%APPDATA%\dedalus\dev.env</c>), <c>NAME=value</c> lines,
 /// with its key, org and URL.</item>
 /// </list>
 /// A key given by <c>--api-key</c> takes its org only from <c>--org-id</c>, and its URL from <c>--base-url</c>, else the
@@ -125,9 +126,7 @@ internal static class CliSettings
             return explicitPath;
         }
 
-        var configHome = NonEmpty(Environment.GetEnvironmentVariable("XDG_CONFIG_HOME"))
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config");
-        return Path.Combine(configHome, "dedalus", "dev.env");
+        return Path.Combine(CliPaths.ConfigHome(), "dedalus", "dev.env");
     }
 
     /// <summary>The <c>NAME=value</c> lines of a credentials file; <see langword="null"/> when it cannot be read.</summary>

@@ -22,12 +22,18 @@ internal static class KeyGenerator
         }
     }
 
+    /// <summary>How to get OpenSSH's client on this platform, for error messages.</summary>
+    internal static string InstallOpenSshHint =>
+        OperatingSystem.IsWindows() ? "Settings > System > Optional features > OpenSSH Client, or winget install Microsoft.OpenSSH.Preview"
+        : OperatingSystem.IsMacOS() ? "it ships with macOS; check PATH"
+        : "apt-get install openssh-client";
+
     private static SshKeyPair WithSshKeygen(string comment, Exception inProcessFailure)
     {
         var sshKeygen = Executables.Find("ssh-keygen")
             ?? throw new CliException(
                 $"cannot generate an SSH key: libsodium did not load ({inProcessFailure.Message.ReplaceLineEndings(" ")}) and ssh-keygen is not on PATH: " +
-                "install OpenSSH (apt-get install openssh-client), or keep the libsodium.so built with dedalus next to it");
+                $"install OpenSSH ({InstallOpenSshHint}), or keep the native libsodium built with dedalus next to it");
         var directory = Directory.CreateTempSubdirectory("dedalus-keygen-");
         try
         {

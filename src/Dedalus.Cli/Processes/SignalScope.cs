@@ -6,6 +6,11 @@ namespace Dedalus.Cli.Processes;
 /// Catches SIGINT, SIGTERM and SIGHUP for the lifetime of a command: the first one cancels <see cref="Token"/>
 /// and is forwarded to the child process (once one runs), so the command can clean up and exit 130/143/129.
 /// </summary>
+/// <remarks>
+/// On Windows .NET maps Ctrl+C to SIGINT, closing the console window to SIGHUP, and log-off or shutdown to SIGTERM.
+/// Nothing is forwarded there: a console event reaches every process attached to the console, the child ssh.exe
+/// included, by itself (and Windows has no kill(2); the child is ended by the caller's grace period instead).
+/// </remarks>
 internal sealed partial class SignalScope : IDisposable
 {
     private readonly CancellationTokenSource _cts = new();
@@ -26,7 +31,7 @@ internal sealed partial class SignalScope : IDisposable
 
     public CancellationToken Token => _cts.Token;
 
-    /// <summary>The Linux number of the first signal received, or 0.</summary>
+    /// <summary>The POSIX number of the first signal received (SIGHUP 1, SIGINT 2, SIGTERM 15), or 0.</summary>
     public int SignalNumber
     {
         get
@@ -53,7 +58,7 @@ internal sealed partial class SignalScope : IDisposable
 
         if (pending != 0)
         {
-            _ = Kill(pid, pending);
+            Forward(pid, pending);
         }
     }
 
@@ -97,7 +102,7 @@ internal sealed partial class SignalScope : IDisposable
 
         if (child != 0)
         {
-            _ = Kill(child, number);
+            Forward(child, number);
         }
 
         try
@@ -109,6 +114,15 @@ internal sealed partial class SignalScope : IDisposable
         }
     }
 
+    private static void Forward(int pid, int signal)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            _ = Kill(pid, signal);
+        }
+    }
+
+    /// <summary>kill(2); the numbers used here (1, 2, 15) are the same on Linux and macOS.</summary>
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 }

@@ -1,5 +1,6 @@
 using Dedalus.Contracts;
 using Dedalus.Server.Cluster;
+using Dedalus.Server.Connections;
 using Dedalus.Server.Http;
 using Dedalus.Server.Machines;
 using Dedalus.Server.Machines.Api;
@@ -24,6 +25,9 @@ public static class ConsoleApi
     /// <summary>Most machines (or sessions) a console list shows: pages of the API's largest size, followed this far.</summary>
     public const int MaxListed = 1000;
 
+    /// <summary>How many finished connections a machine's page shows.</summary>
+    public const int HistoryShown = 50;
+
     public static void MapConsoleApi(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup(ConsolePaths.Api).ExcludeFromDescription();
@@ -39,6 +43,7 @@ public static class ConsoleApi
         api.MapPost("/machines/{machineId}/wake", WakeMachineAsync);
         api.MapGet("/machines/{machineId}/ssh", ListSessionsAsync);
         api.MapDelete("/machines/{machineId}/ssh/{sessionId}", DeleteSessionAsync);
+        api.MapGet("/machines/{machineId}/connections", ListConnectionsAsync);
     }
 
     private static async Task<JsonHttpResult<ConsoleSessionInfo>> GetSessionAsync(HttpContext context, ConsoleCaller caller)
@@ -145,6 +150,15 @@ public static class ConsoleApi
     {
         var (session, machine) = await sessions.DeleteAsync(CallerOrg.Get(context), machineId, sessionId, context.RequestAborted);
         return TypedResults.Json(mapper.ToContract(session, machine), DedalusJsonContext.Default.SshSession);
+    }
+
+    /// <summary>The machine's live SSH connections (from every node) and its latest <see cref="HistoryShown"/> finished ones, from the same service as <c>/v1/machines/{id}/ssh/connections</c>.</summary>
+    private static async Task<JsonHttpResult<ConsoleConnections>> ListConnectionsAsync(HttpContext context, string machineId, SshConnections connections)
+    {
+        var orgId = CallerOrg.Get(context);
+        var live = await connections.ListLiveAsync(orgId, machineId, context.RequestAborted);
+        var history = await connections.ListHistoryAsync(orgId, machineId, HistoryShown, cancellationToken: context.RequestAborted);
+        return TypedResults.Json(new ConsoleConnections(live.Items, history.Items), ConsoleJsonContext.Default.ConsoleConnections);
     }
 
     private static JsonHttpResult<Machine> Answer(NodeDirectory nodes, MachineRecord machine) =>

@@ -1,5 +1,6 @@
 using Dedalus.Contracts;
 using Dedalus.Gateway;
+using Dedalus.Server.Connections;
 using Dedalus.Server.Machines;
 using Dedalus.Server.Store;
 
@@ -13,6 +14,7 @@ public sealed class GatewayBackend(
     MachineService machines,
     MachineChangeFeed feed,
     MachineActivity activity,
+    LiveConnectionLedger ledger,
     StoreOutageLog outage,
     TimeProvider timeProvider) : IGatewayBackend
 {
@@ -69,7 +71,8 @@ public sealed class GatewayBackend(
         activity.Report(record.MachineId);
         try
         {
-            await store.RecordConnectionAsync(
+            // Through the ledger: the audit row and the end of the connection's live row, in one transaction.
+            await ledger.RecordEndedAsync(
                 new ConnectionAudit(
                     record.MachineId,
                     record.SessionId,
@@ -81,6 +84,7 @@ public sealed class GatewayBackend(
                     record.BytesToClient,
                     record.End.ToWireName(),
                     record.Detail),
+                record.ConnectionId,
                 cancellationToken).ConfigureAwait(false);
         }
         catch (StoreUnavailableException ex)

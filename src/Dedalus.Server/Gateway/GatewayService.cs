@@ -9,7 +9,7 @@ namespace Dedalus.Server.Gateway;
 /// Runs the TCP gateway in-process: listeners opened and closed by the reconciler, the connections of closed
 /// sessions cut, and the open-connection counts autosleep reads. Stopping the host stops every listener.
 /// </summary>
-public sealed class GatewayService : IHostedService, IMachinePorts, ISessionConnections, IOpenConnections, IAsyncDisposable
+public sealed class GatewayService : IHostedService, IMachinePorts, ISessionConnections, IOpenConnections, ILiveConnections, IAsyncDisposable
 {
     private readonly SshGateway _gateway;
     private readonly ILogger<GatewayService> _logger;
@@ -76,6 +76,8 @@ public sealed class GatewayService : IHostedService, IMachinePorts, ISessionConn
         _gateway.CloseSessionConnectionsAsync(sessionId, cancellationToken);
 
     public int Count(string machineId) => _gateway.GetOpenConnectionCount(machineId);
+
+    public IReadOnlyList<GatewayConnectionSnapshot> Open(string? machineId = null) => _gateway.GetConnections(machineId);
 
     public ValueTask DisposeAsync() => _gateway.DisposeAsync();
 }

@@ -1,7 +1,9 @@
+using Dedalus.Gateway;
+
 namespace Dedalus.Server.Gateway;
 
-/// <summary>Stands in for the gateway when it is disabled: nothing to open, close, cut or count.</summary>
-public sealed class NoGateway : IMachinePorts, ISessionConnections, IOpenConnections
+/// <summary>Stands in for the gateway when it is disabled: nothing to open, close, cut, count or list.</summary>
+public sealed class NoGateway : IMachinePorts, ISessionConnections, IOpenConnections, ILiveConnections
 {
     public Task<PortOpenResult> OpenAsync(string machineId, int port, CancellationToken cancellationToken = default) => Task.FromResult(PortOpenResult.Listening);
 
@@ -10,4 +12,6 @@ public sealed class NoGateway : IMachinePorts, ISessionConnections, IOpenConnect
     public Task<int> CloseSessionConnectionsAsync(string sessionId, CancellationToken cancellationToken = default) => Task.FromResult(0);
 
     public int Count(string machineId) => 0;
+
+    public IReadOnlyList<GatewayConnectionSnapshot> Open(string? machineId = null) => [];
 }

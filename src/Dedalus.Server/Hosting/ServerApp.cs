@@ -1,6 +1,7 @@
 using Dedalus.Contracts;
 using Dedalus.Server.Auth;
 using Dedalus.Server.Console;
+using Dedalus.Server.Connections.Api;
 using Dedalus.Server.Executions.Api;
 using Dedalus.Server.Http;
 using Dedalus.Server.Machines.Api;
@@ -93,6 +94,7 @@ public static class ServerApp
         app.MapSshSessions();
         app.MapExecutions();
         app.MapDedalusConsole();
+        app.MapSshConnections();
         return app;
     }
 

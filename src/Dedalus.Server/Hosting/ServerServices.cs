@@ -5,6 +5,7 @@ using Dedalus.Machines.Ssh;
 using Dedalus.Server.Auth;
 using Dedalus.Server.Cluster;
 using Dedalus.Server.Console;
+using Dedalus.Server.Connections;
 using Dedalus.Server.Executions;
 using Dedalus.Server.Gateway;
 using Dedalus.Server.Machines;
@@ -51,6 +52,7 @@ public static class ServerServices
         AddGateway(services, options);
         AddMetrics(services, options);
         services.AddDedalusConsole();
+        services.AddSshConnections();
         return services;
     }
 
@@ -178,6 +180,7 @@ public static class ServerServices
             services.AddSingleton<IMachinePorts>(sp => sp.GetRequiredService<GatewayService>());
             services.AddSingleton<ISessionConnections>(sp => sp.GetRequiredService<GatewayService>());
             services.AddSingleton<IOpenConnections>(sp => sp.GetRequiredService<GatewayService>());
+            services.AddSingleton<ILiveConnections>(sp => sp.GetRequiredService<GatewayService>());
             services.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
         }
         else
@@ -186,6 +189,7 @@ public static class ServerServices
             services.AddSingleton<IMachinePorts>(sp => sp.GetRequiredService<NoGateway>());
             services.AddSingleton<ISessionConnections>(sp => sp.GetRequiredService<NoGateway>());
             services.AddSingleton<IOpenConnections>(sp => sp.GetRequiredService<NoGateway>());
+            services.AddSingleton<ILiveConnections>(sp => sp.GetRequiredService<NoGateway>());
         }
     }
 

@@ -94,6 +94,7 @@ public interface IStore
     Task<IReadOnlyList<ulong>> ListRevokedSerialsAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
 
     // Gateway audit.
+    /// <summary>Stores the audit row of a finished connection and, with <see cref="ConnectionAudit.Live"/>, deletes its live row in the same transaction.</summary>
     Task RecordConnectionAsync(ConnectionAudit audit, CancellationToken cancellationToken = default);
     /// <summary>Whether the machine has a session that can still log in (ready or waiting, unexpired).</summary>
     Task<bool> HasLiveSessionAsync(string machineId, DateTimeOffset now, CancellationToken cancellationToken = default);
@@ -104,6 +105,27 @@ public interface IStore
     /// deletes less than the batch. Destroyed machines' rows are trimmed alike.
     /// </summary>
     Task<ConnectionAuditTrim> TrimConnectionsAsync(DateTimeOffset endedBefore, int perMachine, int batch, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A page of the machine's audit rows, newest first (by insertion, which is the order connections ended): rows
+    /// inserted before the row <paramref name="before"/> (0: from the newest); <see cref="Page{T}.NextAfter"/> is the
+    /// <paramref name="before"/> of the next page.
+    /// </summary>
+    Task<Page<ConnectionAudit>> ListConnectionHistoryAsync(string machineId, long before, int limit, CancellationToken cancellationToken = default);
+
+    // Live gateway connections.
+    /// <summary>
+    /// Makes <paramref name="open"/> the node's whole set of live connections, in one transaction: its other rows are
+    /// deleted (connections that ended, or every row with an empty set: what a node left open when it stopped or
+    /// crashed). Every record's <see cref="LiveConnectionRecord.NodeId"/> must be <paramref name="nodeId"/>.
+    /// </summary>
+    Task ReplaceLiveConnectionsAsync(string nodeId, IReadOnlyList<LiveConnectionRecord> open, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The machine's live connections as their nodes last wrote them, oldest first, of every node: lost ones too, which
+    /// the caller leaves out (the store does not know how long a heartbeat may be late).
+    /// </summary>
+    Task<IReadOnlyList<LiveConnectionRecord>> ListLiveConnectionsAsync(string machineId, CancellationToken cancellationToken = default);
 
     // Executions.
     /// <summary>

@@ -134,6 +134,38 @@ internal static class StoreRows
         IdleExpiresAt = Time(r, 8),
     };
 
+    /// <summary>The columns <see cref="ReadConnectionAudit"/> reads, in its order.</summary>
+    public const string ConnectionAuditColumns = "machine_id, session_id, serial, peer, started_at, ended_at, bytes_in, bytes_out, end_reason, detail";
+
+    /// <summary>The columns <see cref="ReadLiveConnection"/> reads, in its order.</summary>
+    public const string LiveConnectionColumns = "node_id, connection_id, machine_id, session_id, serial, peer, started_at, bytes_in, bytes_out, updated_at";
+
+    /// <summary>An audit row: <see cref="ConnectionAuditColumns"/> from <paramref name="at"/>.</summary>
+    public static ConnectionAudit ReadConnectionAudit(DbDataReader r, int at = 0) => new(
+        r.GetString(at),
+        NullableString(r, at + 1),
+        r.IsDBNull(at + 2) ? null : unchecked((ulong)r.GetInt64(at + 2)),
+        r.GetString(at + 3),
+        Time(r, at + 4),
+        Time(r, at + 5),
+        r.GetInt64(at + 6),
+        r.GetInt64(at + 7),
+        r.GetString(at + 8),
+        NullableString(r, at + 9));
+
+    /// <summary>A live connection row: <see cref="LiveConnectionColumns"/>.</summary>
+    public static LiveConnectionRecord ReadLiveConnection(DbDataReader r) => new(
+        r.GetString(0),
+        r.GetInt64(1),
+        r.GetString(2),
+        NullableString(r, 3),
+        r.IsDBNull(4) ? null : unchecked((ulong)r.GetInt64(4)),
+        r.GetString(5),
+        Time(r, 6),
+        r.GetInt64(7),
+        r.GetInt64(8),
+        Time(r, 9));
+
     public static DateTimeOffset Time(DbDataReader reader, int ordinal) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
 
     public static DateTimeOffset? NullableTime(DbDataReader reader, int ordinal) =>

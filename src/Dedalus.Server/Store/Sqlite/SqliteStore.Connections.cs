@@ -17,9 +17,71 @@ public sealed partial class SqliteStore
                 audit.MachineId, Bounded(audit.SessionId), audit.Serial is { } serial ? unchecked((long)serial) : null, Bounded(audit.Peer), Ms(audit.StartedAt), Ms(audit.EndedAt),
                 audit.BytesIn, audit.BytesOut, Bounded(audit.EndReason), Bounded(audit.Detail));
 
+            if (audit.Live is { } live)
+            {
+                // Live or finished, never both: the live row goes in the transaction that writes the audit row.
+                scope.Execute("DELETE FROM ssh_live_connections WHERE node_id = $1 AND connection_id = $2", live.NodeId, live.ConnectionId);
+            }
+
             // A connection is activity until its end.
             return scope.Execute("UPDATE machines SET last_activity_at = max(last_activity_at, $2) WHERE id = $1", audit.MachineId, Ms(audit.EndedAt));
         }, transaction: true, cancellationToken);
+
+    public async Task<Page<ConnectionAudit>> ListConnectionHistoryAsync(string machineId, long before, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(before);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+
+        // Through ssh_connections_machine_id (0011): the machine's rows by id, read backwards.
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(
+            connection,
+            $"SELECT id, {StoreRows.ConnectionAuditColumns} FROM ssh_connections WHERE machine_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+            machineId, before == 0 ? long.MaxValue : before, limit + 1);
+        return await ReadPageAsync(command, limit, r => StoreRows.ReadConnectionAudit(r, 1), cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task ReplaceLiveConnectionsAsync(string nodeId, IReadOnlyList<LiveConnectionRecord> open, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(nodeId);
+        ArgumentNullException.ThrowIfNull(open);
+        if (open.Any(c => c.NodeId != nodeId))
+        {
+            throw new ArgumentException($"every live connection must be of node {nodeId}", nameof(open));
+        }
+
+        return WriteAsync(scope =>
+        {
+            scope.Execute("DELETE FROM ssh_live_connections WHERE node_id = $1", nodeId);
+            foreach (var c in open)
+            {
+                scope.Execute(
+                    "INSERT INTO ssh_live_connections (node_id, connection_id, machine_id, session_id, serial, peer, started_at, bytes_in, bytes_out, updated_at) " +
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    nodeId, c.ConnectionId, c.MachineId, Bounded(c.SessionId), c.Serial is { } serial ? unchecked((long)serial) : null, Bounded(c.Peer),
+                    Ms(c.StartedAt), c.BytesIn, c.BytesOut, Ms(c.UpdatedAt));
+            }
+
+            return open.Count;
+        }, transaction: true, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<LiveConnectionRecord>> ListLiveConnectionsAsync(string machineId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = ReadCommand(
+            connection,
+            $"SELECT {StoreRows.LiveConnectionColumns} FROM ssh_live_connections WHERE machine_id = $1 ORDER BY started_at, node_id, connection_id",
+            machineId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<LiveConnectionRecord>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(StoreRows.ReadLiveConnection(reader));
+        }
+
+        return rows;
+    }
 
     public Task<ConnectionAuditTrim> TrimConnectionsAsync(DateTimeOffset endedBefore, int perMachine, int batch, CancellationToken cancellationToken = default)
     {

@@ -79,13 +79,7 @@ function fill(tableId, emptyId, rows) {
 }
 
 async function loadConnections() {
-  let data;
-  try {
-    data = await api('GET', `/machines/${machineId}/connections`);
-  } catch (e) {
-    if (e.status === 404 && e.code === 'NOT_FOUND' && current) return; // a server without connection data
-    throw e;
-  }
+  const data = await api('GET', `/machines/${machineId}/connections`);
   document.getElementById('connections-card').hidden = false;
   fill('live-connections', 'live-empty', (data.live || []).map(c => el('tr', {},
     el('td', { class: 'mono', text: c.peer || '—' }),
