@@ -1,3 +1,4 @@
+using Dedalus.Server.Console.Api;
 using Microsoft.AspNetCore.Builder;
 
 namespace Dedalus.Server.Console;
@@ -9,7 +10,8 @@ public static class ConsoleServices
     {
         services.AddSingleton<ConsoleSessions>();
         services.AddSingleton<ConsoleCaller>();
-        services.AddSingleton<IConsoleCaller>(sp => sp.GetRequiredService<ConsoleCaller>());
+        // A second instance for the interface is harmless: a caller keeps its per-request answer on the request itself.
+        services.AddSingleton<IConsoleCaller, ConsoleCaller>();
         services.AddSingleton<ConsoleAssets>();
         return services;
     }

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
-namespace Dedalus.Server.Console;
+namespace Dedalus.Server.Console.Api;
 
 /// <summary>
 /// The console's HTML: sign-in (a plain form, so it works before any script runs), the machines list, a machine, and

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Http;
 
-namespace Dedalus.Server.Console;
+namespace Dedalus.Server.Console.Api;
 
 /// <summary>
 /// The console's pages and assets, embedded in the server assembly by the project's npm build (so the single-file

@@ -7,7 +7,7 @@ using Dedalus.Server.Http;
 using Dedalus.Server.Machines;
 using Microsoft.AspNetCore.Http;
 
-namespace Dedalus.Server.Console;
+namespace Dedalus.Server.Console.Api;
 
 /// <summary>
 /// <c>GET /console/api/machines/stream[?machine=ID]</c>: server-sent events <c>event: machines</c> whose data is the org's

@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
-namespace Dedalus.Server.Console;
+namespace Dedalus.Server.Console.Api;
 
 /// <summary>
 /// <c>/console/api</c>: the JSON the console's pages call, as the browser session's org (set by
