@@ -20,10 +20,10 @@ public static class ErrorCodes
     public const string AuthRequired = "AUTH_REQUIRED";
     /// <summary>The API key is not valid.</summary>
     public const string AuthInvalid = "AUTH_INVALID";
-    /// <summary>The request was refused as cross-site or without its anti-forgery token (the web console's mutations).</summary>
-    public const string Forbidden = "FORBIDDEN";
     /// <summary><c>X-Dedalus-Org-Id</c> names another org than the key's.</summary>
     public const string AuthOrgMismatch = "AUTH_ORG_MISMATCH";
+    /// <summary>The request may not come from where it does, or lacks its anti-forgery token: the web console's refusals of another site's page (a form post, a WebSocket) and of a mutation without its CSRF token.</summary>
+    public const string Forbidden = "FORBIDDEN";
     /// <summary>No such resource (or not visible to this org).</summary>
     public const string NotFound = "NOT_FOUND";
     /// <summary>The request is malformed; the message names the problem.</summary>

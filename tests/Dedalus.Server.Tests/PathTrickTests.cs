@@ -146,7 +146,7 @@ public sealed class PathTrickTests : ServerTestBase
     }
 
     /// <summary>
-    /// A refusal: 400, 404 or 405 in the envelope; a NUL (<c>%00</c>) in the path is refused by Kestrel itself, before
+    /// A refusal: 400, 404 or 405 in the envelope (or, on a console route, the console's 401 or 403); a NUL (<c>%00</c>) in the path is refused by Kestrel itself, before
     /// any of our code, with a bare 400.
     /// </summary>
     private static string? Judge(string target, RawResponse response)
@@ -154,6 +154,15 @@ public sealed class PathTrickTests : ServerTestBase
         if (target.Contains("%00", StringComparison.Ordinal))
         {
             return response.Status == 400 && response.Body.Length == 0 ? null : $"expected Kestrel's bare 400, got {response}";
+        }
+
+        // The console's routes authenticate by browser session and Origin, neither of which this test holds: they refuse
+        // before any lookup (the snapshot still shows that nothing changed).
+        if (target.StartsWith("/console/", StringComparison.Ordinal) && response.Status is 401 or 403)
+        {
+            return response.TryReadEnvelope(out var refusal) && refusal!.ErrorCode is ErrorCodes.AuthRequired or ErrorCodes.Forbidden
+                ? null
+                : $"expected the console's refusal in the envelope, got {response}";
         }
 
         if (response.Status is not (400 or 404 or 405))

@@ -1,4 +1,5 @@
 using Dedalus.Contracts;
+using Dedalus.Server.Console.Terminal.Api;
 using Dedalus.Server.Auth;
 using Dedalus.Server.Console;
 using Dedalus.Server.Connections.Api;
@@ -95,6 +96,7 @@ public static class ServerApp
         app.MapExecutions();
         app.MapDedalusConsole();
         app.MapSshConnections();
+        app.MapConsoleTerminal();
         return app;
     }
 

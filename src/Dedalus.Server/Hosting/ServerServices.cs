@@ -53,6 +53,7 @@ public static class ServerServices
         AddMetrics(services, options);
         services.AddDedalusConsole();
         services.AddSshConnections();
+        Console.Terminal.TerminalServices.AddConsoleTerminal(services);
         return services;
     }
 

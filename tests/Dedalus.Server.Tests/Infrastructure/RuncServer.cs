@@ -12,9 +12,13 @@ namespace Dedalus.Server.Tests.Infrastructure;
 /// </summary>
 public static class RuncServer
 {
-    /// <summary>Starts it; <paramref name="apiKey"/> null makes a new key for the org <paramref name="org"/>.</summary>
+    /// <summary>
+    /// Starts it; <paramref name="apiKey"/> null makes a new key for the org <paramref name="org"/>;
+    /// <paramref name="services"/> may add or replace services (a test double of the console's caller, say).
+    /// </summary>
     public static async Task<(WebApplication App, HttpClient Http, string ApiKey)> StartAsync(
-        string dataDirectory, int low, int high, IEnumerable<string> extraArguments, string org, string? apiKey = null, TimeSpan? startTimeout = null)
+        string dataDirectory, int low, int high, IEnumerable<string> extraArguments, string org, string? apiKey = null, TimeSpan? startTimeout = null,
+        Action<IServiceCollection>? services = null)
     {
         var app = await ServerApp.BuildAsync(
             [
@@ -23,7 +27,11 @@ public static class RuncServer
                 .. extraArguments,
                 .. extraArguments.Contains("--machine-network") ? [] : TestSubnets.ServerArguments(dataDirectory),
             ],
-            builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+            builder =>
+            {
+                builder.Logging.SetMinimumLevel(LogLevel.Warning);
+                services?.Invoke(builder.Services);
+            });
         using var cts = new CancellationTokenSource(startTimeout ?? TimeSpan.FromSeconds(60));
         await app.StartAsync(cts.Token);
         apiKey ??= (await app.Services.GetRequiredService<Dedalus.Server.Auth.ApiKeys>().CreateAsync(org)).Key;

@@ -1,6 +1,7 @@
 using Dedalus.Contracts;
 using Dedalus.Server.Cluster;
 using Dedalus.Server.Connections;
+using Dedalus.Server.Console.Terminal;
 using Dedalus.Server.Http;
 using Dedalus.Server.Machines;
 using Dedalus.Server.Machines.Api;
@@ -54,17 +55,25 @@ public static class ConsoleApi
 
     /// <summary>
     /// Sign-out: the session's row goes (every node refuses the cookie from the next request on) and the cookie is
-    /// cleared. A mutation like any other, so a cross-site page cannot sign the user out.
+    /// cleared, and the session's terminals end. A mutation like any other, so a cross-site page cannot sign the user out.
     /// </summary>
-    private static async Task<NoContent> SignOutAsync(HttpContext context, ConsoleCaller caller, ConsoleSessions sessions, IEnumerable<IConsoleSessionEnd> ends, ILoggerFactory loggers)
+    private static async Task<NoContent> SignOutAsync(HttpContext context, ConsoleCaller caller, ConsoleSessions sessions, TerminalHost terminals, ILoggerFactory loggers)
     {
         var session = (await caller.SessionAsync(context, context.RequestAborted))!;
 
         // The row first, with no cancellation: a browser that goes away mid-request must not leave the session alive.
         await sessions.SignOutAsync(session.Id, CancellationToken.None);
-        foreach (var end in ends)
+        // Its terminals on this node end too (a closed frame, ssh killed, their SSH sessions closed); bounded, so a stuck
+        // one cannot hold the sign-out. The session is already gone whatever happens here.
+        using (var bound = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
         {
-            await end.EndAsync(session.Id, CancellationToken.None);
+            try
+            {
+                await terminals.EndBrowserSessionAsync(session.Id, bound.Token);
+            }
+            catch (OperationCanceledException) when (bound.IsCancellationRequested)
+            {
+            }
         }
 
         ConsoleCaller.Forget(context);
