@@ -12,7 +12,9 @@ DEDALUS_BUILD_PACKAGES=(clang zlib1g-dev)
 # iperf3: the machine network throughput benchmark (its server runs in a test network namespace).
 # postgresql-15: the PostgreSQL store's tests start their own cluster from its binaries (tests/Dedalus.Testing/Postgres).
 # systemd: systemd-analyze, which checks deploy/systemd/dedalus-server.service (SystemdUnitTests; nothing is started).
-DEDALUS_TEST_PACKAGES=(sqlite3 procps psmisc libxml2-utils iperf3 postgresql-15 systemd)
+# chromium, chromium-driver: the web console's browser tests (Selenium drives Debian's headless Chromium through
+# /usr/bin/chromedriver; no browser or driver is ever downloaded).
+DEDALUS_TEST_PACKAGES=(sqlite3 procps psmisc libxml2-utils iperf3 postgresql-15 systemd chromium chromium-driver)
 
 ensure_packages() {
   local missing=()
@@ -88,4 +90,14 @@ ensure_dotnet() {
     echo "error: the .NET SDK is not on PATH; install the .NET 10 SDK (see global.json)" >&2
     return 1
   fi
+}
+
+# Node.js and npm build the web console's assets (npm ci, then src/Dedalus.Server/Console/web/build.mjs, run by the
+# server project's build). Debian's nodejs and npm when the machine has no npm at all; a machine whose Node.js came
+# with its own npm (NodeSource's package) keeps it, since Debian's npm would fight that nodejs.
+ensure_node() {
+  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    return 0
+  fi
+  ensure_packages nodejs npm
 }

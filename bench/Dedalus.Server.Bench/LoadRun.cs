@@ -33,7 +33,7 @@ internal static class LoadRun
         var rate = all.Length / elapsed;
         if (!name.StartsWith("warm-up", StringComparison.Ordinal))
         {
-            Console.WriteLine($"{name,-28} {concurrency,5} {all.Length,9} {errors,7} {rate,9:F0} {Percentile(all, 0.50),8:F2} {Percentile(all, 0.99),8:F2}");
+            System.Console.WriteLine($"{name,-28} {concurrency,5} {all.Length,9} {errors,7} {rate,9:F0} {Percentile(all, 0.50),8:F2} {Percentile(all, 0.99),8:F2}");
         }
 
         return (name, concurrency, rate);

@@ -22,7 +22,7 @@ public static class ErrorCodes
     public const string AuthInvalid = "AUTH_INVALID";
     /// <summary><c>X-Dedalus-Org-Id</c> names another org than the key's.</summary>
     public const string AuthOrgMismatch = "AUTH_ORG_MISMATCH";
-    /// <summary>The request may not come from where it does (a console WebSocket whose Origin is another site).</summary>
+    /// <summary>The request may not come from where it does, or lacks its anti-forgery token: the web console's refusals of another site's page (a form post, a WebSocket) and of a mutation without its CSRF token.</summary>
     public const string Forbidden = "FORBIDDEN";
     /// <summary>No such resource (or not visible to this org).</summary>
     public const string NotFound = "NOT_FOUND";

@@ -59,5 +59,6 @@ public sealed class ApiKeys(IStore store, TimeProvider timeProvider)
         return orgId;
     }
 
-    private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+    /// <summary>The stored form of a key: its SHA-256 (a browser session of the console names its key by it).</summary>
+    internal static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 }

@@ -18,7 +18,7 @@ public enum ErrorKind
     /// <summary>The caller names an org other than its credentials'.</summary>
     OrgMismatch,
 
-    /// <summary>The request comes from somewhere it may not (a WebSocket from another site's page).</summary>
+    /// <summary>The request is refused whoever sends it this way: from another site's page (a form post, a WebSocket), or a mutation without its anti-forgery token.</summary>
     Forbidden,
 
     /// <summary>No such resource, or not visible to the caller; <c>details.resource</c> says which kind.</summary>

@@ -1,6 +1,7 @@
 using Dedalus.Contracts;
 using Dedalus.Server.Console.Terminal.Api;
 using Dedalus.Server.Auth;
+using Dedalus.Server.Console;
 using Dedalus.Server.Connections.Api;
 using Dedalus.Server.Executions.Api;
 using Dedalus.Server.Http;
@@ -93,6 +94,7 @@ public static class ServerApp
         app.MapOrganization();
         app.MapSshSessions();
         app.MapExecutions();
+        app.MapDedalusConsole();
         app.MapSshConnections();
         app.MapConsoleTerminal();
         return app;

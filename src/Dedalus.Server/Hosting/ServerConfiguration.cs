@@ -36,6 +36,10 @@ public static class ServerConfiguration
         new("MaxVcpu", "--max-vcpu", "DEDALUS_MAX_VCPU", "N", "Largest vcpu a machine may ask for [default: 64]"),
         new("Dev", "--dev", "DEDALUS_DEV", "true|false",
             "Create a dev org and API key on first start and write them to ~/.config/dedalus/dev.env for the CLI", IsSwitch: true),
+        new("ConsoleSessionLifetime", null, "DEDALUS_CONSOLE_SESSION_LIFETIME", "DURATION",
+            "Longest life of a web console browser session, however busy, 5 min to 30 days: 12h, 90m or 12:00:00 [default: 12h]"),
+        new("ConsoleIdleTimeout", null, "DEDALUS_CONSOLE_IDLE_TIMEOUT", "DURATION",
+            "A web console browser session unused this long ends, 1 min to 30 days, at most the session lifetime [default: 1h]"),
         new("SweepInterval", null, null, "TIMESPAN", "How often autosleep, session expiry and retention run, 10 ms to 45 days [default: 00:00:05]"),
         new("ConnectionAuditRetention", null, null, "TIMESPAN",
             "How long a finished gateway connection's audit row is kept, 1 h to 3650 days [default: 30.00:00:00]"),
@@ -165,6 +169,10 @@ public static class ServerConfiguration
                 "a duration from 60 s to 24 h, such as 90s, 15m, 1h or 01:00:00"),
             MaxVcpu = reader.Read("MaxVcpu", defaults.MaxVcpu, TryMaxVcpu, "a multiple of 0.25 from 0.25 to 1024"),
             Dev = reader.Read("Dev", defaults.Dev, bool.TryParse, "true or false"),
+            ConsoleSessionLifetime = reader.Read("ConsoleSessionLifetime", defaults.ConsoleSessionLifetime,
+                Within(TryDuration, TimeSpan.FromMinutes(5), TimeSpan.FromDays(30)), "a duration from 5 min to 30 days, such as 12h, 90m or 12:00:00"),
+            ConsoleIdleTimeout = reader.Read("ConsoleIdleTimeout", defaults.ConsoleIdleTimeout,
+                Within(TryDuration, TimeSpan.FromMinutes(1), TimeSpan.FromDays(30)), "a duration from 1 min to 30 days, such as 1h, 15m or 01:00:00"),
             SweepInterval = reader.Read("SweepInterval", defaults.SweepInterval, Within(TryTimeSpan, TimeSpan.FromMilliseconds(10), TimeSpan.FromDays(45)),
                 "a time span from 00:00:00.010 to 45.00:00:00"),
             ConnectionAuditRetention = reader.Read("ConnectionAuditRetention", defaults.ConnectionAuditRetention,
@@ -222,6 +230,12 @@ public static class ServerConfiguration
             NodeLostAfter = reader.Read("NodeLostAfter", defaults.NodeLostAfter, Within(TryTimeSpan, TimeSpan.FromMilliseconds(150), TimeSpan.FromHours(1)),
                 "a time span from 00:00:00.15 to 01:00:00"),
         };
+
+        if (errors.Count == 0 && options.ConsoleIdleTimeout > options.ConsoleSessionLifetime)
+        {
+            errors.Add($"{ServerOptions.Section}:ConsoleIdleTimeout: {options.ConsoleIdleTimeout} is longer than the console session lifetime " +
+                $"({options.ConsoleSessionLifetime}); a browser session never idles that long");
+        }
 
         if (errors.Count == 0 && options.NodeLostAfter < 3 * options.NodeHeartbeatInterval)
         {

@@ -72,6 +72,12 @@ public sealed record ServerOptions
     /// <summary>Create a dev org and key on first start and write them for the CLI.</summary>
     public bool Dev { get; init; }
 
+    /// <summary>The absolute lifetime of a web console browser session: signing in again is due after it, however busy the session.</summary>
+    public TimeSpan ConsoleSessionLifetime { get; init; } = TimeSpan.FromHours(12);
+
+    /// <summary>A web console browser session not used for this long ends (a forgotten tab does not stay signed in).</summary>
+    public TimeSpan ConsoleIdleTimeout { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>How often autosleep, session expiry and retention run.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(5);
 

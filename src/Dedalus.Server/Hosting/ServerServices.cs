@@ -4,6 +4,7 @@ using Dedalus.Machines.Runtime;
 using Dedalus.Machines.Ssh;
 using Dedalus.Server.Auth;
 using Dedalus.Server.Cluster;
+using Dedalus.Server.Console;
 using Dedalus.Server.Connections;
 using Dedalus.Server.Executions;
 using Dedalus.Server.Gateway;
@@ -50,6 +51,7 @@ public static class ServerServices
         AddRuntime(services, options);
         AddGateway(services, options);
         AddMetrics(services, options);
+        services.AddDedalusConsole();
         services.AddSshConnections();
         Console.Terminal.TerminalServices.AddConsoleTerminal(services);
         return services;

@@ -194,6 +194,25 @@ public interface IStore
     Task SaveServerSettingsAsync(IReadOnlyDictionary<string, string> settings, DateTimeOffset now, CancellationToken cancellationToken = default);
     Task<IReadOnlyDictionary<string, string>> GetServerSettingsAsync(CancellationToken cancellationToken = default);
 
+    // Console browser sessions.
+    /// <summary>Stores a new browser session of the web console.</summary>
+    Task InsertConsoleSessionAsync(ConsoleSessionRecord session, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The browser session whose token hashes to <paramref name="tokenHash"/>, when it has not expired (absolute or idle)
+    /// at <paramref name="now"/> and the API key it was signed in with is still there and not revoked; else null.
+    /// </summary>
+    Task<ConsoleSessionRecord?> FindConsoleSessionAsync(byte[] tokenHash, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Records use of a session that has not expired at <paramref name="now"/>: last seen now, idle end moved to <paramref name="idleExpiresAt"/>. False when it is gone or expired.</summary>
+    Task<bool> TouchConsoleSessionAsync(string sessionId, DateTimeOffset now, DateTimeOffset idleExpiresAt, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a browser session (sign-out); false when it was already gone.</summary>
+    Task<bool> DeleteConsoleSessionAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes every browser session that expired (absolute or idle) at or before <paramref name="now"/>; returns how many.</summary>
+    Task<int> DeleteExpiredConsoleSessionsAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
+
     // Retention.
     /// <summary>Deletes idempotency records and machine events older than <paramref name="before"/>, and revocations of lapsed certificates.</summary>
     Task<int> PruneAsync(DateTimeOffset before, DateTimeOffset now, CancellationToken cancellationToken = default);

@@ -121,6 +121,19 @@ internal static class StoreRows
         CaFingerprint = r.GetString(at + 10),
     };
 
+    public static ConsoleSessionRecord ReadConsoleSession(DbDataReader r) => new()
+    {
+        Id = r.GetString(0),
+        TokenHash = (byte[])r.GetValue(1),
+        OrgId = r.GetString(2),
+        ApiKeyHash = (byte[])r.GetValue(3),
+        CsrfToken = r.GetString(4),
+        CreatedAt = Time(r, 5),
+        LastSeenAt = Time(r, 6),
+        ExpiresAt = Time(r, 7),
+        IdleExpiresAt = Time(r, 8),
+    };
+
     /// <summary>The columns <see cref="ReadConnectionAudit"/> reads, in its order.</summary>
     public const string ConnectionAuditColumns = "machine_id, session_id, serial, peer, started_at, ended_at, bytes_in, bytes_out, end_reason, detail";
 
