@@ -1,14 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text;
 using Dedalus.Console.Bench;
-using Dedalus.Contracts;
-using Dedalus.Server.Console.Terminal;
 using OpenQA.Selenium;
-using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Interactions;
-using OpenQA.Selenium.Support.UI;
 
 // The web console in headless Debian Chromium against a dev server started by ./run (./bench/run drives it), each figure
 // next to a baseline measured in the same run; prints a markdown section.
@@ -50,12 +44,12 @@ var consoleListed = new List<double>();
 for (var i = -1; i < runs; i++)
 {
     driver.Navigate().GoToUrl(baseUrl + "/healthz");
-    var plain = browser.Until(d => ((IJavaScriptExecutor)d).ExecuteScript(Timings) as IReadOnlyCollection<object>, "the plain page's paint timing");
+    var plain = browser.Until(d => ((IJavaScriptExecutor)d).ExecuteScript(Timings) as IReadOnlyCollection<object>, "the plain page's paint timing")!;
     driver.Navigate().GoToUrl(baseUrl + "/console");
     var listed = browser.Until(
         d => ((IJavaScriptExecutor)d).ExecuteScript($"return document.querySelector(\"tr[data-machine-id='{machineId}']\") ? performance.now() : null;"),
         "the machine on the list");
-    var page = browser.Until(d => ((IJavaScriptExecutor)d).ExecuteScript(Timings) as IReadOnlyCollection<object>, "the console's paint timing");
+    var page = browser.Until(d => ((IJavaScriptExecutor)d).ExecuteScript(Timings) as IReadOnlyCollection<object>, "the console's paint timing")!;
     if (i < 0)
     {
         continue; // the first load of each page fills the cache
@@ -81,8 +75,8 @@ report.AppendLine("## Web console (headless Chromium)").AppendLine()
 // measured in the page: WebSocket, the server's ssh on a PTY, the gateway, sshd, and xterm.js rendering) vs ssh on a
 // pseudo-terminal here (write the byte to the master, read its echo: the same ssh, gateway and sshd). Interleaved blocks.
 driver.Navigate().GoToUrl($"{baseUrl}/console/machines/{Uri.EscapeDataString(machineId)}/terminal");
-browser.Until(d => d.FindElement(By.Id("banner")).GetDomAttribute("data-state") == "ok" ? true : (bool?)null, "the terminal to be connected");
-browser.Until(d => ((IJavaScriptExecutor)d).ExecuteScript("const r = document.querySelector('.xterm-rows'); return r && /[$#] *$/.test(r.textContent.trimEnd() + ' ') && r.textContent.trim().length > 0;") is true ? true : (bool?)null, "a shell prompt in the browser terminal");
+browser.Until(d => d.FindElement(By.Id("banner")).GetDomAttribute("data-state") == "ok", "the terminal to be connected");
+browser.Until(d => ((IJavaScriptExecutor)d).ExecuteScript("const r = document.querySelector('.xterm-rows'); return r && /[$#] *$/.test(r.textContent.trimEnd() + ' ') && r.textContent.trim().length > 0;") is true, "a shell prompt in the browser terminal");
 ((IJavaScriptExecutor)driver).ExecuteScript(
     """
     const rows = document.querySelector('.xterm-rows');
@@ -117,7 +111,7 @@ for (var done = -Block; done < keys; done += Block)
             d => ((IJavaScriptExecutor)d).ExecuteScript("return window.__echo.length > arguments[0] ? window.__echo[window.__echo.length - 1] : null;", measured),
             "the echo of a key in the browser terminal");
         new Actions(driver).SendKeys(Keys.Backspace).Perform();
-        browser.Until(_ => textLength() <= before ? true : (bool?)null, "the erased key in the browser terminal");
+        browser.Until(_ => textLength() <= before, "the erased key in the browser terminal");
         var echo = await ssh.EchoAsync();
         if (done >= 0)
         {
