@@ -81,9 +81,14 @@ browser.Until(d => ((IJavaScriptExecutor)d).ExecuteScript("const r = document.qu
     """
     const rows = document.querySelector('.xterm-rows');
     window.__echo = [];
+    window.__frame = [];
     window.__pending = null;
     document.addEventListener('keydown', e => {
       window.__pending = e.key === 'a' ? { t: e.timeStamp, length: rows.textContent.length } : null;
+      if (e.key === 'a') {
+        const t = e.timeStamp;
+        requestAnimationFrame(() => window.__frame.push(performance.now() - t));
+      }
     }, true);
     new MutationObserver(() => {
       const p = window.__pending;
@@ -97,7 +102,9 @@ driver.FindElement(By.CssSelector(".xterm")).Click();
 var textLength = (Func<long>)(() => (long)((IJavaScriptExecutor)driver).ExecuteScript("return document.querySelector('.xterm-rows').textContent.length;")!);
 
 await using var ssh = await SshOnPseudoTerminal.StartAsync(baseUrl, apiKey, machineId, patience);
+await using var socket = await WebSocketTerminal.OpenAsync(baseUrl, driver.Manage().Cookies.GetCookieNamed("dedalus_console")!.Value, machineId, patience);
 var inBrowser = new List<double>();
+var overSocket = new List<double>();
 var overSsh = new List<double>();
 const int Block = 10;
 for (var done = -Block; done < keys; done += Block)
@@ -113,21 +120,26 @@ for (var done = -Block; done < keys; done += Block)
         new Actions(driver).SendKeys(Keys.Backspace).Perform();
         browser.Until(_ => textLength() <= before, "the erased key in the browser terminal");
         var echo = await ssh.EchoAsync();
+        var bridged = await socket.EchoAsync();
         if (done >= 0)
         {
             inBrowser.Add(Number(latency));
             overSsh.Add(echo);
+            overSocket.Add(bridged);
         }
     }
 }
 
+var frames = ((IEnumerable<object>)((IJavaScriptExecutor)driver).ExecuteScript("return window.__frame;")!).Select(Number).Skip(Block).ToList();
 report.AppendLine("### Keystroke echo").AppendLine()
-    .AppendLine(CultureInfo.InvariantCulture, $"{keys} keys each, interleaved one for one after {Block} warm-up keys: `a` at a bash prompt of the running machine, then Backspace. Browser: keydown to the row's text growing (the DOM renderer's update, measured in the page). ssh: the byte written to a pseudo-terminal's master to its echo read back, through the same gateway and sshd with a certificate of its own.").AppendLine()
+    .AppendLine(CultureInfo.InvariantCulture, $"{keys} keys each, interleaved one for one after {Block} warm-up keys: `a` at a bash prompt of the running machine, then Backspace. Browser: keydown to the row's text growing (the DOM renderer's update, measured in the page). ssh: the byte written to a pseudo-terminal's master to its echo read back, through the same gateway and sshd with a certificate of its own. WebSocket: the browser session's cookie on a .NET WebSocket client, a binary frame out to the echo's frame back.").AppendLine()
     .AppendLine("| figure (ms) | median | p90 | min |").AppendLine("|---|---:|---:|---:|")
     .AppendLine(Row("`ssh` on a pseudo-terminal (baseline)", overSsh))
+    .AppendLine(Row("the terminal's WebSocket without a browser (server-side ssh)", overSocket))
     .AppendLine(Row("browser terminal (xterm.js, WebSocket, server-side ssh)", inBrowser))
+    .AppendLine(Row("browser: keydown to its next animation frame (no network: the page's frame floor)", frames))
     .AppendLine()
-    .AppendLine(CultureInfo.InvariantCulture, $"Browser terminal / ssh: **{Median(inBrowser) / Median(overSsh):F2}x** (median), {Percentile(inBrowser, 0.9) / Percentile(overSsh, 0.9):F2}x (p90).").AppendLine();
+    .AppendLine(CultureInfo.InvariantCulture, $"Browser terminal / ssh: **{Median(inBrowser) / Median(overSsh):F2}x** (median), {Percentile(inBrowser, 0.9) / Percentile(overSsh, 0.9):F2}x (p90). WebSocket alone / ssh: {Median(overSocket) / Median(overSsh):F2}x (median).").AppendLine();
 System.Console.Write(report.ToString());
 return 0;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
-using System.Threading.Channels;
 using Dedalus.Contracts;
 using Dedalus.Server.Console.Terminal;
 
@@ -12,19 +11,17 @@ namespace Dedalus.Console.Bench;
 /// session and a certificate of its own and strict host checking against the session's host CA. Typing is a byte
 /// written to the master; its echo is read from the master.
 /// </summary>
-internal sealed class SshOnPseudoTerminal : IAsyncDisposable
+internal sealed class SshOnPseudoTerminal : EchoingTerminal
 {
     private readonly PseudoTerminal _terminal;
     private readonly string _directory;
-    private readonly Channel<(byte[] Bytes, long At)> _output = Channel.CreateUnbounded<(byte[], long)>();
     private readonly Task _reader;
-    private readonly TimeSpan _patience;
 
     private SshOnPseudoTerminal(PseudoTerminal terminal, string directory, TimeSpan patience)
+        : base(patience)
     {
         _terminal = terminal;
         _directory = directory;
-        _patience = patience;
         _reader = Task.Run(ReadAsync);
     }
 
@@ -72,66 +69,21 @@ internal sealed class SshOnPseudoTerminal : IAsyncDisposable
         return ssh;
     }
 
-    /// <summary>Types <c>a</c>, returns the milliseconds until its echo, then erases it with Backspace (DEL).</summary>
-    public async Task<double> EchoAsync()
+    protected override async Task SendAsync(byte[] bytes)
     {
-        Drain();
-        var started = Stopwatch.GetTimestamp();
-        await _terminal.Master.WriteAsync("a"u8.ToArray());
+        await _terminal.Master.WriteAsync(bytes);
         await _terminal.Master.FlushAsync();
-        var echoed = await ReadUntilAsync(b => b == (byte)'a');
-        await _terminal.Master.WriteAsync(new byte[] { 0x7f });
-        await _terminal.Master.FlushAsync();
-        await ReadUntilAsync(b => b == 0x08);
-        return Stopwatch.GetElapsedTime(started, echoed).TotalMilliseconds;
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         // Killed and reaped first, then the server-side slave closed: the reader gets the end of the output.
         _terminal.Kill();
         _terminal.Child?.WaitForExit(TimeSpan.FromSeconds(10));
         _terminal.CloseSlave();
-        await _reader.WaitAsync(_patience).ConfigureAwait(false);
+        await _reader.WaitAsync(Patience).ConfigureAwait(false);
         _terminal.Dispose();
         Directory.Delete(_directory, recursive: true);
-    }
-
-    private async Task WaitForPromptAsync()
-    {
-        var seen = new List<byte>();
-        using var timeout = new CancellationTokenSource(_patience);
-        while (true)
-        {
-            var (bytes, _) = await _output.Reader.ReadAsync(timeout.Token);
-            seen.AddRange(bytes);
-            var text = System.Text.Encoding.UTF8.GetString([.. seen]).TrimEnd();
-            if (text.EndsWith('$') || text.EndsWith('#'))
-            {
-                return;
-            }
-        }
-    }
-
-    private void Drain()
-    {
-        while (_output.Reader.TryRead(out _))
-        {
-        }
-    }
-
-    /// <summary>Reads output until a byte matches; returns when the chunk holding it was read.</summary>
-    private async Task<long> ReadUntilAsync(Func<byte, bool> match)
-    {
-        using var timeout = new CancellationTokenSource(_patience);
-        while (true)
-        {
-            var (bytes, at) = await _output.Reader.ReadAsync(timeout.Token);
-            if (bytes.Any(match))
-            {
-                return at;
-            }
-        }
     }
 
     private async Task ReadAsync()
@@ -147,7 +99,7 @@ internal sealed class SshOnPseudoTerminal : IAsyncDisposable
                     break;
                 }
 
-                _output.Writer.TryWrite((buffer[..read], Stopwatch.GetTimestamp()));
+                Received(buffer[..read]);
             }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
@@ -155,6 +107,6 @@ internal sealed class SshOnPseudoTerminal : IAsyncDisposable
             // The terminal closed.
         }
 
-        _output.Writer.TryComplete();
+        Ended();
     }
 }
