@@ -23,7 +23,7 @@ public sealed class ConsoleBrowserTests(ConsoleServer server) : IClassFixture<Co
         var (key, api) = await server.NewOrgAsync("live");
         using var _ = api;
         using var browser = new Browser();
-        SignIn(browser, key);
+        server.SignIn(browser, key);
         Assert.True(browser.Driver.FindElement(By.Id("empty")).Displayed, "an org without machines sees the empty state");
         browser.Script("window.__sameDocument = 'still here';");
 
@@ -52,7 +52,7 @@ public sealed class ConsoleBrowserTests(ConsoleServer server) : IClassFixture<Co
         var (key, api) = await server.NewOrgAsync("signout");
         using var _ = api;
         using var browser = new Browser();
-        SignIn(browser, key);
+        server.SignIn(browser, key);
         var cookie = browser.Driver.Manage().Cookies.GetCookieNamed("dedalus_console");
         Assert.NotNull(cookie);
         Assert.True(cookie.IsHttpOnly);
@@ -79,7 +79,7 @@ public sealed class ConsoleBrowserTests(ConsoleServer server) : IClassFixture<Co
         var (key, api) = await server.NewOrgAsync("xsite");
         using var _ = api;
         using var browser = new Browser();
-        SignIn(browser, key);
+        server.SignIn(browser, key);
         var create = new Uri(server.BaseAddress, "/console/api/machines");
 
         // The classic trick for a JSON endpoint: a text/plain form whose body reads as JSON.
@@ -131,7 +131,7 @@ public sealed class ConsoleBrowserTests(ConsoleServer server) : IClassFixture<Co
         }
 
         using var browser = new Browser();
-        SignIn(browser, key);
+        server.SignIn(browser, key);
         var name = browser.Until(d => d.FindElement(By.CssSelector("#machines tr[data-machine-id] .machine-name")), "the machine on the list");
         Assert.Equal(Evil, name.Text);
         Assert.Equal("Machines · Dedalus Machines", browser.Driver.Title);
@@ -166,7 +166,7 @@ public sealed class ConsoleBrowserTests(ConsoleServer server) : IClassFixture<Co
         }
 
         using var browser = new Browser();
-        SignIn(browser, key);
+        server.SignIn(browser, key);
         browser.Until(d => d.FindElement(By.CssSelector("#machines .machine-name")), "the machine on the list").Click();
         browser.Until(d => d.FindElement(By.Id("title")).Text == "box", "the machine page");
 
@@ -191,15 +191,6 @@ public sealed class ConsoleBrowserTests(ConsoleServer server) : IClassFixture<Co
         browser.Until(d => !d.FindElement(By.Id("delete")).Displayed, "the machine shown as being destroyed");
         var gone = await api.GetFromJsonAsync($"/v1/machines/{machine.MachineId}", DedalusJsonContext.Default.Machine);
         Assert.Equal(DesiredStates.Destroyed, gone!.DesiredState);
-    }
-
-    private void SignIn(Browser browser, string key)
-    {
-        browser.Driver.Navigate().GoToUrl(new Uri(server.BaseAddress, "/console"));
-        browser.Until(d => d.Url.EndsWith("/console/login", StringComparison.Ordinal), "the sign-in page");
-        browser.Driver.FindElement(By.Id("api_key")).SendKeys(key);
-        browser.Driver.FindElement(By.CssSelector("#signin button[type=submit]")).Click();
-        browser.Until(d => d.FindElement(By.Id("live")).Text == "live", "the machines page, following changes");
     }
 
     private static void Fill(IWebElement form, string field, string value)

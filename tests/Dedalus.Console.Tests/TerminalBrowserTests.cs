@@ -29,7 +29,7 @@ public sealed class TerminalBrowserTests(ConsoleServer server) : IClassFixture<C
         }
 
         using var browser = new Browser();
-        SignIn(browser, key);
+        server.SignIn(browser, key);
         var terminalTab = browser.Driver.CurrentWindowHandle;
         var sessionId = OpenTerminal(browser, machine.MachineId);
 
@@ -85,13 +85,4 @@ public sealed class TerminalBrowserTests(ConsoleServer server) : IClassFixture<C
         ((IEnumerable<object>)browser.Script("return Array.from(document.querySelectorAll('#terminal .xterm-rows > div'), r => r.textContent);")!)
             .Select(r => ((string)r).Replace('\u00a0', ' '))
             .ToList();
-
-    private void SignIn(Browser browser, string key)
-    {
-        browser.Driver.Navigate().GoToUrl(new Uri(server.BaseAddress, "/console"));
-        browser.Until(d => d.Url.EndsWith("/console/login", StringComparison.Ordinal), "the sign-in page");
-        browser.Driver.FindElement(By.Id("api_key")).SendKeys(key);
-        browser.Driver.FindElement(By.CssSelector("#signin button[type=submit]")).Click();
-        browser.Until(d => d.FindElement(By.Id("live")).Text == "live", "the machines page, following changes");
-    }
 }

@@ -3,7 +3,6 @@ using Dedalus.Contracts;
 using Dedalus.Server.Tests.Infrastructure;
 using Dedalus.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Dedalus.Server.Tests;
 
@@ -26,16 +25,7 @@ public sealed class MetricsRuncTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         _http.Dispose();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        var store = _app.Services.GetRequiredService<Dedalus.Server.Store.IStore>();
-        var runtime = _app.Services.GetRequiredService<Dedalus.Machines.Runtime.IMachineRuntime>();
-        foreach (var machine in await store.ListLiveMachinesAsync(cts.Token))
-        {
-            await runtime.DeleteAsync(machine.Id, cts.Token);
-        }
-
-        await _app.StopAsync(cts.Token);
-        await _app.DisposeAsync();
+        await RuncServer.StopAsync(_app);
         _data.Dispose();
         _client.Dispose();
     }

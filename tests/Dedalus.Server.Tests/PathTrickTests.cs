@@ -50,6 +50,7 @@ public sealed class PathTrickTests : ServerTestBase
                 ["executionId"] = "ex-" + new string('0', 32),
                 ["streamId"] = "ls-" + new string('0', 32),
                 ["documentName"] = "v1",
+                ["file"] = "console.css",
             };
             foreach (var route in routes)
             {
@@ -146,7 +147,7 @@ public sealed class PathTrickTests : ServerTestBase
     }
 
     /// <summary>
-    /// A refusal: 400, 404 or 405 in the envelope (or, on a console route, the console's 401 or 403); a NUL (<c>%00</c>) in the path is refused by Kestrel itself, before
+    /// A refusal: 400, 404 or 405 in the envelope (or, on a console route, the console's 401 or 403, or a page's redirect to the sign-in page); a NUL (<c>%00</c>) in the path is refused by Kestrel itself, before
     /// any of our code, with a bare 400.
     /// </summary>
     private static string? Judge(string target, RawResponse response)
@@ -163,6 +164,14 @@ public sealed class PathTrickTests : ServerTestBase
             return response.TryReadEnvelope(out var refusal) && refusal!.ErrorCode is ErrorCodes.AuthRequired or ErrorCodes.Forbidden
                 ? null
                 : $"expected the console's refusal in the envelope, got {response}";
+        }
+
+        // A console page asked for without a browser session sends the browser to the sign-in page, reading nothing.
+        if (target.StartsWith("/console/", StringComparison.Ordinal) && response.Status == 302)
+        {
+            return response.Headers.TryGetValue("Location", out var location) && location == "/console/login"
+                ? null
+                : $"expected the console's redirect to its sign-in page, got {response}";
         }
 
         if (response.Status is not (400 or 404 or 405))

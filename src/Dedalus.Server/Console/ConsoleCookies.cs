@@ -10,7 +10,7 @@ namespace Dedalus.Server.Console;
 /// </summary>
 public static class ConsoleCookies
 {
-    private const string SessionName = "dedalus_console";
+    public const string SessionName = "dedalus_console";
     private const string LoginName = "dedalus_console_login";
 
     /// <summary>The path every console cookie is scoped to.</summary>

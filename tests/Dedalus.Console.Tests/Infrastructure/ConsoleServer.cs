@@ -4,6 +4,7 @@ using Dedalus.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenQA.Selenium;
 
 namespace Dedalus.Console.Tests.Infrastructure;
 
@@ -31,7 +32,7 @@ public sealed class ConsoleServer : IAsyncLifetime
                 "--gateway-host", "localhost", "--gateway-ports", $"{_gatewayPort}-{_gatewayPort + 3}", "--gateway-bind", "127.0.0.1",
                 .. TestSubnets.ServerArguments(_data.Path),
             ],
-            builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+            builder => builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning));
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         await _app.StartAsync(cts.Token);
         BaseAddress = new Uri(_app.BoundAddresses()[0]);
@@ -44,6 +45,16 @@ public sealed class ConsoleServer : IAsyncLifetime
         var api = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         api.DefaultRequestHeaders.Add("x-api-key", key);
         return (key, api);
+    }
+
+    /// <summary>Signs <paramref name="browser"/> in with <paramref name="key"/> through the form, as a person does.</summary>
+    public void SignIn(Browser browser, string key)
+    {
+        browser.Driver.Navigate().GoToUrl(new Uri(BaseAddress, "/console"));
+        browser.Until(d => d.Url.EndsWith("/console/login", StringComparison.Ordinal), "the sign-in page");
+        browser.Driver.FindElement(By.Id("api_key")).SendKeys(key);
+        browser.Driver.FindElement(By.CssSelector("#signin button[type=submit]")).Click();
+        browser.Until(d => d.FindElement(By.Id("live")).Text == "live", "the machines page, following changes");
     }
 
     public async Task DisposeAsync()

@@ -39,4 +39,19 @@ public static class RuncServer
         http.DefaultRequestHeaders.Add("x-api-key", apiKey);
         return (app, http, apiKey);
     }
+
+    /// <summary>Deletes every machine the server still has (their runc containers and mounts), then stops it.</summary>
+    public static async Task StopAsync(WebApplication app)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var store = app.Services.GetRequiredService<Dedalus.Server.Store.IStore>();
+        var runtime = app.Services.GetRequiredService<Dedalus.Machines.Runtime.IMachineRuntime>();
+        foreach (var machine in await store.ListLiveMachinesAsync(cts.Token))
+        {
+            await runtime.DeleteAsync(machine.Id, cts.Token);
+        }
+
+        await app.StopAsync(cts.Token);
+        await app.DisposeAsync();
+    }
 }

@@ -2,13 +2,14 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Dedalus.Server.Console;
 using Dedalus.Testing;
 
 namespace Dedalus.Server.Tests.Terminal;
 
 /// <summary>
-/// A browser's side of the terminal protocol with <see cref="ClientWebSocket"/>: connects (Origin and the test caller
-/// headers), collects output bytes and control frames on a receive loop that can be paused (a slow browser), types,
+/// A browser's side of the terminal protocol with <see cref="ClientWebSocket"/>: connects (Origin and the browser session's
+/// cookie), collects output bytes and control frames on a receive loop that can be paused (a slow browser), types,
 /// resizes and closes. Every wait is bounded.
 /// </summary>
 public sealed class TerminalConnection : IAsyncDisposable
@@ -29,29 +30,24 @@ public sealed class TerminalConnection : IAsyncDisposable
     /// <summary>Completes when the server closed the socket (or it broke).</summary>
     public Task Ended => _ended.Task;
 
-    /// <summary>Opens the terminal; throws <see cref="WebSocketException"/> when the server refuses the upgrade (see <see cref="TryConnectAsync"/>).</summary>
-    public static async Task<TerminalConnection> ConnectAsync(string baseUrl, string machineId, string? orgId, string? origin = null, string query = "cols=80&rows=24", string? browserSession = null)
+    /// <summary>Opens the terminal as the browser session whose cookie is <paramref name="cookie"/>; throws <see cref="WebSocketException"/> when the server refuses the upgrade (see <see cref="TryConnectAsync"/>).</summary>
+    public static async Task<TerminalConnection> ConnectAsync(string baseUrl, string machineId, string? cookie, string? origin = null, string query = "cols=80&rows=24")
     {
-        var (connection, status) = await TryConnectAsync(baseUrl, machineId, orgId, origin, query, browserSession);
+        var (connection, status) = await TryConnectAsync(baseUrl, machineId, cookie, origin, query);
         return connection ?? throw new InvalidOperationException($"the upgrade was refused: {status}");
     }
 
     /// <summary>Opens the terminal, or gives the HTTP status of the refusal.</summary>
     public static async Task<(TerminalConnection? Connection, HttpStatusCode Status)> TryConnectAsync(
-        string baseUrl, string machineId, string? orgId, string? origin = null, string query = "cols=80&rows=24", string? browserSession = null)
+        string baseUrl, string machineId, string? cookie, string? origin = null, string query = "cols=80&rows=24")
     {
         var http = new Uri(baseUrl);
         var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
         socket.Options.SetRequestHeader("Origin", origin ?? http.GetLeftPart(UriPartial.Authority));
-        if (orgId is not null)
+        if (cookie is not null)
         {
-            socket.Options.SetRequestHeader(HeaderConsoleCaller.OrgHeader, orgId);
-        }
-
-        if (browserSession is not null)
-        {
-            socket.Options.SetRequestHeader(HeaderConsoleCaller.BrowserHeader, browserSession);
+            socket.Options.SetRequestHeader("Cookie", ConsoleCookies.SessionName + "=" + cookie);
         }
 
         var uri = new UriBuilder(http) { Scheme = "ws", Path = $"/console/api/machines/{machineId}/terminal", Query = query }.Uri;

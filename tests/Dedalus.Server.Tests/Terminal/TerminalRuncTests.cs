@@ -16,8 +16,8 @@ namespace Dedalus.Server.Tests.Terminal;
 
 /// <summary>
 /// The browser terminal end to end without a browser: the real server with the runc runtime and its gateway, a real
-/// machine, real <c>ssh</c> on a PTY, and <see cref="ClientWebSocket"/> as the browser (the console's caller is a test
-/// double mapping a header to an org).
+/// machine, real <c>ssh</c> on a PTY, and <see cref="ClientWebSocket"/> as the browser, signed in with a real browser session
+/// (the console's cookie; the console's own tests drive a real browser).
 /// </summary>
 public sealed class TerminalRuncTests(TerminalRuncTests.Fixture fixture, ITestOutputHelper output) : IClassFixture<TerminalRuncTests.Fixture>
 {
@@ -105,12 +105,23 @@ public sealed class TerminalRuncTests(TerminalRuncTests.Fixture fixture, ITestOu
     [Fact]
     public async Task Signing_out_ends_the_browser_sessions_terminals_with_code_signed_out()
     {
-        await using var mine = await fixture.ConnectAsync(browserSession: "signing-out");
-        await using var other = await fixture.ConnectAsync(browserSession: "staying");
+        var (signingOut, signingOutCookie) = await fixture.SignInAsync();
+        var (_, stayingCookie) = await fixture.SignInAsync();
+        await using var mine = await fixture.ConnectAsync(signingOutCookie);
+        await using var other = await fixture.ConnectAsync(stayingCookie);
         await mine.WaitForFrameAsync("ready");
         await other.WaitForFrameAsync("ready");
 
-        await fixture.Terminals.EndBrowserSessionAsync("signing-out");
+        // The console's own sign-out: same origin, the session's anti-forgery token, its cookie.
+        using var http = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = new Uri(fixture.BaseUrl) };
+        using var signOut = new HttpRequestMessage(HttpMethod.Delete, "/console/api/session");
+        signOut.Headers.Add("Origin", fixture.BaseUrl);
+        signOut.Headers.Add("Cookie", ConsoleCookies.SessionName + "=" + signingOutCookie);
+        signOut.Headers.Add(ConsoleSecurity.CsrfHeader, signingOut.CsrfToken);
+        using (var signedOut = await http.SendAsync(signOut))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, signedOut.StatusCode);
+        }
 
         Assert.Equal(TerminalEnd.SignedOutCode, (await mine.WaitForFrameAsync("closed")).GetProperty("code").GetString());
         await other.TypeAsync("echo other-$((4*4))\r");
@@ -156,24 +167,24 @@ public sealed class TerminalRuncTests(TerminalRuncTests.Fixture fixture, ITestOu
         var before = await fixture.SessionCountAsync();
         var baseUrl = fixture.BaseUrl;
 
-        var (connection, status) = await TerminalConnection.TryConnectAsync(baseUrl, fixture.MachineId, fixture.OrgId, origin: "http://evil.example");
+        var (connection, status) = await TerminalConnection.TryConnectAsync(baseUrl, fixture.MachineId, fixture.Cookie, origin: "http://evil.example");
         Assert.Null(connection);
         Assert.Equal(HttpStatusCode.Forbidden, status);
         var port = new Uri(baseUrl).Port;
-        (connection, status) = await TerminalConnection.TryConnectAsync(baseUrl, fixture.MachineId, fixture.OrgId, origin: $"https://127.0.0.1:{port}");
+        (connection, status) = await TerminalConnection.TryConnectAsync(baseUrl, fixture.MachineId, fixture.Cookie, origin: $"https://127.0.0.1:{port}");
         Assert.Equal(HttpStatusCode.Forbidden, status);
-        (connection, status) = await TerminalConnection.TryConnectAsync(baseUrl, fixture.MachineId, fixture.OrgId, origin: $"http://127.0.0.1:{port + 1}");
+        (connection, status) = await TerminalConnection.TryConnectAsync(baseUrl, fixture.MachineId, fixture.Cookie, origin: $"http://127.0.0.1:{port + 1}");
         Assert.Equal(HttpStatusCode.Forbidden, status);
 
-        (connection, status) = await TerminalConnection.TryConnectAsync(baseUrl, fixture.MachineId, orgId: null);
+        (connection, status) = await TerminalConnection.TryConnectAsync(baseUrl, fixture.MachineId, cookie: null);
         Assert.Equal(HttpStatusCode.Unauthorized, status);
 
-        (connection, status) = await TerminalConnection.TryConnectAsync(baseUrl, fixture.MachineId, fixture.OtherOrgId);
+        (connection, status) = await TerminalConnection.TryConnectAsync(baseUrl, fixture.MachineId, fixture.OtherCookie);
         Assert.Equal(HttpStatusCode.NotFound, status);
 
         foreach (var query in new[] { "cols=0&rows=24", "cols=80&rows=1001", "cols=abc&rows=24", "rows=24", "cols=80&cols=81&rows=24", "cols=-5&rows=24" })
         {
-            (connection, status) = await TerminalConnection.TryConnectAsync(baseUrl, fixture.MachineId, fixture.OrgId, query: query);
+            (connection, status) = await TerminalConnection.TryConnectAsync(baseUrl, fixture.MachineId, fixture.Cookie, query: query);
             Assert.True(status == HttpStatusCode.BadRequest, $"{query}: {status}");
         }
 
@@ -184,7 +195,7 @@ public sealed class TerminalRuncTests(TerminalRuncTests.Fixture fixture, ITestOu
         using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/console/api/machines/{fixture.MachineId}/terminal?cols=80&rows=24");
         request.Headers.Add("Origin", "http://evil.example");
-        request.Headers.Add(HeaderConsoleCaller.OrgHeader, fixture.OrgId);
+        request.Headers.Add("Cookie", ConsoleCookies.SessionName + "=" + fixture.Cookie);
         using var refused = await http.SendAsync(request);
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         var envelope = System.Text.Json.JsonSerializer.Deserialize(await refused.Content.ReadAsStringAsync(), DedalusJsonContext.Default.ErrorEnvelope)!;
@@ -227,14 +238,17 @@ public sealed class TerminalRuncTests(TerminalRuncTests.Fixture fixture, ITestOu
         private readonly TempDirectory _data = new("dedalus-terminal-");
         private readonly int _port = FreePort.Next();
         private WebApplication _app = null!;
+        private string _apiKey = null!;
 
         public HttpClient Http { get; private set; } = null!;
 
         public string BaseUrl { get; private set; } = null!;
 
-        public string OrgId { get; private set; } = null!;
+        /// <summary>A browser session of the machine's org (its cookie value).</summary>
+        public string Cookie { get; private set; } = null!;
 
-        public string OtherOrgId { get; private set; } = null!;
+        /// <summary>A browser session of another org.</summary>
+        public string OtherCookie { get; private set; } = null!;
 
         public string MachineId { get; private set; } = null!;
 
@@ -242,21 +256,22 @@ public sealed class TerminalRuncTests(TerminalRuncTests.Fixture fixture, ITestOu
 
         public async Task InitializeAsync()
         {
-            string apiKey;
-            (_app, Http, apiKey) = await RuncServer.StartAsync(
-                _data.Path, _port, _port, ["--quota-machines", "unlimited"], "terminal",
-                services: services => services.AddSingleton<IConsoleCaller, HeaderConsoleCaller>());
+            (_app, Http, _apiKey) = await RuncServer.StartAsync(_data.Path, _port, _port, ["--quota-machines", "unlimited"], "terminal");
             BaseUrl = _app.BoundAddresses()[0].TrimEnd('/');
-            var apiKeys = _app.Services.GetRequiredService<Dedalus.Server.Auth.ApiKeys>();
-            OrgId = (await apiKeys.ResolveAsync(apiKey))!;
-            OtherOrgId = (await apiKeys.CreateAsync("other")).OrgId;
+            Cookie = (await SignInAsync()).Cookie;
+            var other = (await _app.Services.GetRequiredService<Dedalus.Server.Auth.ApiKeys>().CreateAsync("other")).Key;
+            OtherCookie = (await _app.Services.GetRequiredService<ConsoleSessions>().SignInAsync(other))!.Value.Token;
             var created = await Http.SendJsonAsync(HttpMethod.Post, "/v1/machines", """{"vcpu":0.5,"memory_mib":256,"storage_gib":1}""", DedalusJsonContext.Default.Machine);
             MachineId = created.MachineId;
             await WaitForPhaseAsync(MachinePhases.Running);
         }
 
-        public Task<TerminalConnection> ConnectAsync(string? browserSession = null) =>
-            TerminalConnection.ConnectAsync(BaseUrl, MachineId, OrgId, browserSession: browserSession);
+        /// <summary>A new browser session of the machine's org, as the console's sign-in makes one.</summary>
+        public async Task<(Dedalus.Server.Store.ConsoleSessionRecord Session, string Cookie)> SignInAsync() =>
+            (await _app.Services.GetRequiredService<ConsoleSessions>().SignInAsync(_apiKey))!.Value;
+
+        public Task<TerminalConnection> ConnectAsync(string? cookie = null) =>
+            TerminalConnection.ConnectAsync(BaseUrl, MachineId, cookie ?? Cookie);
 
         public async Task<int> SessionCountAsync() =>
             (await Http.SendJsonAsync(HttpMethod.Get, $"/v1/machines/{MachineId}/ssh?limit=100", null, DedalusJsonContext.Default.SshSessionList)).Items.Count;
@@ -291,16 +306,7 @@ public sealed class TerminalRuncTests(TerminalRuncTests.Fixture fixture, ITestOu
         public async Task DisposeAsync()
         {
             Http.Dispose();
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-            var store = _app.Services.GetRequiredService<Dedalus.Server.Store.IStore>();
-            var runtime = _app.Services.GetRequiredService<Dedalus.Machines.Runtime.IMachineRuntime>();
-            foreach (var machine in await store.ListLiveMachinesAsync(cts.Token))
-            {
-                await runtime.DeleteAsync(machine.Id, cts.Token);
-            }
-
-            await _app.StopAsync(cts.Token);
-            await _app.DisposeAsync();
+            await RuncServer.StopAsync(_app);
             _data.Dispose();
         }
     }

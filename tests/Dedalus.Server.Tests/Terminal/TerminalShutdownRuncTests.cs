@@ -20,20 +20,19 @@ public sealed class TerminalShutdownRuncTests : IAsyncLifetime
 
     public async Task InitializeAsync() =>
         (_app, _http, _) = await RuncServer.StartAsync(
-            _data.Path, _port, _port, ["--machine-network", "off"], "terminal-stop",
-            services: services => services.AddSingleton<IConsoleCaller, HeaderConsoleCaller>());
+            _data.Path, _port, _port, ["--machine-network", "off"], "terminal-stop");
 
     [Fact]
     public async Task Stopping_the_server_closes_its_terminals_with_code_shutdown_and_closes_their_sessions()
     {
-        var orgId = (await _app.Services.GetRequiredService<Dedalus.Server.Auth.ApiKeys>().ResolveAsync(_http.DefaultRequestHeaders.GetValues("x-api-key").Single()))!;
+        var cookie = (await _app.Services.GetRequiredService<ConsoleSessions>().SignInAsync(_http.DefaultRequestHeaders.GetValues("x-api-key").Single()))!.Value.Token;
         var machine = await _http.SendJsonAsync(HttpMethod.Post, "/v1/machines", """{"vcpu":0.5,"memory_mib":256,"storage_gib":1}""", DedalusJsonContext.Default.Machine);
         Assert.True(
             await Eventually.TrueAsync(
                 async () => (await _http.SendJsonAsync(HttpMethod.Get, $"/v1/machines/{machine.MachineId}", null, DedalusJsonContext.Default.Machine)).Phase == MachinePhases.Running,
                 TimeSpan.FromMinutes(15)),
             "the machine never ran");
-        await using var terminal = await TerminalConnection.ConnectAsync(_app.BoundAddresses()[0], machine.MachineId, orgId);
+        await using var terminal = await TerminalConnection.ConnectAsync(_app.BoundAddresses()[0], machine.MachineId, cookie);
         var sessionId = (await terminal.WaitForFrameAsync("ready")).GetProperty("session_id").GetString()!;
         var sshPid = _app.Services.GetRequiredService<TerminalHost>().Open.Single().SshProcessId!.Value;
 
