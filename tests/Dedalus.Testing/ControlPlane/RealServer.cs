@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Dedalus.Contracts;
@@ -108,11 +107,20 @@ public sealed class RealServer : IAsyncLifetime
         {
             try
             {
-                if (MachineId is not null && !_process.HasExited)
+                if (!_process.HasExited)
                 {
-                    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                    using var deleted = await _http.DeleteAsync(new Uri("/v1/machines/" + MachineId, UriKind.Relative), cts.Token);
-                    await WaitGoneAsync(cts.Token);
+                    // Every machine of the key's org, not only our own: a test's program may have made more, and a machine
+                    // still being destroyed when the server stops keeps its mounts under the data directory.
+                    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                    foreach (var id in await LiveMachineIdsAsync(cts.Token))
+                    {
+                        using var deleted = await _http.DeleteAsync(new Uri("/v1/machines/" + id, UriKind.Relative), cts.Token);
+                    }
+
+                    while ((await LiveMachineIdsAsync(cts.Token)).Count > 0)
+                    {
+                        await Task.Delay(100, cts.Token);
+                    }
                 }
             }
             catch (Exception e) when (e is HttpRequestException or InvalidOperationException or OperationCanceledException)
@@ -151,19 +159,13 @@ public sealed class RealServer : IAsyncLifetime
             ?? throw new InvalidOperationException("dedalus-server answered with an empty body");
     }
 
-    private async Task WaitGoneAsync(CancellationToken cancellationToken)
+    /// <summary>The ids of the org's machines that are not destroyed yet.</summary>
+    private async Task<List<string>> LiveMachineIdsAsync(CancellationToken cancellationToken)
     {
-        while (true)
-        {
-            using var response = await _http.GetAsync(new Uri("/v1/machines/" + MachineId, UriKind.Relative), cancellationToken);
-            if (response.StatusCode == HttpStatusCode.NotFound
-                || (response.IsSuccessStatusCode && (await ReadAsync(response, cancellationToken)).Status.Phase == MachinePhases.Destroyed))
-            {
-                return;
-            }
-
-            await Task.Delay(100, cancellationToken);
-        }
+        using var response = await _http.GetAsync(new Uri("/v1/machines?limit=100", UriKind.Relative), cancellationToken);
+        response.EnsureSuccessStatusCode();
+        var list = await response.Content.ReadFromJsonAsync(DedalusJsonContext.Default.MachineList, cancellationToken);
+        return [.. list!.Items.Where(m => m.Status.Phase != MachinePhases.Destroyed).Select(m => m.MachineId)];
     }
 
     /// <summary>What the server has printed so far (its log), for failure messages.</summary>
